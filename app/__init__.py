@@ -1,0 +1,1 @@
+"""Pharos: incident status page and postmortem publishing service."""

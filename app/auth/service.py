@@ -1,0 +1,71 @@
+"""API tokens: creation and verification. Only a SHA-256 of each token is stored."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, select
+
+from app.audit import service as audit
+from app.models import ApiToken
+
+TOKEN_PREFIX = "phr_"
+# last_used_at is informative; writing it on every request would serialize all API reads.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def hash_token(token: str) -> str:
+    """The stored form of a token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(session: Session, *, name: str, now: datetime) -> tuple[ApiToken, str]:
+    """Create a token; the plain value is returned once and never stored."""
+    name = name.strip()
+    if not name:
+        raise ValueError("token name must not be empty")
+    plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(name=name, token_hash=hash_token(plain), created_at=now)
+    session.add(token)
+    session.flush()
+    audit.record(
+        session, actor="cli", action="token.created", object_type="api_token",
+        object_id=str(token.id), at=now, data={"name": name},
+    )
+    session.commit()
+    return token, plain
+
+
+def verify_token(session: Session, *, plain: str, now: datetime) -> ApiToken | None:
+    """The live token matching this value, or None."""
+    token = session.exec(select(ApiToken).where(ApiToken.token_hash == hash_token(plain))).first()
+    if token is None or token.revoked_at is not None:
+        return None
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+        token.last_used_at = now
+        session.add(token)
+        session.commit()
+    return token
+
+
+def list_tokens(session: Session) -> list[ApiToken]:
+    """All tokens, oldest first."""
+    return list(session.exec(select(ApiToken).order_by(ApiToken.id)))  # type: ignore[arg-type]
+
+
+def revoke_token(session: Session, *, token_id: int, now: datetime) -> ApiToken | None:
+    """Revoke a token by id; returns it, or None when there is no such token."""
+    token = session.get(ApiToken, token_id)
+    if token is None:
+        return None
+    if token.revoked_at is None:
+        token.revoked_at = now
+        session.add(token)
+        audit.record(
+            session, actor="cli", action="token.revoked", object_type="api_token",
+            object_id=str(token.id), at=now, data={"name": token.name},
+        )
+        session.commit()
+    return token

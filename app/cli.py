@@ -1,0 +1,110 @@
+"""The `pharos` command: serve, migrate, tokens."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+import typer
+import uvicorn
+from pydantic import ValidationError
+from sqlmodel import Session
+
+from app.auth import service as tokens_service
+from app.clock import utcnow
+from app.config import Settings
+from app.db import create_db_engine, migrate
+
+cli = typer.Typer(help="Pharos: incident status page and postmortem publishing.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+tokens = typer.Typer(help="Staff API tokens.", no_args_is_help=True)
+cli.add_typer(tokens, name="tokens")
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            field = ".".join(str(p) for p in error["loc"])
+            typer.echo(f"configuration error: PHAROS_{field.upper()}: {error['msg']}", err=True)
+        raise typer.Exit(2) from exc
+
+
+@contextmanager
+def _session() -> Iterator[Session]:
+    """A session on a migrated database, for one CLI command."""
+    engine = create_db_engine(_settings().database_url)
+    try:
+        migrate(engine)
+        with Session(engine, expire_on_commit=False) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to bind")] = 8000,
+) -> None:
+    """Apply migrations, then serve the status page and API."""
+    from app.main import create_app  # the CLI is the one place that builds the app
+
+    settings = _settings()
+    engine = create_db_engine(settings.database_url)
+    migrate(engine)
+    engine.dispose()
+    uvicorn.run(
+        create_app(settings), host=host, port=port, log_level=settings.log_level,
+        proxy_headers=True, server_header=False,
+    )
+
+
+@cli.command("migrate")
+def migrate_command() -> None:
+    """Bring the database schema up to date."""
+    engine = create_db_engine(_settings().database_url)
+    migrate(engine)
+    engine.dispose()
+    typer.echo("database is up to date")
+
+
+@tokens.command("create")
+def tokens_create(name: Annotated[str, typer.Argument(help="Who or what uses the token")]) -> None:
+    """Create an API token; it is printed once, alone on the last line."""
+    try:
+        with _session() as session:
+            token, plain = tokens_service.create_token(session, name=name, now=utcnow())
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"Created token {token.id} ({token.name}). It is shown only now:")
+    typer.echo(plain)
+
+
+@tokens.command("list")
+def tokens_list() -> None:
+    """List tokens (never their values)."""
+    with _session() as session:
+        for t in tokens_service.list_tokens(session):
+            state = f"revoked {t.revoked_at:%Y-%m-%d}" if t.revoked_at else "active"
+            used = f"{t.last_used_at:%Y-%m-%d %H:%M}Z" if t.last_used_at else "never"
+            typer.echo(f"{t.id}\t{t.name}\t{state}\tlast used {used}")
+
+
+@tokens.command("revoke")
+def tokens_revoke(token_id: Annotated[int, typer.Argument(help="Id from `tokens list`")]) -> None:
+    """Revoke a token."""
+    with _session() as session:
+        token = tokens_service.revoke_token(session, token_id=token_id, now=utcnow())
+    if token is None:
+        typer.echo(f"error: no token {token_id}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"revoked token {token.id} ({token.name})")
+
+
+def main() -> None:
+    """Entry point of the `pharos` script."""
+    cli()

@@ -1,0 +1,340 @@
+"""Component use cases: create, change, order, delete, and the exact status log."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime, tzinfo
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from app.audit import service as audit
+from app.components.schemas import ComponentCreate, ComponentPublic, ComponentUpdate
+from app.errors import Conflict, InvalidInput, NotFound
+from app.models import (
+    AffectedComponent,
+    Component,
+    ComponentStatus,
+    ComponentStatusChange,
+    Incident,
+    IncidentStatus,
+    IncidentUpdate,
+)
+
+# Worse is larger. Maintenance is planned, so it ranks below any degradation.
+SEVERITY: dict[ComponentStatus, int] = {
+    ComponentStatus.operational: 0,
+    ComponentStatus.under_maintenance: 1,
+    ComponentStatus.degraded_performance: 2,
+    ComponentStatus.partial_outage: 3,
+    ComponentStatus.major_outage: 4,
+}
+OPEN_INCIDENT = (IncidentStatus.investigating, IncidentStatus.identified, IncidentStatus.monitoring)
+
+
+def worst(statuses: Iterable[ComponentStatus]) -> ComponentStatus:
+    """The most severe of some statuses (operational when there are none)."""
+    return max(statuses, key=SEVERITY.__getitem__, default=ComponentStatus.operational)
+
+
+LEAF_DESCRIPTIONS = {
+    # (worst status, all leaves share it) -> (indicator, description), Statuspage's wording
+    (ComponentStatus.major_outage, True): ("critical", "Major System Outage"),
+    (ComponentStatus.major_outage, False): ("major", "Partial System Outage"),
+    (ComponentStatus.partial_outage, True): ("major", "Partial System Outage"),
+    (ComponentStatus.partial_outage, False): ("minor", "Minor Service Outage"),
+    (ComponentStatus.degraded_performance, True): ("minor", "Degraded System Service"),
+    (ComponentStatus.degraded_performance, False): ("minor", "Partially Degraded Service"),
+    (ComponentStatus.under_maintenance, True): ("maintenance", "Service Under Maintenance"),
+    (ComponentStatus.under_maintenance, False): ("maintenance", "Service Under Maintenance"),
+}
+IMPACT_DESCRIPTIONS = {
+    "minor": "Minor Service Outage",
+    "major": "Partial System Outage",
+    "critical": "Major System Outage",
+}
+INDICATOR_RANK = {"none": 0, "maintenance": 1, "minor": 2, "major": 3, "critical": 4}
+
+
+def page_status(
+    leaf_statuses: list[ComponentStatus], open_impacts: Iterable[str] = ()
+) -> tuple[str, str]:
+    """The page's (indicator, description) from its components and unresolved incidents.
+
+    Components decide the wording; an unresolved incident whose impact is worse than the
+    components show (say, one with no component set) raises the indicator to its impact.
+    """
+    top = worst(leaf_statuses)
+    if top == ComponentStatus.operational:
+        indicator, description = "none", "All Systems Operational"
+    else:
+        indicator, description = LEAF_DESCRIPTIONS[(top, all(s == top for s in leaf_statuses))]
+    incident = max(open_impacts, key=INDICATOR_RANK.__getitem__, default="none")
+    if INDICATOR_RANK[incident] > INDICATOR_RANK[indicator]:
+        return incident, IMPACT_DESCRIPTIONS[incident]
+    return indicator, description
+
+
+def list_components(session: Session) -> list[Component]:
+    """Every component and group, in display order within their level."""
+    stmt = select(Component).order_by(col(Component.position), col(Component.name))
+    return list(session.exec(stmt))
+
+
+def get_component(session: Session, component_id: str) -> Component:
+    """One component or group, or NotFound."""
+    component = session.get(Component, component_id)
+    if component is None:
+        raise NotFound(f"component {component_id!r} does not exist")
+    return component
+
+
+def get_components_for_update(session: Session, ids: Iterable[str]) -> dict[str, Component]:
+    """Lock and return components by id (sorted, so concurrent writers never deadlock)."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    stmt = (
+        select(Component)
+        .where(col(Component.id).in_(wanted))
+        .order_by(col(Component.id))
+        .with_for_update()
+    )
+    found = {c.id: c for c in session.exec(stmt)}
+    missing = [i for i in wanted if i not in found]
+    if missing:
+        raise InvalidInput(f"unknown component id(s): {', '.join(missing)}")
+    groups = [c.id for c in found.values() if c.is_group]
+    if groups:
+        raise InvalidInput(
+            f"component group(s) {', '.join(groups)} take their status from their components; "
+            "name the components instead"
+        )
+    return found
+
+
+def display_name(component: Component, groups: dict[str, Component]) -> str:
+    """Statuspage's affected-component name: "Group - Child" for grouped components."""
+    group = groups.get(component.group_id) if component.group_id else None
+    return f"{group.name} - {component.name}" if group else component.name
+
+
+def groups_by_id(session: Session) -> dict[str, Component]:
+    """All groups keyed by id."""
+    return {c.id: c for c in session.exec(select(Component).where(col(Component.is_group)))}
+
+
+def change_status(
+    session: Session,
+    component: Component,
+    new_status: ComponentStatus,
+    *,
+    now: datetime,
+    effective_at: datetime | None = None,
+    incident_id: str | None = None,
+) -> bool:
+    """Set a component's status and log the change; False when nothing changed.
+
+    effective_at lets a back-dated incident update place the change at its display time. It is
+    clamped so the log stays ordered per component and never reaches into the future.
+    """
+    if component.status == new_status:
+        return False
+    at = min(effective_at or now, now)
+    last = session.exec(
+        select(sa.func.max(ComponentStatusChange.effective_at)).where(
+            ComponentStatusChange.component_id == component.id
+        )
+    ).one()
+    if last is not None:
+        at = max(at, last)
+    session.add(
+        ComponentStatusChange(
+            component_id=component.id,
+            old_status=component.status,
+            new_status=new_status,
+            effective_at=at,
+            recorded_at=now,
+            incident_id=incident_id,
+        )
+    )
+    component.status = new_status
+    component.updated_at = now
+    session.add(component)
+    return True
+
+
+def _check_group(session: Session, group_id: str | None, *, self_id: str | None) -> None:
+    if group_id is None:
+        return
+    if group_id == self_id:
+        raise InvalidInput("a component can't be its own group")
+    group = session.get(Component, group_id)
+    if group is None:
+        raise InvalidInput(f"unknown group_id {group_id!r}")
+    if not group.is_group:
+        raise InvalidInput(f"component {group_id!r} is not a group")
+
+
+def _siblings(session: Session, group_id: str | None, exclude: str | None) -> list[Component]:
+    stmt = select(Component).where(Component.group_id == group_id)
+    if exclude:
+        stmt = stmt.where(Component.id != exclude)
+    return list(session.exec(stmt.order_by(col(Component.position), col(Component.name))))
+
+
+def _renumber(session: Session, group_id: str | None) -> None:
+    """Number a level's components 1..n in their current order."""
+    for number, sibling in enumerate(_siblings(session, group_id, None), start=1):
+        if sibling.position != number:
+            sibling.position = number
+            session.add(sibling)
+
+
+def _place(session: Session, component: Component, position: int | None) -> None:
+    """Put a component at a 1-based position among its siblings and renumber them 1..n."""
+    siblings = _siblings(session, component.group_id, component.id)
+    index = len(siblings) if position is None else min(position - 1, len(siblings))
+    siblings.insert(index, component)
+    for number, sibling in enumerate(siblings, start=1):
+        if sibling.position != number:
+            sibling.position = number
+            session.add(sibling)
+
+
+def create_component(
+    session: Session, *, data: ComponentCreate, actor: str, now: datetime
+) -> Component:
+    """Create a component or group."""
+    if data.group and data.group_id:
+        raise InvalidInput("groups can't be nested: a group has no group_id")
+    if data.group and data.status != ComponentStatus.operational:
+        raise InvalidInput("a group's status comes from its components; leave status out")
+    _check_group(session, data.group_id, self_id=None)
+    component = Component(
+        name=data.name,
+        description=data.description,
+        status=data.status,
+        showcase=data.showcase,
+        only_show_if_degraded=data.only_show_if_degraded,
+        is_group=data.group,
+        group_id=data.group_id,
+        start_date=data.start_date,
+        created_at=now,
+        updated_at=now,
+    )
+    _place(session, component, data.position)
+    session.add(component)
+    session.flush()
+    if data.status != ComponentStatus.operational:
+        # The log starts from operational so uptime sees a component created broken.
+        session.add(
+            ComponentStatusChange(
+                component_id=component.id, old_status=ComponentStatus.operational,
+                new_status=data.status, effective_at=now, recorded_at=now,
+            )
+        )
+    audit.record(
+        session, actor=actor, action="component.created", object_type="component",
+        object_id=component.id, at=now, data=data.model_dump(mode="json"),
+    )
+    session.commit()
+    return component
+
+
+def update_component(
+    session: Session, component_id: str, *, data: ComponentUpdate, actor: str, now: datetime
+) -> Component:
+    """Change a component's fields; a status change is logged."""
+    component = session.exec(
+        select(Component).where(Component.id == component_id).with_for_update()
+    ).first()
+    if component is None:
+        raise NotFound(f"component {component_id!r} does not exist")
+    changes = data.model_dump(exclude_unset=True)
+    for field in ("name", "showcase", "only_show_if_degraded", "status", "position"):
+        if field in changes and changes[field] is None:
+            raise InvalidInput(f"{field} can't be null")
+    if "status" in changes and component.is_group:
+        raise InvalidInput("a group's status comes from its components")
+    if "group_id" in changes and changes["group_id"] != component.group_id:
+        if component.is_group:
+            raise InvalidInput("groups can't be nested: a group has no group_id")
+        _check_group(session, changes["group_id"], self_id=component.id)
+        left = component.group_id
+        component.group_id = changes["group_id"]
+        _place(session, component, changes.get("position"))
+        session.flush()
+        _renumber(session, left)
+    elif "position" in changes:
+        _place(session, component, changes["position"])
+    for field in ("name", "description", "showcase", "only_show_if_degraded", "start_date"):
+        if field in changes:
+            setattr(component, field, changes[field])
+    if "status" in changes:
+        change_status(session, component, changes["status"], now=now)
+    component.updated_at = now
+    session.add(component)
+    audit.record(
+        session, actor=actor, action="component.updated", object_type="component",
+        object_id=component.id, at=now, data=data.model_dump(mode="json", exclude_unset=True),
+    )
+    session.commit()
+    return component
+
+
+def delete_component(session: Session, component_id: str, *, actor: str, now: datetime) -> None:
+    """Delete a component; refused for a non-empty group or one an open incident affects."""
+    component = get_component(session, component_id)
+    if component.is_group and _siblings(session, component.id, None):
+        raise Conflict("the group still has components; move or delete them first")
+    open_use = session.exec(
+        select(Incident.id)
+        .join(IncidentUpdate, col(IncidentUpdate.incident_id) == col(Incident.id))
+        .join(AffectedComponent, col(AffectedComponent.incident_update_id) == IncidentUpdate.id)
+        .where(AffectedComponent.component_id == component.id)
+        .where(col(Incident.status).in_(OPEN_INCIDENT))
+    ).first()
+    if open_use is not None:
+        raise Conflict(f"unresolved incident {open_use} affects this component; resolve it first")
+    group_id = component.group_id
+    session.delete(component)
+    session.flush()
+    _renumber(session, group_id)
+    audit.record(
+        session, actor=actor, action="component.deleted", object_type="component",
+        object_id=component_id, at=now, data={"name": component.name},
+    )
+    session.commit()
+
+
+def present(
+    components: list[Component], *, page_id: str, tz: tzinfo = UTC
+) -> list[ComponentPublic]:
+    """Statuspage's component list: top level by position, each group followed by its own.
+
+    A group's status is derived: the worst of its components.
+    """
+    children: dict[str, list[Component]] = {}
+    for c in components:
+        if c.group_id:
+            children.setdefault(c.group_id, []).append(c)
+
+    def one(c: Component) -> ComponentPublic:
+        kids = children.get(c.id, [])
+        return ComponentPublic(
+            id=c.id, page_id=page_id, group_id=c.group_id, created_at=c.created_at.astimezone(tz),
+            updated_at=max([c.updated_at, *(k.updated_at for k in kids)]).astimezone(tz),
+            group=c.is_group, name=c.name, description=c.description, position=c.position,
+            status=worst(k.status for k in kids) if c.is_group else c.status,
+            showcase=c.showcase, only_show_if_degraded=c.only_show_if_degraded,
+            start_date=c.start_date, components=[k.id for k in kids] if c.is_group else None,
+        )
+
+    listed = {c.id for c in components}
+    out: list[ComponentPublic] = []
+    for c in components:
+        if c.group_id is None or c.group_id not in listed:
+            out.append(one(c))
+            out.extend(one(k) for k in children.get(c.id, []))
+    return out

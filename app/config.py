@@ -1,0 +1,71 @@
+"""Settings: the only place that reads the environment (prefix PHAROS_)."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from fastapi import Depends, Request
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Runtime configuration; every field maps to a PHAROS_<NAME> environment variable."""
+
+    model_config = SettingsConfigDict(env_prefix="PHAROS_", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///./pharos.db",
+        description="SQLAlchemy URL: sqlite:///path.db or postgresql://user@host/db",
+    )
+    page_name: str = Field(default="Pharos", min_length=1, description="Name shown on the page")
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Absolute URL the public page is reached at (links, shortlinks)",
+    )
+    timezone: str = Field(
+        default="UTC", description="IANA time zone the page shows times in, e.g. Europe/Oslo"
+    )
+    max_request_bytes: int = Field(
+        default=1_048_576, gt=0, description="Largest accepted request body (413 above)"
+    )
+    log_level: str = Field(default="info", description="uvicorn log level")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA time zone {value!r}") from exc
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _absolute_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("public_url must start with http:// or https://")
+        return value.rstrip("/")
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The page's time zone."""
+        return ZoneInfo(self.timezone)
+
+    @property
+    def page_id(self) -> str:
+        """A stable 12-character page id derived from the public URL (Statuspage's id shape)."""
+        digest = hashlib.sha256(self.public_url.encode()).digest()
+        alphabet = "0123456789abcdefghijklmnopqrstuvwxyz"
+        return "".join(alphabet[b % 36] for b in digest[:12])
+
+
+def get_settings(request: Request) -> Settings:
+    """The settings the running app was created with."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -1,0 +1,48 @@
+"""Domain errors; each carries its HTTP status and one handler renders them.
+
+PharosError
+├── NotFound            404  the addressed object does not exist
+├── Conflict            409  the request clashes with the object's current state
+│   └── InvalidTransition  409  a status change the lifecycle does not allow
+└── InvalidInput        422  the payload is well-formed but refers to something impossible
+"""
+
+from __future__ import annotations
+
+
+class PharosError(Exception):
+    """Base of every error a service raises on purpose."""
+
+    status_code = 400
+    code = "bad_request"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(PharosError):
+    """The addressed object does not exist."""
+
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(PharosError):
+    """The request clashes with the current state."""
+
+    status_code = 409
+    code = "conflict"
+
+
+class InvalidTransition(Conflict):
+    """A lifecycle transition that is not allowed."""
+
+    code = "invalid_transition"
+
+
+class InvalidInput(PharosError):
+    """A payload that names unknown objects or impossible combinations."""
+
+    status_code = 422
+    code = "invalid_input"

@@ -1,0 +1,1 @@
+"""Incidents, their timeline updates and postmortems."""

@@ -1,0 +1,143 @@
+"""Request and response shapes for incidents (Statuspage field names)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from app.components.schemas import ComponentPublic
+from app.models import ComponentStatus, Impact, IncidentStatus
+from app.schemas import Body, Name, PostmortemBody, UtcDatetime
+
+ComponentChanges = dict[str, ComponentStatus]
+
+
+def _realtime(status: IncidentStatus) -> IncidentStatus:
+    if status == IncidentStatus.postmortem:
+        raise ValueError("status 'postmortem' is set by publishing a postmortem, not by an update")
+    return status
+
+
+class IncidentCreate(BaseModel):
+    """Payload of POST /api/v1/incidents: the incident and its first update."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    status: IncidentStatus = IncidentStatus.investigating
+    body: Body
+    components: ComponentChanges = Field(
+        default_factory=dict, description="component id -> new status"
+    )
+    impact_override: Impact | None = None
+    started_at: UtcDatetime | None = Field(
+        default=None, description="When the problem began; defaults to display_at"
+    )
+    display_at: UtcDatetime | None = Field(
+        default=None, description="Time shown on the first update; defaults to now"
+    )
+    deliver_notifications: bool = True
+    backfilled: bool = Field(default=False, description="Reported after the fact")
+
+    _status = field_validator("status")(_realtime)
+
+
+class UpdateCreate(BaseModel):
+    """Payload of POST /api/v1/incidents/{id}/updates."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: IncidentStatus
+    body: Body
+    components: ComponentChanges = Field(default_factory=dict)
+    display_at: UtcDatetime | None = None
+    deliver_notifications: bool = True
+
+    _status = field_validator("status")(_realtime)
+
+
+class UpdateEdit(BaseModel):
+    """Payload of PATCH /api/v1/incidents/{id}/updates/{update_id}: typo fixes only."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    body: Body | None = None
+    display_at: UtcDatetime | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_status(cls, data: Any) -> Any:
+        if isinstance(data, dict) and ("status" in data or "components" in data):
+            raise ValueError(
+                "an update's status and components can't be edited; post a new update instead"
+            )
+        return data
+
+
+class PostmortemDraft(BaseModel):
+    """Payload of PUT /api/v1/incidents/{id}/postmortem."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    body: PostmortemBody
+
+
+class PostmortemPublish(BaseModel):
+    """Optional payload of POST /api/v1/incidents/{id}/postmortem/publish."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    published_at: UtcDatetime | None = Field(
+        default=None, description="Shown publication time; defaults to now"
+    )
+    notify_subscribers: bool = True
+
+
+class AffectedComponentPublic(BaseModel):
+    """Statuspage's affected component: code is the component id."""
+
+    code: str
+    name: str
+    old_status: ComponentStatus
+    new_status: ComponentStatus
+
+
+class IncidentUpdatePublic(BaseModel):
+    """One timeline entry as Statuspage returns it."""
+
+    id: str
+    status: IncidentStatus
+    body: str
+    incident_id: str
+    created_at: datetime
+    updated_at: datetime
+    display_at: datetime
+    affected_components: list[AffectedComponentPublic] | None
+    deliver_notifications: bool
+    custom_tweet: str | None = None
+    tweet_id: str | None = None
+
+
+class IncidentPublic(BaseModel):
+    """An incident as Statuspage returns it, updates newest first."""
+
+    id: str
+    name: str
+    status: IncidentStatus
+    created_at: datetime
+    updated_at: datetime
+    monitoring_at: datetime | None
+    resolved_at: datetime | None
+    impact: Impact
+    impact_override: Impact | None
+    shortlink: str
+    started_at: datetime
+    page_id: str
+    backfilled: bool
+    postmortem_body: str | None = Field(description="The postmortem draft")
+    postmortem_body_last_updated_at: datetime | None
+    postmortem_published_at: datetime | None
+    incident_updates: list[IncidentUpdatePublic]
+    components: list[ComponentPublic]

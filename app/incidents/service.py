@@ -1,0 +1,361 @@
+"""Incident use cases: open an incident, post and edit updates, read incidents back."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from app.audit import service as audit
+from app.components import service as components
+from app.errors import InvalidInput, InvalidTransition, NotFound
+from app.incidents.schemas import ComponentChanges, IncidentCreate, UpdateCreate, UpdateEdit
+from app.models import (
+    AffectedComponent,
+    Component,
+    ComponentStatus,
+    Impact,
+    Incident,
+    IncidentStatus,
+    IncidentUpdate,
+)
+
+OPEN = components.OPEN_INCIDENT
+CLOSED = (IncidentStatus.resolved, IncidentStatus.postmortem)
+IMPACT_OF: dict[ComponentStatus, Impact] = {
+    ComponentStatus.operational: Impact.none,
+    ComponentStatus.under_maintenance: Impact.none,
+    ComponentStatus.degraded_performance: Impact.minor,
+    ComponentStatus.partial_outage: Impact.major,
+    ComponentStatus.major_outage: Impact.critical,
+}
+IMPACT_RANK = {impact: rank for rank, impact in enumerate(Impact)}
+# Clocks drift; a display time this far ahead of ours is still accepted as "now".
+CLOCK_SKEW = timedelta(minutes=2)
+
+
+@dataclass
+class IncidentDetail:
+    """An incident with its timeline (newest first) and what it affected, ready to present."""
+
+    incident: Incident
+    updates: list[IncidentUpdate] = field(default_factory=list)
+    affected: dict[str, list[AffectedComponent]] = field(default_factory=dict)
+    components: list[Component] = field(default_factory=list)
+
+
+def get_incident(session: Session, incident_id: str) -> Incident:
+    """One incident, or NotFound."""
+    incident = session.get(Incident, incident_id)
+    if incident is None:
+        raise NotFound(f"incident {incident_id!r} does not exist")
+    return incident
+
+
+def lock_incident(session: Session, incident_id: str) -> Incident:
+    """The incident, row-locked for the rest of the transaction (PostgreSQL)."""
+    incident = session.exec(
+        select(Incident).where(Incident.id == incident_id).with_for_update()
+    ).first()
+    if incident is None:
+        raise NotFound(f"incident {incident_id!r} does not exist")
+    return incident
+
+
+def _check_display_at(display_at: datetime, now: datetime) -> None:
+    if display_at > now + CLOCK_SKEW:
+        raise InvalidInput("display_at is in the future; updates can be back-dated, not post-dated")
+
+
+def _affected_ids(session: Session, incident_id: str) -> list[str]:
+    """Every component any update of this incident named (each update repeats the full list)."""
+    stmt = (
+        select(AffectedComponent.component_id)
+        .join(IncidentUpdate, col(IncidentUpdate.id) == AffectedComponent.incident_update_id)
+        .where(IncidentUpdate.incident_id == incident_id)
+        .distinct()
+    )
+    return list(session.exec(stmt))
+
+
+def _claims_of_other_open_incidents(
+    session: Session, incident_id: str, component_ids: list[str]
+) -> dict[str, list[ComponentStatus]]:
+    """What other open incidents last set each component to."""
+    if not component_ids:
+        return {}
+    stmt = (
+        select(IncidentUpdate.incident_id, AffectedComponent.component_id,
+               AffectedComponent.new_status)
+        .join(IncidentUpdate, col(IncidentUpdate.id) == AffectedComponent.incident_update_id)
+        .join(Incident, col(Incident.id) == IncidentUpdate.incident_id)
+        .where(col(AffectedComponent.component_id).in_(component_ids))
+        .where(col(Incident.status).in_(OPEN))
+        .where(Incident.id != incident_id)
+        .order_by(col(AffectedComponent.id))
+    )
+    latest: dict[tuple[str, str], ComponentStatus] = {}
+    for other_id, component_id, status in session.exec(stmt):
+        latest[(other_id, component_id)] = status
+    claims: dict[str, list[ComponentStatus]] = defaultdict(list)
+    for (_, component_id), status in latest.items():
+        claims[component_id].append(status)
+    return claims
+
+
+def _check_transition(incident: Incident, new: IncidentStatus) -> None:
+    if incident.status in CLOSED and new != IncidentStatus.resolved:
+        raise InvalidTransition(
+            f"incident is {incident.status.value}; only a further 'resolved' note can be "
+            "posted. Open a new incident if the problem is back."
+        )
+
+
+def _sync_from_updates(session: Session, incident: Incident) -> None:
+    """Derive monitoring_at, resolved_at and impact from the timeline."""
+    updates = list(
+        session.exec(select(IncidentUpdate).where(IncidentUpdate.incident_id == incident.id))
+    )
+    monitoring = [u.display_at for u in updates if u.status == IncidentStatus.monitoring]
+    resolved = [u.display_at for u in updates if u.status == IncidentStatus.resolved]
+    incident.monitoring_at = min(monitoring, default=None)
+    incident.resolved_at = min(resolved, default=None) if incident.status in CLOSED else None
+    if incident.impact_override is not None:
+        incident.impact = incident.impact_override
+        return
+    reached = session.exec(
+        select(AffectedComponent.new_status)
+        .join(IncidentUpdate, col(IncidentUpdate.id) == AffectedComponent.incident_update_id)
+        .where(IncidentUpdate.incident_id == incident.id)
+        .distinct()
+    )
+    incident.impact = max(
+        (IMPACT_OF[s] for s in reached), key=IMPACT_RANK.__getitem__, default=Impact.none
+    )
+
+
+def _apply_update(
+    session: Session,
+    incident: Incident,
+    *,
+    status: IncidentStatus,
+    body: str,
+    changes: ComponentChanges,
+    display_at: datetime,
+    deliver_notifications: bool,
+    was_open: bool,
+    now: datetime,
+) -> IncidentUpdate:
+    """Record one timeline entry and every component change it makes."""
+    locked = components.get_components_for_update(session, changes)
+    earlier = [i for i in _affected_ids(session, incident.id) if i not in locked]
+    if earlier:
+        stmt = (
+            select(Component)
+            .where(col(Component.id).in_(sorted(earlier)))
+            .order_by(col(Component.id))
+            .with_for_update()
+        )
+        locked.update({c.id: c for c in session.exec(stmt)})
+    restoring = status == IncidentStatus.resolved and was_open
+    claims = (
+        _claims_of_other_open_incidents(session, incident.id, [i for i in locked if i not in changes])
+        if restoring
+        else {}
+    )
+    update = IncidentUpdate(
+        incident_id=incident.id, status=status, body=body, display_at=display_at,
+        created_at=now, updated_at=now, deliver_notifications=deliver_notifications,
+    )
+    session.add(update)
+    session.flush()
+    groups = components.groups_by_id(session)
+    for component_id in sorted(locked, key=lambda i: (locked[i].position, locked[i].name)):
+        component = locked[component_id]
+        old = component.status
+        if component_id in changes:
+            new = changes[component_id]
+        elif restoring:
+            # Resolving hands a component back to whatever other open incidents still claim.
+            new = components.worst(claims.get(component_id, []))
+        else:
+            new = old
+        session.add(
+            AffectedComponent(
+                incident_update_id=update.id, component_id=component_id,
+                name=components.display_name(component, groups),
+                old_status=old, new_status=new,
+            )
+        )
+        components.change_status(
+            session, component, new, now=now, effective_at=display_at, incident_id=incident.id
+        )
+    if incident.status != IncidentStatus.postmortem:
+        incident.status = status
+    incident.updated_at = now
+    session.add(incident)
+    session.flush()
+    _sync_from_updates(session, incident)
+    return update
+
+
+def open_incident(
+    session: Session, *, data: IncidentCreate, actor: str, now: datetime
+) -> Incident:
+    """Open an incident with its first update, changing component statuses as asked."""
+    display_at = data.display_at or now
+    _check_display_at(display_at, now)
+    started_at = data.started_at or display_at
+    if started_at > display_at:
+        raise InvalidInput("started_at can't be later than the first update's display_at")
+    incident = Incident(
+        name=data.name, status=data.status, impact_override=data.impact_override,
+        backfilled=data.backfilled, created_at=now, updated_at=now, started_at=started_at,
+    )
+    session.add(incident)
+    session.flush()
+    _apply_update(
+        session, incident, status=data.status, body=data.body, changes=data.components,
+        display_at=display_at, deliver_notifications=data.deliver_notifications,
+        was_open=True, now=now,
+    )
+    audit.record(
+        session, actor=actor, action="incident.opened", object_type="incident",
+        object_id=incident.id, at=now, data=data.model_dump(mode="json"),
+    )
+    session.commit()
+    return incident
+
+
+def post_update(
+    session: Session, incident_id: str, *, data: UpdateCreate, actor: str, now: datetime
+) -> IncidentUpdate:
+    """Add an update to an incident's timeline; resolving restores components not named."""
+    incident = lock_incident(session, incident_id)
+    _check_transition(incident, data.status)
+    display_at = data.display_at or now
+    _check_display_at(display_at, now)
+    update = _apply_update(
+        session, incident, status=data.status, body=data.body, changes=data.components,
+        display_at=display_at, deliver_notifications=data.deliver_notifications,
+        was_open=incident.status in OPEN, now=now,
+    )
+    audit.record(
+        session, actor=actor, action="incident.update_posted", object_type="incident",
+        object_id=incident.id, at=now,
+        data={"update_id": update.id, **data.model_dump(mode="json")},
+    )
+    session.commit()
+    return update
+
+
+def edit_update(
+    session: Session,
+    incident_id: str,
+    update_id: str,
+    *,
+    data: UpdateEdit,
+    actor: str,
+    now: datetime,
+) -> IncidentUpdate:
+    """Fix an update's body or display time; the previous values go to the audit log."""
+    incident = lock_incident(session, incident_id)
+    update = session.get(IncidentUpdate, update_id)
+    if update is None or update.incident_id != incident.id:
+        raise NotFound(f"update {update_id!r} of incident {incident_id!r} does not exist")
+    changes = data.model_dump(exclude_unset=True)
+    if not changes:
+        raise InvalidInput("nothing to change: give body and/or display_at")
+    if changes.get("body", "") is None or ("display_at" in changes and data.display_at is None):
+        raise InvalidInput("body and display_at can't be null")
+    before = {"body": update.body, "display_at": update.display_at.isoformat()}
+    if data.body is not None:
+        update.body = data.body
+    if data.display_at is not None:
+        _check_display_at(data.display_at, now)
+        update.display_at = data.display_at
+    update.updated_at = now
+    incident.updated_at = now
+    session.add_all([update, incident])
+    session.flush()
+    _sync_from_updates(session, incident)
+    audit.record(
+        session, actor=actor, action="incident.update_edited", object_type="incident",
+        object_id=incident.id, at=now,
+        data={"update_id": update.id, "before": before, "after": data.model_dump(mode="json",
+                                                                                 exclude_unset=True)},
+    )
+    session.commit()
+    return update
+
+
+def list_incidents(
+    session: Session,
+    *,
+    statuses: list[IncidentStatus] | None = None,
+    since: datetime | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[Incident]:
+    """Incidents, most recently started first."""
+    stmt = select(Incident)
+    if statuses:
+        stmt = stmt.where(col(Incident.status).in_(statuses))
+    if since is not None:
+        stmt = stmt.where(
+            sa.or_(col(Incident.started_at) >= since, col(Incident.resolved_at) >= since,
+                   col(Incident.resolved_at).is_(None))
+        )
+    stmt = stmt.order_by(col(Incident.started_at).desc(), col(Incident.id)).offset(offset).limit(limit)
+    return list(session.exec(stmt))
+
+
+def count_incidents(session: Session, *, statuses: list[IncidentStatus] | None = None) -> int:
+    """How many incidents there are (in these statuses)."""
+    stmt = select(sa.func.count()).select_from(Incident)
+    if statuses:
+        stmt = stmt.where(col(Incident.status).in_(statuses))
+    return session.exec(stmt).one()
+
+
+def load_details(session: Session, incidents: list[Incident]) -> list[IncidentDetail]:
+    """Timelines and affected components for many incidents in three queries."""
+    if not incidents:
+        return []
+    ids = [i.id for i in incidents]
+    updates = list(
+        session.exec(
+            select(IncidentUpdate)
+            .where(col(IncidentUpdate.incident_id).in_(ids))
+            .order_by(col(IncidentUpdate.display_at).desc(), col(IncidentUpdate.created_at).desc())
+        )
+    )
+    update_ids = [u.id for u in updates]
+    affected: dict[str, list[AffectedComponent]] = defaultdict(list)
+    if update_ids:
+        for row in session.exec(
+            select(AffectedComponent)
+            .where(col(AffectedComponent.incident_update_id).in_(update_ids))
+            .order_by(col(AffectedComponent.id))
+        ):
+            affected[row.incident_update_id].append(row)
+    by_incident: dict[str, IncidentDetail] = {i.id: IncidentDetail(incident=i) for i in incidents}
+    for u in updates:
+        by_incident[u.incident_id].updates.append(u)
+        by_incident[u.incident_id].affected[u.id] = affected.get(u.id, [])
+    component_ids = {row.component_id for rows in affected.values() for row in rows}
+    current = {
+        c.id: c
+        for c in session.exec(select(Component).where(col(Component.id).in_(component_ids)))
+    } if component_ids else {}
+    for detail in by_incident.values():
+        seen: dict[str, Component] = {}
+        for rows in detail.affected.values():
+            for row in rows:
+                if row.component_id in current:
+                    seen[row.component_id] = current[row.component_id]
+        detail.components = sorted(seen.values(), key=lambda c: (c.position, c.name))
+    return [by_incident[i] for i in ids]

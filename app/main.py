@@ -1,0 +1,115 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.components.api import router as components_router
+from app.config import Settings
+from app.db import create_db_engine
+from app.errors import PharosError
+from app.incidents.api import router as incidents_router
+from app.web import views
+from app.web.limits import BodySizeLimit
+from app.web.pages import router as pages_router
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATES_DIR = ROOT / "templates"
+STATIC_DIR = ROOT / "static"
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "body"
+        parts.append(f"{where}: {error.get('msg', 'invalid')}")
+    return "; ".join(parts)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Domain errors, validation errors and HTTP errors as JSON (API) or a page (HTML)."""
+
+    def page(request: Request, status: int, title: str, message: str) -> Response:
+        templates: Jinja2Templates = request.app.state.templates
+        settings: Settings = request.app.state.settings
+        return templates.TemplateResponse(
+            request, "error.html",
+            {"page": views.page_info(settings), "title": title, "message": message},
+            status_code=status,
+        )
+
+    @app.exception_handler(PharosError)
+    async def _domain(request: Request, exc: PharosError) -> Response:
+        if _wants_json(request):
+            return JSONResponse(
+                {"detail": exc.message, "code": exc.code}, status_code=exc.status_code
+            )
+        title = "Not found" if exc.status_code == 404 else "Can't show this page"
+        return page(request, exc.status_code, title, exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        message = _validation_message(exc)
+        if _wants_json(request):
+            errors = [
+                {k: v for k, v in e.items() if k in ("type", "loc", "msg")} for e in exc.errors()
+            ]
+            return JSONResponse(
+                {"detail": errors, "message": message, "code": "validation_error"},
+                status_code=422,
+            )
+        return page(request, 422, "Invalid request", message)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if _wants_json(request) or exc.status_code not in (404, 405):
+            return JSONResponse(
+                {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
+            )
+        return page(request, exc.status_code, "Not found", "There is no page at this address.")
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """Build the service for these settings; nothing happens at import time."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        app.state.engine.dispose()
+
+    app = FastAPI(
+        title=f"{settings.page_name} status (Pharos)",
+        version="0.1.0",
+        description="Staff API (/api/v1, bearer token) of a Pharos status page.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = create_db_engine(settings.database_url)
+    templates = Jinja2Templates(directory=TEMPLATES_DIR)
+    app.state.templates = templates
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(components_router)
+    app.include_router(incidents_router)
+    app.include_router(pages_router)
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,203 @@
+"""Every table model and enum of Pharos."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlmodel import Field, SQLModel
+
+ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def new_id() -> str:
+    """A random 12-character lowercase id, the shape Statuspage uses."""
+    return "".join(secrets.choice(ID_ALPHABET) for _ in range(12))
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite keeps no offset itself)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use timezone-aware UTC")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _enum(enum: type[StrEnum]) -> sa.Enum:
+    # Stored as VARCHAR, not a native enum type, so adding a value needs no type migration.
+    return sa.Enum(
+        enum,
+        native_enum=False,
+        length=32,
+        values_callable=lambda e: [m.value for m in e],
+        validate_strings=True,
+    )
+
+
+class ComponentStatus(StrEnum):
+    """A component's state, Statuspage's five values, best first."""
+
+    operational = "operational"
+    under_maintenance = "under_maintenance"
+    degraded_performance = "degraded_performance"
+    partial_outage = "partial_outage"
+    major_outage = "major_outage"
+
+
+class IncidentStatus(StrEnum):
+    """An incident's lifecycle state."""
+
+    investigating = "investigating"
+    identified = "identified"
+    monitoring = "monitoring"
+    resolved = "resolved"
+    postmortem = "postmortem"
+
+
+class Impact(StrEnum):
+    """An incident's impact, least first."""
+
+    none = "none"
+    minor = "minor"
+    major = "major"
+    critical = "critical"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Component(SQLModel, table=True):
+    """A part of the service customers see; a group holds other components (two levels)."""
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=12)
+    name: str = Field(max_length=255)
+    description: str | None = Field(default=None, sa_type=sa.Text)
+    status: ComponentStatus = Field(
+        default=ComponentStatus.operational, sa_type=_enum(ComponentStatus)
+    )
+    position: int = Field(default=1)
+    showcase: bool = Field(default=True)
+    only_show_if_degraded: bool = Field(default=False)
+    is_group: bool = Field(default=False)
+    group_id: str | None = Field(
+        default=None, foreign_key="component.id", index=True, ondelete="RESTRICT"
+    )
+    start_date: date | None = None
+    created_at: datetime = Field(default_factory=_now, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=_now, sa_type=UTCDateTime)
+
+
+class ComponentStatusChange(SQLModel, table=True):
+    """One row per status change of a component: the exact log uptime is computed from."""
+
+    __tablename__ = "component_status_change"
+    __table_args__ = (sa.Index("ix_status_change_component_time", "component_id", "effective_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    component_id: str = Field(foreign_key="component.id", ondelete="CASCADE", max_length=12)
+    old_status: ComponentStatus = Field(sa_type=_enum(ComponentStatus))
+    new_status: ComponentStatus = Field(sa_type=_enum(ComponentStatus))
+    effective_at: datetime = Field(sa_type=UTCDateTime)
+    recorded_at: datetime = Field(sa_type=UTCDateTime)
+    incident_id: str | None = Field(
+        default=None, foreign_key="incident.id", ondelete="SET NULL", max_length=12
+    )
+
+
+class Incident(SQLModel, table=True):
+    """An unplanned event with a timeline of updates and, later, a postmortem."""
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=12)
+    name: str = Field(max_length=255)
+    status: IncidentStatus = Field(sa_type=_enum(IncidentStatus), index=True)
+    impact: Impact = Field(default=Impact.none, sa_type=_enum(Impact))
+    impact_override: Impact | None = Field(default=None, sa_type=_enum(Impact))
+    backfilled: bool = Field(default=False)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+    started_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    monitoring_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    postmortem_body: str | None = Field(default=None, sa_type=sa.Text)
+    postmortem_body_updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    postmortem_published_body: str | None = Field(default=None, sa_type=sa.Text)
+    postmortem_published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class IncidentUpdate(SQLModel, table=True):
+    """One entry of an incident's timeline."""
+
+    __tablename__ = "incident_update"
+    __table_args__ = (sa.Index("ix_incident_update_incident_display", "incident_id", "display_at"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=12)
+    incident_id: str = Field(foreign_key="incident.id", ondelete="CASCADE", max_length=12)
+    status: IncidentStatus = Field(sa_type=_enum(IncidentStatus))
+    body: str = Field(sa_type=sa.Text)
+    display_at: datetime = Field(sa_type=UTCDateTime)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+    deliver_notifications: bool = Field(default=True)
+
+
+class AffectedComponent(SQLModel, table=True):
+    """A component's status before and after one update; every update lists them all.
+
+    No foreign key to component on purpose: history keeps the id and name of a component
+    that was later deleted.
+    """
+
+    __tablename__ = "affected_component"
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_update_id: str = Field(
+        foreign_key="incident_update.id", ondelete="CASCADE", index=True, max_length=12
+    )
+    component_id: str = Field(max_length=12, index=True)
+    name: str = Field(max_length=520)
+    old_status: ComponentStatus = Field(sa_type=_enum(ComponentStatus))
+    new_status: ComponentStatus = Field(sa_type=_enum(ComponentStatus))
+
+
+class ApiToken(SQLModel, table=True):
+    """A staff API token; only its SHA-256 is stored."""
+
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=255)
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who changed what and when; written in the same transaction as the change."""
+
+    __tablename__ = "audit_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_type=UTCDateTime, index=True)
+    actor: str = Field(max_length=255)
+    action: str = Field(max_length=64)
+    object_type: str = Field(max_length=32)
+    object_id: str = Field(max_length=64, index=True)
+    data: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)

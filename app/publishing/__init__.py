@@ -1,0 +1,1 @@
+"""Publishing: Markdown rendering (and later incidents-as-code and static export)."""

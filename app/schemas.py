@@ -1,0 +1,25 @@
+"""Shared schema pieces: limits and the Statuspage-style output helpers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, AwareDatetime, StringConstraints
+
+NAME_MAX = 255
+BODY_MAX = 20_000  # characters in one incident update (Statuspage keeps them short too)
+POSTMORTEM_MAX = 200_000  # characters in a postmortem
+
+
+def _to_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+# Input datetimes must carry an offset (naive ones are rejected with 422); stored as UTC.
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX)]
+Body = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=BODY_MAX)]
+PostmortemBody = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=POSTMORTEM_MAX)
+]

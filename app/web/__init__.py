@@ -1,0 +1,1 @@
+"""Public pages (and later the admin UI, render cache and Statuspage v2 JSON)."""

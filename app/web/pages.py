@@ -1,0 +1,54 @@
+"""Public HTML pages: /, /incidents/{id}, /history."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+
+from app.clock import ClockDep
+from app.config import SettingsDep
+from app.db import ReadSessionDep
+from app.web import views
+
+router = APIRouter(tags=["public pages"], include_in_schema=False)
+
+
+def _render(request: Request, template: str, **context: object) -> HTMLResponse:
+    context.setdefault("page", views.page_info(request.app.state.settings))
+    response: HTMLResponse = request.app.state.templates.TemplateResponse(
+        request, template, context
+    )
+    return response
+
+
+@router.get("/")
+def index(
+    request: Request, session: ReadSessionDep, settings: SettingsDep, clock: ClockDep
+) -> HTMLResponse:
+    """The status page."""
+    return _render(request, "index.html", view=views.index_page(session, settings, clock()))
+
+
+@router.get("/incidents/{incident_id}")
+def incident(
+    incident_id: str, request: Request, session: ReadSessionDep, settings: SettingsDep
+) -> HTMLResponse:
+    """One incident's report: postmortem first, then the timeline."""
+    view = views.incident_page(session, settings, incident_id)
+    return _render(request, "incident.html", incident=view)
+
+
+@router.get("/history")
+def history(
+    request: Request,
+    session: ReadSessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    page: Annotated[int, Query(ge=1, le=1200)] = 1,
+) -> HTMLResponse:
+    """Past incidents by month, three months a page."""
+    return _render(
+        request, "history.html", view=views.history_page(session, settings, clock(), page)
+    )

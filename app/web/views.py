@@ -1,0 +1,276 @@
+"""View models for the public pages: finished data, so templates never query."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, tzinfo
+
+from markupsafe import Markup
+from sqlmodel import Session, col, select
+
+from app.components import service as components
+from app.config import Settings
+from app.incidents import service as incidents
+from app.models import Component, ComponentStatus, Incident, IncidentStatus
+from app.publishing.markdown import render_markdown
+from app.web import timefmt
+
+COMPONENT_LABELS = {
+    ComponentStatus.operational: "Operational",
+    ComponentStatus.under_maintenance: "Under Maintenance",
+    ComponentStatus.degraded_performance: "Degraded Performance",
+    ComponentStatus.partial_outage: "Partial Outage",
+    ComponentStatus.major_outage: "Major Outage",
+}
+INCIDENT_LABELS = {s: s.value.capitalize() for s in IncidentStatus}
+PAST_DAYS = 14
+HISTORY_MONTHS_PER_PAGE = 3
+
+
+@dataclass(frozen=True)
+class PageInfo:
+    """What every page's frame shows."""
+
+    name: str
+    url: str
+    time_zone: str
+
+
+@dataclass(frozen=True)
+class ComponentView:
+    """A component row; a group carries its children."""
+
+    id: str
+    name: str
+    description: str | None
+    status: str
+    status_label: str
+    children: list[ComponentView] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class UpdateView:
+    """One timeline entry."""
+
+    status: str
+    status_label: str
+    body_html: Markup
+    posted: str
+    display_at: datetime
+
+
+@dataclass(frozen=True)
+class IncidentView:
+    """An incident as lists and its own page show it."""
+
+    id: str
+    name: str
+    status: str
+    status_label: str
+    impact: str
+    updates: list[UpdateView]
+    affected: str
+    postmortem_html: Markup | None
+    postmortem_posted: str | None
+    started_at: datetime
+
+    @property
+    def latest(self) -> UpdateView | None:
+        """The newest update."""
+        return self.updates[0] if self.updates else None
+
+
+@dataclass(frozen=True)
+class DayView:
+    """One day of the past-incidents list."""
+
+    heading: str
+    iso: str
+    incidents: list[IncidentView]
+
+
+@dataclass(frozen=True)
+class IndexPage:
+    """The front page."""
+
+    page: PageInfo
+    indicator: str
+    description: str
+    components: list[ComponentView]
+    active: list[IncidentView]
+    days: list[DayView]
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    """Three months of past incidents."""
+
+    page: PageInfo
+    months: list[DayView]
+    number: int
+    newer: int | None
+    older: int | None
+
+
+def page_info(settings: Settings) -> PageInfo:
+    """The frame's data."""
+    return PageInfo(name=settings.page_name, url=settings.public_url, time_zone=settings.timezone)
+
+
+def affected_sentence(names: list[tuple[str | None, str]]) -> str:
+    """Statuspage's list style: "A and B", "Group (X, Y), A, and B"."""
+    grouped: dict[str | None, list[str]] = {}
+    order: list[str] = []
+    for group, name in names:
+        if group is None:
+            order.append(name)
+        else:
+            if group not in grouped:
+                order.append(f"\0{group}")
+            grouped.setdefault(group, []).append(name)
+    parts = [f"{p[1:]} ({', '.join(grouped[p[1:]])})" if p.startswith("\0") else p for p in order]
+    if len(parts) <= 2:
+        return " and ".join(parts)
+    return ", ".join(parts[:-1]) + ", and " + parts[-1]
+
+
+def _component_views(all_components: list[Component]) -> list[ComponentView]:
+    presented = components.present(all_components, page_id="")
+    children: dict[str, list[ComponentView]] = {}
+    top: list[tuple[str, ComponentView]] = []
+    for c in presented:
+        if c.only_show_if_degraded and c.status == ComponentStatus.operational:
+            continue
+        view = ComponentView(
+            id=c.id, name=c.name, description=c.description, status=c.status.value,
+            status_label=COMPONENT_LABELS[c.status], children=[],
+        )
+        if c.group_id:
+            children.setdefault(c.group_id, []).append(view)
+        else:
+            top.append((c.id, view))
+    out = []
+    for cid, view in top:
+        view.children.extend(children.get(cid, []))
+        out.append(view)
+    return out
+
+
+def incident_views(
+    session: Session, found: list[Incident], *, tz: tzinfo, groups: dict[str, Component]
+) -> list[IncidentView]:
+    """View models for incidents, loading their timelines in bulk."""
+    views = []
+    for detail in incidents.load_details(session, found):
+        i = detail.incident
+        latest_rows = detail.affected.get(detail.updates[0].id, []) if detail.updates else []
+        by_id = {c.id: c for c in detail.components}
+        names: list[tuple[str | None, str]] = []
+        for row in latest_rows:
+            current = by_id.get(row.component_id)
+            group = groups.get(current.group_id) if current and current.group_id else None
+            names.append(
+                (group.name if group else None, current.name if current else row.name)
+            )
+        views.append(
+            IncidentView(
+                id=i.id, name=i.name, status=i.status.value,
+                status_label=INCIDENT_LABELS[i.status], impact=i.impact.value,
+                updates=[
+                    UpdateView(
+                        status=u.status.value, status_label=INCIDENT_LABELS[u.status],
+                        body_html=render_markdown(u.body), posted=timefmt.posted(u.display_at, tz),
+                        display_at=u.display_at,
+                    )
+                    for u in detail.updates
+                ],
+                affected=affected_sentence(names),
+                postmortem_html=render_markdown(i.postmortem_published_body)
+                if i.postmortem_published_body else None,
+                postmortem_posted=timefmt.posted(i.postmortem_published_at, tz)
+                if i.postmortem_published_at else None,
+                started_at=i.started_at,
+            )
+        )
+    return views
+
+
+def index_page(session: Session, settings: Settings, now: datetime) -> IndexPage:
+    """Banner, components, active incidents and the last 14 days."""
+    tz = settings.tz
+    everything = components.list_components(session)
+    groups = {c.id: c for c in everything if c.is_group}
+    active = incidents.list_incidents(session, statuses=list(incidents.OPEN), limit=100)
+    leaves = [c.status for c in everything if not c.is_group]
+    indicator, description = components.page_status(leaves, (i.impact.value for i in active))
+    today = now.astimezone(tz).date()
+    first_day = today - timedelta(days=PAST_DAYS - 1)
+    window_start = datetime.combine(first_day, datetime.min.time(), tzinfo=tz)
+    recent = list(
+        session.exec(
+            select(Incident)
+            .where(col(Incident.started_at) >= window_start)
+            .order_by(col(Incident.started_at).desc())
+        )
+    )
+    recent_views = incident_views(session, recent, tz=tz, groups=groups)
+    by_day: dict[date, list[IncidentView]] = {}
+    for view in recent_views:
+        by_day.setdefault(view.started_at.astimezone(tz).date(), []).append(view)
+    days = [
+        DayView(heading=timefmt.day_heading(d), iso=d.isoformat(), incidents=by_day.get(d, []))
+        for d in (today - timedelta(days=n) for n in range(PAST_DAYS))
+    ]
+    return IndexPage(
+        page=page_info(settings), indicator=indicator, description=description,
+        components=_component_views(everything),
+        active=incident_views(session, active, tz=tz, groups=groups), days=days,
+    )
+
+
+def incident_page(session: Session, settings: Settings, incident_id: str) -> IncidentView:
+    """One incident's report."""
+    incident = incidents.get_incident(session, incident_id)
+    groups = components.groups_by_id(session)
+    (view,) = incident_views(session, [incident], tz=settings.tz, groups=groups)
+    return view
+
+
+def _month_start(d: date, back: int) -> date:
+    index = d.year * 12 + d.month - 1 - back
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def history_page(session: Session, settings: Settings, now: datetime, number: int) -> HistoryPage:
+    """Page `number` (1 = the current quarter) of past incidents, grouped by month."""
+    tz = settings.tz
+    today = now.astimezone(tz).date()
+    newest = _month_start(today, (number - 1) * HISTORY_MONTHS_PER_PAGE)
+    oldest = _month_start(today, number * HISTORY_MONTHS_PER_PAGE - 1)
+    upper = datetime.combine(_month_start(newest, -1), datetime.min.time(), tzinfo=tz)
+    lower = datetime.combine(oldest, datetime.min.time(), tzinfo=tz)
+    found = list(
+        session.exec(
+            select(Incident)
+            .where(col(Incident.started_at) >= lower, col(Incident.started_at) < upper)
+            .order_by(col(Incident.started_at).desc())
+        )
+    )
+    groups = components.groups_by_id(session)
+    by_month: dict[date, list[IncidentView]] = {}
+    for view in incident_views(session, found, tz=tz, groups=groups):
+        local = view.started_at.astimezone(tz).date()
+        by_month.setdefault(local.replace(day=1), []).append(view)
+    months = [
+        DayView(heading=timefmt.month_heading(m), iso=m.isoformat()[:7],
+                incidents=by_month.get(m, []))
+        for m in (_month_start(newest, n) for n in range(HISTORY_MONTHS_PER_PAGE))
+    ]
+    older_exists = session.exec(
+        select(Incident.id).where(col(Incident.started_at) < lower).limit(1)
+    ).first()
+    return HistoryPage(
+        page=page_info(settings), months=months, number=number,
+        newer=number - 1 if number > 1 else None,
+        older=number + 1 if older_exists else None,
+    )

@@ -1,0 +1,141 @@
+"""A real app on a real, fresh database per test: SQLite always, PostgreSQL when configured.
+
+Set PHAROS_TEST_DATABASE_URL (e.g. postgresql://postgres@127.0.0.1:5432/test) to run every
+database test on PostgreSQL too; each test then gets its own schema, dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine, make_url
+from sqlmodel import Session
+
+from app.auth import service as auth
+from app.clock import get_clock
+from app.config import Settings
+from app.db import create_db_engine, migrate, normalize_url
+from app.main import create_app
+
+PG_URL = os.environ.get("PHAROS_TEST_DATABASE_URL")
+BACKENDS = ["sqlite", *(["postgresql"] if PG_URL else [])]
+START = datetime(2025, 9, 7, 9, 0, tzinfo=UTC)
+
+
+class FakeClock:
+    """A clock that moves only when told to, plus one millisecond per reading.
+
+    The tick keeps created_at strictly increasing, as it is in real life.
+    """
+
+    def __init__(self, start: datetime = START) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        self.now += timedelta(milliseconds=1)
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        """Move the clock forward."""
+        self.now += timedelta(**delta)
+
+    def set(self, value: datetime) -> None:
+        """Jump to a time."""
+        self.now = value
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A URL to an empty database of each configured backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'pharos.db'}"
+        return
+    assert PG_URL is not None
+    schema = f"t_{secrets.token_hex(6)}"
+    admin = sa.create_engine(normalize_url(PG_URL))
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    url = make_url(normalize_url(PG_URL)).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.dispose()
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    """Settings of the page under test (a Norwegian operator, like the seed incident)."""
+    return Settings(
+        database_url=database_url,
+        page_name="Zaptec",
+        public_url="https://status.example.com",
+        timezone="Europe/Oslo",
+    )
+
+
+@pytest.fixture
+def engine(settings: Settings) -> Iterator[Engine]:
+    """The migrated database's engine."""
+    engine = create_db_engine(settings.database_url)
+    migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """The app's clock, under the test's control."""
+    return FakeClock()
+
+
+@pytest.fixture
+def app(settings: Settings, engine: Engine, clock: FakeClock) -> FastAPI:
+    """The service, built as production builds it, with a fake clock."""
+    app = create_app(settings)
+    app.dependency_overrides[get_clock] = lambda: clock
+    return app
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    """An HTTP client for the app (no auth)."""
+    with TestClient(app) as client:
+        yield client
+
+
+@pytest.fixture
+def staff(app: FastAPI, engine: Engine, clock: FakeClock) -> Iterator[TestClient]:
+    """An HTTP client carrying a valid staff token."""
+    with Session(engine, expire_on_commit=False) as session:
+        _, plain = auth.create_token(session, name="tester", now=clock())
+    with TestClient(app, headers={"Authorization": f"Bearer {plain}"}) as client:
+        yield client
+
+
+def make_component(staff: TestClient, **fields: Any) -> dict[str, Any]:
+    """Create a component through the API and return its JSON."""
+    response = staff.post("/api/v1/components", json=fields)
+    assert response.status_code == 201, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def open_incident(staff: TestClient, **fields: Any) -> dict[str, Any]:
+    """Open an incident through the API and return its JSON."""
+    fields.setdefault("name", "Delays in processing charging events")
+    fields.setdefault("body", "We are investigating.")
+    response = staff.post("/api/v1/incidents", json=fields)
+    assert response.status_code == 201, response.text
+    result: dict[str, Any] = response.json()
+    return result
