@@ -16,8 +16,12 @@ from app.clock import utcnow
 from app.config import Settings
 from app.db import create_db_engine, migrate
 
-cli = typer.Typer(help="Pharos: incident status page and postmortem publishing.",
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+cli = typer.Typer(
+    help="Pharos: incident status page and postmortem publishing.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
 tokens = typer.Typer(help="Staff API tokens.", no_args_is_help=True)
 cli.add_typer(tokens, name="tokens")
 
@@ -57,8 +61,12 @@ def serve(
     migrate(engine)
     engine.dispose()
     uvicorn.run(
-        create_app(settings), host=host, port=port, log_level=settings.log_level,
-        proxy_headers=True, server_header=False,
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level=settings.log_level,
+        proxy_headers=True,
+        server_header=False,
     )
 
 

@@ -46,7 +46,8 @@ def install_error_handlers(app: FastAPI) -> None:
         templates: Jinja2Templates = request.app.state.templates
         settings: Settings = request.app.state.settings
         return templates.TemplateResponse(
-            request, "error.html",
+            request,
+            "error.html",
             {"page": views.page_info(settings), "title": title, "message": message},
             status_code=status,
         )

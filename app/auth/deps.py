@@ -22,9 +22,7 @@ def require_staff(
     """The acting staff member's name (the token's name)."""
     challenge = {"WWW-Authenticate": "Bearer"}
     if credentials is None or credentials.scheme.lower() != "bearer":
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED, "missing bearer token", headers=challenge
-        )
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing bearer token", headers=challenge)
     token = service.verify_token(session, plain=credentials.credentials, now=clock())
     if token is None:
         raise HTTPException(

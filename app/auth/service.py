@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 from app.audit import service as audit
 from app.models import ApiToken
 
-TOKEN_PREFIX = "phr_"
+TOKEN_PREFIX = "phr_"  # noqa: S105  (a prefix that makes leaked tokens greppable)
 # last_used_at is informative; writing it on every request would serialize all API reads.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
@@ -31,8 +31,13 @@ def create_token(session: Session, *, name: str, now: datetime) -> tuple[ApiToke
     session.add(token)
     session.flush()
     audit.record(
-        session, actor="cli", action="token.created", object_type="api_token",
-        object_id=str(token.id), at=now, data={"name": name},
+        session,
+        actor="cli",
+        action="token.created",
+        object_type="api_token",
+        object_id=str(token.id),
+        at=now,
+        data={"name": name},
     )
     session.commit()
     return token, plain
@@ -64,8 +69,13 @@ def revoke_token(session: Session, *, token_id: int, now: datetime) -> ApiToken 
         token.revoked_at = now
         session.add(token)
         audit.record(
-            session, actor="cli", action="token.revoked", object_type="api_token",
-            object_id=str(token.id), at=now, data={"name": token.name},
+            session,
+            actor="cli",
+            action="token.revoked",
+            object_type="api_token",
+            object_id=str(token.id),
+            at=now,
+            data={"name": token.name},
         )
         session.commit()
     return token

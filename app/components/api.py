@@ -29,7 +29,10 @@ def list_components(
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 def create_component(
-    data: ComponentCreate, session: SessionDep, settings: SettingsDep, clock: ClockDep,
+    data: ComponentCreate,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
     staff: StaffDep,
 ) -> ComponentPublic:
     """Create a component, or a group with `"group": true`."""
@@ -48,8 +51,12 @@ def get_component(
 
 @router.patch("/{component_id}")
 def update_component(
-    component_id: str, data: ComponentUpdate, session: SessionDep, settings: SettingsDep,
-    clock: ClockDep, staff: StaffDep,
+    component_id: str,
+    data: ComponentUpdate,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    staff: StaffDep,
 ) -> ComponentPublic:
     """Change name, description, status, position, group or display flags."""
     service.update_component(session, component_id, data=data, actor=staff, now=clock())

@@ -230,13 +230,21 @@ def create_component(
         # The log starts from operational so uptime sees a component created broken.
         session.add(
             ComponentStatusChange(
-                component_id=component.id, old_status=ComponentStatus.operational,
-                new_status=data.status, effective_at=now, recorded_at=now,
+                component_id=component.id,
+                old_status=ComponentStatus.operational,
+                new_status=data.status,
+                effective_at=now,
+                recorded_at=now,
             )
         )
     audit.record(
-        session, actor=actor, action="component.created", object_type="component",
-        object_id=component.id, at=now, data=data.model_dump(mode="json"),
+        session,
+        actor=actor,
+        action="component.created",
+        object_type="component",
+        object_id=component.id,
+        at=now,
+        data=data.model_dump(mode="json"),
     )
     session.commit()
     return component
@@ -276,8 +284,13 @@ def update_component(
     component.updated_at = now
     session.add(component)
     audit.record(
-        session, actor=actor, action="component.updated", object_type="component",
-        object_id=component.id, at=now, data=data.model_dump(mode="json", exclude_unset=True),
+        session,
+        actor=actor,
+        action="component.updated",
+        object_type="component",
+        object_id=component.id,
+        at=now,
+        data=data.model_dump(mode="json", exclude_unset=True),
     )
     session.commit()
     return component
@@ -302,8 +315,13 @@ def delete_component(session: Session, component_id: str, *, actor: str, now: da
     session.flush()
     _renumber(session, group_id)
     audit.record(
-        session, actor=actor, action="component.deleted", object_type="component",
-        object_id=component_id, at=now, data={"name": component.name},
+        session,
+        actor=actor,
+        action="component.deleted",
+        object_type="component",
+        object_id=component_id,
+        at=now,
+        data={"name": component.name},
     )
     session.commit()
 
@@ -323,12 +341,20 @@ def present(
     def one(c: Component) -> ComponentPublic:
         kids = children.get(c.id, [])
         return ComponentPublic(
-            id=c.id, page_id=page_id, group_id=c.group_id, created_at=c.created_at.astimezone(tz),
+            id=c.id,
+            page_id=page_id,
+            group_id=c.group_id,
+            created_at=c.created_at.astimezone(tz),
             updated_at=max([c.updated_at, *(k.updated_at for k in kids)]).astimezone(tz),
-            group=c.is_group, name=c.name, description=c.description, position=c.position,
+            group=c.is_group,
+            name=c.name,
+            description=c.description,
+            position=c.position,
             status=worst(k.status for k in kids) if c.is_group else c.status,
-            showcase=c.showcase, only_show_if_degraded=c.only_show_if_degraded,
-            start_date=c.start_date, components=[k.id for k in kids] if c.is_group else None,
+            showcase=c.showcase,
+            only_show_if_degraded=c.only_show_if_degraded,
+            start_date=c.start_date,
+            components=[k.id for k in kids] if c.is_group else None,
         )
 
     listed = {c.id for c in components}

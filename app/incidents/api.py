@@ -54,7 +54,10 @@ def list_incidents(
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 def open_incident(
-    data: IncidentCreate, session: SessionDep, settings: SettingsDep, clock: ClockDep,
+    data: IncidentCreate,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
     staff: StaffDep,
 ) -> IncidentPublic:
     """Open an incident with its first update."""
@@ -72,8 +75,12 @@ def get_incident(
 
 @router.post("/{incident_id}/updates", status_code=status.HTTP_201_CREATED)
 def post_update(
-    incident_id: str, data: UpdateCreate, session: SessionDep, settings: SettingsDep,
-    clock: ClockDep, staff: StaffDep,
+    incident_id: str,
+    data: UpdateCreate,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    staff: StaffDep,
 ) -> IncidentPublic:
     """Post a timeline update (status, message, component changes)."""
     service.post_update(session, incident_id, data=data, actor=staff, now=clock())
@@ -82,8 +89,13 @@ def post_update(
 
 @router.patch("/{incident_id}/updates/{update_id}")
 def edit_update(
-    incident_id: str, update_id: str, data: UpdateEdit, session: SessionDep,
-    settings: SettingsDep, clock: ClockDep, staff: StaffDep,
+    incident_id: str,
+    update_id: str,
+    data: UpdateEdit,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    staff: StaffDep,
 ) -> IncidentUpdatePublic:
     """Fix an earlier update's body or display time (audited); its status can't change."""
     service.edit_update(session, incident_id, update_id, data=data, actor=staff, now=clock())
@@ -93,8 +105,12 @@ def edit_update(
 
 @router.put("/{incident_id}/postmortem")
 def save_postmortem(
-    incident_id: str, data: PostmortemDraft, session: SessionDep, settings: SettingsDep,
-    clock: ClockDep, staff: StaffDep,
+    incident_id: str,
+    data: PostmortemDraft,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    staff: StaffDep,
 ) -> IncidentPublic:
     """Save the postmortem draft (Markdown)."""
     postmortems.save_postmortem_draft(
@@ -105,21 +121,32 @@ def save_postmortem(
 
 @router.post("/{incident_id}/postmortem/publish")
 def publish_postmortem(
-    incident_id: str, session: SessionDep, settings: SettingsDep, clock: ClockDep,
-    staff: StaffDep, data: Annotated[PostmortemPublish | None, Body()] = None,
+    incident_id: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    staff: StaffDep,
+    data: Annotated[PostmortemPublish | None, Body()] = None,
 ) -> IncidentPublic:
     """Publish the draft; the incident moves to status postmortem."""
     options = data or PostmortemPublish()
     postmortems.publish_postmortem(
-        session, incident_id, published_at=options.published_at,
-        notify_subscribers=options.notify_subscribers, actor=staff, now=clock(),
+        session,
+        incident_id,
+        published_at=options.published_at,
+        notify_subscribers=options.notify_subscribers,
+        actor=staff,
+        now=clock(),
     )
     return _present(session, settings, incident_id)
 
 
 @router.post("/{incident_id}/postmortem/unpublish")
 def unpublish_postmortem(
-    incident_id: str, session: SessionDep, settings: SettingsDep, clock: ClockDep,
+    incident_id: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
     staff: StaffDep,
 ) -> IncidentPublic:
     """Take the postmortem off the public page (the draft is kept)."""

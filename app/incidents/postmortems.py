@@ -22,8 +22,13 @@ def save_postmortem_draft(
     incident.updated_at = now
     session.add(incident)
     audit.record(
-        session, actor=actor, action="postmortem.draft_saved", object_type="incident",
-        object_id=incident.id, at=now, data={"length": len(body)},
+        session,
+        actor=actor,
+        action="postmortem.draft_saved",
+        object_type="incident",
+        object_id=incident.id,
+        at=now,
+        data={"length": len(body)},
     )
     session.commit()
     return incident
@@ -53,8 +58,12 @@ def publish_postmortem(
     incident.updated_at = now
     session.add(incident)
     audit.record(
-        session, actor=actor, action="postmortem.published", object_type="incident",
-        object_id=incident.id, at=now,
+        session,
+        actor=actor,
+        action="postmortem.published",
+        object_type="incident",
+        object_id=incident.id,
+        at=now,
         data={"published_at": when.isoformat(), "notify_subscribers": notify_subscribers},
     )
     session.commit()
@@ -74,8 +83,12 @@ def unpublish_postmortem(
     incident.updated_at = now
     session.add(incident)
     audit.record(
-        session, actor=actor, action="postmortem.unpublished", object_type="incident",
-        object_id=incident.id, at=now,
+        session,
+        actor=actor,
+        action="postmortem.unpublished",
+        object_type="incident",
+        object_id=incident.id,
+        at=now,
     )
     session.commit()
     return incident

@@ -20,26 +20,42 @@ def present_incident(
     i = detail.incident
     updates = [
         IncidentUpdatePublic(
-            id=u.id, status=u.status, body=u.body, incident_id=i.id,
-            created_at=u.created_at.astimezone(tz), updated_at=u.updated_at.astimezone(tz),
+            id=u.id,
+            status=u.status,
+            body=u.body,
+            incident_id=i.id,
+            created_at=u.created_at.astimezone(tz),
+            updated_at=u.updated_at.astimezone(tz),
             display_at=u.display_at.astimezone(tz),
             affected_components=[
                 AffectedComponentPublic(
-                    code=a.component_id, name=a.name, old_status=a.old_status,
+                    code=a.component_id,
+                    name=a.name,
+                    old_status=a.old_status,
                     new_status=a.new_status,
                 )
                 for a in detail.affected.get(u.id, [])
-            ] or None,
+            ]
+            or None,
             deliver_notifications=u.deliver_notifications,
         )
         for u in detail.updates
     ]
     return IncidentPublic(
-        id=i.id, name=i.name, status=i.status, created_at=i.created_at.astimezone(tz),
-        updated_at=i.updated_at.astimezone(tz), monitoring_at=_at(i.monitoring_at, tz),
-        resolved_at=_at(i.resolved_at, tz), impact=i.impact, impact_override=i.impact_override,
-        shortlink=f"{public_url}/incidents/{i.id}", started_at=i.started_at.astimezone(tz),
-        page_id=page_id, backfilled=i.backfilled, postmortem_body=i.postmortem_body,
+        id=i.id,
+        name=i.name,
+        status=i.status,
+        created_at=i.created_at.astimezone(tz),
+        updated_at=i.updated_at.astimezone(tz),
+        monitoring_at=_at(i.monitoring_at, tz),
+        resolved_at=_at(i.resolved_at, tz),
+        impact=i.impact,
+        impact_override=i.impact_override,
+        shortlink=f"{public_url}/incidents/{i.id}",
+        started_at=i.started_at.astimezone(tz),
+        page_id=page_id,
+        backfilled=i.backfilled,
+        postmortem_body=i.postmortem_body,
         postmortem_body_last_updated_at=_at(i.postmortem_body_updated_at, tz),
         postmortem_published_at=_at(i.postmortem_published_at, tz),
         incident_updates=updates,

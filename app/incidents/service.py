@@ -88,8 +88,9 @@ def _claims_of_other_open_incidents(
     if not component_ids:
         return {}
     stmt = (
-        select(IncidentUpdate.incident_id, AffectedComponent.component_id,
-               AffectedComponent.new_status)
+        select(
+            IncidentUpdate.incident_id, AffectedComponent.component_id, AffectedComponent.new_status
+        )
         .join(IncidentUpdate, col(IncidentUpdate.id) == AffectedComponent.incident_update_id)
         .join(Incident, col(Incident.id) == IncidentUpdate.incident_id)
         .where(col(AffectedComponent.component_id).in_(component_ids))
@@ -99,7 +100,7 @@ def _claims_of_other_open_incidents(
     )
     latest: dict[tuple[str, str], ComponentStatus] = {}
     for other_id, component_id, status in session.exec(stmt):
-        latest[(other_id, component_id)] = status
+        latest[(other_id, component_id)] = ComponentStatus(status)
     claims: dict[str, list[ComponentStatus]] = defaultdict(list)
     for (_, component_id), status in latest.items():
         claims[component_id].append(status)
@@ -133,7 +134,9 @@ def _sync_from_updates(session: Session, incident: Incident) -> None:
         .distinct()
     )
     incident.impact = max(
-        (IMPACT_OF[s] for s in reached), key=IMPACT_RANK.__getitem__, default=Impact.none
+        (IMPACT_OF[ComponentStatus(s)] for s in reached),
+        key=IMPACT_RANK.__getitem__,
+        default=Impact.none,
     )
 
 
@@ -162,13 +165,20 @@ def _apply_update(
         locked.update({c.id: c for c in session.exec(stmt)})
     restoring = status == IncidentStatus.resolved and was_open
     claims = (
-        _claims_of_other_open_incidents(session, incident.id, [i for i in locked if i not in changes])
+        _claims_of_other_open_incidents(
+            session, incident.id, [i for i in locked if i not in changes]
+        )
         if restoring
         else {}
     )
     update = IncidentUpdate(
-        incident_id=incident.id, status=status, body=body, display_at=display_at,
-        created_at=now, updated_at=now, deliver_notifications=deliver_notifications,
+        incident_id=incident.id,
+        status=status,
+        body=body,
+        display_at=display_at,
+        created_at=now,
+        updated_at=now,
+        deliver_notifications=deliver_notifications,
     )
     session.add(update)
     session.flush()
@@ -185,9 +195,11 @@ def _apply_update(
             new = old
         session.add(
             AffectedComponent(
-                incident_update_id=update.id, component_id=component_id,
+                incident_update_id=update.id,
+                component_id=component_id,
                 name=components.display_name(component, groups),
-                old_status=old, new_status=new,
+                old_status=old,
+                new_status=new,
             )
         )
         components.change_status(
@@ -202,9 +214,7 @@ def _apply_update(
     return update
 
 
-def open_incident(
-    session: Session, *, data: IncidentCreate, actor: str, now: datetime
-) -> Incident:
+def open_incident(session: Session, *, data: IncidentCreate, actor: str, now: datetime) -> Incident:
     """Open an incident with its first update, changing component statuses as asked."""
     display_at = data.display_at or now
     _check_display_at(display_at, now)
@@ -212,19 +222,35 @@ def open_incident(
     if started_at > display_at:
         raise InvalidInput("started_at can't be later than the first update's display_at")
     incident = Incident(
-        name=data.name, status=data.status, impact_override=data.impact_override,
-        backfilled=data.backfilled, created_at=now, updated_at=now, started_at=started_at,
+        name=data.name,
+        status=data.status,
+        impact_override=data.impact_override,
+        backfilled=data.backfilled,
+        created_at=now,
+        updated_at=now,
+        started_at=started_at,
     )
     session.add(incident)
     session.flush()
     _apply_update(
-        session, incident, status=data.status, body=data.body, changes=data.components,
-        display_at=display_at, deliver_notifications=data.deliver_notifications,
-        was_open=True, now=now,
+        session,
+        incident,
+        status=data.status,
+        body=data.body,
+        changes=data.components,
+        display_at=display_at,
+        deliver_notifications=data.deliver_notifications,
+        was_open=True,
+        now=now,
     )
     audit.record(
-        session, actor=actor, action="incident.opened", object_type="incident",
-        object_id=incident.id, at=now, data=data.model_dump(mode="json"),
+        session,
+        actor=actor,
+        action="incident.opened",
+        object_type="incident",
+        object_id=incident.id,
+        at=now,
+        data=data.model_dump(mode="json"),
     )
     session.commit()
     return incident
@@ -239,13 +265,23 @@ def post_update(
     display_at = data.display_at or now
     _check_display_at(display_at, now)
     update = _apply_update(
-        session, incident, status=data.status, body=data.body, changes=data.components,
-        display_at=display_at, deliver_notifications=data.deliver_notifications,
-        was_open=incident.status in OPEN, now=now,
+        session,
+        incident,
+        status=data.status,
+        body=data.body,
+        changes=data.components,
+        display_at=display_at,
+        deliver_notifications=data.deliver_notifications,
+        was_open=incident.status in OPEN,
+        now=now,
     )
     audit.record(
-        session, actor=actor, action="incident.update_posted", object_type="incident",
-        object_id=incident.id, at=now,
+        session,
+        actor=actor,
+        action="incident.update_posted",
+        object_type="incident",
+        object_id=incident.id,
+        at=now,
         data={"update_id": update.id, **data.model_dump(mode="json")},
     )
     session.commit()
@@ -283,10 +319,17 @@ def edit_update(
     session.flush()
     _sync_from_updates(session, incident)
     audit.record(
-        session, actor=actor, action="incident.update_edited", object_type="incident",
-        object_id=incident.id, at=now,
-        data={"update_id": update.id, "before": before, "after": data.model_dump(mode="json",
-                                                                                 exclude_unset=True)},
+        session,
+        actor=actor,
+        action="incident.update_edited",
+        object_type="incident",
+        object_id=incident.id,
+        at=now,
+        data={
+            "update_id": update.id,
+            "before": before,
+            "after": data.model_dump(mode="json", exclude_unset=True),
+        },
     )
     session.commit()
     return update
@@ -306,10 +349,15 @@ def list_incidents(
         stmt = stmt.where(col(Incident.status).in_(statuses))
     if since is not None:
         stmt = stmt.where(
-            sa.or_(col(Incident.started_at) >= since, col(Incident.resolved_at) >= since,
-                   col(Incident.resolved_at).is_(None))
+            sa.or_(
+                col(Incident.started_at) >= since,
+                col(Incident.resolved_at) >= since,
+                col(Incident.resolved_at).is_(None),
+            )
         )
-    stmt = stmt.order_by(col(Incident.started_at).desc(), col(Incident.id)).offset(offset).limit(limit)
+    stmt = (
+        stmt.order_by(col(Incident.started_at).desc(), col(Incident.id)).offset(offset).limit(limit)
+    )
     return list(session.exec(stmt))
 
 
@@ -347,10 +395,14 @@ def load_details(session: Session, incidents: list[Incident]) -> list[IncidentDe
         by_incident[u.incident_id].updates.append(u)
         by_incident[u.incident_id].affected[u.id] = affected.get(u.id, [])
     component_ids = {row.component_id for rows in affected.values() for row in rows}
-    current = {
-        c.id: c
-        for c in session.exec(select(Component).where(col(Component.id).in_(component_ids)))
-    } if component_ids else {}
+    current = (
+        {
+            c.id: c
+            for c in session.exec(select(Component).where(col(Component.id).in_(component_ids)))
+        }
+        if component_ids
+        else {}
+    )
     for detail in by_incident.values():
         seen: dict[str, Component] = {}
         for rows in detail.affected.values():

@@ -142,8 +142,12 @@ def _component_views(all_components: list[Component]) -> list[ComponentView]:
         if c.only_show_if_degraded and c.status == ComponentStatus.operational:
             continue
         view = ComponentView(
-            id=c.id, name=c.name, description=c.description, status=c.status.value,
-            status_label=COMPONENT_LABELS[c.status], children=[],
+            id=c.id,
+            name=c.name,
+            description=c.description,
+            status=c.status.value,
+            status_label=COMPONENT_LABELS[c.status],
+            children=[],
         )
         if c.group_id:
             children.setdefault(c.group_id, []).append(view)
@@ -169,26 +173,31 @@ def incident_views(
         for row in latest_rows:
             current = by_id.get(row.component_id)
             group = groups.get(current.group_id) if current and current.group_id else None
-            names.append(
-                (group.name if group else None, current.name if current else row.name)
-            )
+            names.append((group.name if group else None, current.name if current else row.name))
         views.append(
             IncidentView(
-                id=i.id, name=i.name, status=i.status.value,
-                status_label=INCIDENT_LABELS[i.status], impact=i.impact.value,
+                id=i.id,
+                name=i.name,
+                status=i.status.value,
+                status_label=INCIDENT_LABELS[i.status],
+                impact=i.impact.value,
                 updates=[
                     UpdateView(
-                        status=u.status.value, status_label=INCIDENT_LABELS[u.status],
-                        body_html=render_markdown(u.body), posted=timefmt.posted(u.display_at, tz),
+                        status=u.status.value,
+                        status_label=INCIDENT_LABELS[u.status],
+                        body_html=render_markdown(u.body),
+                        posted=timefmt.posted(u.display_at, tz),
                         display_at=u.display_at,
                     )
                     for u in detail.updates
                 ],
                 affected=affected_sentence(names),
                 postmortem_html=render_markdown(i.postmortem_published_body)
-                if i.postmortem_published_body else None,
+                if i.postmortem_published_body
+                else None,
                 postmortem_posted=timefmt.posted(i.postmortem_published_at, tz)
-                if i.postmortem_published_at else None,
+                if i.postmortem_published_at
+                else None,
                 started_at=i.started_at,
             )
         )
@@ -222,9 +231,12 @@ def index_page(session: Session, settings: Settings, now: datetime) -> IndexPage
         for d in (today - timedelta(days=n) for n in range(PAST_DAYS))
     ]
     return IndexPage(
-        page=page_info(settings), indicator=indicator, description=description,
+        page=page_info(settings),
+        indicator=indicator,
+        description=description,
         components=_component_views(everything),
-        active=incident_views(session, active, tz=tz, groups=groups), days=days,
+        active=incident_views(session, active, tz=tz, groups=groups),
+        days=days,
     )
 
 
@@ -262,15 +274,18 @@ def history_page(session: Session, settings: Settings, now: datetime, number: in
         local = view.started_at.astimezone(tz).date()
         by_month.setdefault(local.replace(day=1), []).append(view)
     months = [
-        DayView(heading=timefmt.month_heading(m), iso=m.isoformat()[:7],
-                incidents=by_month.get(m, []))
+        DayView(
+            heading=timefmt.month_heading(m), iso=m.isoformat()[:7], incidents=by_month.get(m, [])
+        )
         for m in (_month_start(newest, n) for n in range(HISTORY_MONTHS_PER_PAGE))
     ]
     older_exists = session.exec(
         select(Incident.id).where(col(Incident.started_at) < lower).limit(1)
     ).first()
     return HistoryPage(
-        page=page_info(settings), months=months, number=number,
+        page=page_info(settings),
+        months=months,
+        number=number,
         newer=number - 1 if number > 1 else None,
         older=number + 1 if older_exists else None,
     )

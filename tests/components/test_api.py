@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.models import AuditEvent, ComponentStatusChange
 from tests.conftest import FakeClock, make_component, open_incident
@@ -31,9 +31,21 @@ def test_create_list_and_statuspage_shape(staff: TestClient) -> None:
     assert by_id[ocpp["id"]]["group_id"] == group["id"]
     assert (by_id[ocpp["id"]]["position"], by_id[api["id"]]["position"]) == (1, 2)
     assert by_id[site["id"]]["position"] == 2
-    expected = {"id", "page_id", "group_id", "created_at", "updated_at", "group", "name",
-                "description", "position", "status", "showcase", "only_show_if_degraded",
-                "start_date"}
+    expected = {
+        "id",
+        "page_id",
+        "group_id",
+        "created_at",
+        "updated_at",
+        "group",
+        "name",
+        "description",
+        "position",
+        "status",
+        "showcase",
+        "only_show_if_degraded",
+        "start_date",
+    }
     assert expected <= set(by_id[ocpp["id"]])
 
 
@@ -60,10 +72,14 @@ def test_status_changes_are_logged_exactly(
     staff.patch(f"/api/v1/components/{c['id']}", json={"status": "operational"})
     staff.patch(f"/api/v1/components/{c['id']}", json={"name": "OCPP 1.6J"})  # not a change
     with Session(engine) as session:
-        log = list(session.exec(select(ComponentStatusChange).order_by(ComponentStatusChange.id)))
-        actions = [e.action for e in session.exec(select(AuditEvent).order_by(AuditEvent.id))]
+        log = list(
+            session.exec(select(ComponentStatusChange).order_by(col(ComponentStatusChange.id)))
+        )
+        actions = [e.action for e in session.exec(select(AuditEvent).order_by(col(AuditEvent.id)))]
     assert [(e.old_status, e.new_status) for e in log] == [
-        ("operational", "major_outage"), ("major_outage", "operational")]
+        ("operational", "major_outage"),
+        ("major_outage", "operational"),
+    ]
     assert log[0].effective_at == first
     assert (log[1].effective_at - log[0].effective_at).total_seconds() >= 30 * 60
     assert actions.count("component.updated") == 3
@@ -118,8 +134,9 @@ def test_delete_rules(staff: TestClient) -> None:
     incident = open_incident(staff, components={other["id"]: "major_outage"})
     blocked = staff.delete(f"/api/v1/components/{other['id']}")
     assert blocked.status_code == 409 and incident["id"] in blocked.json()["detail"]
-    staff.post(f"/api/v1/incidents/{incident['id']}/updates",
-               json={"status": "resolved", "body": "Fixed."})
+    staff.post(
+        f"/api/v1/incidents/{incident['id']}/updates", json={"status": "resolved", "body": "Fixed."}
+    )
     assert staff.delete(f"/api/v1/components/{other['id']}").status_code == 204
     assert staff.delete(f"/api/v1/components/{child['id']}").status_code == 204
     assert staff.delete(f"/api/v1/components/{g['id']}").status_code == 204

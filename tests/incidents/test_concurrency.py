@@ -1,0 +1,121 @@
+"""Two writers at once must queue, not corrupt: the status log stays one unbroken chain."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from app.components import service as components
+from app.components.schemas import ComponentCreate
+from app.incidents import service as incidents
+from app.incidents.schemas import IncidentCreate, UpdateCreate
+from app.models import (
+    AffectedComponent,
+    ComponentStatus,
+    ComponentStatusChange,
+    IncidentStatus,
+    IncidentUpdate,
+)
+
+NOW = datetime(2025, 9, 7, 12, 0, tzinfo=UTC)
+ROUNDS = 15
+CYCLE = [
+    ComponentStatus.partial_outage,
+    ComponentStatus.major_outage,
+    ComponentStatus.degraded_performance,
+]
+
+
+def _run_together(*jobs: Callable[[], None]) -> list[BaseException]:
+    barrier = threading.Barrier(len(jobs))
+    errors: list[BaseException] = []
+
+    def wrap(job: Callable[[], None]) -> None:
+        barrier.wait()
+        try:
+            job()
+        except BaseException as exc:  # collected and asserted on below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=wrap, args=(job,)) for job in jobs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return errors
+
+
+def _setup(engine: Engine) -> tuple[str, str, str]:
+    with Session(engine, expire_on_commit=False) as session:
+        comp = components.create_component(
+            session, data=ComponentCreate(name="OCPP"), actor="t", now=NOW
+        )
+        first = incidents.open_incident(
+            session,
+            data=IncidentCreate(name="One", body="x", components={comp.id: "major_outage"}),
+            actor="t",
+            now=NOW,
+        )
+        second = incidents.open_incident(
+            session, data=IncidentCreate(name="Two", body="x"), actor="t", now=NOW
+        )
+    return comp.id, first.id, second.id
+
+
+def test_concurrent_updates_keep_state_consistent(engine: Engine) -> None:
+    component_id, first_id, second_id = _setup(engine)
+
+    def poster(incident_id: str, offset: int) -> Callable[[], None]:
+        def job() -> None:
+            with Session(engine, expire_on_commit=False) as session:
+                status = CYCLE[offset % len(CYCLE)]
+                incidents.post_update(
+                    session,
+                    incident_id,
+                    data=UpdateCreate(
+                        status=IncidentStatus.identified,
+                        body=f"#{offset}",
+                        components={component_id: status},
+                    ),
+                    actor="t",
+                    now=NOW + timedelta(seconds=offset),
+                )
+
+        return job
+
+    for n in range(ROUNDS):
+        errors = _run_together(
+            poster(first_id, 2 * n), poster(first_id, 2 * n + 1), poster(second_id, 2 * n + 2)
+        )
+        assert errors == []
+
+    with Session(engine) as session:
+        log = list(
+            session.exec(
+                select(ComponentStatusChange)
+                .where(ComponentStatusChange.component_id == component_id)
+                .order_by(col(ComponentStatusChange.id))
+            )
+        )
+        rows = list(
+            session.exec(
+                select(AffectedComponent)
+                .where(AffectedComponent.component_id == component_id)
+                .order_by(col(AffectedComponent.id))
+            )
+        )
+        updates = list(session.exec(select(IncidentUpdate)))
+        current = components.get_component(session, component_id).status
+    assert len(updates) == 2 + 3 * ROUNDS
+    # Each change starts where the previous one ended: no lost or interleaved write.
+    for change_before, change_after in pairwise(log):
+        assert change_after.old_status == change_before.new_status
+    assert log[-1].new_status == current
+    # Every update saw the status the previous writer left behind.
+    for row_before, row_after in pairwise(rows):
+        assert row_after.old_status == row_before.new_status

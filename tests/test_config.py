@@ -1,0 +1,45 @@
+"""Settings: validation, and the README's configuration table kept honest."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from app.config import Settings
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def _readme_settings() -> dict[str, str]:
+    text = README.read_text()
+    section = text.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| `PHAROS_([A-Z_]+)` \| `([^`]*)` \|", section, flags=re.M)
+    return dict(rows)
+
+
+def test_readme_documents_every_setting_with_its_default() -> None:
+    documented = _readme_settings()
+    fields = Settings.model_fields
+    assert set(documented) == {name.upper() for name in fields}
+    for name, field in fields.items():
+        assert documented[name.upper()] == str(field.default), name
+
+
+def test_settings_refuse_bad_values() -> None:
+    with pytest.raises(ValidationError, match="unknown IANA time zone"):
+        Settings(timezone="Mars/Olympus_Mons")
+    with pytest.raises(ValidationError, match="http"):
+        Settings(public_url="status.example.com")
+
+
+def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PHAROS_PAGE_NAME", "Zaptec")
+    monkeypatch.setenv("PHAROS_TIMEZONE", "Europe/Oslo")
+    monkeypatch.setenv("PHAROS_PUBLIC_URL", "https://status.example.com/")
+    settings = Settings()
+    assert (settings.page_name, settings.timezone) == ("Zaptec", "Europe/Oslo")
+    assert settings.public_url == "https://status.example.com"
+    assert len(settings.page_id) == 12
