@@ -21,6 +21,7 @@ from app.incidents.api import router as incidents_router
 from app.web import views
 from app.web.limits import BodySizeLimit
 from app.web.pages import router as pages_router
+from app.web.security import SecurityHeaders
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = ROOT / "templates"
@@ -103,6 +104,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.templates = templates
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(components_router)
     app.include_router(incidents_router)
