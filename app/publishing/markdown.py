@@ -57,9 +57,19 @@ def _parser() -> MarkdownIt:
     return MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
 
 
-def render_markdown(source: str) -> Markup:
-    """Render Markdown to sanitized HTML, safe to put in a page as is."""
-    html = _parser().render(source)
+def render_markdown(source: str, *, heading_offset: int = 0) -> Markup:
+    """Render Markdown to sanitized HTML, safe to put in a page as is.
+
+    heading_offset demotes headings (1 turns `#` into <h2>) so a body's headings sit below the
+    page's own; levels stop at <h6>.
+    """
+    parser = _parser()
+    tokens = parser.parse(source)
+    if heading_offset:
+        for token in tokens:
+            if token.type in ("heading_open", "heading_close"):
+                token.tag = f"h{min(int(token.tag[1]) + heading_offset, 6)}"
+    html = parser.renderer.render(tokens, parser.options, {})
     clean = nh3.clean(
         html,
         tags=ALLOWED_TAGS,

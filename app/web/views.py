@@ -185,14 +185,14 @@ def incident_views(
                     UpdateView(
                         status=u.status.value,
                         status_label=INCIDENT_LABELS[u.status],
-                        body_html=render_markdown(u.body),
+                        body_html=render_markdown(u.body, heading_offset=4),
                         posted=timefmt.posted(u.display_at, tz),
                         display_at=u.display_at,
                     )
                     for u in detail.updates
                 ],
                 affected=affected_sentence(names),
-                postmortem_html=render_markdown(i.postmortem_published_body)
+                postmortem_html=render_markdown(i.postmortem_published_body, heading_offset=2)
                 if i.postmortem_published_body
                 else None,
                 postmortem_posted=timefmt.posted(i.postmortem_published_at, tz)
