@@ -19,6 +19,7 @@ from app.db import create_db_engine
 from app.errors import PharosError
 from app.incidents.api import router as incidents_router
 from app.web import views
+from app.web.feeds import router as feeds_router
 from app.web.limits import BodySizeLimit
 from app.web.pages import router as pages_router
 from app.web.security import SecurityHeaders
@@ -108,6 +109,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(components_router)
     app.include_router(incidents_router)
+    app.include_router(feeds_router)
     app.include_router(pages_router)
 
     @app.get("/healthz", tags=["health"])

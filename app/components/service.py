@@ -119,6 +119,11 @@ def display_name(component: Component, groups: dict[str, Component]) -> str:
     return f"{group.name} - {component.name}" if group else component.name
 
 
+def child_ids(session: Session, group_id: str) -> list[str]:
+    """Ids of a group's components (none for a plain component)."""
+    return list(session.exec(select(Component.id).where(Component.group_id == group_id)))
+
+
 def groups_by_id(session: Session) -> dict[str, Component]:
     """All groups keyed by id."""
     return {c.id: c for c in session.exec(select(Component).where(col(Component.is_group)))}

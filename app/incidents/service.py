@@ -411,3 +411,41 @@ def load_details(session: Session, incidents: list[Incident]) -> list[IncidentDe
                     seen[row.component_id] = current[row.component_id]
         detail.components = sorted(seen.values(), key=lambda c: (c.position, c.name))
     return [by_incident[i] for i in ids]
+
+
+def _affecting(component_ids: list[str]) -> sa.Select[tuple[str]]:
+    """Ids of incidents any of whose updates named one of these components."""
+    return (
+        sa.select(col(IncidentUpdate.incident_id))
+        .join(AffectedComponent, col(AffectedComponent.incident_update_id) == IncidentUpdate.id)
+        .where(col(AffectedComponent.component_id).in_(component_ids))
+        .distinct()
+    )
+
+
+def recently_changed(
+    session: Session, *, limit: int, component_ids: list[str] | None = None
+) -> list[Incident]:
+    """Incidents most recently changed first, optionally only those affecting some components."""
+    stmt = select(Incident)
+    if component_ids is not None:
+        stmt = stmt.where(col(Incident.id).in_(_affecting(component_ids)))
+    stmt = stmt.order_by(col(Incident.updated_at).desc(), col(Incident.id)).limit(limit)
+    return list(session.exec(stmt))
+
+
+def with_recent_updates(
+    session: Session, *, limit: int, component_ids: list[str] | None = None
+) -> list[Incident]:
+    """The incidents that the newest `limit` updates belong to."""
+    newest = (
+        sa.select(col(IncidentUpdate.incident_id))
+        .order_by(col(IncidentUpdate.created_at).desc())
+        .limit(limit)
+    )
+    if component_ids is not None:
+        newest = newest.where(col(IncidentUpdate.incident_id).in_(_affecting(component_ids)))
+    ids = set(session.scalars(newest))
+    if not ids:
+        return []
+    return list(session.exec(select(Incident).where(col(Incident.id).in_(ids))))

@@ -1,0 +1,1 @@
+"""Telling subscribers: feeds, and (with an outbox) webhooks."""

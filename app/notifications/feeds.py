@@ -1,0 +1,176 @@
+"""Atom and RSS feeds with feedgen, in Statuspage's shape plus a per-update feed.
+
+History feeds carry one entry per incident (stable id, content = every update newest first),
+as Statuspage's do. Update feeds carry one entry per update with its own id, so readers that
+only notice new guids still see every update.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+from html import escape
+from typing import Literal
+from urllib.parse import urlsplit
+
+from feedgen.feed import FeedGenerator
+
+from app.incidents.service import IncidentDetail
+from app.models import IncidentUpdate
+
+FEED_ITEM_CAP = 50  # newest entries per feed; the page's /history has the rest
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+Flavor = Literal["atom", "rss"]
+MEDIA_TYPES: dict[Flavor, str] = {
+    "atom": "application/atom+xml; charset=utf-8",
+    "rss": "application/rss+xml; charset=utf-8",
+}
+LABELS = {
+    "investigating": "Investigating",
+    "identified": "Identified",
+    "monitoring": "Monitoring",
+    "resolved": "Resolved",
+    "postmortem": "Postmortem",
+}
+
+
+@dataclass(frozen=True)
+class FeedSite:
+    """What a feed needs to know about the page."""
+
+    name: str
+    public_url: str
+    tz: tzinfo
+
+    @property
+    def tag_authority(self) -> str:
+        """The host part of tag: URIs (RFC 4151)."""
+        return urlsplit(self.public_url).hostname or "localhost"
+
+    def incident_url(self, incident_id: str) -> str:
+        """Absolute URL of an incident page."""
+        return f"{self.public_url}/incidents/{incident_id}"
+
+
+@dataclass(frozen=True)
+class Feed:
+    """A rendered feed and its validators."""
+
+    body: bytes
+    media_type: str
+    last_modified: datetime
+
+
+def _stamp(at: datetime, tz: tzinfo) -> str:
+    local = at.astimezone(tz)
+    return f"{local:%b %d}, {local:%H:%M %Z}"
+
+
+def update_html(update: IncidentUpdate, tz: tzinfo) -> str:
+    """One update as Statuspage's feeds show it: stamp, bold status, text."""
+    body = escape(update.body).replace("\n", "<br>")
+    return (
+        f"<p><small>{_stamp(update.display_at, tz)}</small><br>"
+        f"<strong>{LABELS[update.status.value]}</strong> - {body}</p>"
+    )
+
+
+def _generator(
+    site: FeedSite, *, title: str, path: str, flavor: Flavor, updated: datetime, feed_id: str
+) -> FeedGenerator:
+    fg = FeedGenerator()
+    fg.id(f"tag:{site.tag_authority},2005:{feed_id}")
+    fg.title(title)
+    fg.author({"name": site.name})
+    fg.link(
+        href=f"{site.public_url}{path}.{flavor}", rel="self", type=MEDIA_TYPES[flavor].split(";")[0]
+    )
+    fg.link(href=f"{site.public_url}/history", rel="alternate", type="text/html")
+    fg.description(
+        f"Incidents and updates of {site.name}, newest {FEED_ITEM_CAP}. "
+        f"Older ones: {site.public_url}/history"
+    )
+    fg.language("en")
+    fg.updated(updated)
+    fg.lastBuildDate(updated)
+    fg.generator("Pharos")
+    return fg
+
+
+def _entry(
+    fg: FeedGenerator,
+    flavor: Flavor,
+    *,
+    atom_id: str,
+    url: str,
+    title: str,
+    published: datetime,
+    updated: datetime,
+    rss_date: datetime,
+    html: str,
+) -> None:
+    # feedgen keeps one id for both formats; Atom gets a tag: URI, RSS the page URL as guid.
+    entry = fg.add_entry(order="append")
+    entry.title(title)
+    entry.link(href=url, rel="alternate", type="text/html")
+    if flavor == "atom":
+        entry.published(published)
+        entry.updated(updated)
+        entry.id(atom_id)
+        entry.content(html, type="html")
+    else:
+        entry.pubDate(rss_date)
+        entry.guid(url, permalink=True)
+        entry.description(html)
+
+
+def _serialize(fg: FeedGenerator, flavor: Flavor, updated: datetime) -> Feed:
+    body: bytes = fg.atom_str(pretty=True) if flavor == "atom" else fg.rss_str(pretty=True)
+    return Feed(body=body, media_type=MEDIA_TYPES[flavor], last_modified=updated)
+
+
+def history_feed(
+    site: FeedSite, details: list[IncidentDetail], *, flavor: Flavor, path: str, title: str
+) -> Feed:
+    """One entry per incident; content is its whole timeline, newest first."""
+    details = sorted(details, key=lambda d: d.incident.updated_at, reverse=True)[:FEED_ITEM_CAP]
+    updated = max((d.incident.updated_at for d in details), default=EPOCH)
+    fg = _generator(site, title=title, path=path, flavor=flavor, updated=updated, feed_id=path)
+    for detail in details:
+        i = detail.incident
+        _entry(
+            fg,
+            flavor,
+            atom_id=f"tag:{site.tag_authority},2005:Incident/{i.id}",
+            url=site.incident_url(i.id),
+            title=i.name,
+            published=i.started_at,
+            updated=i.updated_at,
+            rss_date=i.updated_at,
+            html="".join(update_html(u, site.tz) for u in detail.updates),
+        )
+    return _serialize(fg, flavor, updated)
+
+
+def updates_feed(
+    site: FeedSite, details: list[IncidentDetail], *, flavor: Flavor, path: str, title: str
+) -> Feed:
+    """One entry per update (its own id), newest first, titled "Incident name - Status"."""
+    pairs = [(d, u) for d in details for u in d.updates]
+    pairs.sort(key=lambda p: (p[1].created_at, p[1].display_at), reverse=True)
+    pairs = pairs[:FEED_ITEM_CAP]
+    updated = max((u.updated_at for _, u in pairs), default=EPOCH)
+    fg = _generator(site, title=title, path=path, flavor=flavor, updated=updated, feed_id=path)
+    for detail, u in pairs:
+        _entry(
+            fg,
+            flavor,
+            atom_id=f"tag:{site.tag_authority},2005:IncidentUpdate/{u.id}",
+            url=f"{site.incident_url(detail.incident.id)}#update-{u.id}",
+            title=f"{detail.incident.name} - {LABELS[u.status.value]}",
+            published=u.display_at,
+            updated=u.updated_at,
+            rss_date=u.display_at,
+            html=update_html(u, site.tz),
+        )
+    return _serialize(fg, flavor, updated)
