@@ -70,6 +70,10 @@ class IncidentStatus(StrEnum):
     postmortem = "postmortem"
 
 
+OPEN_STATUSES = (IncidentStatus.investigating, IncidentStatus.identified, IncidentStatus.monitoring)
+CLOSED_STATUSES = (IncidentStatus.resolved, IncidentStatus.postmortem)
+
+
 class Impact(StrEnum):
     """An incident's impact, least first."""
 

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Response, status
 from app.auth.deps import StaffDep
 from app.clock import ClockDep
 from app.components import service
+from app.components.present import present_components
 from app.components.schemas import ComponentCreate, ComponentPublic, ComponentUpdate
 from app.config import SettingsDep
 from app.db import SessionDep
@@ -15,7 +16,7 @@ router = APIRouter(prefix="/api/v1/components", tags=["components"])
 
 
 def _one(session: SessionDep, settings: SettingsDep, component_id: str) -> ComponentPublic:
-    everything = service.present(service.list_components(session), page_id=settings.page_id)
+    everything = present_components(service.list_components(session), page_id=settings.page_id)
     return next(c for c in everything if c.id == component_id)
 
 
@@ -24,7 +25,7 @@ def list_components(
     session: SessionDep, settings: SettingsDep, _staff: StaffDep
 ) -> list[ComponentPublic]:
     """All components and groups in display order."""
-    return service.present(service.list_components(session), page_id=settings.page_id)
+    return present_components(service.list_components(session), page_id=settings.page_id)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)

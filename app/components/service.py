@@ -3,76 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from app.audit import service as audit
-from app.components.schemas import ComponentCreate, ComponentPublic, ComponentUpdate
+from app.components.schemas import ComponentCreate, ComponentUpdate
 from app.errors import Conflict, InvalidInput, NotFound
 from app.models import (
+    OPEN_STATUSES,
     AffectedComponent,
     Component,
     ComponentStatus,
     ComponentStatusChange,
     Incident,
-    IncidentStatus,
     IncidentUpdate,
 )
-
-# Worse is larger. Maintenance is planned, so it ranks below any degradation.
-SEVERITY: dict[ComponentStatus, int] = {
-    ComponentStatus.operational: 0,
-    ComponentStatus.under_maintenance: 1,
-    ComponentStatus.degraded_performance: 2,
-    ComponentStatus.partial_outage: 3,
-    ComponentStatus.major_outage: 4,
-}
-OPEN_INCIDENT = (IncidentStatus.investigating, IncidentStatus.identified, IncidentStatus.monitoring)
-
-
-def worst(statuses: Iterable[ComponentStatus]) -> ComponentStatus:
-    """The most severe of some statuses (operational when there are none)."""
-    return max(statuses, key=SEVERITY.__getitem__, default=ComponentStatus.operational)
-
-
-LEAF_DESCRIPTIONS = {
-    # (worst status, all leaves share it) -> (indicator, description), Statuspage's wording
-    (ComponentStatus.major_outage, True): ("critical", "Major System Outage"),
-    (ComponentStatus.major_outage, False): ("major", "Partial System Outage"),
-    (ComponentStatus.partial_outage, True): ("major", "Partial System Outage"),
-    (ComponentStatus.partial_outage, False): ("minor", "Minor Service Outage"),
-    (ComponentStatus.degraded_performance, True): ("minor", "Degraded System Service"),
-    (ComponentStatus.degraded_performance, False): ("minor", "Partially Degraded Service"),
-    (ComponentStatus.under_maintenance, True): ("maintenance", "Service Under Maintenance"),
-    (ComponentStatus.under_maintenance, False): ("maintenance", "Service Under Maintenance"),
-}
-IMPACT_DESCRIPTIONS = {
-    "minor": "Minor Service Outage",
-    "major": "Partial System Outage",
-    "critical": "Major System Outage",
-}
-INDICATOR_RANK = {"none": 0, "maintenance": 1, "minor": 2, "major": 3, "critical": 4}
-
-
-def page_status(
-    leaf_statuses: list[ComponentStatus], open_impacts: Iterable[str] = ()
-) -> tuple[str, str]:
-    """The page's (indicator, description) from its components and unresolved incidents.
-
-    Components decide the wording; an unresolved incident whose impact is worse than the
-    components show (say, one with no component set) raises the indicator to its impact.
-    """
-    top = worst(leaf_statuses)
-    if top == ComponentStatus.operational:
-        indicator, description = "none", "All Systems Operational"
-    else:
-        indicator, description = LEAF_DESCRIPTIONS[(top, all(s == top for s in leaf_statuses))]
-    incident = max(open_impacts, key=INDICATOR_RANK.__getitem__, default="none")
-    if INDICATOR_RANK[incident] > INDICATOR_RANK[indicator]:
-        return incident, IMPACT_DESCRIPTIONS[incident]
-    return indicator, description
 
 
 def list_components(session: Session) -> list[Component]:
@@ -311,7 +258,7 @@ def delete_component(session: Session, component_id: str, *, actor: str, now: da
         .join(IncidentUpdate, col(IncidentUpdate.incident_id) == col(Incident.id))
         .join(AffectedComponent, col(AffectedComponent.incident_update_id) == IncidentUpdate.id)
         .where(AffectedComponent.component_id == component.id)
-        .where(col(Incident.status).in_(OPEN_INCIDENT))
+        .where(col(Incident.status).in_(OPEN_STATUSES))
     ).first()
     if open_use is not None:
         raise Conflict(f"unresolved incident {open_use} affects this component; resolve it first")
@@ -329,43 +276,3 @@ def delete_component(session: Session, component_id: str, *, actor: str, now: da
         data={"name": component.name},
     )
     session.commit()
-
-
-def present(
-    components: list[Component], *, page_id: str, tz: tzinfo = UTC
-) -> list[ComponentPublic]:
-    """Statuspage's component list: top level by position, each group followed by its own.
-
-    A group's status is derived: the worst of its components.
-    """
-    children: dict[str, list[Component]] = {}
-    for c in components:
-        if c.group_id:
-            children.setdefault(c.group_id, []).append(c)
-
-    def one(c: Component) -> ComponentPublic:
-        kids = children.get(c.id, [])
-        return ComponentPublic(
-            id=c.id,
-            page_id=page_id,
-            group_id=c.group_id,
-            created_at=c.created_at.astimezone(tz),
-            updated_at=max([c.updated_at, *(k.updated_at for k in kids)]).astimezone(tz),
-            group=c.is_group,
-            name=c.name,
-            description=c.description,
-            position=c.position,
-            status=worst(k.status for k in kids) if c.is_group else c.status,
-            showcase=c.showcase,
-            only_show_if_degraded=c.only_show_if_degraded,
-            start_date=c.start_date,
-            components=[k.id for k in kids] if c.is_group else None,
-        )
-
-    listed = {c.id for c in components}
-    out: list[ComponentPublic] = []
-    for c in components:
-        if c.group_id is None or c.group_id not in listed:
-            out.append(one(c))
-            out.extend(one(k) for k in children.get(c.id, []))
-    return out

@@ -10,7 +10,7 @@ from app.auth.deps import StaffDep
 from app.clock import ClockDep
 from app.config import SettingsDep
 from app.db import SessionDep
-from app.incidents import postmortems, service
+from app.incidents import postmortems, read, service
 from app.incidents.present import present_incident
 from app.incidents.schemas import (
     IncidentCreate,
@@ -27,7 +27,7 @@ router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
 
 
 def _present(session: SessionDep, settings: SettingsDep, incident_id: str) -> IncidentPublic:
-    (detail,) = service.load_details(session, [service.get_incident(session, incident_id)])
+    (detail,) = read.load_details(session, [read.get_incident(session, incident_id)])
     return present_incident(detail, page_id=settings.page_id, public_url=settings.public_url)
 
 
@@ -42,13 +42,13 @@ def list_incidents(
     per_page: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> list[IncidentPublic]:
     """Incidents, most recently started first; filter with ?status=, page with ?page=."""
-    found = service.list_incidents(
+    found = read.list_incidents(
         session, statuses=status_, limit=per_page, offset=(page - 1) * per_page
     )
-    response.headers["X-Total-Count"] = str(service.count_incidents(session, statuses=status_))
+    response.headers["X-Total-Count"] = str(read.count_incidents(session, statuses=status_))
     return [
         present_incident(d, page_id=settings.page_id, public_url=settings.public_url)
-        for d in service.load_details(session, found)
+        for d in read.load_details(session, found)
     ]
 
 

@@ -9,7 +9,7 @@ from sqlmodel import Session
 from app.audit import service as audit
 from app.errors import Conflict, InvalidInput, InvalidTransition
 from app.incidents import service as incidents
-from app.models import Incident, IncidentStatus
+from app.models import CLOSED_STATUSES, Incident, IncidentStatus
 
 
 def save_postmortem_draft(
@@ -45,7 +45,7 @@ def publish_postmortem(
 ) -> Incident:
     """Publish the draft; the incident's status becomes postmortem."""
     incident = incidents.lock_incident(session, incident_id)
-    if incident.status not in incidents.CLOSED:
+    if incident.status not in CLOSED_STATUSES:
         raise InvalidTransition("resolve the incident before publishing its postmortem")
     if not incident.postmortem_body:
         raise Conflict("there is no postmortem draft to publish; PUT one first")

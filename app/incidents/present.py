@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, tzinfo
 
-from app.components import service as components
+from app.components.present import present_components
+from app.incidents.read import IncidentDetail
 from app.incidents.schemas import AffectedComponentPublic, IncidentPublic, IncidentUpdatePublic
-from app.incidents.service import IncidentDetail
 
 
 def _at(value: datetime | None, tz: tzinfo) -> datetime | None:
@@ -59,5 +59,5 @@ def present_incident(
         postmortem_body_last_updated_at=_at(i.postmortem_body_updated_at, tz),
         postmortem_published_at=_at(i.postmortem_published_at, tz),
         incident_updates=updates,
-        components=components.present(detail.components, page_id=page_id, tz=tz),
+        components=present_components(detail.components, page_id=page_id, tz=tz),
     )

@@ -1,19 +1,20 @@
-"""Incident use cases: open an incident, post and edit updates, read incidents back."""
+"""Incident use cases: open an incident, post and edit updates."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from app.audit import service as audit
+from app.components import present as component_present
 from app.components import service as components
 from app.errors import InvalidInput, InvalidTransition, NotFound
 from app.incidents.schemas import ComponentChanges, IncidentCreate, UpdateCreate, UpdateEdit
 from app.models import (
+    CLOSED_STATUSES,
+    OPEN_STATUSES,
     AffectedComponent,
     Component,
     ComponentStatus,
@@ -23,8 +24,6 @@ from app.models import (
     IncidentUpdate,
 )
 
-OPEN = components.OPEN_INCIDENT
-CLOSED = (IncidentStatus.resolved, IncidentStatus.postmortem)
 IMPACT_OF: dict[ComponentStatus, Impact] = {
     ComponentStatus.operational: Impact.none,
     ComponentStatus.under_maintenance: Impact.none,
@@ -35,24 +34,6 @@ IMPACT_OF: dict[ComponentStatus, Impact] = {
 IMPACT_RANK = {impact: rank for rank, impact in enumerate(Impact)}
 # Clocks drift; a display time this far ahead of ours is still accepted as "now".
 CLOCK_SKEW = timedelta(minutes=2)
-
-
-@dataclass
-class IncidentDetail:
-    """An incident with its timeline (newest first) and what it affected, ready to present."""
-
-    incident: Incident
-    updates: list[IncidentUpdate] = field(default_factory=list)
-    affected: dict[str, list[AffectedComponent]] = field(default_factory=dict)
-    components: list[Component] = field(default_factory=list)
-
-
-def get_incident(session: Session, incident_id: str) -> Incident:
-    """One incident, or NotFound."""
-    incident = session.get(Incident, incident_id)
-    if incident is None:
-        raise NotFound(f"incident {incident_id!r} does not exist")
-    return incident
 
 
 def lock_incident(session: Session, incident_id: str) -> Incident:
@@ -94,7 +75,7 @@ def _claims_of_other_open_incidents(
         .join(IncidentUpdate, col(IncidentUpdate.id) == AffectedComponent.incident_update_id)
         .join(Incident, col(Incident.id) == IncidentUpdate.incident_id)
         .where(col(AffectedComponent.component_id).in_(component_ids))
-        .where(col(Incident.status).in_(OPEN))
+        .where(col(Incident.status).in_(OPEN_STATUSES))
         .where(Incident.id != incident_id)
         .order_by(col(AffectedComponent.id))
     )
@@ -108,7 +89,7 @@ def _claims_of_other_open_incidents(
 
 
 def _check_transition(incident: Incident, new: IncidentStatus) -> None:
-    if incident.status in CLOSED and new != IncidentStatus.resolved:
+    if incident.status in CLOSED_STATUSES and new != IncidentStatus.resolved:
         raise InvalidTransition(
             f"incident is {incident.status.value}; only a further 'resolved' note can be "
             "posted. Open a new incident if the problem is back."
@@ -123,7 +104,9 @@ def _sync_from_updates(session: Session, incident: Incident) -> None:
     monitoring = [u.display_at for u in updates if u.status == IncidentStatus.monitoring]
     resolved = [u.display_at for u in updates if u.status == IncidentStatus.resolved]
     incident.monitoring_at = min(monitoring, default=None)
-    incident.resolved_at = min(resolved, default=None) if incident.status in CLOSED else None
+    incident.resolved_at = (
+        min(resolved, default=None) if incident.status in CLOSED_STATUSES else None
+    )
     if incident.impact_override is not None:
         incident.impact = incident.impact_override
         return
@@ -190,7 +173,7 @@ def _apply_update(
             new = changes[component_id]
         elif restoring:
             # Resolving hands a component back to whatever other open incidents still claim.
-            new = components.worst(claims.get(component_id, []))
+            new = component_present.worst(claims.get(component_id, []))
         else:
             new = old
         session.add(
@@ -272,7 +255,7 @@ def post_update(
         changes=data.components,
         display_at=display_at,
         deliver_notifications=data.deliver_notifications,
-        was_open=incident.status in OPEN,
+        was_open=incident.status in OPEN_STATUSES,
         now=now,
     )
     audit.record(
@@ -333,119 +316,3 @@ def edit_update(
     )
     session.commit()
     return update
-
-
-def list_incidents(
-    session: Session,
-    *,
-    statuses: list[IncidentStatus] | None = None,
-    since: datetime | None = None,
-    limit: int = 50,
-    offset: int = 0,
-) -> list[Incident]:
-    """Incidents, most recently started first."""
-    stmt = select(Incident)
-    if statuses:
-        stmt = stmt.where(col(Incident.status).in_(statuses))
-    if since is not None:
-        stmt = stmt.where(
-            sa.or_(
-                col(Incident.started_at) >= since,
-                col(Incident.resolved_at) >= since,
-                col(Incident.resolved_at).is_(None),
-            )
-        )
-    stmt = (
-        stmt.order_by(col(Incident.started_at).desc(), col(Incident.id)).offset(offset).limit(limit)
-    )
-    return list(session.exec(stmt))
-
-
-def count_incidents(session: Session, *, statuses: list[IncidentStatus] | None = None) -> int:
-    """How many incidents there are (in these statuses)."""
-    stmt = select(sa.func.count()).select_from(Incident)
-    if statuses:
-        stmt = stmt.where(col(Incident.status).in_(statuses))
-    return session.exec(stmt).one()
-
-
-def load_details(session: Session, incidents: list[Incident]) -> list[IncidentDetail]:
-    """Timelines and affected components for many incidents in three queries."""
-    if not incidents:
-        return []
-    ids = [i.id for i in incidents]
-    updates = list(
-        session.exec(
-            select(IncidentUpdate)
-            .where(col(IncidentUpdate.incident_id).in_(ids))
-            .order_by(col(IncidentUpdate.display_at).desc(), col(IncidentUpdate.created_at).desc())
-        )
-    )
-    update_ids = [u.id for u in updates]
-    affected: dict[str, list[AffectedComponent]] = defaultdict(list)
-    if update_ids:
-        for row in session.exec(
-            select(AffectedComponent)
-            .where(col(AffectedComponent.incident_update_id).in_(update_ids))
-            .order_by(col(AffectedComponent.id))
-        ):
-            affected[row.incident_update_id].append(row)
-    by_incident: dict[str, IncidentDetail] = {i.id: IncidentDetail(incident=i) for i in incidents}
-    for u in updates:
-        by_incident[u.incident_id].updates.append(u)
-        by_incident[u.incident_id].affected[u.id] = affected.get(u.id, [])
-    component_ids = {row.component_id for rows in affected.values() for row in rows}
-    current = (
-        {
-            c.id: c
-            for c in session.exec(select(Component).where(col(Component.id).in_(component_ids)))
-        }
-        if component_ids
-        else {}
-    )
-    for detail in by_incident.values():
-        seen: dict[str, Component] = {}
-        for rows in detail.affected.values():
-            for row in rows:
-                if row.component_id in current:
-                    seen[row.component_id] = current[row.component_id]
-        detail.components = sorted(seen.values(), key=lambda c: (c.position, c.name))
-    return [by_incident[i] for i in ids]
-
-
-def _affecting(component_ids: list[str]) -> sa.Select[tuple[str]]:
-    """Ids of incidents any of whose updates named one of these components."""
-    return (
-        sa.select(col(IncidentUpdate.incident_id))
-        .join(AffectedComponent, col(AffectedComponent.incident_update_id) == IncidentUpdate.id)
-        .where(col(AffectedComponent.component_id).in_(component_ids))
-        .distinct()
-    )
-
-
-def recently_changed(
-    session: Session, *, limit: int, component_ids: list[str] | None = None
-) -> list[Incident]:
-    """Incidents most recently changed first, optionally only those affecting some components."""
-    stmt = select(Incident)
-    if component_ids is not None:
-        stmt = stmt.where(col(Incident.id).in_(_affecting(component_ids)))
-    stmt = stmt.order_by(col(Incident.updated_at).desc(), col(Incident.id)).limit(limit)
-    return list(session.exec(stmt))
-
-
-def with_recent_updates(
-    session: Session, *, limit: int, component_ids: list[str] | None = None
-) -> list[Incident]:
-    """The incidents that the newest `limit` updates belong to."""
-    newest = (
-        sa.select(col(IncidentUpdate.incident_id))
-        .order_by(col(IncidentUpdate.created_at).desc())
-        .limit(limit)
-    )
-    if component_ids is not None:
-        newest = newest.where(col(IncidentUpdate.incident_id).in_(_affecting(component_ids)))
-    ids = set(session.scalars(newest))
-    if not ids:
-        return []
-    return list(session.exec(select(Incident).where(col(Incident.id).in_(ids))))

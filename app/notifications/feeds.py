@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from feedgen.feed import FeedGenerator
 
-from app.incidents.service import IncidentDetail
+from app.incidents.read import IncidentDetail
 from app.models import IncidentUpdate
 
 FEED_ITEM_CAP = 50  # newest entries per feed; the page's /history has the rest

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request, Response
 from app.components import service as components
 from app.config import Settings, SettingsDep
 from app.db import ReadSessionDep
-from app.incidents import service as incidents
+from app.incidents import read as incidents
 from app.notifications import feeds
 from app.web.conditional import conditional_response
 

@@ -8,10 +8,11 @@ from datetime import date, datetime, timedelta, tzinfo
 from markupsafe import Markup
 from sqlmodel import Session, col, select
 
+from app.components import present as component_present
 from app.components import service as components
 from app.config import Settings
-from app.incidents import service as incidents
-from app.models import Component, ComponentStatus, Incident, IncidentStatus
+from app.incidents import read as incidents
+from app.models import OPEN_STATUSES, Component, ComponentStatus, Incident, IncidentStatus
 from app.publishing.markdown import render_markdown
 from app.web import timefmt
 
@@ -135,7 +136,7 @@ def affected_sentence(names: list[tuple[str | None, str]]) -> str:
 
 
 def _component_views(all_components: list[Component]) -> list[ComponentView]:
-    presented = components.present(all_components, page_id="")
+    presented = component_present.present_components(all_components, page_id="")
     children: dict[str, list[ComponentView]] = {}
     top: list[tuple[str, ComponentView]] = []
     for c in presented:
@@ -209,9 +210,9 @@ def index_page(session: Session, settings: Settings, now: datetime) -> IndexPage
     tz = settings.tz
     everything = components.list_components(session)
     groups = {c.id: c for c in everything if c.is_group}
-    active = incidents.list_incidents(session, statuses=list(incidents.OPEN), limit=100)
+    active = incidents.list_incidents(session, statuses=list(OPEN_STATUSES), limit=100)
     leaves = [c.status for c in everything if not c.is_group]
-    indicator, description = components.page_status(leaves, (i.impact.value for i in active))
+    indicator, description = component_present.page_status(leaves, (i.impact.value for i in active))
     today = now.astimezone(tz).date()
     first_day = today - timedelta(days=PAST_DAYS - 1)
     window_start = datetime.combine(first_day, datetime.min.time(), tzinfo=tz)

@@ -1,0 +1,147 @@
+"""Reading incidents back: lists, single incidents, and their timelines in bulk."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from app.errors import NotFound
+from app.models import AffectedComponent, Component, Incident, IncidentStatus, IncidentUpdate
+
+
+@dataclass
+class IncidentDetail:
+    """An incident with its timeline (newest first) and what it affected, ready to present."""
+
+    incident: Incident
+    updates: list[IncidentUpdate] = field(default_factory=list)
+    affected: dict[str, list[AffectedComponent]] = field(default_factory=dict)
+    components: list[Component] = field(default_factory=list)
+
+
+def get_incident(session: Session, incident_id: str) -> Incident:
+    """One incident, or NotFound."""
+    incident = session.get(Incident, incident_id)
+    if incident is None:
+        raise NotFound(f"incident {incident_id!r} does not exist")
+    return incident
+
+
+def list_incidents(
+    session: Session,
+    *,
+    statuses: list[IncidentStatus] | None = None,
+    since: datetime | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[Incident]:
+    """Incidents, most recently started first."""
+    stmt = select(Incident)
+    if statuses:
+        stmt = stmt.where(col(Incident.status).in_(statuses))
+    if since is not None:
+        stmt = stmt.where(
+            sa.or_(
+                col(Incident.started_at) >= since,
+                col(Incident.resolved_at) >= since,
+                col(Incident.resolved_at).is_(None),
+            )
+        )
+    stmt = (
+        stmt.order_by(col(Incident.started_at).desc(), col(Incident.id)).offset(offset).limit(limit)
+    )
+    return list(session.exec(stmt))
+
+
+def count_incidents(session: Session, *, statuses: list[IncidentStatus] | None = None) -> int:
+    """How many incidents there are (in these statuses)."""
+    stmt = select(sa.func.count()).select_from(Incident)
+    if statuses:
+        stmt = stmt.where(col(Incident.status).in_(statuses))
+    return session.exec(stmt).one()
+
+
+def load_details(session: Session, incidents: list[Incident]) -> list[IncidentDetail]:
+    """Timelines and affected components for many incidents in three queries."""
+    if not incidents:
+        return []
+    ids = [i.id for i in incidents]
+    updates = list(
+        session.exec(
+            select(IncidentUpdate)
+            .where(col(IncidentUpdate.incident_id).in_(ids))
+            .order_by(col(IncidentUpdate.display_at).desc(), col(IncidentUpdate.created_at).desc())
+        )
+    )
+    update_ids = [u.id for u in updates]
+    affected: dict[str, list[AffectedComponent]] = defaultdict(list)
+    if update_ids:
+        for row in session.exec(
+            select(AffectedComponent)
+            .where(col(AffectedComponent.incident_update_id).in_(update_ids))
+            .order_by(col(AffectedComponent.id))
+        ):
+            affected[row.incident_update_id].append(row)
+    by_incident: dict[str, IncidentDetail] = {i.id: IncidentDetail(incident=i) for i in incidents}
+    for u in updates:
+        by_incident[u.incident_id].updates.append(u)
+        by_incident[u.incident_id].affected[u.id] = affected.get(u.id, [])
+    component_ids = {row.component_id for rows in affected.values() for row in rows}
+    current = (
+        {
+            c.id: c
+            for c in session.exec(select(Component).where(col(Component.id).in_(component_ids)))
+        }
+        if component_ids
+        else {}
+    )
+    for detail in by_incident.values():
+        seen: dict[str, Component] = {}
+        for rows in detail.affected.values():
+            for row in rows:
+                if row.component_id in current:
+                    seen[row.component_id] = current[row.component_id]
+        detail.components = sorted(seen.values(), key=lambda c: (c.position, c.name))
+    return [by_incident[i] for i in ids]
+
+
+def _affecting(component_ids: list[str]) -> sa.Select[str]:
+    """Ids of incidents any of whose updates named one of these components."""
+    return (
+        sa.select(col(IncidentUpdate.incident_id))
+        .join(AffectedComponent, col(AffectedComponent.incident_update_id) == IncidentUpdate.id)
+        .where(col(AffectedComponent.component_id).in_(component_ids))
+        .distinct()
+    )
+
+
+def recently_changed(
+    session: Session, *, limit: int, component_ids: list[str] | None = None
+) -> list[Incident]:
+    """Incidents most recently changed first, optionally only those affecting some components."""
+    stmt = select(Incident)
+    if component_ids is not None:
+        stmt = stmt.where(col(Incident.id).in_(_affecting(component_ids)))
+    stmt = stmt.order_by(col(Incident.updated_at).desc(), col(Incident.id)).limit(limit)
+    return list(session.exec(stmt))
+
+
+def with_recent_updates(
+    session: Session, *, limit: int, component_ids: list[str] | None = None
+) -> list[Incident]:
+    """The incidents that the newest `limit` updates belong to."""
+    newest = (
+        sa.select(col(IncidentUpdate.incident_id))
+        .order_by(col(IncidentUpdate.created_at).desc())
+        .limit(limit)
+    )
+    if component_ids is not None:
+        newest = newest.where(col(IncidentUpdate.incident_id).in_(_affecting(component_ids)))
+    ids = set(session.scalars(newest))
+    if not ids:
+        return []
+    return list(session.exec(select(Incident).where(col(Incident.id).in_(ids))))
