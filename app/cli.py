@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
@@ -15,6 +17,9 @@ from app.auth import service as tokens_service
 from app.clock import utcnow
 from app.config import Settings
 from app.db import create_db_engine, migrate
+from app.main import create_app
+from app.notifications.worker import DeliveryWorker
+from app.workers import Supervisor
 
 cli = typer.Typer(
     help="Pharos: incident status page and postmortem publishing.",
@@ -54,8 +59,6 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to bind")] = 8000,
 ) -> None:
     """Apply migrations, then serve the status page and API."""
-    from app.main import create_app  # the CLI is the one place that builds the app
-
     settings = _settings()
     engine = create_db_engine(settings.database_url)
     migrate(engine)
@@ -68,6 +71,30 @@ def serve(
         proxy_headers=True,
         server_header=False,
     )
+
+
+@cli.command()
+def worker() -> None:
+    """Run the background workers (webhook delivery) without the web server."""
+    settings = _settings()
+    engine = create_db_engine(settings.database_url)
+    migrate(engine)
+
+    async def main() -> None:
+        supervisor = Supervisor([DeliveryWorker(engine, settings)])
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await supervisor.start()
+        typer.echo("pharos worker running; Ctrl-C to stop")
+        await stop.wait()
+        await supervisor.stop()
+
+    try:
+        asyncio.run(main())
+    finally:
+        engine.dispose()
 
 
 @cli.command("migrate")

@@ -7,7 +7,7 @@ from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import Depends, Request
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -32,6 +32,30 @@ class Settings(BaseSettings):
         default=1_048_576, gt=0, description="Largest accepted request body (413 above)"
     )
     log_level: str = Field(default="info", description="uvicorn log level")
+    run_workers: bool = Field(
+        default=True, description="Run background workers (webhook delivery) inside serve"
+    )
+    webhook_allow_private: bool = Field(
+        default=False, description="Allow webhook URLs on loopback/private networks"
+    )
+    webhook_timeout_seconds: float = Field(
+        default=15.0, gt=0, le=60, description="Per-request timeout of a webhook delivery"
+    )
+    webhook_concurrency: int = Field(
+        default=64, ge=1, le=1024, description="Webhook requests in flight per worker"
+    )
+    webhook_lease_seconds: float = Field(
+        default=60.0, gt=0, description="How long a claimed delivery is reserved for a worker"
+    )
+    worker_poll_seconds: float = Field(
+        default=1.0, gt=0, le=60, description="How often an idle worker looks for due work"
+    )
+
+    @model_validator(mode="after")
+    def _lease_outlives_request(self) -> Settings:
+        if self.webhook_lease_seconds <= self.webhook_timeout_seconds:
+            raise ValueError("webhook_lease_seconds must be longer than webhook_timeout_seconds")
+        return self
 
     @field_validator("timezone")
     @classmethod

@@ -18,11 +18,17 @@ from app.config import Settings
 from app.db import create_db_engine
 from app.errors import PharosError
 from app.incidents.api import router as incidents_router
+from app.notifications.worker import DeliveryCounters, DeliveryWorker
+from app.subscribers.api import router as subscribers_router
 from app.web import views
 from app.web.feeds import router as feeds_router
 from app.web.limits import BodySizeLimit
+from app.web.metrics import build_registry
+from app.web.metrics import router as metrics_router
 from app.web.pages import router as pages_router
 from app.web.security import SecurityHeaders
+from app.web.subscriptions import router as subscriptions_router
+from app.workers import Supervisor
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = ROOT / "templates"
@@ -90,8 +96,15 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
-        app.state.engine.dispose()
+        supervisor: Supervisor | None = app.state.supervisor
+        if supervisor is not None:
+            await supervisor.start()
+        try:
+            yield
+        finally:
+            if supervisor is not None:
+                await supervisor.stop()
+            app.state.engine.dispose()
 
     app = FastAPI(
         title=f"{settings.page_name} status (Pharos)",
@@ -100,7 +113,14 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.engine = create_db_engine(settings.database_url)
+    app.state.engine = engine = create_db_engine(settings.database_url)
+    counters = DeliveryCounters()
+    app.state.supervisor = (
+        Supervisor([DeliveryWorker(engine, settings, metrics=counters)])
+        if settings.run_workers
+        else None
+    )
+    app.state.metrics_registry = build_registry(engine, counters, app.state.supervisor)
     templates = Jinja2Templates(directory=TEMPLATES_DIR)
     app.state.templates = templates
     install_error_handlers(app)
@@ -109,12 +129,22 @@ def create_app(settings: Settings) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(components_router)
     app.include_router(incidents_router)
+    app.include_router(subscribers_router)
     app.include_router(feeds_router)
     app.include_router(pages_router)
+    app.include_router(subscriptions_router)
+
+    app.include_router(metrics_router)
 
     @app.get("/healthz", tags=["health"])
-    def healthz() -> dict[str, str]:
-        """Liveness: the process answers."""
-        return {"status": "ok"}
+    def healthz(request: Request) -> JSONResponse:
+        """Liveness: the process answers and no background loop is dead or stalled."""
+        supervisor: Supervisor | None = request.app.state.supervisor
+        workers = supervisor.health() if supervisor is not None else {}
+        ok = all(w["alive"] and not w["stalled"] for w in workers.values())
+        return JSONResponse(
+            {"status": "ok" if ok else "degraded", "workers": workers},
+            status_code=200 if ok else 503,
+        )
 
     return app

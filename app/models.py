@@ -205,3 +205,86 @@ class AuditEvent(SQLModel, table=True):
     object_type: str = Field(max_length=32)
     object_id: str = Field(max_length=64, index=True)
     data: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+
+
+class SubscriberStatus(StrEnum):
+    """Whether a webhook subscriber is sent to."""
+
+    active = "active"
+    quarantined = "quarantined"  # deliveries held after repeated failures; staff reactivate
+    disabled = "disabled"  # the receiver said 410 Gone
+
+
+class DeliveryStatus(StrEnum):
+    """Where one webhook delivery stands."""
+
+    pending = "pending"
+    delivered = "delivered"
+    failed = "failed"  # every retry failed
+    cancelled = "cancelled"  # the subscriber went away
+
+
+class Subscriber(SQLModel, table=True):
+    """A webhook endpoint, optionally limited to some components."""
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=12)
+    url: str = Field(max_length=2048, unique=True)
+    email: str | None = Field(default=None, max_length=320)
+    # Kept in clear: the HMAC signature needs it. Shown to the subscriber once.
+    secret: str = Field(max_length=64)
+    component_ids: list[str] | None = Field(default=None, sa_type=sa.JSON)
+    status: SubscriberStatus = Field(
+        default=SubscriberStatus.active, sa_type=_enum(SubscriberStatus), index=True
+    )
+    unsubscribe_token: str = Field(max_length=64, unique=True)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+    quarantined_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    disabled_reason: str | None = Field(default=None, max_length=255)
+    consecutive_failures: int = Field(default=0)
+    failing_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_success_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class OutboxEvent(SQLModel, table=True):
+    """Something subscribers hear about, written in the same transaction as the change."""
+
+    __tablename__ = "outbox_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    type: str = Field(max_length=64)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    payload: dict[str, Any] = Field(sa_type=sa.JSON)
+
+
+class Delivery(SQLModel, table=True):
+    """One event for one subscriber; its id is the webhook-id receivers deduplicate on."""
+
+    __table_args__ = (sa.Index("ix_delivery_due", "status", "next_attempt_at"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=12)
+    event_id: int = Field(foreign_key="outbox_event.id", ondelete="CASCADE", index=True)
+    subscriber_id: str = Field(
+        foreign_key="subscriber.id", ondelete="CASCADE", index=True, max_length=12
+    )
+    status: DeliveryStatus = Field(default=DeliveryStatus.pending, sa_type=_enum(DeliveryStatus))
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime = Field(sa_type=UTCDateTime)
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_status_code: int | None = None
+    last_error: str | None = Field(default=None, max_length=500)
+
+
+class DeliveryAttempt(SQLModel, table=True):
+    """One HTTP attempt of a delivery: the delivery log staff read."""
+
+    __tablename__ = "delivery_attempt"
+
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_id: str = Field(foreign_key="delivery.id", ondelete="CASCADE", index=True)
+    at: datetime = Field(sa_type=UTCDateTime)
+    status_code: int | None = None
+    latency_ms: int
+    error: str | None = Field(default=None, max_length=500)

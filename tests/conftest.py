@@ -81,6 +81,7 @@ def settings(database_url: str) -> Settings:
         page_name="Zaptec",
         public_url="https://status.example.com",
         timezone="Europe/Oslo",
+        run_workers=False,  # tests drive workers themselves
     )
 
 

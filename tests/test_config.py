@@ -25,7 +25,9 @@ def test_readme_documents_every_setting_with_its_default() -> None:
     fields = Settings.model_fields
     assert set(documented) == {name.upper() for name in fields}
     for name, field in fields.items():
-        assert documented[name.upper()] == str(field.default), name
+        default = field.default
+        expected = str(default).lower() if isinstance(default, bool) else str(default)
+        assert documented[name.upper()] == expected, name
 
 
 def test_settings_refuse_bad_values() -> None:

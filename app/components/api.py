@@ -60,7 +60,9 @@ def update_component(
     staff: StaffDep,
 ) -> ComponentPublic:
     """Change name, description, status, position, group or display flags."""
-    service.update_component(session, component_id, data=data, actor=staff, now=clock())
+    service.update_component(
+        session, component_id, data=data, settings=settings, actor=staff, now=clock()
+    )
     return _one(session, settings, component_id)
 
 

@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 
 from app.audit import service as audit
 from app.components.schemas import ComponentCreate, ComponentUpdate
+from app.config import Settings
 from app.errors import Conflict, InvalidInput, NotFound
 from app.models import (
     OPEN_STATUSES,
@@ -20,6 +21,7 @@ from app.models import (
     Incident,
     IncidentUpdate,
 )
+from app.notifications import events
 
 
 def list_components(session: Session) -> list[Component]:
@@ -84,14 +86,14 @@ def change_status(
     now: datetime,
     effective_at: datetime | None = None,
     incident_id: str | None = None,
-) -> bool:
-    """Set a component's status and log the change; False when nothing changed.
+) -> ComponentStatusChange | None:
+    """Set a component's status and log the change; None when nothing changed.
 
     effective_at lets a back-dated incident update place the change at its display time. It is
     clamped so the log stays ordered per component and never reaches into the future.
     """
     if component.status == new_status:
-        return False
+        return None
     at = min(effective_at or now, now)
     last = session.exec(
         select(sa.func.max(ComponentStatusChange.effective_at)).where(
@@ -100,20 +102,19 @@ def change_status(
     ).one()
     if last is not None:
         at = max(at, last)
-    session.add(
-        ComponentStatusChange(
-            component_id=component.id,
-            old_status=component.status,
-            new_status=new_status,
-            effective_at=at,
-            recorded_at=now,
-            incident_id=incident_id,
-        )
+    change = ComponentStatusChange(
+        component_id=component.id,
+        old_status=component.status,
+        new_status=new_status,
+        effective_at=at,
+        recorded_at=now,
+        incident_id=incident_id,
     )
+    session.add(change)
     component.status = new_status
     component.updated_at = now
     session.add(component)
-    return True
+    return change
 
 
 def _check_group(session: Session, group_id: str | None, *, self_id: str | None) -> None:
@@ -203,7 +204,13 @@ def create_component(
 
 
 def update_component(
-    session: Session, component_id: str, *, data: ComponentUpdate, actor: str, now: datetime
+    session: Session,
+    component_id: str,
+    *,
+    data: ComponentUpdate,
+    settings: Settings,
+    actor: str,
+    now: datetime,
 ) -> Component:
     """Change a component's fields; a status change is logged."""
     component = session.exec(
@@ -232,7 +239,9 @@ def update_component(
         if field in changes:
             setattr(component, field, changes[field])
     if "status" in changes:
-        change_status(session, component, changes["status"], now=now)
+        change = change_status(session, component, changes["status"], now=now)
+        if change is not None:
+            events.component_event(session, settings, component, change, now=now)
     component.updated_at = now
     session.add(component)
     audit.record(

@@ -61,7 +61,9 @@ def open_incident(
     staff: StaffDep,
 ) -> IncidentPublic:
     """Open an incident with its first update."""
-    incident = service.open_incident(session, data=data, actor=staff, now=clock())
+    incident = service.open_incident(
+        session, data=data, settings=settings, actor=staff, now=clock()
+    )
     return _present(session, settings, incident.id)
 
 
@@ -83,7 +85,9 @@ def post_update(
     staff: StaffDep,
 ) -> IncidentPublic:
     """Post a timeline update (status, message, component changes)."""
-    service.post_update(session, incident_id, data=data, actor=staff, now=clock())
+    service.post_update(
+        session, incident_id, data=data, settings=settings, actor=staff, now=clock()
+    )
     return _present(session, settings, incident_id)
 
 
@@ -135,6 +139,7 @@ def publish_postmortem(
         incident_id,
         published_at=options.published_at,
         notify_subscribers=options.notify_subscribers,
+        settings=settings,
         actor=staff,
         now=clock(),
     )

@@ -7,9 +7,11 @@ from datetime import datetime
 from sqlmodel import Session
 
 from app.audit import service as audit
+from app.config import Settings
 from app.errors import Conflict, InvalidInput, InvalidTransition
 from app.incidents import service as incidents
 from app.models import CLOSED_STATUSES, Incident, IncidentStatus
+from app.notifications import events
 
 
 def save_postmortem_draft(
@@ -40,6 +42,7 @@ def publish_postmortem(
     *,
     published_at: datetime | None,
     notify_subscribers: bool,
+    settings: Settings,
     actor: str,
     now: datetime,
 ) -> Incident:
@@ -57,6 +60,10 @@ def publish_postmortem(
     incident.status = IncidentStatus.postmortem
     incident.updated_at = now
     session.add(incident)
+    if notify_subscribers:
+        events.incident_event(
+            session, settings, incident, event_type="incident.postmortem_published", now=now
+        )
     audit.record(
         session,
         actor=actor,

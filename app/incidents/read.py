@@ -145,3 +145,14 @@ def with_recent_updates(
     if not ids:
         return []
     return list(session.exec(select(Incident).where(col(Incident.id).in_(ids))))
+
+
+def affected_component_ids(session: Session, incident_id: str) -> list[str]:
+    """Every component any update of this incident named (each update repeats the full list)."""
+    stmt = (
+        select(AffectedComponent.component_id)
+        .join(IncidentUpdate, col(IncidentUpdate.id) == AffectedComponent.incident_update_id)
+        .where(IncidentUpdate.incident_id == incident_id)
+        .distinct()
+    )
+    return list(session.exec(stmt))

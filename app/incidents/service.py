@@ -10,7 +10,9 @@ from sqlmodel import Session, col, select
 from app.audit import service as audit
 from app.components import present as component_present
 from app.components import service as components
+from app.config import Settings
 from app.errors import InvalidInput, InvalidTransition, NotFound
+from app.incidents import read
 from app.incidents.schemas import ComponentChanges, IncidentCreate, UpdateCreate, UpdateEdit
 from app.models import (
     CLOSED_STATUSES,
@@ -18,11 +20,13 @@ from app.models import (
     AffectedComponent,
     Component,
     ComponentStatus,
+    ComponentStatusChange,
     Impact,
     Incident,
     IncidentStatus,
     IncidentUpdate,
 )
+from app.notifications import events
 
 IMPACT_OF: dict[ComponentStatus, Impact] = {
     ComponentStatus.operational: Impact.none,
@@ -49,17 +53,6 @@ def lock_incident(session: Session, incident_id: str) -> Incident:
 def _check_display_at(display_at: datetime, now: datetime) -> None:
     if display_at > now + CLOCK_SKEW:
         raise InvalidInput("display_at is in the future; updates can be back-dated, not post-dated")
-
-
-def _affected_ids(session: Session, incident_id: str) -> list[str]:
-    """Every component any update of this incident named (each update repeats the full list)."""
-    stmt = (
-        select(AffectedComponent.component_id)
-        .join(IncidentUpdate, col(IncidentUpdate.id) == AffectedComponent.incident_update_id)
-        .where(IncidentUpdate.incident_id == incident_id)
-        .distinct()
-    )
-    return list(session.exec(stmt))
 
 
 def _claims_of_other_open_incidents(
@@ -133,11 +126,12 @@ def _apply_update(
     display_at: datetime,
     deliver_notifications: bool,
     was_open: bool,
+    settings: Settings,
     now: datetime,
 ) -> IncidentUpdate:
     """Record one timeline entry and every component change it makes."""
     locked = components.get_components_for_update(session, changes)
-    earlier = [i for i in _affected_ids(session, incident.id) if i not in locked]
+    earlier = [i for i in read.affected_component_ids(session, incident.id) if i not in locked]
     if earlier:
         stmt = (
             select(Component)
@@ -166,6 +160,7 @@ def _apply_update(
     session.add(update)
     session.flush()
     groups = components.groups_by_id(session)
+    changed: list[tuple[Component, ComponentStatusChange]] = []
     for component_id in sorted(locked, key=lambda i: (locked[i].position, locked[i].name)):
         component = locked[component_id]
         old = component.status
@@ -185,19 +180,26 @@ def _apply_update(
                 new_status=new,
             )
         )
-        components.change_status(
+        change = components.change_status(
             session, component, new, now=now, effective_at=display_at, incident_id=incident.id
         )
+        if change is not None:
+            changed.append((component, change))
     if incident.status != IncidentStatus.postmortem:
         incident.status = status
     incident.updated_at = now
     session.add(incident)
     session.flush()
     _sync_from_updates(session, incident)
+    if deliver_notifications:
+        for component, change in changed:
+            events.component_event(session, settings, component, change, now=now)
     return update
 
 
-def open_incident(session: Session, *, data: IncidentCreate, actor: str, now: datetime) -> Incident:
+def open_incident(
+    session: Session, *, data: IncidentCreate, settings: Settings, actor: str, now: datetime
+) -> Incident:
     """Open an incident with its first update, changing component statuses as asked."""
     display_at = data.display_at or now
     _check_display_at(display_at, now)
@@ -224,8 +226,12 @@ def open_incident(session: Session, *, data: IncidentCreate, actor: str, now: da
         display_at=display_at,
         deliver_notifications=data.deliver_notifications,
         was_open=True,
+        settings=settings,
         now=now,
     )
+    # History written after the fact is not news: backfilled incidents notify no one.
+    if data.deliver_notifications and not data.backfilled:
+        events.incident_event(session, settings, incident, event_type="incident.created", now=now)
     audit.record(
         session,
         actor=actor,
@@ -240,13 +246,20 @@ def open_incident(session: Session, *, data: IncidentCreate, actor: str, now: da
 
 
 def post_update(
-    session: Session, incident_id: str, *, data: UpdateCreate, actor: str, now: datetime
+    session: Session,
+    incident_id: str,
+    *,
+    data: UpdateCreate,
+    settings: Settings,
+    actor: str,
+    now: datetime,
 ) -> IncidentUpdate:
     """Add an update to an incident's timeline; resolving restores components not named."""
     incident = lock_incident(session, incident_id)
     _check_transition(incident, data.status)
     display_at = data.display_at or now
     _check_display_at(display_at, now)
+    was_open = incident.status in OPEN_STATUSES
     update = _apply_update(
         session,
         incident,
@@ -255,9 +268,14 @@ def post_update(
         changes=data.components,
         display_at=display_at,
         deliver_notifications=data.deliver_notifications,
-        was_open=incident.status in OPEN_STATUSES,
+        was_open=was_open,
+        settings=settings,
         now=now,
     )
+    if data.deliver_notifications:
+        resolving = was_open and data.status == IncidentStatus.resolved
+        kind = "incident.resolved" if resolving else "incident.updated"
+        events.incident_event(session, settings, incident, event_type=kind, now=now)
     audit.record(
         session,
         actor=actor,

@@ -15,7 +15,7 @@ from app.web import views
 router = APIRouter(tags=["public pages"], include_in_schema=False)
 
 
-def _render(request: Request, template: str, **context: object) -> HTMLResponse:
+def render(request: Request, template: str, **context: object) -> HTMLResponse:
     context.setdefault("page", views.page_info(request.app.state.settings))
     response: HTMLResponse = request.app.state.templates.TemplateResponse(
         request, template, context
@@ -28,7 +28,7 @@ def index(
     request: Request, session: ReadSessionDep, settings: SettingsDep, clock: ClockDep
 ) -> HTMLResponse:
     """The status page."""
-    return _render(request, "index.html", view=views.index_page(session, settings, clock()))
+    return render(request, "index.html", view=views.index_page(session, settings, clock()))
 
 
 @router.get("/incidents/{incident_id}")
@@ -37,7 +37,7 @@ def incident(
 ) -> HTMLResponse:
     """One incident's report: postmortem first, then the timeline."""
     view = views.incident_page(session, settings, incident_id)
-    return _render(request, "incident.html", incident=view)
+    return render(request, "incident.html", incident=view)
 
 
 @router.get("/history")
@@ -49,6 +49,6 @@ def history(
     page: Annotated[int, Query(ge=1, le=1200)] = 1,
 ) -> HTMLResponse:
     """Past incidents by month, three months a page."""
-    return _render(
+    return render(
         request, "history.html", view=views.history_page(session, settings, clock(), page)
     )

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from app.components import service as components
 from app.components.schemas import ComponentCreate
+from app.config import Settings
 from app.incidents import service as incidents
 from app.incidents.schemas import IncidentCreate, UpdateCreate
 from app.models import (
@@ -50,7 +51,7 @@ def _run_together(*jobs: Callable[[], None]) -> list[BaseException]:
     return errors
 
 
-def _setup(engine: Engine) -> tuple[str, str, str]:
+def _setup(engine: Engine, settings: Settings) -> tuple[str, str, str]:
     with Session(engine, expire_on_commit=False) as session:
         comp = components.create_component(
             session, data=ComponentCreate(name="OCPP"), actor="t", now=NOW
@@ -58,17 +59,22 @@ def _setup(engine: Engine) -> tuple[str, str, str]:
         first = incidents.open_incident(
             session,
             data=IncidentCreate(name="One", body="x", components={comp.id: "major_outage"}),
+            settings=settings,
             actor="t",
             now=NOW,
         )
         second = incidents.open_incident(
-            session, data=IncidentCreate(name="Two", body="x"), actor="t", now=NOW
+            session,
+            data=IncidentCreate(name="Two", body="x"),
+            settings=settings,
+            actor="t",
+            now=NOW,
         )
     return comp.id, first.id, second.id
 
 
-def test_concurrent_updates_keep_state_consistent(engine: Engine) -> None:
-    component_id, first_id, second_id = _setup(engine)
+def test_concurrent_updates_keep_state_consistent(engine: Engine, settings: Settings) -> None:
+    component_id, first_id, second_id = _setup(engine, settings)
 
     def poster(incident_id: str, offset: int) -> Callable[[], None]:
         def job() -> None:
@@ -82,6 +88,7 @@ def test_concurrent_updates_keep_state_consistent(engine: Engine) -> None:
                         body=f"#{offset}",
                         components={component_id: status},
                     ),
+                    settings=settings,
                     actor="t",
                     now=NOW + timedelta(seconds=offset),
                 )

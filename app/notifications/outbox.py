@@ -1,0 +1,259 @@
+"""The transactional outbox: events and their deliveries, claimed and settled by workers.
+
+emit() runs inside the transaction of the change it reports, so a rolled-back change sends
+nothing and a committed one is never lost. Workers claim due deliveries under a lease (with
+FOR UPDATE SKIP LOCKED on PostgreSQL), send them, and settle each one with its outcome.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from app.models import (
+    Delivery,
+    DeliveryAttempt,
+    DeliveryStatus,
+    OutboxEvent,
+    Subscriber,
+    SubscriberStatus,
+    new_id,
+)
+from app.notifications import payloads
+from app.notifications.webhooks import Outcome
+
+# Delay before attempt n (n = 0 is the first try): about a day of retries in all.
+RETRY_SCHEDULE = [
+    timedelta(0),
+    timedelta(seconds=5),
+    timedelta(minutes=5),
+    timedelta(minutes=30),
+    timedelta(hours=2),
+    timedelta(hours=5),
+    timedelta(hours=10),
+    timedelta(hours=10),
+]
+JITTER = 0.1  # +-10% so retries of one outage don't arrive as a wave
+# Quarantine after this many failures in a row spanning at least this long (Statuspage-like).
+QUARANTINE_FAILURES = 5
+QUARANTINE_AFTER = timedelta(hours=1)
+
+
+def emit(
+    session: Session,
+    *,
+    event_type: str,
+    payload: dict[str, object],
+    component_ids: set[str] | None,
+    now: datetime,
+) -> OutboxEvent:
+    """Record an event and a pending delivery for every subscriber it concerns.
+
+    component_ids None means the event concerns everyone; otherwise subscribers with a
+    component filter get it only when the filter and the event's components meet.
+    """
+    event = OutboxEvent(type=event_type, created_at=now, payload=payload)
+    session.add(event)
+    session.flush()
+    subscribers = session.exec(
+        select(Subscriber.id, Subscriber.component_ids).where(
+            Subscriber.status != SubscriberStatus.disabled
+        )
+    )
+    rows = [
+        {
+            "id": new_id(),
+            "event_id": event.id,
+            "subscriber_id": subscriber_id,
+            "status": DeliveryStatus.pending,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for subscriber_id, wanted in subscribers
+        if wanted is None or (component_ids is not None and component_ids & set(wanted))
+    ]
+    if rows:
+        session.execute(sa.insert(Delivery), rows)
+    return event
+
+
+@dataclass(frozen=True)
+class Job:
+    """Everything a worker needs to send one delivery, detached from the session."""
+
+    delivery_id: str
+    subscriber_id: str
+    url: str
+    secret: str
+    body: bytes
+    attempt: int
+
+    @property
+    def msg_id(self) -> str:
+        """The Standard Webhooks message id: stable across retries."""
+        return f"msg_{self.delivery_id}"
+
+
+def claim_due(
+    session: Session, *, now: datetime, limit: int, lease: timedelta, public_url: str
+) -> list[Job]:
+    """Reserve up to `limit` due deliveries of active subscribers for this worker."""
+    due = (
+        select(Delivery.id)
+        .join(Subscriber, col(Subscriber.id) == Delivery.subscriber_id)
+        .where(Delivery.status == DeliveryStatus.pending)
+        .where(col(Delivery.next_attempt_at) <= now)
+        .where(sa.or_(col(Delivery.lease_until).is_(None), col(Delivery.lease_until) < now))
+        .where(Subscriber.status == SubscriberStatus.active)
+        .order_by(col(Delivery.next_attempt_at))
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=Delivery)
+    )
+    ids = list(session.exec(due))
+    if not ids:
+        session.commit()
+        return []
+    session.execute(
+        sa.update(Delivery).where(col(Delivery.id).in_(ids)).values(lease_until=now + lease)
+    )
+    rows = session.exec(
+        select(Delivery, Subscriber, OutboxEvent)
+        .join(Subscriber, col(Subscriber.id) == Delivery.subscriber_id)
+        .join(OutboxEvent, col(OutboxEvent.id) == Delivery.event_id)
+        .where(col(Delivery.id).in_(ids))
+    ).all()
+    jobs = [
+        Job(
+            delivery_id=delivery.id,
+            subscriber_id=subscriber.id,
+            url=subscriber.url,
+            secret=subscriber.secret,
+            body=json.dumps(
+                payloads.envelope(
+                    event_type=event.type,
+                    payload=event.payload,
+                    generated_at=event.created_at,
+                    unsubscribe_url=f"{public_url}/subscriptions/"
+                    f"{subscriber.unsubscribe_token}/unsubscribe",
+                ),
+                separators=(",", ":"),
+            ).encode(),
+            attempt=delivery.attempts,
+        )
+        for delivery, subscriber, event in rows
+    ]
+    session.commit()
+    return jobs
+
+
+def _next_delay(attempts_made: int) -> timedelta | None:
+    if attempts_made >= len(RETRY_SCHEDULE):
+        return None
+    base = RETRY_SCHEDULE[attempts_made]
+    return base * (1 + random.uniform(-JITTER, JITTER))  # noqa: S311  (not for security)
+
+
+def settle(session: Session, results: list[tuple[Job, Outcome]], *, now: datetime) -> None:
+    """Record attempts and move each delivery on: delivered, retried later, or given up."""
+    delivery_ids = sorted(job.delivery_id for job, _ in results)
+    subscriber_ids = sorted({job.subscriber_id for job, _ in results})
+    deliveries = {
+        d.id: d
+        for d in session.exec(
+            select(Delivery).where(col(Delivery.id).in_(delivery_ids)).with_for_update()
+        )
+    }
+    subscribers = {
+        s.id: s
+        for s in session.exec(
+            select(Subscriber).where(col(Subscriber.id).in_(subscriber_ids)).with_for_update()
+        )
+    }
+    for job, outcome in results:
+        delivery = deliveries.get(job.delivery_id)
+        subscriber = subscribers.get(job.subscriber_id)
+        if delivery is None or subscriber is None:
+            continue  # the subscriber was deleted meanwhile
+        session.add(
+            DeliveryAttempt(
+                delivery_id=delivery.id,
+                at=now,
+                status_code=outcome.status_code,
+                latency_ms=outcome.latency_ms,
+                error=outcome.error,
+            )
+        )
+        delivery.attempts += 1
+        delivery.lease_until = None
+        delivery.last_status_code = outcome.status_code
+        delivery.last_error = outcome.error
+        subscriber.updated_at = now
+        if outcome.ok:
+            delivery.status = DeliveryStatus.delivered
+            delivery.delivered_at = now
+            subscriber.consecutive_failures = 0
+            subscriber.failing_since = None
+            subscriber.last_success_at = now
+        elif outcome.status_code == 410:
+            delivery.status = DeliveryStatus.cancelled
+            _disable(session, subscriber, reason="the endpoint answered 410 Gone")
+        else:
+            _failed(delivery, subscriber, now=now)
+    session.commit()
+
+
+def _failed(delivery: Delivery, subscriber: Subscriber, *, now: datetime) -> None:
+    delay = _next_delay(delivery.attempts)
+    if delay is None:
+        delivery.status = DeliveryStatus.failed
+    else:
+        delivery.next_attempt_at = now + delay
+    subscriber.consecutive_failures += 1
+    subscriber.failing_since = subscriber.failing_since or now
+    if (
+        subscriber.status == SubscriberStatus.active
+        and subscriber.consecutive_failures >= QUARANTINE_FAILURES
+        and now - subscriber.failing_since >= QUARANTINE_AFTER
+    ):
+        subscriber.status = SubscriberStatus.quarantined
+        subscriber.quarantined_at = now
+
+
+def _disable(session: Session, subscriber: Subscriber, *, reason: str) -> None:
+    subscriber.status = SubscriberStatus.disabled
+    subscriber.disabled_reason = reason
+    session.execute(
+        sa.update(Delivery)
+        .where(col(Delivery.subscriber_id) == subscriber.id)
+        .where(col(Delivery.status) == DeliveryStatus.pending)
+        .values(status=DeliveryStatus.cancelled, lease_until=None)
+    )
+
+
+def release_held(session: Session, subscriber_id: str, *, now: datetime) -> int:
+    """Make a subscriber's held deliveries due now (after reactivation); returns how many."""
+    result = session.execute(
+        sa.update(Delivery)
+        .where(col(Delivery.subscriber_id) == subscriber_id)
+        .where(col(Delivery.status) == DeliveryStatus.pending)
+        .values(next_attempt_at=now, lease_until=None)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def backlog(session: Session, *, now: datetime) -> tuple[int, float]:
+    """Pending deliveries of active subscribers and the age in seconds of the oldest."""
+    count, oldest = session.exec(
+        select(sa.func.count(), sa.func.min(Delivery.created_at))
+        .join(Subscriber, col(Subscriber.id) == Delivery.subscriber_id)
+        .where(Delivery.status == DeliveryStatus.pending)
+        .where(Subscriber.status == SubscriberStatus.active)
+    ).one()
+    age = (now - oldest).total_seconds() if oldest is not None else 0.0
+    return int(count), max(age, 0.0)

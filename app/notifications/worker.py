@@ -1,0 +1,122 @@
+"""The webhook delivery worker: claim due deliveries, send them concurrently, settle them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import httpx
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from app.clock import utcnow
+from app.config import Settings
+from app.notifications import outbox, targets, webhooks
+from app.workers import Heartbeat
+
+log = logging.getLogger("pharos.webhooks")
+BATCH = 500  # deliveries claimed per round
+
+
+class DeliveryWorker:
+    """Sends webhook deliveries; run() loops until cancelled, heartbeating every round."""
+
+    name = "webhooks"
+
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        *,
+        client: httpx.AsyncClient | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        metrics: DeliveryCounters | None = None,
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.clock = clock
+        self.metrics = metrics
+        self._client = client
+        self._limit = asyncio.Semaphore(settings.webhook_concurrency)
+
+    def _claim(self) -> list[outbox.Job]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            return outbox.claim_due(
+                session,
+                now=self.clock(),
+                limit=BATCH,
+                lease=timedelta(seconds=self.settings.webhook_lease_seconds),
+                public_url=self.settings.public_url,
+            )
+
+    def _settle(self, results: list[tuple[outbox.Job, webhooks.Outcome]]) -> None:
+        with Session(self.engine, expire_on_commit=False) as session:
+            outbox.settle(session, results, now=self.clock())
+
+    async def _send_one(self, client: httpx.AsyncClient, job: outbox.Job) -> webhooks.Outcome:
+        async with self._limit:
+            try:
+                # DNS can change after subscribing: check the target again before each send.
+                await asyncio.to_thread(
+                    targets.check_target, job.url, allow_private=self.settings.webhook_allow_private
+                )
+            except targets.UnsafeTarget as exc:
+                return webhooks.Outcome(status_code=None, latency_ms=0, error=str(exc))
+            return await webhooks.send(
+                client, url=job.url, secret=job.secret, msg_id=job.msg_id, body=job.body
+            )
+
+    async def run_once(self, client: httpx.AsyncClient) -> int:
+        """One round: claim, send, settle. Returns how many deliveries were attempted."""
+        jobs = await asyncio.to_thread(self._claim)
+        if not jobs:
+            return 0
+        outcomes = await asyncio.gather(*(self._send_one(client, job) for job in jobs))
+        results = list(zip(jobs, outcomes, strict=True))
+        await asyncio.to_thread(self._settle, results)
+        if self.metrics is not None:
+            self.metrics.count(outcomes)
+        return len(jobs)
+
+    async def run(self, beat: Heartbeat) -> None:
+        """Deliver forever; an idle round sleeps for the poll interval."""
+        if self._client is not None:
+            await self._loop(self._client, beat)
+            return
+        async with httpx.AsyncClient(
+            timeout=httpx.Timeout(self.settings.webhook_timeout_seconds),
+            limits=httpx.Limits(
+                max_connections=self.settings.webhook_concurrency,
+                max_keepalive_connections=self.settings.webhook_concurrency,
+            ),
+            follow_redirects=False,
+            trust_env=False,
+        ) as client:
+            await self._loop(client, beat)
+
+    async def _loop(self, client: httpx.AsyncClient, beat: Heartbeat) -> None:
+        while True:
+            beat()
+            try:
+                done = await self.run_once(client)
+            except Exception:  # a database hiccup must not end the loop
+                log.exception("webhook round failed; retrying")
+                done = 0
+            if done == 0:
+                await asyncio.sleep(self.settings.worker_poll_seconds)
+
+
+class DeliveryCounters:
+    """Counts attempts by outcome for /metrics."""
+
+    def __init__(self) -> None:
+        self.delivered = 0
+        self.failed_attempts = 0
+
+    def count(self, outcomes: list[webhooks.Outcome]) -> None:
+        """Add one round's outcomes."""
+        ok = sum(1 for o in outcomes if o.ok)
+        self.delivered += ok
+        self.failed_attempts += len(outcomes) - ok

@@ -1,0 +1,1 @@
+"""Webhook subscribers: subscribing, quarantine, the delivery log."""

@@ -1,0 +1,108 @@
+"""Staff API for webhook subscribers and deliveries."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from app.auth.deps import StaffDep
+from app.clock import ClockDep
+from app.config import SettingsDep
+from app.db import SessionDep
+from app.models import Subscriber
+from app.subscribers import service
+from app.subscribers.schemas import (
+    DeliveryPublic,
+    SubscriberCreate,
+    SubscriberCreated,
+    SubscriberPublic,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["subscribers"])
+
+
+def _public(subscriber: Subscriber) -> SubscriberPublic:
+    return SubscriberPublic.model_validate(subscriber, from_attributes=True)
+
+
+@router.post("/subscribers", status_code=status.HTTP_201_CREATED)
+def subscribe(
+    data: SubscriberCreate,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    staff: StaffDep,
+) -> SubscriberCreated:
+    """Add a webhook subscriber; the answer carries its signing secret, shown only now."""
+    subscriber, secret = service.subscribe(
+        session,
+        data=data,
+        allow_private=settings.webhook_allow_private,
+        actor=staff,
+        now=clock(),
+    )
+    return SubscriberCreated(**_public(subscriber).model_dump(), secret=secret)
+
+
+@router.get("/subscribers")
+def list_subscribers(session: SessionDep, _staff: StaffDep) -> list[SubscriberPublic]:
+    """All subscribers, quarantined ones first."""
+    return [_public(s) for s in service.list_subscribers(session)]
+
+
+@router.get("/subscribers/{subscriber_id}")
+def get_subscriber(subscriber_id: str, session: SessionDep, _staff: StaffDep) -> SubscriberPublic:
+    """One subscriber."""
+    return _public(service.get_subscriber(session, subscriber_id))
+
+
+@router.post("/subscribers/{subscriber_id}/quarantine")
+def quarantine(
+    subscriber_id: str, session: SessionDep, clock: ClockDep, staff: StaffDep
+) -> SubscriberPublic:
+    """Hold deliveries to a subscriber."""
+    return _public(service.quarantine(session, subscriber_id, actor=staff, now=clock()))
+
+
+@router.post("/subscribers/{subscriber_id}/reactivate")
+def reactivate(
+    subscriber_id: str, session: SessionDep, clock: ClockDep, staff: StaffDep
+) -> SubscriberPublic:
+    """Resume deliveries; held ones are sent now."""
+    return _public(service.reactivate(session, subscriber_id, actor=staff, now=clock()))
+
+
+@router.delete("/subscribers/{subscriber_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_subscriber(
+    subscriber_id: str, session: SessionDep, clock: ClockDep, staff: StaffDep
+) -> Response:
+    """Remove a subscriber."""
+    service.delete_subscriber(session, subscriber_id, actor=staff, now=clock())
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/subscribers/{subscriber_id}/deliveries")
+def deliveries(
+    subscriber_id: str,
+    session: SessionDep,
+    _staff: StaffDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[DeliveryPublic]:
+    """The subscriber's delivery log, newest first, with every attempt."""
+    return service.deliveries_of(session, subscriber_id, limit=limit)
+
+
+@router.get("/deliveries/{delivery_id}")
+def get_delivery(delivery_id: str, session: SessionDep, _staff: StaffDep) -> DeliveryPublic:
+    """One delivery with its attempts."""
+    return service.get_delivery(session, delivery_id)
+
+
+@router.post("/deliveries/{delivery_id}/redeliver")
+def redeliver(
+    delivery_id: str, session: SessionDep, clock: ClockDep, staff: StaffDep
+) -> DeliveryPublic:
+    """Queue a delivery again (same webhook-id, so receivers can deduplicate)."""
+    service.redeliver(session, delivery_id, actor=staff, now=clock())
+    return service.get_delivery(session, delivery_id)

@@ -1,0 +1,71 @@
+"""Request and response shapes for subscribers and deliveries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from app.models import DeliveryStatus, SubscriberStatus
+
+URL_MAX = 2048
+
+
+class SubscriberCreate(BaseModel):
+    """Payload of POST /api/v1/subscribers."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(min_length=1, max_length=URL_MAX, description="http(s) endpoint")
+    email: EmailStr | None = Field(default=None, description="Who to tell about failures")
+    component_ids: list[str] | None = Field(
+        default=None, max_length=500, description="Only events touching these components"
+    )
+
+
+class SubscriberPublic(BaseModel):
+    """A subscriber as staff see it (never its secret)."""
+
+    id: str
+    url: str
+    email: str | None
+    component_ids: list[str] | None
+    status: SubscriberStatus
+    created_at: datetime
+    quarantined_at: datetime | None
+    disabled_reason: str | None
+    consecutive_failures: int
+    failing_since: datetime | None
+    last_success_at: datetime | None
+
+
+class SubscriberCreated(SubscriberPublic):
+    """The answer to subscribing: includes the signing secret, shown this once."""
+
+    secret: str = Field(description="Standard Webhooks signing secret (whsec_...)")
+
+
+class AttemptPublic(BaseModel):
+    """One HTTP attempt."""
+
+    at: datetime
+    status_code: int | None
+    latency_ms: int
+    error: str | None
+
+
+class DeliveryPublic(BaseModel):
+    """One event for one subscriber, with its attempts."""
+
+    id: str
+    webhook_id: str
+    event_type: str
+    subscriber_id: str
+    status: DeliveryStatus
+    attempts: int
+    next_attempt_at: datetime | None
+    created_at: datetime
+    delivered_at: datetime | None
+    last_status_code: int | None
+    last_error: str | None
+    attempt_log: list[AttemptPublic]

@@ -1,0 +1,97 @@
+"""Public webhook subscription: a form, its result page, and the unsubscribe link."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse
+from pydantic import ValidationError
+
+from app.clock import ClockDep
+from app.components import service as components
+from app.config import SettingsDep
+from app.db import ReadSessionDep, SessionDep
+from app.errors import PharosError
+from app.subscribers import service
+from app.subscribers.schemas import SubscriberCreate
+from app.web.pages import render
+
+router = APIRouter(tags=["public pages"], include_in_schema=False)
+
+
+def _form(
+    request: Request,
+    session: ReadSessionDep | SessionDep,
+    *,
+    error: str | None = None,
+    values: dict[str, object] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    choices = [(c.id, c.name, c.is_group) for c in components.list_components(session)]
+    response = render(
+        request,
+        "subscribe.html",
+        components=choices,
+        error=error,
+        values=values or {"url": "", "email": "", "component_ids": []},
+    )
+    response.status_code = status_code
+    return response
+
+
+@router.get("/subscribe")
+def subscribe_form(request: Request, session: ReadSessionDep) -> HTMLResponse:
+    """The webhook subscription form."""
+    return _form(request, session)
+
+
+@router.post("/subscriptions/webhook")
+def subscribe(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    url: Annotated[str, Form(max_length=2048)],
+    email: Annotated[str, Form(max_length=320)] = "",
+    component_ids: Annotated[list[str] | None, Form()] = None,
+) -> HTMLResponse:
+    """Subscribe a webhook endpoint; the page shows its signing secret once."""
+    values: dict[str, object] = {"url": url, "email": email, "component_ids": component_ids or []}
+    try:
+        data = SubscriberCreate(url=url, email=email or None, component_ids=component_ids or None)
+        subscriber, secret = service.subscribe(
+            session,
+            data=data,
+            allow_private=settings.webhook_allow_private,
+            actor="public form",
+            now=clock(),
+        )
+    except ValidationError as exc:
+        message = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())
+        return _form(request, session, error=message, values=values, status_code=422)
+    except PharosError as exc:
+        return _form(
+            request, session, error=exc.message, values=values, status_code=exc.status_code
+        )
+    unsubscribe = f"{settings.public_url}/subscriptions/{subscriber.unsubscribe_token}/unsubscribe"
+    response = render(
+        request, "subscribed.html", subscriber=subscriber, secret=secret, unsubscribe=unsubscribe
+    )
+    response.status_code = 201
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.get("/subscriptions/{token}/unsubscribe")
+def unsubscribe_confirm(token: str, request: Request, session: ReadSessionDep) -> HTMLResponse:
+    """Ask before unsubscribing (link scanners follow GET links)."""
+    subscriber = service.find_by_token(session, token)
+    return render(request, "unsubscribe.html", subscriber=subscriber, token=token, done=False)
+
+
+@router.post("/subscriptions/{token}/unsubscribe")
+def unsubscribe(token: str, request: Request, session: SessionDep, clock: ClockDep) -> HTMLResponse:
+    """Unsubscribe for good."""
+    subscriber = service.unsubscribe(session, token, now=clock())
+    return render(request, "unsubscribe.html", subscriber=subscriber, token=token, done=True)
