@@ -7,15 +7,9 @@ The server and the replay are shared by this module's tests, which only read aft
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,8 +17,8 @@ import httpx
 import pytest
 from bs4 import BeautifulSoup, Tag
 
-PHAROS = Path(sys.executable).parent / "pharos"
-STARTUP_DEADLINE = 20.0  # seconds
+from tests.serving import Server, create_token, free_port, pharos_env, start, stop
+
 TZ = ZoneInfo("Europe/Oslo")
 
 INCIDENT_NAME = "Delays in processing charging events"
@@ -78,16 +72,6 @@ PUBLISHED_AT = "2025-09-08T13:56:00+02:00"
 
 
 @dataclass(frozen=True)
-class Server:
-    """A running `pharos serve` and the environment it was started with."""
-
-    url: str
-    env: dict[str, str] = field(repr=False)  # keep the environment out of failure reports
-    process: subprocess.Popen[bytes]
-    stderr: Path
-
-
-@dataclass(frozen=True)
 class Replay:
     """Ids created by replaying the incident."""
 
@@ -97,94 +81,22 @@ class Replay:
     portal_id: str
 
 
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def pharos_env(database: Path, public_url: str) -> dict[str, str]:
-    """This process's environment with only the PHAROS_* settings under test."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PHAROS_")}
-    env.update(
-        PHAROS_DATABASE_URL=f"sqlite:///{database}",
-        PHAROS_PAGE_NAME="Zaptec",
-        PHAROS_PUBLIC_URL=public_url,
-        PHAROS_TIMEZONE="Europe/Oslo",
-    )
-    return env
-
-
-def wait_until_healthy(server: Server) -> None:
-    """Poll /healthz until it answers, or fail with the server's stderr."""
-    deadline = time.monotonic() + STARTUP_DEADLINE
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            pytest.fail(
-                f"pharos serve exited with {server.process.returncode}:\n"
-                f"{server.stderr.read_text()}"
-            )
-        try:
-            if httpx.get(f"{server.url}/healthz", timeout=1.0).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    pytest.fail(f"pharos serve did not answer /healthz in time:\n{server.stderr.read_text()}")
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    """Terminate the server, killing it if it doesn't stop in time."""
-    if process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """`pharos serve` on a free loopback port and a fresh SQLite file."""
     tmp = tmp_path_factory.mktemp("e2e")
     port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = pharos_env(tmp / "e2e.db", url)
-    stderr = tmp / "serve.stderr"
-    with stderr.open("wb") as err:
-        process = subprocess.Popen(
-            [str(PHAROS), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            cwd=tmp,
-            stdout=subprocess.DEVNULL,
-            stderr=err,
-        )
-    running = Server(url=url, env=env, process=process, stderr=stderr)
+    running = start(pharos_env(tmp / "e2e.db", f"http://127.0.0.1:{port}"), port, tmp)
     try:
-        wait_until_healthy(running)
         yield running
     finally:
-        stop(process)
+        stop(running.process)
 
 
 @pytest.fixture(scope="module")
 def staff(server: Server) -> Iterator[httpx.Client]:
     """An HTTP client carrying a token made with `pharos tokens create`."""
-    done = subprocess.run(
-        [str(PHAROS), "tokens", "create", "e2e"],
-        env=server.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    token = done.stdout.strip().splitlines()[-1].strip()
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = {"Authorization": f"Bearer {create_token(server.env)}"}
     with httpx.Client(base_url=server.url, headers=headers, timeout=10.0) as client:
         yield client
 

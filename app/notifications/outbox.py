@@ -40,7 +40,7 @@ RETRY_SCHEDULE = [
 ]
 JITTER = 0.1  # +-10% so retries of one outage don't arrive as a wave
 # Quarantine after this many failures in a row spanning at least this long (Statuspage-like).
-QUARANTINE_FAILURES = 5
+QUARANTINE_FAILURES = 10
 QUARANTINE_AFTER = timedelta(hours=1)
 
 
@@ -111,7 +111,7 @@ def claim_due(
         .where(col(Delivery.next_attempt_at) <= now)
         .where(sa.or_(col(Delivery.lease_until).is_(None), col(Delivery.lease_until) < now))
         .where(Subscriber.status == SubscriberStatus.active)
-        .order_by(col(Delivery.next_attempt_at))
+        .order_by(col(Delivery.next_attempt_at), col(Delivery.event_id))
         .limit(limit)
         .with_for_update(skip_locked=True, of=Delivery)
     )

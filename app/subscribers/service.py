@@ -187,15 +187,10 @@ def _present_deliveries(session: Session, deliveries: list[Delivery]) -> list[De
                 )
             )
     event_ids = {d.event_id for d in deliveries}
-    types = (
-        dict(
-            session.exec(
-                select(OutboxEvent.id, OutboxEvent.type).where(col(OutboxEvent.id).in_(event_ids))
-            )
-        )
-        if event_ids
-        else {}
-    )
+    types: dict[int, str] = {}
+    if event_ids:
+        query = select(OutboxEvent.id, OutboxEvent.type).where(col(OutboxEvent.id).in_(event_ids))
+        types = {event_id: kind for event_id, kind in session.exec(query) if event_id is not None}
     return [
         DeliveryPublic(
             id=d.id,

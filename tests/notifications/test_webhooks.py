@@ -1,0 +1,451 @@
+"""Webhook delivery: Statuspage payloads, Standard Webhooks signatures, retries, quarantine.
+
+The network is faked with httpx.MockTransport; the database and the worker are real.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+from standardwebhooks import Webhook
+
+from app.config import Settings
+from app.models import Delivery, DeliveryStatus, OutboxEvent
+from app.notifications import outbox
+from app.notifications.worker import DeliveryWorker
+from tests.conftest import FakeClock, make_component, open_incident
+
+Handler = Callable[[httpx.Request], httpx.Response]
+# Keys of Statuspage's incident webhook (zulip's fixtures, ../shared/reference).
+STATUSPAGE_INCIDENT_KEYS = {
+    "name",
+    "status",
+    "created_at",
+    "updated_at",
+    "monitoring_at",
+    "resolved_at",
+    "impact",
+    "shortlink",
+    "postmortem_ignored",
+    "postmortem_body",
+    "postmortem_body_last_updated_at",
+    "postmortem_published_at",
+    "postmortem_notified_subscribers",
+    "postmortem_notified_twitter",
+    "backfilled",
+    "scheduled_for",
+    "scheduled_until",
+    "scheduled_remind_prior",
+    "scheduled_reminded_at",
+    "impact_override",
+    "scheduled_auto_in_progress",
+    "scheduled_auto_completed",
+    "id",
+    "page_id",
+    "incident_updates",
+    "components",
+}
+STATUSPAGE_UPDATE_KEYS = {
+    "status",
+    "body",
+    "created_at",
+    "wants_twitter_update",
+    "twitter_updated_at",
+    "updated_at",
+    "display_at",
+    "affected_components",
+    "custom_tweet",
+    "deliver_notifications",
+    "id",
+    "incident_id",
+}
+
+
+class Receiver:
+    """Records requests; answers with whatever `reply` says for each URL."""
+
+    def __init__(self) -> None:
+        self.requests: list[httpx.Request] = []
+        self.reply: Callable[[httpx.Request], httpx.Response] = lambda r: httpx.Response(204)
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        return self.reply(request)
+
+    def bodies(self) -> list[dict[str, Any]]:
+        """Decoded JSON bodies received, in order."""
+        return [json.loads(r.content) for r in self.requests]
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """Receivers in these tests are fake, so private/unresolvable names are fine."""
+    return settings.model_copy(update={"webhook_allow_private": True})
+
+
+@pytest.fixture
+def receiver() -> Receiver:
+    return Receiver()
+
+
+@pytest.fixture
+def deliver(
+    engine: Engine, settings: Settings, clock: FakeClock, receiver: Receiver
+) -> Iterator[Callable[[], int]]:
+    """Run one worker round against the fake network; returns deliveries attempted."""
+    client = httpx.AsyncClient(transport=httpx.MockTransport(receiver))
+    worker = DeliveryWorker(engine, settings, client=client, clock=clock)
+
+    def run() -> int:
+        return asyncio.run(worker.run_once(client))
+
+    yield run
+    asyncio.run(client.aclose())
+
+
+def _subscribe(staff: TestClient, url: str, **fields: Any) -> dict[str, Any]:
+    response = staff.post("/api/v1/subscribers", json={"url": url, **fields})
+    assert response.status_code == 201, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def test_incident_webhook_is_signed_and_statuspage_shaped(
+    staff: TestClient, receiver: Receiver, deliver: Callable[[], int]
+) -> None:
+    sub = _subscribe(staff, "https://hooks.example.com/status")
+    assert sub["secret"].startswith("whsec_")
+    ocpp = make_component(staff, name="OCPP")
+    incident = open_incident(staff, components={ocpp["id"]: "partial_outage"})
+    assert deliver() == 2
+    by_type = {}
+    for request in receiver.requests:
+        # The receiver's side of Standard Webhooks: raises unless the signature is right.
+        payload = Webhook(sub["secret"]).verify(request.content, dict(request.headers))
+        assert request.headers["webhook-id"].startswith("msg_")
+        by_type[payload["type"]] = payload
+    assert set(by_type) == {"incident.created", "component.status_changed"}
+    created = by_type["incident.created"]
+    assert set(created) == {"type", "meta", "page", "incident"}
+    assert created["meta"]["unsubscribe"].startswith("https://status.example.com/subscriptions/")
+    assert created["page"]["status_indicator"] == "major"
+    assert created["page"]["status_description"] == "Partial System Outage"
+    assert set(created["incident"]) >= STATUSPAGE_INCIDENT_KEYS
+    assert created["incident"]["id"] == incident["id"]
+    (update,) = created["incident"]["incident_updates"]
+    assert set(update) >= STATUSPAGE_UPDATE_KEYS
+    change = by_type["component.status_changed"]
+    assert change["component"]["id"] == ocpp["id"]
+    assert change["component_update"]["old_status"] == "operational"
+    assert change["component_update"]["new_status"] == "partial_outage"
+    assert change["component_update"]["component_type"] == "Component"
+    assert deliver() == 0  # nothing left
+
+
+def test_tampered_body_fails_verification(
+    staff: TestClient, receiver: Receiver, deliver: Callable[[], int]
+) -> None:
+    sub = _subscribe(staff, "https://hooks.example.com/status")
+    open_incident(staff)
+    deliver()
+    (request,) = receiver.requests
+    with pytest.raises(Exception, match=r"(?i)signature"):
+        Webhook(sub["secret"]).verify(
+            request.content.replace(b"investigating", b"resolved"), dict(request.headers)
+        )
+
+
+def test_event_types_and_what_sends_nothing(
+    staff: TestClient, receiver: Receiver, deliver: Callable[[], int]
+) -> None:
+    _subscribe(staff, "https://hooks.example.com/status")
+    incident = open_incident(staff)
+    base = f"/api/v1/incidents/{incident['id']}"
+    staff.post(
+        f"{base}/updates",
+        json={"status": "identified", "body": "Quiet fix.", "deliver_notifications": False},
+    )
+    staff.post(f"{base}/updates", json={"status": "monitoring", "body": "Watching."})
+    staff.post(f"{base}/updates", json={"status": "resolved", "body": "Done."})
+    staff.put(f"{base}/postmortem", json={"body": "What happened."})
+    staff.post(f"{base}/postmortem/publish")
+    open_incident(staff, name="Last year", status="resolved", backfilled=True)
+    deliver()
+    bodies = sorted(receiver.bodies(), key=lambda b: b["meta"]["generated_at"])
+    assert [b["type"] for b in bodies] == [
+        "incident.created",
+        "incident.updated",
+        "incident.resolved",
+        "incident.postmortem_published",
+    ]
+    published = bodies[-1]["incident"]
+    assert published["postmortem_body"] == "What happened."
+    assert published["status"] == "postmortem"
+
+
+def test_component_filters_apply(
+    staff: TestClient, receiver: Receiver, deliver: Callable[[], int]
+) -> None:
+    group = make_component(staff, name="Cloud", group=True)
+    ocpp = make_component(staff, name="OCPP", group_id=group["id"])
+    portal = make_component(staff, name="Portal")
+    _subscribe(staff, "https://a.example.com/", component_ids=[portal["id"]])
+    _subscribe(staff, "https://b.example.com/", component_ids=[group["id"]])
+    _subscribe(staff, "https://c.example.com/")
+    open_incident(staff, components={ocpp["id"]: "major_outage"})
+    open_incident(staff, name="No components")
+    deliver()
+    got: dict[str, list[str]] = {}
+    for request in receiver.requests:
+        got.setdefault(request.url.host, []).append(json.loads(request.content)["type"])
+    assert "a.example.com" not in got
+    assert sorted(got["b.example.com"]) == ["component.status_changed", "incident.created"]
+    assert sorted(got["c.example.com"]) == [
+        "component.status_changed",
+        "incident.created",
+        "incident.created",
+    ]
+
+
+def test_retries_follow_the_schedule_with_a_stable_id_then_give_up(
+    staff: TestClient,
+    receiver: Receiver,
+    deliver: Callable[[], int],
+    clock: FakeClock,
+    engine: Engine,
+) -> None:
+    sub = _subscribe(staff, "https://down.example.com/")
+    receiver.reply = lambda r: httpx.Response(503)
+    open_incident(staff)
+    assert deliver() == 1
+    assert deliver() == 0  # the 5 s back-off has not passed
+    for delay in outbox.RETRY_SCHEDULE[1:]:
+        clock.advance(seconds=delay.total_seconds() * (1 - outbox.JITTER) - 1)
+        assert deliver() == 0, delay
+        clock.advance(seconds=delay.total_seconds() * 2 * outbox.JITTER + 2)
+        assert deliver() == 1, delay
+    clock.advance(days=2)
+    assert deliver() == 0
+    assert len({r.headers["webhook-id"] for r in receiver.requests}) == 1
+    log = staff.get(f"/api/v1/subscribers/{sub['id']}/deliveries").json()
+    (delivery,) = log
+    assert delivery["status"] == "failed"
+    assert [a["status_code"] for a in delivery["attempt_log"]] == [503] * len(outbox.RETRY_SCHEDULE)
+    # Staff can send it again; it keeps its webhook-id.
+    receiver.reply = lambda r: httpx.Response(200)
+    again = staff.post(f"/api/v1/deliveries/{delivery['id']}/redeliver").json()
+    assert again["status"] == "pending"
+    assert deliver() == 1
+    assert receiver.requests[-1].headers["webhook-id"] == delivery["webhook_id"]
+    with Session(engine) as session:
+        assert session.get(Delivery, delivery["id"]).status == DeliveryStatus.delivered  # type: ignore[union-attr]
+
+
+def test_quarantine_after_an_hour_of_failures_and_reactivation_releases_held(
+    staff: TestClient, receiver: Receiver, deliver: Callable[[], int], clock: FakeClock
+) -> None:
+    sub = _subscribe(staff, "https://flaky.example.com/")
+    receiver.reply = lambda r: httpx.Response(500)
+    for n in range(6):
+        open_incident(staff, name=f"Incident {n}")
+        deliver()
+        clock.advance(minutes=15)
+    state = staff.get(f"/api/v1/subscribers/{sub['id']}").json()
+    assert state["status"] == "quarantined"
+    assert staff.get("/api/v1/subscribers").json()[0]["id"] == sub["id"]
+    sent = len(receiver.requests)
+    open_incident(staff, name="While quarantined")
+    clock.advance(days=1)
+    assert deliver() == 0
+    assert len(receiver.requests) == sent
+    receiver.reply = lambda r: httpx.Response(200)
+    assert staff.post(f"/api/v1/subscribers/{sub['id']}/reactivate").json()["status"] == "active"
+    assert deliver() == 7  # everything held, including the event during quarantine
+    assert "While quarantined" in {b["incident"]["name"] for b in receiver.bodies()}
+
+
+def test_gone_disables_and_redirect_is_a_failure(
+    staff: TestClient, receiver: Receiver, deliver: Callable[[], int], engine: Engine
+) -> None:
+    gone = _subscribe(staff, "https://gone.example.com/")
+    moved = _subscribe(staff, "https://moved.example.com/")
+    receiver.reply = lambda r: (
+        httpx.Response(410)
+        if r.url.host == "gone.example.com"
+        else httpx.Response(301, headers={"location": "https://elsewhere.example.com/"})
+    )
+    open_incident(staff)
+    open_incident(staff, name="Second")
+    assert deliver() == 4
+    assert staff.get(f"/api/v1/subscribers/{gone['id']}").json()["status"] == "disabled"
+    assert {r.url.host for r in receiver.requests} == {"gone.example.com", "moved.example.com"}
+    with Session(engine) as session:
+        rows = list(session.exec(select(Delivery)))
+    by_sub = {d.subscriber_id: d.status for d in rows if d.status != DeliveryStatus.pending}
+    assert by_sub[gone["id"]] == DeliveryStatus.cancelled
+    moved_rows = [d for d in rows if d.subscriber_id == moved["id"]]
+    assert all(d.status == DeliveryStatus.pending and d.last_status_code == 301 for d in moved_rows)
+
+
+def test_a_failing_receiver_does_not_hold_up_others(
+    staff: TestClient, receiver: Receiver, deliver: Callable[[], int]
+) -> None:
+    _subscribe(staff, "https://broken.example.com/")
+    _subscribe(staff, "https://fine.example.com/")
+
+    def reply(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "broken.example.com":
+            raise httpx.ReadTimeout("timed out", request=request)
+        return httpx.Response(200, content=b"garbage \x00\xff")
+
+    receiver.reply = reply
+    open_incident(staff)
+    assert deliver() == 2
+    log = staff.get("/api/v1/subscribers").json()
+    fine = next(s for s in log if s["url"] == "https://fine.example.com/")
+    broken = next(s for s in log if s["url"] == "https://broken.example.com/")
+    assert fine["last_success_at"] is not None
+    assert broken["consecutive_failures"] == 1
+
+
+def test_a_rolled_back_change_queues_nothing(staff: TestClient, engine: Engine) -> None:
+    _subscribe(staff, "https://hooks.example.com/")
+    refused = staff.post(
+        "/api/v1/incidents", json={"name": "X", "body": "y", "components": {"nope": "major_outage"}}
+    )
+    assert refused.status_code == 422
+    with Session(engine) as session:
+        assert session.exec(select(OutboxEvent)).first() is None
+        assert session.exec(select(Delivery)).first() is None
+
+
+def test_staff_manage_subscribers(staff: TestClient, client: TestClient) -> None:
+    sub = _subscribe(staff, "https://hooks.example.com/", email="ops@example.com")
+    assert "secret" not in staff.get(f"/api/v1/subscribers/{sub['id']}").json()
+    assert (
+        staff.post(f"/api/v1/subscribers/{sub['id']}/quarantine").json()["status"] == "quarantined"
+    )
+    assert staff.delete(f"/api/v1/subscribers/{sub['id']}").status_code == 204
+    assert staff.get(f"/api/v1/subscribers/{sub['id']}").status_code == 404
+    assert client.get("/api/v1/subscribers").status_code == 401
+
+
+def test_bad_subscriptions_are_refused(staff: TestClient) -> None:
+    ocpp = make_component(staff, name="OCPP")
+    _subscribe(staff, "https://taken.example.com/")
+    cases: list[tuple[dict[str, Any], int, str]] = [
+        ({"url": "not a url"}, 422, "http"),
+        ({"url": "ftp://files.example.com/"}, 422, "http"),
+        ({"url": "https://user:pw@hooks.example.com/"}, 422, "credentials"),
+        ({"url": "https://x.example.com/", "component_ids": ["nope", ocpp["id"]]}, 422, "nope"),
+        ({"url": "https://x.example.com/", "component_ids": []}, 422, "empty"),
+        ({"url": "https://x.example.com/", "email": "not-an-email"}, 422, "email"),
+        ({"url": "https://x.example.com/" + "a" * 3000}, 422, "url"),
+        ({"url": "https://taken.example.com/"}, 409, "already"),
+    ]
+    for payload, status, hint in cases:
+        response = staff.post("/api/v1/subscribers", json=payload)
+        assert response.status_code == status, (payload, response.text)
+        body = response.json()
+        assert hint in (body.get("message") or body["detail"]), (payload, body)
+    assert len(staff.get("/api/v1/subscribers").json()) == 1
+
+
+def test_private_targets_are_refused_unless_allowed(
+    engine: Engine, settings: Settings, clock: FakeClock
+) -> None:
+    from app.auth import service as auth
+    from app.main import create_app
+
+    strict = settings.model_copy(update={"webhook_allow_private": False})
+    with Session(engine, expire_on_commit=False) as session:
+        _, token = auth.create_token(session, name="t", now=clock())
+    with TestClient(create_app(strict), headers={"Authorization": f"Bearer {token}"}) as staff:
+        for url in (
+            "http://127.0.0.1:9/",
+            "http://[::1]/",
+            "http://169.254.169.254/latest/",
+            "http://10.0.0.5/",
+            "http://[::ffff:192.168.1.1]/",
+            "http://[64:ff9b::a00:1]/",
+            "http://[fd00:ec2::254]/",
+            "http://localhost/",
+        ):
+            response = staff.post("/api/v1/subscribers", json={"url": url})
+            assert response.status_code == 422, url
+            assert "non-public" in response.json()["detail"], url
+        assert staff.get("/api/v1/subscribers").json() == []
+
+
+def test_public_form_subscribes_and_the_link_unsubscribes(
+    client: TestClient, engine: Engine, staff: TestClient
+) -> None:
+    ocpp = make_component(staff, name="OCPP")
+    form = client.get("/subscribe")
+    assert form.status_code == 200 and 'name="component_ids"' in form.text
+    done = client.post(
+        "/subscriptions/webhook",
+        data={
+            "url": "https://hooks.example.com/x",
+            "email": "me@example.com",
+            "component_ids": [ocpp["id"]],
+        },
+    )
+    assert done.status_code == 201
+    assert "whsec_" in done.text
+    bad = client.post("/subscriptions/webhook", data={"url": "gopher://x"})
+    assert bad.status_code == 422
+    assert "gopher://x" in bad.text  # what was typed is kept
+    (sub,) = staff.get("/api/v1/subscribers").json()
+    assert sub["component_ids"] == [ocpp["id"]]
+    with Session(engine) as session:
+        from app.models import Subscriber
+
+        token = session.exec(select(Subscriber.unsubscribe_token)).one()
+    link = f"/subscriptions/{token}/unsubscribe"
+    assert client.get(link).status_code == 200
+    assert staff.get("/api/v1/subscribers").json() != []  # GET only asks
+    assert client.post(link).status_code == 200
+    assert staff.get("/api/v1/subscribers").json() == []
+    assert client.get(link).status_code == 404
+
+
+def test_metrics_show_the_backlog(staff: TestClient, client: TestClient, clock: FakeClock) -> None:
+    _subscribe(staff, "https://hooks.example.com/")
+    open_incident(staff)
+    text = client.get("/metrics").text
+    assert "pharos_webhook_pending 1.0" in text
+    assert "pharos_webhook_oldest_pending_seconds" in text
+
+
+def test_claims_are_exclusive_while_leased(
+    engine: Engine, staff: TestClient, clock: FakeClock, settings: Settings
+) -> None:
+    _subscribe(staff, "https://hooks.example.com/")
+    open_incident(staff)
+    lease = timedelta(seconds=60)
+    with Session(engine) as session:
+        first = outbox.claim_due(
+            session, now=clock(), limit=10, lease=lease, public_url=settings.public_url
+        )
+    with Session(engine) as session:
+        second = outbox.claim_due(
+            session, now=clock(), limit=10, lease=lease, public_url=settings.public_url
+        )
+    assert len(first) == 1 and second == []
+    clock.advance(seconds=61)  # a crashed worker's lease runs out; someone else sends it
+    with Session(engine) as session:
+        third = outbox.claim_due(
+            session, now=clock(), limit=10, lease=lease, public_url=settings.public_url
+        )
+        pending = session.exec(select(col(Delivery.id))).all()
+    assert [j.delivery_id for j in third] == [j.delivery_id for j in first] == list(pending)
