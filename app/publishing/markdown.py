@@ -45,8 +45,8 @@ ALLOWED_TAGS = {
 ALLOWED_ATTRIBUTES = {
     "a": {"href", "title"},
     "img": {"src", "alt", "title"},
-    "th": {"align", "style"},
-    "td": {"align", "style"},
+    "th": {"class"},
+    "td": {"class"},
     "code": {"class"},
 }
 
@@ -65,10 +65,13 @@ def render_markdown(source: str, *, heading_offset: int = 0) -> Markup:
     """
     parser = _parser()
     tokens = parser.parse(source)
-    if heading_offset:
-        for token in tokens:
-            if token.type in ("heading_open", "heading_close"):
-                token.tag = f"h{min(int(token.tag[1]) + heading_offset, 6)}"
+    for token in tokens:
+        if heading_offset and token.type in ("heading_open", "heading_close"):
+            token.tag = f"h{min(int(token.tag[1]) + heading_offset, 6)}"
+        elif token.type in ("th_open", "td_open") and token.attrs.get("style"):
+            # The page's CSP forbids inline styles: carry table alignment as a class.
+            align = str(token.attrs.pop("style")).removeprefix("text-align:")
+            token.attrs["class"] = f"align-{align}"
     html = parser.renderer.render(tokens, parser.options, {})
     clean = nh3.clean(
         html,
@@ -76,6 +79,5 @@ def render_markdown(source: str, *, heading_offset: int = 0) -> Markup:
         attributes=ALLOWED_ATTRIBUTES,
         url_schemes={"http", "https", "mailto"},
         link_rel="nofollow noopener noreferrer",
-        filter_style_properties={"text-align"},
     )
     return Markup(clean)  # noqa: S704  (sanitized by nh3 just above)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-# No inline script or style anywhere in our templates, so the policy can be strict.
+# No inline script or style anywhere in our templates, so the policy can be strict. Images
+# in Markdown bodies (graphs, screenshots) may come from any https host.
 PAGE_CSP = (
-    "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; "
+    "default-src 'none'; style-src 'self'; img-src 'self' data: https:; script-src 'self'; "
     "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
 # FastAPI's /docs and /redoc load their own inline bootstrap script; they get no CSP here.

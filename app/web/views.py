@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 
+import sqlalchemy as sa
 from markupsafe import Markup
 from sqlmodel import Session, col, select
 
@@ -46,6 +47,7 @@ class ComponentView:
     description: str | None
     status: str
     status_label: str
+    is_group: bool = False
     children: list[ComponentView] = field(default_factory=list)
 
 
@@ -79,6 +81,11 @@ class IncidentView:
     def latest(self) -> UpdateView | None:
         """The newest update."""
         return self.updates[0] if self.updates else None
+
+    @property
+    def last_activity(self) -> datetime:
+        """When the newest update was shown as posted (the start if there is none)."""
+        return self.updates[0].display_at if self.updates else self.started_at
 
 
 @dataclass(frozen=True)
@@ -148,6 +155,7 @@ def _component_views(all_components: list[Component]) -> list[ComponentView]:
             description=c.description,
             status=c.status.value,
             status_label=COMPONENT_LABELS[c.status],
+            is_group=c.group,
             children=[],
         )
         if c.group_id:
@@ -157,6 +165,8 @@ def _component_views(all_components: list[Component]) -> list[ComponentView]:
     out = []
     for cid, view in top:
         view.children.extend(children.get(cid, []))
+        if view.is_group and not view.children:
+            continue  # an empty group, or one whose components are all hidden
         out.append(view)
     return out
 
@@ -219,14 +229,22 @@ def index_page(session: Session, settings: Settings, now: datetime) -> IndexPage
     recent = list(
         session.exec(
             select(Incident)
-            .where(col(Incident.started_at) >= window_start)
+            .where(
+                sa.or_(
+                    col(Incident.started_at) >= window_start,
+                    col(Incident.resolved_at) >= window_start,
+                    col(Incident.status).in_(OPEN_STATUSES),
+                )
+            )
             .order_by(col(Incident.started_at).desc())
         )
     )
     recent_views = incident_views(session, recent, tz=tz, groups=groups)
     by_day: dict[date, list[IncidentView]] = {}
     for view in recent_views:
-        by_day.setdefault(view.started_at.astimezone(tz).date(), []).append(view)
+        # An incident that began before the window shows on the day of its latest update.
+        when = view.started_at if view.started_at >= window_start else view.last_activity
+        by_day.setdefault(when.astimezone(tz).date(), []).append(view)
     days = [
         DayView(heading=timefmt.day_heading(d), iso=d.isoformat(), incidents=by_day.get(d, []))
         for d in (today - timedelta(days=n) for n in range(PAST_DAYS))

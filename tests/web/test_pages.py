@@ -1,0 +1,354 @@
+"""The public HTML pages, parsed and checked element by element."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from bs4 import BeautifulSoup, Tag
+from fastapi.testclient import TestClient
+
+from tests.conftest import FakeClock, make_component, open_incident
+
+XSS_SCRIPT = "<script>alert(1)</script>"
+XSS_IMG = "<img src=x onerror=alert(1)>"
+XSS_LINK = "[x](javascript:alert(1))"
+XSS = f"{XSS_SCRIPT} {XSS_IMG}"
+
+
+def fetch(client: TestClient, url: str, status: int = 200) -> BeautifulSoup:
+    """GET an HTML page and parse it."""
+    response = client.get(url)
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("text/html")
+    return BeautifulSoup(response.text, "html.parser")
+
+
+def one(node: Tag, selector: str) -> Tag:
+    """The single element matching a CSS selector."""
+    found = node.select(selector)
+    assert len(found) == 1, f"{len(found)} matches for {selector!r}"
+    return found[0]
+
+
+def text(node: Tag) -> str:
+    """An element's visible text with whitespace collapsed."""
+    return " ".join(node.get_text(" ").split())
+
+
+def post_update(staff: TestClient, incident_id: str, **fields: Any) -> dict[str, Any]:
+    """Post a timeline update through the API."""
+    response = staff.post(f"/api/v1/incidents/{incident_id}/updates", json=fields)
+    assert response.status_code == 201, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def backfill(staff: TestClient, at: datetime, name: str) -> dict[str, Any]:
+    """An incident that started and was resolved at `at` (UTC)."""
+    incident = open_incident(staff, name=name, display_at=at.isoformat())
+    post_update(staff, incident["id"], status="resolved", body="Fixed.", display_at=at.isoformat())
+    return incident
+
+
+def publish(staff: TestClient, incident_id: str, body: str) -> None:
+    """Save and publish a postmortem."""
+    saved = staff.put(f"/api/v1/incidents/{incident_id}/postmortem", json={"body": body})
+    assert saved.status_code == 200, saved.text
+    published = staff.post(f"/api/v1/incidents/{incident_id}/postmortem/publish")
+    assert published.status_code == 200, published.text
+
+
+def day_section(page: BeautifulSoup, iso: str) -> Tag:
+    """The past-incidents section of one local day."""
+    stamp = one(page, f"section.day time[datetime='{iso}']")
+    section = stamp.find_parent("section")
+    assert isinstance(section, Tag)
+    return section
+
+
+@pytest.mark.parametrize(
+    ("statuses", "indicator", "description"),
+    [
+        ([], "none", "All Systems Operational"),
+        (["operational", "major_outage"], "major", "Partial System Outage"),
+        (["major_outage", "major_outage"], "critical", "Major System Outage"),
+        (["degraded_performance", "operational"], "minor", "Partially Degraded Service"),
+    ],
+)
+def test_banner_describes_the_component_states(
+    staff: TestClient, statuses: list[str], indicator: str, description: str
+) -> None:
+    for n, status in enumerate(statuses):
+        make_component(staff, name=f"Component {n}", status=status)
+    page = fetch(staff, "/")
+    banner = one(page, "h1.page-status")
+    assert text(banner) == description
+    assert banner["data-indicator"] == indicator
+    assert f"indicator-{indicator}" in one(page, "section.banner")["class"]
+
+
+def test_components_are_grouped_and_their_status_is_spelled_out(staff: TestClient) -> None:
+    group = make_component(staff, name="Charging cloud", group=True)
+    make_component(staff, name="OCPP 1.6J", group_id=group["id"], status="partial_outage")
+    make_component(staff, name="REST API", group_id=group["id"], description="Public API")
+    driver = make_component(staff, name="Driver app", status="degraded_performance")
+    page = fetch(staff, "/")
+    top = one(page, "section.components ul.component-list:not(.nested)")
+    rows = top.find_all("li", recursive=False)
+    assert [row["data-component-id"] for row in rows] == [group["id"], driver["id"]]
+    assert text(one(rows[1], ".component-name")) == "Driver app"
+    assert text(one(rows[0], "summary .component-name")) == "Charging cloud"
+    assert text(one(rows[0], "summary .component-status .label")) == "Partial Outage"
+    children = rows[0].select("ul.nested > li.component")
+    assert [(text(one(c, ".component-name")), text(one(c, ".label"))) for c in children] == [
+        ("OCPP 1.6J", "Partial Outage"),
+        ("REST API Public API", "Operational"),
+    ]
+    assert text(one(children[1], ".component-description")) == "Public API"
+    assert text(one(rows[1], ".component-status .label")) == "Degraded Performance"
+    # The status label is text a screen reader reads, not a hidden colour swatch.
+    for label in page.select(".component-status .label"):
+        assert label.find_parent(attrs={"aria-hidden": "true"}) is None
+
+
+def test_active_incident_shows_its_latest_update_and_what_it_affects(
+    staff: TestClient, clock: FakeClock
+) -> None:
+    group = make_component(staff, name="Charging cloud", group=True)
+    ocpp = make_component(staff, name="OCPP 1.6J", group_id=group["id"])
+    app = make_component(staff, name="Driver app")
+    incident = open_incident(
+        staff,
+        name="Chargers offline",
+        body="We are investigating.",
+        components={ocpp["id"]: "partial_outage", app["id"]: "degraded_performance"},
+    )
+    clock.advance(minutes=12)
+    post_update(staff, incident["id"], status="identified", body="A **broker** failed.")
+    backfill(staff, datetime(2025, 9, 6, 12, 0, tzinfo=UTC), "Old and resolved")
+    page = fetch(staff, "/")
+    active = one(page, "section.active-incidents")
+    article = one(active, "article.incident-active")
+    link = one(article, ".incident-title a")
+    assert (text(link), link["href"]) == ("Chargers offline", f"/incidents/{incident['id']}")
+    latest = text(one(article, ".latest"))
+    assert latest.startswith("Identified")
+    assert "A broker failed." in latest
+    assert "investigating" not in latest.lower()
+    assert "Posted Sep 07, 2025 - 11:12 CEST" in latest
+    assert text(one(article, ".affected")) == (
+        "This incident affects: Charging cloud (OCPP 1.6J) and Driver app."
+    )
+    assert "Old and resolved" not in text(active)
+
+
+def test_quiet_page_has_no_active_incidents_section(staff: TestClient) -> None:
+    backfill(staff, datetime(2025, 9, 6, 12, 0, tzinfo=UTC), "Resolved yesterday")
+    page = fetch(staff, "/")
+    assert page.select("section.active-incidents") == []
+
+
+def test_past_incidents_are_grouped_by_local_day(staff: TestClient) -> None:
+    late = backfill(staff, datetime(2025, 9, 3, 23, 30, tzinfo=UTC), "Late evening outage")
+    today = backfill(staff, datetime(2025, 9, 7, 6, 0, tzinfo=UTC), "Morning hiccup")
+    backfill(staff, datetime(2025, 8, 24, 12, 0, tzinfo=UTC), "Too old for the front page")
+    page = fetch(staff, "/")
+    days = page.select("section.past-incidents section.day")
+    assert len(days) == 14
+    stamps = [one(day, ".day-heading time") for day in days]
+    assert (stamps[0]["datetime"], text(stamps[0])) == ("2025-09-07", "Sep 7, 2025")
+    assert (stamps[-1]["datetime"], text(stamps[-1])) == ("2025-08-25", "Aug 25, 2025")
+    # 23:30 UTC on Sep 3 is 01:30 on Sep 4 in Oslo.
+    sep4 = day_section(page, "2025-09-04")
+    assert [a["data-incident-id"] for a in sep4.select("article.incident-summary")] == [late["id"]]
+    assert "Late evening outage" in text(sep4)
+    assert text(one(day_section(page, "2025-09-03"), ".empty")) == "No incidents reported."
+    sep7 = day_section(page, "2025-09-07")
+    assert [a["data-incident-id"] for a in sep7.select("article")] == [today["id"]]
+    assert sep7.select(".empty") == []
+    quiet = [day for day in days if day.select(".empty")]
+    assert len(quiet) == 12
+    assert all(text(one(day, ".empty")) == "No incidents reported." for day in quiet)
+    assert "Too old for the front page" not in text(page)
+
+
+def test_incident_page_lists_updates_newest_first(staff: TestClient, clock: FakeClock) -> None:
+    incident = open_incident(staff, name="Chargers offline", body="Looking into it.")
+    clock.advance(minutes=12)
+    post_update(staff, incident["id"], status="identified", body="A broker failed.")
+    clock.advance(minutes=30)
+    post_update(staff, incident["id"], status="resolved", body="All chargers are back.")
+    page = fetch(staff, f"/incidents/{incident['id']}")
+    assert text(one(page, "h1.incident-name")) == "Chargers offline"
+    assert text(one(page, ".report-of")) == "Incident Report for Zaptec"
+    assert page.select(".postmortem") == []
+    updates = page.select(".timeline li.update")
+    assert [text(one(u, ".update-status")) for u in updates] == [
+        "Resolved",
+        "Identified",
+        "Investigating",
+    ]
+    assert [text(one(u, ".update-body")) for u in updates] == [
+        "All chargers are back.",
+        "A broker failed.",
+        "Looking into it.",
+    ]
+    assert [text(one(u, ".update-posted")) for u in updates] == [
+        "Posted Sep 07, 2025 - 11:42 CEST",
+        "Posted Sep 07, 2025 - 11:12 CEST",
+        "Posted Sep 07, 2025 - 11:00 CEST",
+    ]
+
+
+def test_incident_page_shows_a_published_postmortem_first(staff: TestClient) -> None:
+    incident = backfill(staff, datetime(2025, 9, 6, 12, 0, tzinfo=UTC), "Chargers offline")
+    publish(staff, incident["id"], "# What happened\n\nA broker ran out of disk.")
+    url = f"/incidents/{incident['id']}"
+    page = fetch(staff, url)
+    article = one(page, "article.incident-report")
+    sections = [s for s in article.find_all("section") if isinstance(s, Tag)]
+    assert [s["class"][0] for s in sections] == ["postmortem", "timeline"]
+    body = one(article, ".postmortem-body")
+    # The postmortem's own "# heading" sits below the page's h1 and the "Postmortem" h2.
+    assert text(one(body, "h3")) == "What happened"
+    assert [text(h) for h in page.select("h1")] == ["Chargers offline"]
+    assert "A broker ran out of disk." in text(body)
+
+    undone = staff.post(f"/api/v1/incidents/{incident['id']}/postmortem/unpublish")
+    assert undone.status_code == 200, undone.text
+    page = fetch(staff, url)
+    assert page.select(".postmortem") == []
+    assert "ran out of disk" not in text(page)
+    assert [text(u) for u in page.select(".timeline .update-body")] == [
+        "Fixed.",
+        "We are investigating.",
+    ]
+
+
+def test_unknown_incident_is_a_404_page(client: TestClient) -> None:
+    page = fetch(client, "/incidents/nosuchthing", status=404)
+    assert text(one(page, "main h1")) == "Not found"
+    assert page.select("main a[href='/']")
+
+
+def test_history_pages_through_months(staff: TestClient) -> None:
+    recent = backfill(staff, datetime(2025, 9, 2, 12, 0, tzinfo=UTC), "Early September")
+    # 22:30 UTC on Jul 31 is Aug 1 in Oslo.
+    august = backfill(staff, datetime(2025, 7, 31, 22, 30, tzinfo=UTC), "Month boundary")
+    old = backfill(staff, datetime(2025, 5, 10, 12, 0, tzinfo=UTC), "Four months back")
+
+    first = fetch(staff, "/history")
+    months = first.select("section.month")
+    assert [text(one(m, ".month-heading")) for m in months] == [
+        "September 2025",
+        "August 2025",
+        "July 2025",
+    ]
+    assert [a["data-incident-id"] for a in months[0].select("article")] == [recent["id"]]
+    assert [a["data-incident-id"] for a in months[1].select("article")] == [august["id"]]
+    assert text(one(months[2], ".empty")) == "No incidents reported for this month."
+    assert "Four months back" not in text(first)
+    nav = one(first, "nav.pagination")
+    assert [(a["rel"], a["href"]) for a in nav.find_all("a")] == [(["next"], "/history?page=2")]
+
+    second = fetch(staff, "/history?page=2")
+    months = second.select("section.month")
+    assert [text(one(m, ".month-heading")) for m in months] == [
+        "June 2025",
+        "May 2025",
+        "April 2025",
+    ]
+    assert [a["data-incident-id"] for a in months[1].select("article")] == [old["id"]]
+    assert "Four months back" in text(months[1])
+    assert text(one(months[0], ".empty")) == "No incidents reported for this month."
+    nav = one(second, "nav.pagination")
+    assert [(a["rel"], a["href"]) for a in nav.find_all("a")] == [(["prev"], "/history?page=1")]
+
+
+def test_history_without_older_incidents_has_no_older_link(staff: TestClient) -> None:
+    backfill(staff, datetime(2025, 9, 2, 12, 0, tzinfo=UTC), "Early September")
+    page = fetch(staff, "/history")
+    assert page.select("a[rel~=next], a[rel~=prev]") == []
+    assert "Early September" in text(page)
+
+
+def assert_inert(page: BeautifulSoup) -> None:
+    """No script element, no event-handler attribute, no javascript: link."""
+    assert page.find_all("script") == []
+    for element in page.find_all(True):
+        assert isinstance(element, Tag)
+        handlers = [name for name in element.attrs if name.lower().startswith("on")]
+        assert handlers == [], element
+        href = element.get("href")
+        if isinstance(href, str):
+            assert not href.strip().lower().startswith("javascript:"), element
+
+
+def test_user_content_cannot_inject_markup(staff: TestClient) -> None:
+    evil = make_component(staff, name=f"API {XSS}", description=XSS)
+    active = open_incident(
+        staff,
+        name=f"Active {XSS}",
+        body=f"{XSS}\n\n{XSS_LINK}",
+        components={evil["id"]: "major_outage"},
+    )
+    done = backfill(staff, datetime(2025, 9, 6, 12, 0, tzinfo=UTC), f"Done {XSS}")
+    publish(
+        staff, done["id"], f"# Root cause {XSS}\n\n{XSS}\n\n{XSS_LINK}\n\n| a |\n|---|\n| {XSS} |"
+    )
+    pages = {
+        "/": 200,
+        f"/incidents/{active['id']}": 200,
+        f"/incidents/{done['id']}": 200,
+        "/history": 200,
+        "/incidents/%3Cimg%20src=x%20onerror=alert(1)%3E": 404,
+    }
+    for url, status in pages.items():
+        page = fetch(staff, url, status=status)
+        assert_inert(page)
+        # The payload is shown as text, so it did reach the page.
+        assert XSS_IMG in text(page), url
+    front = fetch(staff, "/")
+    assert f"API {XSS}" in text(one(front, f"[data-component-id='{evil['id']}'] .component-name"))
+    postmortem = one(fetch(staff, f"/incidents/{done['id']}"), ".postmortem-body")
+    assert XSS_IMG in text(postmortem)
+
+
+def test_hidden_components_and_empty_groups_are_left_out(staff: TestClient) -> None:
+    quiet = make_component(staff, name="Quiet group", group=True)
+    make_component(staff, name="Rarely shown", group_id=quiet["id"], only_show_if_degraded=True)
+    shown = make_component(staff, name="Shown group", group=True)
+    make_component(staff, name="Always", group_id=shown["id"])
+    page = fetch(staff, "/")
+    names = [text(n) for n in page.select(".components .component-name")]
+    assert names == ["Shown group", "Always"]
+    make_component(staff, name="Broken", group_id=quiet["id"], status="major_outage")
+    names = [text(n) for n in fetch(staff, "/").select(".components .component-name")]
+    assert names == ["Quiet group", "Broken", "Shown group", "Always"]
+
+
+def test_an_old_incident_resolved_recently_is_listed_on_its_last_day(
+    staff: TestClient, clock: FakeClock
+) -> None:
+    started = datetime(2025, 8, 1, 12, 0, tzinfo=UTC)
+    clock.set(started)
+    incident = open_incident(staff, name="Long tail", display_at=started.isoformat())
+    clock.set(datetime(2025, 9, 5, 10, 0, tzinfo=UTC))
+    post_update(staff, incident["id"], status="resolved", body="Finally fixed.")
+    clock.set(datetime(2025, 9, 7, 9, 0, tzinfo=UTC))
+    page = fetch(staff, "/")
+    assert "Long tail" in text(day_section(page, "2025-09-05"))
+
+
+def test_pages_link_their_feeds(client: TestClient) -> None:
+    page = fetch(client, "/")
+    alternates = {link["href"]: link["type"] for link in page.select("head link[rel='alternate']")}
+    assert alternates == {
+        "https://status.example.com/history.atom": "application/atom+xml",
+        "https://status.example.com/history.rss": "application/rss+xml",
+        "https://status.example.com/updates.rss": "application/rss+xml",
+    }
+    visible = {a["href"] for a in page.select("footer a")}
+    assert {"/history.atom", "/history.rss", "/updates.rss", "/subscribe"} <= visible
