@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
@@ -449,3 +450,34 @@ def test_claims_are_exclusive_while_leased(
         )
         pending = session.exec(select(col(Delivery.id))).all()
     assert [j.delivery_id for j in third] == [j.delivery_id for j in first] == list(pending)
+
+
+def test_two_workers_claiming_at_once_never_share_a_delivery(
+    engine: Engine, staff: TestClient, clock: FakeClock, settings: Settings
+) -> None:
+    for n in range(40):
+        _subscribe(staff, f"https://hooks{n}.example.com/")
+    open_incident(staff)
+    barrier = threading.Barrier(2)
+    claimed: list[list[str]] = []
+
+    def claim() -> None:
+        with Session(engine) as session:
+            barrier.wait()
+            jobs = outbox.claim_due(
+                session,
+                now=clock.now,
+                limit=25,
+                lease=timedelta(seconds=60),
+                public_url=settings.public_url,
+            )
+        claimed.append([j.delivery_id for j in jobs])
+
+    threads = [threading.Thread(target=claim) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    first, second = claimed
+    assert not set(first) & set(second)
+    assert len(first) + len(second) == 40
