@@ -68,6 +68,7 @@ def main() -> None:
     parser.add_argument("--subscribers", type=int, default=10_000)
     parser.add_argument("--database-url", default=None, help="default: a temp SQLite file")
     parser.add_argument("--timeout", type=float, default=300)
+    parser.add_argument("--concurrency", type=int, default=None, help="PHAROS_WEBHOOK_CONCURRENCY")
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="pharos-bench-"))
@@ -132,6 +133,7 @@ def main() -> None:
         total_s = time.perf_counter() - start
         result = {
             "subscribers": args.subscribers,
+            "concurrency": args.concurrency or "default",
             "database": url.split(":")[0],
             "api_write_with_fanout_s": round(write_s, 3),
             "all_delivered_and_verified_s": round(total_s, 2),

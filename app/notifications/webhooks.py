@@ -57,10 +57,10 @@ async def send(
     }
     started = time.perf_counter()
     try:
-        # Streamed and never read: a receiver can't make us hold a large or endless body.
         async with client.stream(
             "POST", url, content=body, headers=headers, follow_redirects=False
         ) as response:
+            # The answer's body is never read: a receiver can't make us hold a large one.
             status_code = response.status_code
     except httpx.HTTPError as exc:
         latency = int((time.perf_counter() - started) * 1000)

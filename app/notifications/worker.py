@@ -18,6 +18,7 @@ from app.workers import Heartbeat
 
 log = logging.getLogger("pharos.webhooks")
 BATCH = 500  # deliveries claimed per round
+SETTLE_WINDOW = 0.02  # seconds to let more sends finish before settling a batch
 
 
 class DeliveryWorker:
@@ -41,12 +42,12 @@ class DeliveryWorker:
         self._client = client
         self._limit = asyncio.Semaphore(settings.webhook_concurrency)
 
-    def _claim(self) -> list[outbox.Job]:
+    def _claim(self, limit: int = BATCH) -> list[outbox.Job]:
         with Session(self.engine, expire_on_commit=False) as session:
             return outbox.claim_due(
                 session,
                 now=self.clock(),
-                limit=BATCH,
+                limit=limit,
                 lease=timedelta(seconds=self.settings.webhook_lease_seconds),
                 public_url=self.settings.public_url,
             )
@@ -54,6 +55,8 @@ class DeliveryWorker:
     def _settle(self, results: list[tuple[outbox.Job, webhooks.Outcome]]) -> None:
         with Session(self.engine, expire_on_commit=False) as session:
             outbox.settle(session, results, now=self.clock())
+        if self.metrics is not None:
+            self.metrics.count([outcome for _, outcome in results])
 
     async def _send_one(self, client: httpx.AsyncClient, job: outbox.Job) -> webhooks.Outcome:
         async with self._limit:
@@ -73,10 +76,7 @@ class DeliveryWorker:
         if not jobs:
             return 0
         outcomes = await asyncio.gather(*(self._send_one(client, job) for job in jobs))
-        results = list(zip(jobs, outcomes, strict=True))
-        await asyncio.to_thread(self._settle, results)
-        if self.metrics is not None:
-            self.metrics.count(outcomes)
+        await asyncio.to_thread(self._settle, list(zip(jobs, outcomes, strict=True)))
         return len(jobs)
 
     async def run(self, beat: Heartbeat) -> None:
@@ -96,15 +96,49 @@ class DeliveryWorker:
             await self._loop(client, beat)
 
     async def _loop(self, client: httpx.AsyncClient, beat: Heartbeat) -> None:
-        while True:
-            beat()
-            try:
-                done = await self.run_once(client)
-            except Exception:  # a database hiccup must not end the loop
-                log.exception("webhook round failed; retrying")
-                done = 0
-            if done == 0:
-                await asyncio.sleep(self.settings.worker_poll_seconds)
+        """A pipeline: keep up to `webhook_concurrency` sends in flight, refill as they finish.
+
+        A slow receiver holds one slot for at most the timeout; it never holds up a round,
+        so deliveries to everyone else keep flowing. Finished sends are settled in batches.
+        """
+        capacity = self.settings.webhook_concurrency
+        in_flight: set[asyncio.Task[webhooks.Outcome]] = set()
+        jobs_of: dict[asyncio.Task[webhooks.Outcome], outbox.Job] = {}
+        try:
+            while True:
+                beat()
+                try:
+                    finished = [t for t in in_flight if t.done()]
+                    if finished:
+                        in_flight.difference_update(finished)
+                        results = [(jobs_of.pop(t), t.result()) for t in finished]
+                        await asyncio.to_thread(self._settle, results)
+                    room = capacity - len(in_flight)
+                    claimed: list[outbox.Job] = []
+                    if room >= max(1, capacity // 4) or not in_flight:
+                        claimed = await asyncio.to_thread(self._claim, min(room, BATCH))
+                    for job in claimed:
+                        task = asyncio.create_task(self._send_one(client, job))
+                        in_flight.add(task)
+                        jobs_of[task] = job
+                except Exception:  # a database hiccup must not end the loop
+                    log.exception("webhook round failed; retrying")
+                    claimed = []
+                if in_flight:
+                    # Wake when a send finishes (or to poll for new work now and then), then
+                    # give others a moment to finish too, so settling happens in batches.
+                    await asyncio.wait(
+                        in_flight,
+                        timeout=self.settings.worker_poll_seconds,
+                        return_when=asyncio.FIRST_COMPLETED,
+                    )
+                    await asyncio.sleep(SETTLE_WINDOW)
+                elif not claimed:
+                    await asyncio.sleep(self.settings.worker_poll_seconds)
+        finally:
+            # Deliveries still in flight keep their lease; another round sends them again.
+            for task in in_flight:
+                task.cancel()
 
 
 class DeliveryCounters:

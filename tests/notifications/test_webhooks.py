@@ -481,3 +481,46 @@ def test_two_workers_claiming_at_once_never_share_a_delivery(
     first, second = claimed
     assert not set(first) & set(second)
     assert len(first) + len(second) == 40
+
+
+def test_a_slow_receiver_never_holds_up_deliveries_to_others(
+    engine: Engine, staff: TestClient, settings: Settings
+) -> None:
+    _subscribe(staff, "https://slow.example.com/")
+    _subscribe(staff, "https://fast.example.com/")
+    fast_names: list[str] = []
+
+    async def scenario() -> tuple[list[str], bool]:
+        release = asyncio.Event()
+
+        async def handler(request: httpx.Request) -> httpx.Response:
+            if request.url.host == "slow.example.com":
+                await release.wait()  # hangs until the test ends (as a stuck receiver would)
+            else:
+                fast_names.append(json.loads(request.content)["incident"]["name"])
+            return httpx.Response(204)
+
+        fast = settings.model_copy(update={"worker_poll_seconds": 0.05})
+        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+            worker = DeliveryWorker(engine, fast, client=client)
+            task = asyncio.create_task(worker.run(lambda: None))
+            await asyncio.to_thread(open_incident, staff, name="First")
+            for _ in range(100):
+                if fast_names:
+                    break
+                await asyncio.sleep(0.02)
+            # The slow receiver still holds the first delivery; a second event must not wait.
+            await asyncio.to_thread(open_incident, staff, name="Second")
+            for _ in range(100):
+                if "Second" in fast_names:
+                    break
+                await asyncio.sleep(0.02)
+            slow_still_waiting = not release.is_set()
+            release.set()
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        return fast_names, slow_still_waiting
+
+    names, slow_waiting = asyncio.run(scenario())
+    assert slow_waiting
+    assert names == ["First", "Second"]
