@@ -21,12 +21,14 @@ from app.incidents.api import router as incidents_router
 from app.notifications.worker import DeliveryCounters, DeliveryWorker
 from app.subscribers.api import router as subscribers_router
 from app.web import views
+from app.web.badges import router as badges_router
 from app.web.feeds import router as feeds_router
 from app.web.limits import BodySizeLimit
 from app.web.metrics import build_registry
 from app.web.metrics import router as metrics_router
 from app.web.pages import router as pages_router
 from app.web.security import SecurityHeaders
+from app.web.statuspage_v2 import router as statuspage_v2_router
 from app.web.subscriptions import router as subscriptions_router
 from app.workers import Supervisor
 
@@ -130,7 +132,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(components_router)
     app.include_router(incidents_router)
     app.include_router(subscribers_router)
+    app.include_router(statuspage_v2_router)
     app.include_router(feeds_router)
+    app.include_router(badges_router)
     app.include_router(pages_router)
     app.include_router(subscriptions_router)
 

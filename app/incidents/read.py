@@ -5,12 +5,23 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from app.components import present as component_present
 from app.errors import NotFound
-from app.models import AffectedComponent, Component, Incident, IncidentStatus, IncidentUpdate
+from app.models import (
+    OPEN_STATUSES,
+    AffectedComponent,
+    Component,
+    ComponentStatus,
+    Impact,
+    Incident,
+    IncidentStatus,
+    IncidentUpdate,
+)
 
 
 @dataclass
@@ -31,38 +42,50 @@ def get_incident(session: Session, incident_id: str) -> Incident:
     return incident
 
 
+def _filtered(
+    stmt: Any,
+    *,
+    statuses: list[IncidentStatus] | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> Any:
+    if statuses:
+        stmt = stmt.where(col(Incident.status).in_(statuses))
+    if since is not None:
+        stmt = stmt.where(col(Incident.started_at) >= since)
+    if until is not None:
+        stmt = stmt.where(col(Incident.started_at) < until)
+    return stmt
+
+
 def list_incidents(
     session: Session,
     *,
     statuses: list[IncidentStatus] | None = None,
     since: datetime | None = None,
+    until: datetime | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> list[Incident]:
-    """Incidents, most recently started first."""
-    stmt = select(Incident)
-    if statuses:
-        stmt = stmt.where(col(Incident.status).in_(statuses))
-    if since is not None:
-        stmt = stmt.where(
-            sa.or_(
-                col(Incident.started_at) >= since,
-                col(Incident.resolved_at) >= since,
-                col(Incident.resolved_at).is_(None),
-            )
-        )
-    stmt = (
-        stmt.order_by(col(Incident.started_at).desc(), col(Incident.id)).offset(offset).limit(limit)
+    """Incidents, most recently started first; since/until bound started_at."""
+    stmt = _filtered(select(Incident), statuses=statuses, since=since, until=until)
+    stmt = stmt.order_by(col(Incident.started_at).desc(), col(Incident.id))
+    return list(session.exec(stmt.offset(offset).limit(limit)))
+
+
+def count_incidents(
+    session: Session,
+    *,
+    statuses: list[IncidentStatus] | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> int:
+    """How many incidents match the same filters as list_incidents."""
+    stmt = _filtered(
+        select(sa.func.count()).select_from(Incident), statuses=statuses, since=since, until=until
     )
-    return list(session.exec(stmt))
-
-
-def count_incidents(session: Session, *, statuses: list[IncidentStatus] | None = None) -> int:
-    """How many incidents there are (in these statuses)."""
-    stmt = select(sa.func.count()).select_from(Incident)
-    if statuses:
-        stmt = stmt.where(col(Incident.status).in_(statuses))
-    return session.exec(stmt).one()
+    count: int = session.exec(stmt).one()
+    return count
 
 
 def load_details(session: Session, incidents: list[Incident]) -> list[IncidentDetail]:
@@ -156,3 +179,23 @@ def affected_component_ids(session: Session, incident_id: str) -> list[str]:
         .distinct()
     )
     return list(session.exec(stmt))
+
+
+def page_status(session: Session) -> tuple[str, str]:
+    """The page's (indicator, description) from the components and the unresolved incidents."""
+    leaves = [
+        ComponentStatus(s)
+        for s in session.exec(select(Component.status).where(~col(Component.is_group)))
+    ]
+    impacts = session.exec(select(Incident.impact).where(col(Incident.status).in_(OPEN_STATUSES)))
+    return component_present.page_status(leaves, (Impact(i).value for i in impacts))
+
+
+def last_change(session: Session) -> datetime | None:
+    """When any component or incident last changed (the page's updated_at)."""
+    newest = [
+        session.exec(select(sa.func.max(Component.updated_at))).one(),
+        session.exec(select(sa.func.max(Incident.updated_at))).one(),
+    ]
+    found = [t for t in newest if t is not None]
+    return max(found) if found else None

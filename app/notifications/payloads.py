@@ -5,18 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from app.components import present as component_present
 from app.config import Settings
 from app.incidents import read
 from app.incidents.present import present_incident
 from app.models import (
-    OPEN_STATUSES,
     Component,
-    ComponentStatus,
     ComponentStatusChange,
-    Impact,
     Incident,
 )
 
@@ -29,14 +26,7 @@ def _iso(value: datetime | None) -> str | None:
 
 def page_block(session: Session, settings: Settings) -> dict[str, str]:
     """The `page` object: id and the current status indicator and description."""
-    leaves = [
-        ComponentStatus(s)
-        for s in session.exec(select(Component.status).where(~col(Component.is_group)))
-    ]
-    impacts = session.exec(select(Incident.impact).where(col(Incident.status).in_(OPEN_STATUSES)))
-    indicator, description = component_present.page_status(
-        leaves, (Impact(i).value for i in impacts)
-    )
+    indicator, description = read.page_status(session)
     return {
         "id": settings.page_id,
         "status_indicator": indicator,

@@ -18,9 +18,3 @@ def day_heading(value: date) -> str:
 def month_heading(value: date) -> str:
     """A month heading, e.g. "September 2025"."""
     return f"{value:%B %Y}"
-
-
-def short(value: datetime, tz: tzinfo) -> str:
-    """A compact stamp for lists, e.g. "Sep 7, 11:12 CEST"."""
-    local = value.astimezone(tz)
-    return f"{local:%b} {local.day}, {local:%H:%M %Z}"

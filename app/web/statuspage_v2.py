@@ -1,0 +1,195 @@
+"""The public JSON API, a drop-in for Atlassian Statuspage's /api/v2.
+
+Same field names, enums, nesting and nulls as Statuspage; timestamps carry the page's UTC
+offset. Beyond Statuspage: incidents.json pages through all history (page, per_page, since,
+until, with Link headers). Every answer is cacheable (ETag, 304) and open to any origin.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request, Response
+from sqlmodel import Session
+
+from app.components import present as component_present
+from app.components import service as components
+from app.config import Settings, SettingsDep
+from app.db import ReadSessionDep
+from app.incidents import read
+from app.incidents.present import present_incident
+from app.models import OPEN_STATUSES, Incident
+from app.schemas import UtcDatetime
+from app.web.conditional import conditional_response
+
+router = APIRouter(prefix="/api/v2", tags=["public API v2 (Statuspage-compatible)"])
+RECENT = 50  # Statuspage's incidents.json holds the 50 most recent
+MAX_PER_PAGE = 100
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Staff-only or Pharos-only fields that Statuspage's public objects do not have.
+HIDDEN_INCIDENT_FIELDS = {
+    "postmortem_body",
+    "postmortem_body_last_updated_at",
+    "postmortem_published_at",
+    "impact_override",
+    "backfilled",
+}
+
+
+def _page(session: Session, settings: Settings) -> tuple[dict[str, Any], datetime]:
+    updated = read.last_change(session) or EPOCH
+    block = {
+        "id": settings.page_id,
+        "name": settings.page_name,
+        "url": settings.public_url,
+        "time_zone": settings.timezone,
+        "updated_at": updated.astimezone(settings.tz).isoformat(),
+    }
+    return block, updated
+
+
+def _components(session: Session, settings: Settings) -> list[dict[str, Any]]:
+    everything = component_present.present_components(
+        components.list_components(session), page_id=settings.page_id, tz=settings.tz
+    )
+    out = []
+    for c in everything:
+        item = c.model_dump(mode="json", exclude={"automation_email"})
+        if not c.group:
+            item.pop("components")  # only groups list their components
+        out.append(item)
+    return out
+
+
+def _incidents(session: Session, settings: Settings, found: list[Incident]) -> list[Any]:
+    out = []
+    for detail in read.load_details(session, found):
+        public = present_incident(
+            detail, page_id=settings.page_id, public_url=settings.public_url, tz=settings.tz
+        )
+        item = public.model_dump(mode="json", exclude=HIDDEN_INCIDENT_FIELDS)
+        for component in item["components"]:
+            component.pop("automation_email", None)
+            if not component["group"]:
+                component.pop("components", None)
+        out.append(item)
+    return out
+
+
+def _json(
+    request: Request,
+    body: dict[str, Any],
+    last_modified: datetime,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    data = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    response = conditional_response(
+        request, data, media_type="application/json", last_modified=last_modified
+    )
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+@router.get("/status.json")
+def status(request: Request, session: ReadSessionDep, settings: SettingsDep) -> Response:
+    """The page's status rollup: indicator and description."""
+    page, updated = _page(session, settings)
+    indicator, description = read.page_status(session)
+    body = {"page": page, "status": {"indicator": indicator, "description": description}}
+    return _json(request, body, updated)
+
+
+@router.get("/components.json")
+def components_json(request: Request, session: ReadSessionDep, settings: SettingsDep) -> Response:
+    """Every component; groups list their components' ids."""
+    page, updated = _page(session, settings)
+    return _json(request, {"page": page, "components": _components(session, settings)}, updated)
+
+
+@router.get("/incidents/unresolved.json")
+def unresolved(request: Request, session: ReadSessionDep, settings: SettingsDep) -> Response:
+    """Incidents in investigating, identified or monitoring."""
+    page, updated = _page(session, settings)
+    found = read.list_incidents(session, statuses=list(OPEN_STATUSES), limit=MAX_PER_PAGE)
+    return _json(
+        request, {"page": page, "incidents": _incidents(session, settings, found)}, updated
+    )
+
+
+@router.get("/incidents.json")
+def incidents_json(
+    request: Request,
+    session: ReadSessionDep,
+    settings: SettingsDep,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = RECENT,
+    since: Annotated[UtcDatetime | None, Query(description="started at or after")] = None,
+    until: Annotated[UtcDatetime | None, Query(description="started before")] = None,
+) -> Response:
+    """The most recent incidents (50 by default); page through older ones."""
+    block, updated = _page(session, settings)
+    found = read.list_incidents(
+        session, since=since, until=until, limit=per_page, offset=(page - 1) * per_page
+    )
+    total = read.count_incidents(session, since=since, until=until)
+    links = []
+    query = {k: v.isoformat() for k, v in (("since", since), ("until", until)) if v}
+    base = f"{settings.public_url}/api/v2/incidents.json"
+    if page * per_page < total:
+        links.append(
+            f'<{base}?{urlencode({**query, "page": page + 1, "per_page": per_page})}>; rel="next"'
+        )
+    if page > 1:
+        links.append(
+            f'<{base}?{urlencode({**query, "page": page - 1, "per_page": per_page})}>; rel="prev"'
+        )
+    headers = {"X-Total-Count": str(total)}
+    if links:
+        headers["Link"] = ", ".join(links)
+    body = {"page": block, "incidents": _incidents(session, settings, found)}
+    return _json(request, body, updated, headers)
+
+
+def _maintenances(request: Request, session: Session, settings: Settings) -> Response:
+    # Scheduled maintenance is not built yet (issue 5): the shape is kept, the list is empty.
+    page, updated = _page(session, settings)
+    return _json(request, {"page": page, "scheduled_maintenances": []}, updated)
+
+
+@router.get("/scheduled-maintenances.json")
+def maintenances(request: Request, session: ReadSessionDep, settings: SettingsDep) -> Response:
+    """The most recent scheduled maintenances."""
+    return _maintenances(request, session, settings)
+
+
+@router.get("/scheduled-maintenances/upcoming.json")
+def upcoming(request: Request, session: ReadSessionDep, settings: SettingsDep) -> Response:
+    """Maintenances still scheduled."""
+    return _maintenances(request, session, settings)
+
+
+@router.get("/scheduled-maintenances/active.json")
+def active(request: Request, session: ReadSessionDep, settings: SettingsDep) -> Response:
+    """Maintenances in progress or verifying."""
+    return _maintenances(request, session, settings)
+
+
+@router.get("/summary.json")
+def summary(request: Request, session: ReadSessionDep, settings: SettingsDep) -> Response:
+    """Status, components, unresolved incidents and upcoming or active maintenance at once."""
+    page, updated = _page(session, settings)
+    found = read.list_incidents(session, statuses=list(OPEN_STATUSES), limit=MAX_PER_PAGE)
+    indicator, description = read.page_status(session)
+    body = {
+        "page": page,
+        "components": _components(session, settings),
+        "incidents": _incidents(session, settings, found),
+        "scheduled_maintenances": [],
+        "status": {"indicator": indicator, "description": description},
+    }
+    return _json(request, body, updated)
