@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import threading
 import time
 from collections import defaultdict
@@ -22,7 +23,7 @@ import httpx
 import pytest
 from standardwebhooks import Webhook
 
-from tests.serving import create_token, free_port, pharos_env, start, stop
+from tests.serving import PHAROS, create_token, free_port, pharos_env, start, stop
 
 SUBSCRIBERS = 120
 RECEIVER_DELAY = 0.1  # seconds per request, so the fan-out takes a few seconds
@@ -159,3 +160,39 @@ def test_kill_9_mid_fan_out_loses_nothing(tmp_path: Path, receiver: tuple[Receiv
             }
         )
     )
+
+
+def test_a_separate_pharos_worker_process_delivers(
+    tmp_path: Path, receiver: tuple[Receiver, str]
+) -> None:
+    state, receiver_url = receiver
+    port = free_port()
+    env = pharos_env(
+        tmp_path / "pharos.db",
+        f"http://127.0.0.1:{port}",
+        run_workers="false",
+        webhook_allow_private="true",
+        worker_poll_seconds="0.2",
+    )
+    server = start(env, port, tmp_path)
+    worker = subprocess.Popen(
+        [str(PHAROS), "worker"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert httpx.get(f"{server.url}/healthz").json()["workers"] == {}
+        headers = {"Authorization": f"Bearer {create_token(env)}"}
+        with httpx.Client(base_url=server.url, headers=headers, timeout=10.0) as staff:
+            created = staff.post("/api/v1/subscribers", json={"url": receiver_url + "/w"})
+            state.secrets["/w"] = created.json()["secret"]
+            staff.post("/api/v1/incidents", json={"name": "Worker test", "body": "Testing."})
+        wait_for(lambda: state.unique() >= 1, 30, "the worker's delivery")
+        assert list(state.seen["/w"].values()) == ["incident.created"]
+    finally:
+        worker.terminate()
+        worker.wait(timeout=10)
+        stop(server.process)
+    assert worker.returncode == 0  # SIGTERM is a clean stop
