@@ -19,6 +19,7 @@ from app.config import Settings
 from app.db import create_db_engine, migrate
 from app.main import create_app
 from app.notifications.worker import DeliveryWorker
+from app.uptime import service as uptime_service
 from app.workers import Supervisor
 
 cli = typer.Typer(
@@ -95,6 +96,15 @@ def worker() -> None:
         asyncio.run(main())
     finally:
         engine.dispose()
+
+
+@cli.command("rebuild-uptime")
+def rebuild_uptime() -> None:
+    """Recompute the daily uptime figures from the status log (after changing PHAROS_TIMEZONE)."""
+    settings = _settings()
+    with _session() as session:
+        rows = uptime_service.rebuild_rollups(session, tz=settings.tz)
+    typer.echo(f"rebuilt {rows} daily rows in {settings.timezone}")
 
 
 @cli.command("migrate")

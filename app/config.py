@@ -50,6 +50,15 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = Field(
         default=1.0, gt=0, le=60, description="How often an idle worker looks for due work"
     )
+    uptime_partial_outage_weight: float = Field(
+        default=0.3, ge=0, le=1, description="Share of partial-outage time counted as downtime"
+    )
+    uptime_degraded_weight: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="Share of degraded-performance time counted as downtime",
+    )
 
     @model_validator(mode="after")
     def _lease_outlives_request(self) -> Settings:

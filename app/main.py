@@ -20,6 +20,7 @@ from app.errors import PharosError
 from app.incidents.api import router as incidents_router
 from app.notifications.worker import DeliveryCounters, DeliveryWorker
 from app.subscribers.api import router as subscribers_router
+from app.uptime.api import router as uptime_router
 from app.web import views
 from app.web.badges import router as badges_router
 from app.web.feeds import router as feeds_router
@@ -133,6 +134,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(incidents_router)
     app.include_router(subscribers_router)
     app.include_router(statuspage_v2_router)
+    app.include_router(uptime_router)
     app.include_router(feeds_router)
     app.include_router(badges_router)
     app.include_router(pages_router)

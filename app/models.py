@@ -125,6 +125,27 @@ class ComponentStatusChange(SQLModel, table=True):
     )
 
 
+class ComponentDay(SQLModel, table=True):
+    """Microseconds one component spent in each status on one day of the page's time zone.
+
+    The uptime rollup: every closed interval of the status log is added here in the same
+    transaction that logs the change closing it. The interval still open (the last change to
+    now) is never stored. Whole microseconds, so the sums are exact.
+    """
+
+    __tablename__ = "component_day"
+
+    component_id: str = Field(
+        foreign_key="component.id", ondelete="CASCADE", primary_key=True, max_length=12
+    )
+    day: date = Field(primary_key=True)
+    operational_us: int = Field(default=0, sa_type=sa.BigInteger)
+    under_maintenance_us: int = Field(default=0, sa_type=sa.BigInteger)
+    degraded_performance_us: int = Field(default=0, sa_type=sa.BigInteger)
+    partial_outage_us: int = Field(default=0, sa_type=sa.BigInteger)
+    major_outage_us: int = Field(default=0, sa_type=sa.BigInteger)
+
+
 class Incident(SQLModel, table=True):
     """An unplanned event with a timeline of updates and, later, a postmortem."""
 

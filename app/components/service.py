@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -22,6 +22,7 @@ from app.models import (
     IncidentUpdate,
 )
 from app.notifications import events
+from app.uptime import service as uptime
 
 
 def list_components(session: Session) -> list[Component]:
@@ -84,13 +85,15 @@ def change_status(
     new_status: ComponentStatus,
     *,
     now: datetime,
+    tz: tzinfo,
     effective_at: datetime | None = None,
     incident_id: str | None = None,
 ) -> ComponentStatusChange | None:
     """Set a component's status and log the change; None when nothing changed.
 
     effective_at lets a back-dated incident update place the change at its display time. It is
-    clamped so the log stays ordered per component and never reaches into the future.
+    clamped so the log stays ordered per component and never reaches into the future. The
+    interval the change closes goes into the daily uptime rollup, split by days in tz.
     """
     if component.status == new_status:
         return None
@@ -102,6 +105,7 @@ def change_status(
     ).one()
     if last is not None:
         at = max(at, last)
+    uptime.add_interval(session, component, component.status, start=last, end=at, tz=tz)
     change = ComponentStatusChange(
         component_id=component.id,
         old_status=component.status,
@@ -239,7 +243,7 @@ def update_component(
         if field in changes:
             setattr(component, field, changes[field])
     if "status" in changes:
-        change = change_status(session, component, changes["status"], now=now)
+        change = change_status(session, component, changes["status"], now=now, tz=settings.tz)
         if change is not None:
             events.component_event(session, settings, component, change, now=now)
     component.updated_at = now

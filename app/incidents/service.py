@@ -181,7 +181,13 @@ def _apply_update(
             )
         )
         change = components.change_status(
-            session, component, new, now=now, effective_at=display_at, incident_id=incident.id
+            session,
+            component,
+            new,
+            now=now,
+            tz=settings.tz,
+            effective_at=display_at,
+            incident_id=incident.id,
         )
         if change is not None:
             changed.append((component, change))

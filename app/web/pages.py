@@ -1,4 +1,4 @@
-"""Public HTML pages: /, /incidents/{id}, /history."""
+"""Public HTML pages: /, /incidents/{id}, /history, /uptime."""
 
 from __future__ import annotations
 
@@ -52,3 +52,11 @@ def history(
     return render(
         request, "history.html", view=views.history_page(session, settings, clock(), page)
     )
+
+
+@router.get("/uptime")
+def uptime(
+    request: Request, session: ReadSessionDep, settings: SettingsDep, clock: ClockDep
+) -> HTMLResponse:
+    """Monthly uptime calendars of every showcased component."""
+    return render(request, "uptime.html", view=views.uptime_page(session, settings, clock()))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 
@@ -15,6 +16,8 @@ from app.config import Settings
 from app.incidents import read as incidents
 from app.models import OPEN_STATUSES, Component, ComponentStatus, Incident, IncidentStatus
 from app.publishing.markdown import render_markdown
+from app.uptime import present as uptime_present
+from app.uptime import service as uptime
 from app.web import timefmt
 
 COMPONENT_LABELS = {
@@ -27,6 +30,7 @@ COMPONENT_LABELS = {
 INCIDENT_LABELS = {s: s.value.capitalize() for s in IncidentStatus}
 PAST_DAYS = 14
 HISTORY_MONTHS_PER_PAGE = 3
+UPTIME_MONTHS = 3
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,7 @@ class ComponentView:
     status_label: str
     is_group: bool = False
     children: list[ComponentView] = field(default_factory=list)
+    uptime: uptime_present.UptimeBars | None = None
 
 
 @dataclass(frozen=True)
@@ -108,6 +113,22 @@ class IndexPage:
     active: list[IncidentView]
     days: list[DayView]
 
+    @property
+    def has_uptime(self) -> bool:
+        """Whether any shown component has uptime bars."""
+        return any(c.uptime for top in self.components for c in [top, *top.children])
+
+
+@dataclass(frozen=True)
+class UptimePage:
+    """Monthly uptime calendars of every showcased component."""
+
+    page: PageInfo
+    range: str
+    weekdays: list[str]
+    note: str
+    components: list[uptime_present.ComponentCalendar]
+
 
 @dataclass(frozen=True)
 class HistoryPage:
@@ -142,7 +163,9 @@ def affected_sentence(names: list[tuple[str | None, str]]) -> str:
     return ", ".join(parts[:-1]) + ", and " + parts[-1]
 
 
-def _component_views(all_components: list[Component]) -> list[ComponentView]:
+def _component_views(
+    all_components: list[Component], uptime_bars: dict[str, uptime_present.UptimeBars]
+) -> list[ComponentView]:
     presented = component_present.present_components(all_components, page_id="")
     children: dict[str, list[ComponentView]] = {}
     top: list[tuple[str, ComponentView]] = []
@@ -157,6 +180,7 @@ def _component_views(all_components: list[Component]) -> list[ComponentView]:
             status_label=COMPONENT_LABELS[c.status],
             is_group=c.group,
             children=[],
+            uptime=uptime_bars.get(c.id),
         )
         if c.group_id:
             children.setdefault(c.group_id, []).append(view)
@@ -216,7 +240,7 @@ def incident_views(
 
 
 def index_page(session: Session, settings: Settings, now: datetime) -> IndexPage:
-    """Banner, components, active incidents and the last 14 days."""
+    """Banner, components with their uptime bars, active incidents and the last 14 days."""
     tz = settings.tz
     everything = components.list_components(session)
     groups = {c.id: c for c in everything if c.is_group}
@@ -253,9 +277,68 @@ def index_page(session: Session, settings: Settings, now: datetime) -> IndexPage
         page=page_info(settings),
         indicator=indicator,
         description=description,
-        components=_component_views(everything),
+        components=_component_views(everything, _uptime_bars(session, settings, everything, now)),
         active=incident_views(session, active, tz=tz, groups=groups),
         days=days,
+    )
+
+
+def _showcased(everything: list[Component]) -> list[Component]:
+    """Components with uptime bars, in page order (each group's components after it)."""
+    by_id = {c.id: c for c in everything}
+    ordered = component_present.present_components(everything, page_id="")
+    return [by_id[c.id] for c in ordered if c.showcase and not c.group]
+
+
+def _uptime_bars(
+    session: Session, settings: Settings, everything: list[Component], now: datetime
+) -> dict[str, uptime_present.UptimeBars]:
+    """90 daily bars per showcased component, from one query of rollups for all of them."""
+    first, last = uptime.last_days(now, settings.tz)
+    history = uptime.load_history(
+        session, _showcased(everything), first_day=first, last_day=last, now=now, tz=settings.tz
+    )
+    weights = uptime.weights_of(settings)
+    href = uptime_present.history_links(last, HISTORY_MONTHS_PER_PAGE)
+    return {
+        cid: uptime_present.uptime_bars(
+            cid, days, history.incidents, weights=weights, history_href=href
+        )
+        for cid, days in history.figures.items()
+    }
+
+
+def uptime_page(session: Session, settings: Settings, now: datetime) -> UptimePage:
+    """The last three months of every showcased component, a calendar per month."""
+    tz = settings.tz
+    today = now.astimezone(tz).date()
+    months = [_month_start(today, back) for back in reversed(range(UPTIME_MONTHS))]
+    everything = components.list_components(session)
+    groups = {c.id: c for c in everything if c.is_group}
+    shown = _showcased(everything)
+    history = uptime.load_history(
+        session, shown, first_day=months[0], last_day=today, now=now, tz=tz
+    )
+    weights = uptime.weights_of(settings)
+    href = uptime_present.history_links(today, HISTORY_MONTHS_PER_PAGE)
+    calendars = [
+        uptime_present.component_calendar(
+            c.id,
+            components.display_name(c, groups),
+            history.figures[c.id],
+            history.incidents,
+            months=months,
+            weights=weights,
+            history_href=href,
+        )
+        for c in shown
+    ]
+    return UptimePage(
+        page=page_info(settings),
+        range=f"{timefmt.day_heading(months[0])} \N{EN DASH} {timefmt.day_heading(today)}",
+        weekdays=list(calendar.day_abbr),
+        note=uptime_present.weights_note(weights),
+        components=calendars,
     )
 
 

@@ -6,7 +6,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from bs4 import BeautifulSoup, Tag
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from tests.conftest import FakeClock, make_component, open_incident
@@ -303,6 +305,7 @@ def test_user_content_cannot_inject_markup(staff: TestClient) -> None:
         f"/incidents/{active['id']}": 200,
         f"/incidents/{done['id']}": 200,
         "/history": 200,
+        "/uptime": 200,
         "/incidents/%3Cimg%20src=x%20onerror=alert(1)%3E": 404,
     }
     for url, status in pages.items():
@@ -352,3 +355,180 @@ def test_pages_link_their_feeds(client: TestClient) -> None:
     }
     visible = {a["href"] for a in page.select("footer a")}
     assert {"/history.atom", "/history.rss", "/updates.rss", "/subscribe"} <= visible
+
+
+def uptime_history(staff: TestClient, clock: FakeClock) -> dict[str, dict[str, Any]]:
+    """Components created Sep 1 (noon in Oslo) and incidents on Sep 5 and 6; now is Sep 7."""
+    clock.set(datetime(2025, 9, 1, 10, 0, tzinfo=UTC))
+    made = {
+        "ocpp": make_component(staff, name="OCPP 1.6J"),
+        "quiet": make_component(staff, name="Internal", showcase=False),
+        "cloud": make_component(staff, name="Cloud", group=True),
+    }
+    made["api"] = make_component(staff, name="REST API", group_id=made["cloud"]["id"])
+    clock.set(datetime(2025, 9, 7, 9, 0, tzinfo=UTC))
+    ocpp, api = made["ocpp"]["id"], made["api"]["id"]
+
+    def replay(name: str, start: str, end: str, components: dict[str, str]) -> dict[str, Any]:
+        incident = open_incident(
+            staff, name=name, display_at=f"{start}+02:00", components=components
+        )
+        post_update(
+            staff, incident["id"], status="resolved", body="Fixed.", display_at=f"{end}+02:00"
+        )
+        return incident
+
+    made["outage"] = replay(
+        "Chargers offline", "2025-09-05T10:00:00", "2025-09-05T11:30:00", {ocpp: "major_outage"}
+    )
+    made["slow"] = replay(
+        "Slow API", "2025-09-05T12:00:00", "2025-09-05T12:30:00", {api: "partial_outage"}
+    )
+    made["flaky"] = replay(
+        "Flaky API", "2025-09-05T20:00:00", "2025-09-05T20:20:00", {api: "degraded_performance"}
+    )
+    return made
+
+
+def bar(row: Tag, iso: str) -> Tag:
+    """One day's bar in a component row."""
+    return one(row, f"ol.uptime-bars > li.bar[data-date='{iso}']")
+
+
+def test_front_page_shows_90_daily_uptime_bars_per_showcased_component(
+    staff: TestClient, clock: FakeClock
+) -> None:
+    made = uptime_history(staff, clock)
+    page = fetch(staff, "/")
+    ocpp = one(page, f"li.component[data-component-id='{made['ocpp']['id']}']")
+    bars = ocpp.select("ol.uptime-bars > li.bar")
+    assert len(bars) == 90
+    assert (bars[0]["data-date"], bars[-1]["data-date"]) == ("2025-06-10", "2025-09-07")
+
+    outage = bar(ocpp, "2025-09-05")
+    label = "Sep 5, 2025: 1 h 30 min major outage. Incident: Chargers offline"
+    assert outage["title"] == label
+    assert "day-major_outage" in outage["class"]
+    assert text(one(outage, ".visually-hidden")) == label
+    assert one(outage, "a")["href"] == f"/incidents/{made['outage']['id']}"
+
+    quiet_day = bar(ocpp, "2025-09-06")
+    assert quiet_day["title"] == "Sep 6, 2025: no downtime"
+    assert "day-operational" in quiet_day["class"]
+    assert quiet_day.select("a") == []
+    before = bar(ocpp, "2025-08-31")
+    assert before["title"] == "Aug 31, 2025: no data"
+    assert "day-none" in before["class"]
+    assert len([b for b in bars if "day-none" in b["class"]]) == 83  # Jun 10 .. Aug 31
+    # 90 minutes down out of six days less an hour: 98.951...%, rounded down.
+    assert text(one(ocpp, ".uptime-percent")) == "98.95% uptime"
+
+    # A grouped component has bars; the group, and a component not showcased, do not.
+    api = one(page, f"li.component[data-component-id='{made['api']['id']}']")
+    two = bar(api, "2025-09-05")
+    assert two["title"] == (
+        "Sep 5, 2025: 30 min partial outage, 20 min degraded performance. "
+        "Incidents: Slow API; Flaky API"
+    )
+    assert "day-partial_outage" in two["class"]
+    assert one(two, "a")["href"] == "/history#month-2025-09"
+    # 30 min of partial outage at 0.3 is 9 min down in 143 h: 99.895...%, rounded down.
+    assert text(one(api, ".uptime-percent")) == "99.89% uptime"
+    quiet = one(page, f"li.component[data-component-id='{made['quiet']['id']}']")
+    assert quiet.select(".uptime") == []
+    group = one(page, f"li.group[data-component-id='{made['cloud']['id']}']")
+    assert group.select("summary .uptime") == []
+    assert len(page.select("ol.uptime-bars")) == 2
+    assert one(page, "section.components a[href='/uptime']")
+
+
+def test_uptime_bars_and_link_appear_with_the_first_showcased_component(
+    staff: TestClient,
+) -> None:
+    make_component(staff, name="Internal", showcase=False)
+    page = fetch(staff, "/")
+    assert page.select(".uptime") == []
+    assert page.select("main a[href='/uptime']") == []
+    shown = make_component(staff, name="OCPP 1.6J")
+    page = fetch(staff, "/")
+    row = one(page, f"li.component[data-component-id='{shown['id']}']")
+    assert len(row.select("li.bar")) == 90
+    assert text(one(row, ".uptime-percent")) == "100% uptime"
+    assert one(row, "li.bar[data-date='2025-09-07']")["title"] == "Sep 7, 2025: no downtime"
+    assert one(page, "main a[href='/uptime']")
+
+
+def test_front_page_loads_uptime_in_bulk_not_per_component(
+    staff: TestClient, clock: FakeClock, app: FastAPI
+) -> None:
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(args[2])
+
+    def queries() -> int:
+        statements.clear()
+        fetch(staff, "/")
+        return len(statements)
+
+    uptime_history(staff, clock)
+    sa.event.listen(app.state.engine, "before_cursor_execute", count)
+    few = queries()
+    assert any("component_day" in s for s in statements)
+    for n in range(8):
+        extra = make_component(staff, name=f"Extra {n}")
+        staff.patch(f"/api/v1/components/{extra['id']}", json={"status": "partial_outage"})
+        clock.advance(hours=30)
+        staff.patch(f"/api/v1/components/{extra['id']}", json={"status": "operational"})
+    assert queries() == few
+    assert len([s for s in statements if "component_day" in s]) == 1
+
+
+def test_uptime_page_shows_three_monthly_calendars_per_component(
+    staff: TestClient, clock: FakeClock
+) -> None:
+    made = uptime_history(staff, clock)
+    page = fetch(staff, "/uptime")
+    assert text(one(page, "main h1")) == "Uptime"
+    assert text(one(page, ".page-range")) == "Jul 1, 2025 \N{EN DASH} Sep 7, 2025"
+    sections = page.select("section.uptime-component")
+    assert [s["data-component-id"] for s in sections] == [made["ocpp"]["id"], made["api"]["id"]]
+    assert [text(one(s, ".uptime-heading .component-name")) for s in sections] == [
+        "OCPP 1.6J",
+        "Cloud - REST API",
+    ]
+    ocpp = sections[0]
+    months = ocpp.select("table.calendar")
+    assert [m["data-month"] for m in months] == ["2025-07", "2025-08", "2025-09"]
+    assert [text(one(m, "caption .calendar-month")) for m in months] == [
+        "July 2025",
+        "August 2025",
+        "September 2025",
+    ]
+    assert [len(m.select("td.cal-day")) for m in months] == [31, 31, 30]
+    # Weeks start on Monday: September 1, 2025 was a Monday, July 1 a Tuesday.
+    assert [text(th) for th in months[0].select("thead th")][:2] == ["Mo", "Tu"]
+    assert months[0].select("tbody tr")[0].select("td")[1]["data-date"] == "2025-07-01"
+    assert months[2].select("tbody tr")[0].select("td")[0]["data-date"] == "2025-09-01"
+
+    sep = months[2]
+    day5 = one(sep, "td[data-date='2025-09-05']")
+    assert "day-major_outage" in day5["class"]
+    assert day5["title"] == "Sep 5, 2025: 1 h 30 min major outage. Incident: Chargers offline"
+    assert text(one(day5, ".visually-hidden")) == day5["title"]
+    assert one(day5, "a")["href"] == f"/incidents/{made['outage']['id']}"
+    assert "day-operational" in one(sep, "td[data-date='2025-09-07']")["class"]
+    future = sep.select("td.day-future")
+    assert [td["data-date"] for td in future][:1] == ["2025-09-08"]
+    assert len(future) == 23
+    assert all("day-none" in td["class"] for td in months[1].select("td.cal-day"))
+    assert text(one(months[1], "caption .uptime-percent")) == "No data"
+    assert text(one(sep, "caption .uptime-percent")) == "98.95%"
+    assert text(one(ocpp, ".uptime-heading .uptime-percent")) == "98.95% uptime"
+    assert "partial outage at 30%" in text(one(page, ".uptime-note"))
+
+
+def test_uptime_page_without_components_says_so(client: TestClient) -> None:
+    page = fetch(client, "/uptime")
+    assert page.select("table.calendar") == []
+    assert text(one(page, "main p.empty")) == "No component shows its uptime yet."

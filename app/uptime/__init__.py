@@ -1,0 +1,1 @@
+"""Uptime history: daily rollups of the component status log, uptime %, calendars."""

@@ -1,0 +1,218 @@
+"""Uptime figures as the public pages draw them: labelled days, 90-day bars, month calendars."""
+
+from __future__ import annotations
+
+import calendar
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from app.models import ComponentStatus
+from app.uptime.service import DayFigures, IncidentRef, Weights, period_percent
+
+# What the label names, worst first; operational time is the rest of the day.
+TROUBLE = (
+    (ComponentStatus.major_outage, "major outage"),
+    (ComponentStatus.partial_outage, "partial outage"),
+    (ComponentStatus.degraded_performance, "degraded performance"),
+    (ComponentStatus.under_maintenance, "maintenance"),
+)
+US_PER_MINUTE = 60_000_000
+HistoryHref = Callable[[date], str]
+Incidents = Mapping[tuple[str, date], Sequence[IncidentRef]]
+
+
+@dataclass(frozen=True)
+class DayCell:
+    """One day of one component, ready to draw as a bar or a calendar cell."""
+
+    iso: str
+    number: int
+    state: str  # CSS suffix: the day's worst status, "none" without data, "future"
+    label: str  # date, minutes of trouble, incidents: the title and the accessible text
+    href: str | None  # the day's incident, or where its several incidents are listed
+
+
+@dataclass(frozen=True)
+class UptimeBars:
+    """A component's daily bars, oldest first, and its uptime over them."""
+
+    days: list[DayCell]
+    percent: str
+
+
+@dataclass(frozen=True)
+class MonthCalendar:
+    """One month of one component: weeks Monday first, None where the month has no day."""
+
+    heading: str
+    iso: str
+    weeks: list[list[DayCell | None]]
+    percent: str
+
+
+@dataclass(frozen=True)
+class ComponentCalendar:
+    """One component's months of uptime."""
+
+    id: str
+    name: str
+    percent: str
+    months: list[MonthCalendar]
+
+
+def history_links(today: date, months_per_page: int) -> HistoryHref:
+    """Where /history lists a day's incidents: the page holding its month, at the month."""
+
+    def href(day: date) -> str:
+        back = (today.year - day.year) * 12 + today.month - day.month
+        number = back // months_per_page + 1
+        return f"/history{f'?page={number}' if number > 1 else ''}#month-{day:%Y-%m}"
+
+    return href
+
+
+def weights_note(weights: Weights) -> str:
+    """How uptime is counted, in words."""
+
+    def share(weight: float) -> str:
+        return "in full" if weight >= 1 else "not at all" if weight <= 0 else f"at {weight:.0%}"
+
+    return (
+        f"Uptime counts major outage as downtime {share(weights.major_outage)}, partial outage "
+        f"{share(weights.partial_outage)} and degraded performance "
+        f"{share(weights.degraded_performance)}; time under maintenance is left out."
+    )
+
+
+def day_heading(day: date) -> str:
+    """A day as labels show it, e.g. "Sep 7, 2025"."""
+    return f"{day:%b} {day.day}, {day.year}"
+
+
+def format_percent(value: float | None) -> str:
+    """Uptime rounded down to two decimals ("99.99%" is never a rounded-up 99.996%)."""
+    if value is None:
+        return "No data"
+    floored = math.floor(round(value, 6) * 100) / 100
+    return "100%" if floored >= 100 else f"{floored:.2f}%"
+
+
+def duration(us: int) -> str:
+    """Minutes, or hours and minutes; a few seconds still read as a minute."""
+    minutes = max(1, round(us / US_PER_MINUTE))
+    hours, rest = divmod(minutes, 60)
+    if not hours:
+        return f"{rest} min"
+    return f"{hours} h {rest} min" if rest else f"{hours} h"
+
+
+def day_label(figures: DayFigures, incidents: Sequence[IncidentRef]) -> str:
+    """E.g. "Sep 7, 2025: 1 h 5 min major outage, 30 min partial outage. Incident: X"."""
+    heading = day_heading(figures.day)
+    if not figures.has_data:
+        return f"{heading}: no data"
+    trouble = [f"{duration(figures.us[s])} {name}" for s, name in TROUBLE if figures.us[s] > 0]
+    label = f"{heading}: {', '.join(trouble) if trouble else 'no downtime'}"
+    if incidents:
+        noun = "Incident" if len(incidents) == 1 else "Incidents"
+        label += f". {noun}: {'; '.join(i.name for i in incidents)}"
+    return label
+
+
+def day_cell(
+    figures: DayFigures, incidents: Sequence[IncidentRef], history_href: HistoryHref
+) -> DayCell:
+    """One day, labelled and linked to its incidents."""
+    worst = figures.worst if figures.has_data else None
+    href = None
+    if len(incidents) == 1:
+        href = f"/incidents/{incidents[0].id}"
+    elif incidents:
+        href = history_href(figures.day)
+    return DayCell(
+        iso=figures.day.isoformat(),
+        number=figures.day.day,
+        state=worst.value if worst else "none",
+        label=day_label(figures, incidents),
+        href=href,
+    )
+
+
+def uptime_bars(
+    component_id: str,
+    days: Sequence[DayFigures],
+    incidents: Incidents,
+    *,
+    weights: Weights,
+    history_href: HistoryHref,
+) -> UptimeBars:
+    """One bar per day and the uptime over all of them."""
+    return UptimeBars(
+        days=[day_cell(d, incidents.get((component_id, d.day), ()), history_href) for d in days],
+        percent=format_percent(period_percent(days, weights)),
+    )
+
+
+def month_calendars(
+    component_id: str,
+    days: Sequence[DayFigures],
+    incidents: Incidents,
+    *,
+    months: Sequence[date],
+    weights: Weights,
+    history_href: HistoryHref,
+) -> list[MonthCalendar]:
+    """Calendars of the given months (their first days); days without figures are future."""
+    by_day = {d.day: d for d in days}
+    out = []
+    for first in months:
+        cells: list[DayCell | None] = [None] * first.weekday()
+        in_month = []
+        for number in range(1, calendar.monthrange(first.year, first.month)[1] + 1):
+            day = first.replace(day=number)
+            figures = by_day.get(day)
+            if figures is None:
+                label = f"{day_heading(day)}: not yet"
+                cells.append(DayCell(day.isoformat(), number, "future", label, None))
+                continue
+            in_month.append(figures)
+            found = incidents.get((component_id, day), ())
+            cells.append(day_cell(figures, found, history_href))
+        cells.extend([None] * (-len(cells) % 7))
+        out.append(
+            MonthCalendar(
+                heading=f"{first:%B %Y}",
+                iso=f"{first:%Y-%m}",
+                weeks=[cells[i : i + 7] for i in range(0, len(cells), 7)],
+                percent=format_percent(period_percent(in_month, weights)),
+            )
+        )
+    return out
+
+
+def component_calendar(
+    component_id: str,
+    name: str,
+    days: Sequence[DayFigures],
+    incidents: Incidents,
+    *,
+    months: Sequence[date],
+    weights: Weights,
+    history_href: HistoryHref,
+) -> ComponentCalendar:
+    """A component's calendars and its uptime over all of their days."""
+    return ComponentCalendar(
+        id=component_id,
+        name=name,
+        percent=format_percent(period_percent(days, weights)),
+        months=month_calendars(
+            component_id,
+            days,
+            incidents,
+            months=months,
+            weights=weights,
+            history_href=history_href,
+        ),
+    )

@@ -1,0 +1,341 @@
+"""Uptime from the exact status log: daily rollups kept incrementally, and uptime % from them.
+
+Between two entries of component_status_change a component sat in one status. When a change is
+logged, the interval it closes is cut at the page's local midnights and added to component_day
+in the same transaction. The interval still open (the last change to now) is added when
+reading, never stored. Reads therefore never scan the log, and a day's figures equal the log's
+to the microsecond. Time before a component was created is no data, never negative time.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from app.config import Settings
+from app.errors import NotFound
+from app.models import (
+    AffectedComponent,
+    Component,
+    ComponentDay,
+    ComponentStatus,
+    ComponentStatusChange,
+    Incident,
+    IncidentUpdate,
+)
+from app.uptime.schemas import ComponentUptime, DayUptime, UptimeComponent, UptimeWeights
+
+DAYS = 90
+US_PER_SECOND = 1_000_000
+COLUMNS: dict[ComponentStatus, str] = {s: f"{s.value}_us" for s in ComponentStatus}
+RANK = {s: n for n, s in enumerate(ComponentStatus)}  # the enum lists statuses best first
+
+
+@dataclass(frozen=True)
+class Weights:
+    """How much of the time in each status counts as downtime; maintenance is left out."""
+
+    major_outage: float = 1.0
+    partial_outage: float = 0.3
+    degraded_performance: float = 0.0
+
+
+@dataclass(frozen=True)
+class DayFigures:
+    """One component's microseconds in each status on one local day."""
+
+    day: date
+    us: Mapping[ComponentStatus, int]
+    has_data: bool  # False before the component existed
+
+    @property
+    def worst(self) -> ComponentStatus | None:
+        """The worst status the component was in that day (None without data)."""
+        seen = [s for s, us in self.us.items() if us > 0]
+        return max(seen, key=RANK.__getitem__) if seen else None
+
+
+@dataclass(frozen=True)
+class IncidentRef:
+    """An incident that affected a component on some day."""
+
+    id: str
+    name: str
+
+
+def weights_of(settings: Settings) -> Weights:
+    """The configured weights (major outage always counts in full)."""
+    return Weights(
+        partial_outage=settings.uptime_partial_outage_weight,
+        degraded_performance=settings.uptime_degraded_weight,
+    )
+
+
+def day_start(day: date, tz: tzinfo) -> datetime:
+    """The UTC instant a local day begins."""
+    return datetime.combine(day, time.min, tzinfo=tz).astimezone(UTC)
+
+
+def last_days(now: datetime, tz: tzinfo, count: int = DAYS) -> tuple[date, date]:
+    """First and last local day of the `count` days ending today."""
+    today = now.astimezone(tz).date()
+    return today - timedelta(days=count - 1), today
+
+
+def split_by_day(start: datetime, end: datetime, tz: tzinfo) -> list[tuple[date, int]]:
+    """[start, end) cut at tz's local midnights: (local day, microseconds), oldest first."""
+    cursor, end = start.astimezone(UTC), end.astimezone(UTC)
+    day = cursor.astimezone(tz).date()
+    pieces: list[tuple[date, int]] = []
+    while cursor < end:
+        piece_end = min(day_start(day + timedelta(days=1), tz), end)
+        if piece_end > cursor:  # always, except in zones whose midnight repeats
+            pieces.append((day, (piece_end - cursor) // timedelta(microseconds=1)))
+            cursor = piece_end
+        day += timedelta(days=1)
+    return pieces
+
+
+def add_interval(
+    session: Session,
+    component: Component,
+    status: ComponentStatus,
+    *,
+    start: datetime | None,
+    end: datetime,
+    tz: tzinfo,
+) -> None:
+    """Add one closed interval of the log to the rollup (start None: since creation).
+
+    Clipped at the component's creation: a back-dated change may lie before it.
+    """
+    begin = max(start or component.created_at, component.created_at)
+    pieces = split_by_day(begin, end, tz)
+    if not pieces:
+        return
+    existing = {
+        row.day: row
+        for row in session.exec(
+            select(ComponentDay).where(
+                ComponentDay.component_id == component.id,
+                col(ComponentDay.day).between(pieces[0][0], pieces[-1][0]),
+            )
+        )
+    }
+    column = COLUMNS[status]
+    for day, us in pieces:
+        row = existing.get(day) or ComponentDay(component_id=component.id, day=day)
+        setattr(row, column, getattr(row, column) + us)
+        session.add(row)
+
+
+def rebuild_rollups(session: Session, *, tz: tzinfo) -> int:
+    """Recompute every rollup from the whole log (after a time zone change); commits."""
+    session.execute(sa.delete(ComponentDay))
+    created = dict(session.exec(select(Component.id, Component.created_at)).all())
+    totals: dict[tuple[str, date], dict[ComponentStatus, int]] = defaultdict(
+        lambda: dict.fromkeys(ComponentStatus, 0)
+    )
+    previous: dict[str, datetime] = {}
+    log = select(ComponentStatusChange).order_by(
+        col(ComponentStatusChange.component_id),
+        col(ComponentStatusChange.effective_at),
+        col(ComponentStatusChange.id),
+    )
+    for change in session.exec(log):
+        born = created[change.component_id]
+        begin = max(previous.get(change.component_id, born), born)
+        for day, us in split_by_day(begin, change.effective_at, tz):
+            totals[(change.component_id, day)][change.old_status] += us
+        previous[change.component_id] = change.effective_at
+    session.add_all(
+        ComponentDay(component_id=cid, day=day, **{COLUMNS[s]: us for s, us in spent.items()})
+        for (cid, day), spent in totals.items()
+    )
+    session.commit()
+    return len(totals)
+
+
+def uptime_percent(us: Mapping[ComponentStatus, int], weights: Weights) -> float | None:
+    """100 * (1 - weighted downtime / time outside maintenance); None without such time."""
+    counted = sum(us.values()) - us.get(ComponentStatus.under_maintenance, 0)
+    if counted <= 0:
+        return None
+    down = (
+        weights.major_outage * us.get(ComponentStatus.major_outage, 0)
+        + weights.partial_outage * us.get(ComponentStatus.partial_outage, 0)
+        + weights.degraded_performance * us.get(ComponentStatus.degraded_performance, 0)
+    )
+    return 100.0 * (1.0 - down / counted)
+
+
+def period_percent(days: Iterable[DayFigures], weights: Weights) -> float | None:
+    """Uptime over several days: their time summed, not their percentages averaged."""
+    total = dict.fromkeys(ComponentStatus, 0)
+    for figures in days:
+        for status, us in figures.us.items():
+            total[status] += us
+    return uptime_percent(total, weights)
+
+
+def daily_figures(
+    session: Session,
+    components: Sequence[Component],
+    *,
+    first_day: date,
+    last_day: date,
+    now: datetime,
+    tz: tzinfo,
+) -> dict[str, list[DayFigures]]:
+    """Each component's figures per local day from first_day to last_day, in two queries."""
+    ids = [c.id for c in components]
+    if not ids:
+        return {}
+    stored: dict[tuple[str, date], dict[ComponentStatus, int]] = {}
+    rows = select(ComponentDay).where(
+        col(ComponentDay.component_id).in_(ids),
+        col(ComponentDay.day).between(first_day, last_day),
+    )
+    for row in session.exec(rows):
+        stored[(row.component_id, row.day)] = {s: getattr(row, c) for s, c in COLUMNS.items()}
+    last_change = dict(
+        session.exec(
+            select(
+                ComponentStatusChange.component_id, sa.func.max(ComponentStatusChange.effective_at)
+            )
+            .where(col(ComponentStatusChange.component_id).in_(ids))
+            .group_by(col(ComponentStatusChange.component_id))
+        ).all()
+    )
+    out: dict[str, list[DayFigures]] = {}
+    span = (last_day - first_day).days + 1
+    today = now.astimezone(tz).date()
+    for component in components:
+        born = component.created_at.astimezone(tz).date()
+        open_since = max(last_change.get(component.id, component.created_at), component.created_at)
+        still_open = dict(split_by_day(max(open_since, day_start(first_day, tz)), now, tz))
+        days = []
+        for day in (first_day + timedelta(days=n) for n in range(span)):
+            us = dict(stored.get((component.id, day), dict.fromkeys(ComponentStatus, 0)))
+            us[component.status] += still_open.get(day, 0)
+            days.append(DayFigures(day=day, us=us, has_data=born <= day <= today))
+        out[component.id] = days
+    return out
+
+
+def incidents_by_day(
+    session: Session,
+    component_ids: Sequence[str],
+    *,
+    first_day: date,
+    last_day: date,
+    now: datetime,
+    tz: tzinfo,
+) -> dict[tuple[str, date], list[IncidentRef]]:
+    """Incidents that affected each component on each local day they were open, in one query."""
+    if not component_ids:
+        return {}
+    lower, upper = day_start(first_day, tz), day_start(last_day + timedelta(days=1), tz)
+    found = session.execute(
+        sa.select(
+            col(AffectedComponent.component_id),
+            col(Incident.id),
+            col(Incident.name),
+            col(Incident.started_at),
+            col(Incident.resolved_at),
+        )
+        .join(IncidentUpdate, col(IncidentUpdate.id) == col(AffectedComponent.incident_update_id))
+        .join(Incident, col(Incident.id) == col(IncidentUpdate.incident_id))
+        .where(
+            col(AffectedComponent.component_id).in_(component_ids),
+            col(Incident.started_at) < upper,
+            sa.or_(col(Incident.resolved_at).is_(None), col(Incident.resolved_at) >= lower),
+        )
+        .distinct()
+        .order_by(col(Incident.started_at), col(Incident.id))
+    ).all()
+    out: dict[tuple[str, date], list[IncidentRef]] = defaultdict(list)
+    for component_id, incident_id, name, started_at, resolved_at in found:
+        day = max(started_at.astimezone(tz).date(), first_day)
+        until = min((resolved_at or now).astimezone(tz).date(), last_day)
+        while day <= until:
+            out[(component_id, day)].append(IncidentRef(id=incident_id, name=name))
+            day += timedelta(days=1)
+    return dict(out)
+
+
+@dataclass(frozen=True)
+class History:
+    """Daily figures and incidents of some components over some days."""
+
+    figures: dict[str, list[DayFigures]]
+    incidents: dict[tuple[str, date], list[IncidentRef]]
+
+
+def load_history(
+    session: Session,
+    components: Sequence[Component],
+    *,
+    first_day: date,
+    last_day: date,
+    now: datetime,
+    tz: tzinfo,
+) -> History:
+    """Figures and incidents per component and day: three queries, however many components."""
+    ids = [c.id for c in components]
+    return History(
+        figures=daily_figures(
+            session, components, first_day=first_day, last_day=last_day, now=now, tz=tz
+        ),
+        incidents=incidents_by_day(
+            session, ids, first_day=first_day, last_day=last_day, now=now, tz=tz
+        ),
+    )
+
+
+def uptime_component(session: Session, component_id: str) -> Component:
+    """A component that has uptime figures, or NotFound (groups have none of their own)."""
+    component = session.get(Component, component_id)
+    if component is None:
+        raise NotFound(f"component {component_id!r} does not exist")
+    if component.is_group:
+        raise NotFound(f"{component_id!r} is a group; uptime is kept for its components")
+    return component
+
+
+def component_uptime(
+    session: Session, component_id: str, *, settings: Settings, now: datetime
+) -> ComponentUptime:
+    """One component's daily figures over the last 90 days, for the JSON API."""
+    component = uptime_component(session, component_id)
+    weights = weights_of(settings)
+    first, last = last_days(now, settings.tz)
+    days = daily_figures(
+        session, [component], first_day=first, last_day=last, now=now, tz=settings.tz
+    )[component.id]
+    total = period_percent(days, weights)
+    return ComponentUptime(
+        component=UptimeComponent(id=component.id, name=component.name),
+        time_zone=settings.timezone,
+        weights=UptimeWeights(
+            major_outage=weights.major_outage,
+            partial_outage=weights.partial_outage,
+            degraded_performance=weights.degraded_performance,
+        ),
+        uptime_percent=None if total is None else round(total, 4),
+        days=[_day_uptime(d, weights) for d in days],
+    )
+
+
+def _day_uptime(figures: DayFigures, weights: Weights) -> DayUptime:
+    percent = uptime_percent(figures.us, weights)
+    return DayUptime(
+        date=figures.day,
+        seconds={s: us / US_PER_SECOND for s, us in figures.us.items()},
+        uptime_percent=None if percent is None else round(percent, 4),
+    )
