@@ -18,6 +18,7 @@ from app.clock import utcnow
 from app.config import Settings
 from app.db import create_db_engine, migrate
 from app.main import create_app
+from app.maintenance.scheduler import MaintenanceScheduler
 from app.notifications.worker import DeliveryWorker
 from app.uptime import service as uptime_service
 from app.workers import Supervisor
@@ -82,7 +83,9 @@ def worker() -> None:
     migrate(engine)
 
     async def main() -> None:
-        supervisor = Supervisor([DeliveryWorker(engine, settings)])
+        supervisor = Supervisor(
+            [DeliveryWorker(engine, settings), MaintenanceScheduler(engine, settings)]
+        )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -18,6 +18,8 @@ from app.config import Settings
 from app.db import create_db_engine
 from app.errors import PharosError
 from app.incidents.api import router as incidents_router
+from app.maintenance.api import router as maintenance_router
+from app.maintenance.scheduler import MaintenanceScheduler
 from app.notifications.worker import DeliveryCounters, DeliveryWorker
 from app.subscribers.api import router as subscribers_router
 from app.uptime.api import router as uptime_router
@@ -119,7 +121,12 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.engine = engine = create_db_engine(settings.database_url)
     counters = DeliveryCounters()
     app.state.supervisor = (
-        Supervisor([DeliveryWorker(engine, settings, metrics=counters)])
+        Supervisor(
+            [
+                DeliveryWorker(engine, settings, metrics=counters),
+                MaintenanceScheduler(engine, settings),
+            ]
+        )
         if settings.run_workers
         else None
     )
@@ -132,6 +139,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(components_router)
     app.include_router(incidents_router)
+    app.include_router(maintenance_router)
     app.include_router(subscribers_router)
     app.include_router(statuspage_v2_router)
     app.include_router(uptime_router)

@@ -68,10 +68,20 @@ class IncidentStatus(StrEnum):
     monitoring = "monitoring"
     resolved = "resolved"
     postmortem = "postmortem"
+    # Scheduled maintenance (Statuspage keeps maintenances in the same object)
+    scheduled = "scheduled"
+    in_progress = "in_progress"
+    verifying = "verifying"
+    completed = "completed"
 
 
 OPEN_STATUSES = (IncidentStatus.investigating, IncidentStatus.identified, IncidentStatus.monitoring)
 CLOSED_STATUSES = (IncidentStatus.resolved, IncidentStatus.postmortem)
+MAINTENANCE_OPEN_STATUSES = (
+    IncidentStatus.scheduled,
+    IncidentStatus.in_progress,
+    IncidentStatus.verifying,
+)
 
 
 class Impact(StrEnum):
@@ -81,6 +91,7 @@ class Impact(StrEnum):
     minor = "minor"
     major = "major"
     critical = "critical"
+    maintenance = "maintenance"  # scheduled maintenance only
 
 
 def _now() -> datetime:
@@ -164,6 +175,15 @@ class Incident(SQLModel, table=True):
     postmortem_body_updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     postmortem_published_body: str | None = Field(default=None, sa_type=sa.Text)
     postmortem_published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Set for scheduled maintenance only (a maintenance is an incident with a schedule).
+    scheduled_for: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    scheduled_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    scheduled_remind_prior: int | None = None  # minutes
+    scheduled_reminded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    scheduled_auto_in_progress: bool = False
+    scheduled_auto_completed: bool = False
+    auto_transition_to_maintenance_state: bool = False
+    auto_transition_to_operational_state: bool = False
 
 
 class IncidentUpdate(SQLModel, table=True):

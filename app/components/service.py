@@ -13,6 +13,7 @@ from app.components.schemas import ComponentCreate, ComponentUpdate
 from app.config import Settings
 from app.errors import Conflict, InvalidInput, NotFound
 from app.models import (
+    MAINTENANCE_OPEN_STATUSES,
     OPEN_STATUSES,
     AffectedComponent,
     Component,
@@ -271,7 +272,7 @@ def delete_component(session: Session, component_id: str, *, actor: str, now: da
         .join(IncidentUpdate, col(IncidentUpdate.incident_id) == col(Incident.id))
         .join(AffectedComponent, col(AffectedComponent.incident_update_id) == IncidentUpdate.id)
         .where(AffectedComponent.component_id == component.id)
-        .where(col(Incident.status).in_(OPEN_STATUSES))
+        .where(col(Incident.status).in_((*OPEN_STATUSES, *MAINTENANCE_OPEN_STATUSES)))
     ).first()
     if open_use is not None:
         raise Conflict(f"unresolved incident {open_use} affects this component; resolve it first")

@@ -7,6 +7,25 @@ from datetime import UTC, datetime, tzinfo
 from app.components.present import present_components
 from app.incidents.read import IncidentDetail
 from app.incidents.schemas import AffectedComponentPublic, IncidentPublic, IncidentUpdatePublic
+from app.models import Incident
+
+STATUS_LABELS = {
+    "investigating": "Investigating",
+    "identified": "Identified",
+    "monitoring": "Monitoring",
+    "resolved": "Resolved",
+    "postmortem": "Postmortem",
+    "scheduled": "Scheduled",
+    "in_progress": "In progress",
+    "verifying": "Verifying",
+    "completed": "Completed",
+}
+
+
+def page_path(incident: Incident) -> str:
+    """The public page of an incident or a maintenance."""
+    kind = "maintenance" if incident.scheduled_for is not None else "incidents"
+    return f"/{kind}/{incident.id}"
 
 
 def _at(value: datetime | None, tz: tzinfo) -> datetime | None:
@@ -51,7 +70,7 @@ def present_incident(
         resolved_at=_at(i.resolved_at, tz),
         impact=i.impact,
         impact_override=i.impact_override,
-        shortlink=f"{public_url}/incidents/{i.id}",
+        shortlink=f"{public_url}{page_path(i)}",
         started_at=i.started_at.astimezone(tz),
         page_id=page_id,
         backfilled=i.backfilled,

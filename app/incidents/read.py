@@ -35,9 +35,9 @@ class IncidentDetail:
 
 
 def get_incident(session: Session, incident_id: str) -> Incident:
-    """One incident, or NotFound."""
+    """One incident (not a maintenance), or NotFound."""
     incident = session.get(Incident, incident_id)
-    if incident is None:
+    if incident is None or incident.scheduled_for is not None:
         raise NotFound(f"incident {incident_id!r} does not exist")
     return incident
 
@@ -49,6 +49,7 @@ def _filtered(
     since: datetime | None,
     until: datetime | None,
 ) -> Any:
+    stmt = stmt.where(col(Incident.scheduled_for).is_(None))  # maintenances are listed apart
     if statuses:
         stmt = stmt.where(col(Incident.status).in_(statuses))
     if since is not None:
@@ -67,7 +68,7 @@ def list_incidents(
     limit: int = 50,
     offset: int = 0,
 ) -> list[Incident]:
-    """Incidents, most recently started first; since/until bound started_at."""
+    """Incidents (not maintenances), most recently started first; since/until bound started_at."""
     stmt = _filtered(select(Incident), statuses=statuses, since=since, until=until)
     stmt = stmt.order_by(col(Incident.started_at).desc(), col(Incident.id))
     return list(session.exec(stmt.offset(offset).limit(limit)))

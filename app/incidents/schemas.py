@@ -14,9 +14,20 @@ from app.schemas import Body, Name, PostmortemBody, UtcDatetime
 ComponentChanges = dict[str, ComponentStatus]
 
 
+REALTIME = (
+    IncidentStatus.investigating,
+    IncidentStatus.identified,
+    IncidentStatus.monitoring,
+    IncidentStatus.resolved,
+)
+
+
 def _realtime(status: IncidentStatus) -> IncidentStatus:
     if status == IncidentStatus.postmortem:
         raise ValueError("status 'postmortem' is set by publishing a postmortem, not by an update")
+    if status not in REALTIME:
+        allowed = ", ".join(s.value for s in REALTIME)
+        raise ValueError(f"an incident's status is one of {allowed} (maintenance has its own API)")
     return status
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
@@ -38,19 +39,23 @@ IMPACT_OF: dict[ComponentStatus, Impact] = {
 IMPACT_RANK = {impact: rank for rank, impact in enumerate(Impact)}
 # Clocks drift; a display time this far ahead of ours is still accepted as "now".
 CLOCK_SKEW = timedelta(minutes=2)
+# Open incidents and running maintenances hold on to the statuses they set.
+CLAIMING = (*OPEN_STATUSES, IncidentStatus.in_progress, IncidentStatus.verifying)
 
 
-def lock_incident(session: Session, incident_id: str) -> Incident:
-    """The incident, row-locked for the rest of the transaction (PostgreSQL)."""
+def lock_incident(session: Session, incident_id: str, *, maintenance: bool = False) -> Incident:
+    """The incident (or maintenance), row-locked for the rest of the transaction."""
     incident = session.exec(
         select(Incident).where(Incident.id == incident_id).with_for_update()
     ).first()
-    if incident is None:
-        raise NotFound(f"incident {incident_id!r} does not exist")
+    if incident is None or (incident.scheduled_for is not None) != maintenance:
+        kind = "maintenance" if maintenance else "incident"
+        raise NotFound(f"{kind} {incident_id!r} does not exist")
     return incident
 
 
-def _check_display_at(display_at: datetime, now: datetime) -> None:
+def check_display_at(display_at: datetime, now: datetime) -> None:
+    """Refuse a display time in the future (back-dating is fine)."""
     if display_at > now + CLOCK_SKEW:
         raise InvalidInput("display_at is in the future; updates can be back-dated, not post-dated")
 
@@ -68,7 +73,7 @@ def _claims_of_other_open_incidents(
         .join(IncidentUpdate, col(IncidentUpdate.id) == AffectedComponent.incident_update_id)
         .join(Incident, col(Incident.id) == IncidentUpdate.incident_id)
         .where(col(AffectedComponent.component_id).in_(component_ids))
-        .where(col(Incident.status).in_(OPEN_STATUSES))
+        .where(col(Incident.status).in_(CLAIMING))
         .where(Incident.id != incident_id)
         .order_by(col(AffectedComponent.id))
     )
@@ -95,11 +100,11 @@ def _sync_from_updates(session: Session, incident: Incident) -> None:
         session.exec(select(IncidentUpdate).where(IncidentUpdate.incident_id == incident.id))
     )
     monitoring = [u.display_at for u in updates if u.status == IncidentStatus.monitoring]
-    resolved = [u.display_at for u in updates if u.status == IncidentStatus.resolved]
+    ended = (IncidentStatus.resolved, IncidentStatus.completed)
+    resolved = [u.display_at for u in updates if u.status in ended]
     incident.monitoring_at = min(monitoring, default=None)
-    incident.resolved_at = (
-        min(resolved, default=None) if incident.status in CLOSED_STATUSES else None
-    )
+    done = incident.status in CLOSED_STATUSES or incident.status == IncidentStatus.completed
+    incident.resolved_at = min(resolved, default=None) if done else None
     if incident.impact_override is not None:
         incident.impact = incident.impact_override
         return
@@ -116,7 +121,7 @@ def _sync_from_updates(session: Session, incident: Incident) -> None:
     )
 
 
-def _apply_update(
+def apply_update(
     session: Session,
     incident: Incident,
     *,
@@ -125,12 +130,18 @@ def _apply_update(
     changes: ComponentChanges,
     display_at: datetime,
     deliver_notifications: bool,
-    was_open: bool,
+    restoring: bool,
     settings: Settings,
     now: datetime,
+    listed: Iterable[str] = (),
 ) -> IncidentUpdate:
-    """Record one timeline entry and every component change it makes."""
-    locked = components.get_components_for_update(session, changes)
+    """Record one timeline entry and every component change it makes.
+
+    Components named in `listed` join the affected list without a change. With `restoring`
+    (resolving an incident, completing a maintenance), components not named in `changes` go
+    back to what other open incidents still claim, or operational.
+    """
+    locked = components.get_components_for_update(session, [*changes, *listed])
     earlier = [i for i in read.affected_component_ids(session, incident.id) if i not in locked]
     if earlier:
         stmt = (
@@ -140,7 +151,6 @@ def _apply_update(
             .with_for_update()
         )
         locked.update({c.id: c for c in session.exec(stmt)})
-    restoring = status == IncidentStatus.resolved and was_open
     claims = (
         _claims_of_other_open_incidents(
             session, incident.id, [i for i in locked if i not in changes]
@@ -208,7 +218,7 @@ def open_incident(
 ) -> Incident:
     """Open an incident with its first update, changing component statuses as asked."""
     display_at = data.display_at or now
-    _check_display_at(display_at, now)
+    check_display_at(display_at, now)
     started_at = data.started_at or display_at
     if started_at > display_at:
         raise InvalidInput("started_at can't be later than the first update's display_at")
@@ -223,7 +233,7 @@ def open_incident(
     )
     session.add(incident)
     session.flush()
-    _apply_update(
+    apply_update(
         session,
         incident,
         status=data.status,
@@ -231,7 +241,7 @@ def open_incident(
         changes=data.components,
         display_at=display_at,
         deliver_notifications=data.deliver_notifications,
-        was_open=True,
+        restoring=False,
         settings=settings,
         now=now,
     )
@@ -264,9 +274,9 @@ def post_update(
     incident = lock_incident(session, incident_id)
     _check_transition(incident, data.status)
     display_at = data.display_at or now
-    _check_display_at(display_at, now)
+    check_display_at(display_at, now)
     was_open = incident.status in OPEN_STATUSES
-    update = _apply_update(
+    update = apply_update(
         session,
         incident,
         status=data.status,
@@ -274,7 +284,7 @@ def post_update(
         changes=data.components,
         display_at=display_at,
         deliver_notifications=data.deliver_notifications,
-        was_open=was_open,
+        restoring=was_open and data.status == IncidentStatus.resolved,
         settings=settings,
         now=now,
     )
@@ -318,7 +328,7 @@ def edit_update(
     if data.body is not None:
         update.body = data.body
     if data.display_at is not None:
-        _check_display_at(data.display_at, now)
+        check_display_at(data.display_at, now)
         update.display_at = data.display_at
     update.updated_at = now
     incident.updated_at = now

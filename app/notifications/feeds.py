@@ -15,8 +15,9 @@ from urllib.parse import urlsplit
 
 from feedgen.feed import FeedGenerator
 
+from app.incidents.present import STATUS_LABELS, page_path
 from app.incidents.read import IncidentDetail
-from app.models import IncidentUpdate
+from app.models import Incident, IncidentUpdate
 
 FEED_ITEM_CAP = 50  # newest entries per feed; the page's /history has the rest
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -24,13 +25,6 @@ Flavor = Literal["atom", "rss"]
 MEDIA_TYPES: dict[Flavor, str] = {
     "atom": "application/atom+xml; charset=utf-8",
     "rss": "application/rss+xml; charset=utf-8",
-}
-LABELS = {
-    "investigating": "Investigating",
-    "identified": "Identified",
-    "monitoring": "Monitoring",
-    "resolved": "Resolved",
-    "postmortem": "Postmortem",
 }
 
 
@@ -47,9 +41,9 @@ class FeedSite:
         """The host part of tag: URIs (RFC 4151)."""
         return urlsplit(self.public_url).hostname or "localhost"
 
-    def incident_url(self, incident_id: str) -> str:
-        """Absolute URL of an incident page."""
-        return f"{self.public_url}/incidents/{incident_id}"
+    def incident_url(self, incident: Incident) -> str:
+        """Absolute URL of an incident's (or a maintenance's) page."""
+        return f"{self.public_url}{page_path(incident)}"
 
 
 @dataclass(frozen=True)
@@ -71,7 +65,7 @@ def update_html(update: IncidentUpdate, tz: tzinfo) -> str:
     body = escape(update.body).replace("\n", "<br>")
     return (
         f"<p><small>{_stamp(update.display_at, tz)}</small><br>"
-        f"<strong>{LABELS[update.status.value]}</strong> - {body}</p>"
+        f"<strong>{STATUS_LABELS[update.status.value]}</strong> - {body}</p>"
     )
 
 
@@ -142,7 +136,7 @@ def history_feed(
             fg,
             flavor,
             atom_id=f"tag:{site.tag_authority},2005:Incident/{i.id}",
-            url=site.incident_url(i.id),
+            url=site.incident_url(i),
             title=i.name,
             published=i.started_at,
             updated=i.updated_at,
@@ -166,8 +160,8 @@ def updates_feed(
             fg,
             flavor,
             atom_id=f"tag:{site.tag_authority},2005:IncidentUpdate/{u.id}",
-            url=f"{site.incident_url(detail.incident.id)}#update-{u.id}",
-            title=f"{detail.incident.name} - {LABELS[u.status.value]}",
+            url=f"{site.incident_url(detail.incident)}#update-{u.id}",
+            title=f"{detail.incident.name} - {STATUS_LABELS[u.status.value]}",
             published=u.display_at,
             updated=u.updated_at,
             rss_date=u.display_at,

@@ -48,12 +48,12 @@ def incident_payload(session: Session, settings: Settings, incident: Incident) -
             "postmortem_ignored": False,
             "postmortem_notified_subscribers": incident.postmortem_published_at is not None,
             "postmortem_notified_twitter": False,
-            "scheduled_for": None,
-            "scheduled_until": None,
-            "scheduled_remind_prior": False,
-            "scheduled_reminded_at": None,
-            "scheduled_auto_in_progress": False,
-            "scheduled_auto_completed": False,
+            "scheduled_for": _iso(incident.scheduled_for),
+            "scheduled_until": _iso(incident.scheduled_until),
+            "scheduled_remind_prior": bool(incident.scheduled_remind_prior),
+            "scheduled_reminded_at": _iso(incident.scheduled_reminded_at),
+            "scheduled_auto_in_progress": incident.scheduled_auto_in_progress,
+            "scheduled_auto_completed": incident.scheduled_auto_completed,
         }
     )
     return {"page": page_block(session, settings), "incident": body}

@@ -40,6 +40,15 @@ def incident(
     return render(request, "incident.html", incident=view)
 
 
+@router.get("/maintenance/{maintenance_id}")
+def maintenance(
+    maintenance_id: str, request: Request, session: ReadSessionDep, settings: SettingsDep
+) -> HTMLResponse:
+    """One scheduled maintenance: its window, the timeline, what it affects."""
+    view = views.incident_page(session, settings, maintenance_id, is_maintenance=True)
+    return render(request, "incident.html", incident=view)
+
+
 @router.get("/history")
 def history(
     request: Request,

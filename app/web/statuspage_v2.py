@@ -21,7 +21,9 @@ from app.config import Settings, SettingsDep
 from app.db import ReadSessionDep
 from app.incidents import read
 from app.incidents.present import present_incident
-from app.models import OPEN_STATUSES, Incident
+from app.maintenance import service as maintenance
+from app.maintenance.present import present_maintenance
+from app.models import OPEN_STATUSES, Incident, IncidentStatus
 from app.schemas import UtcDatetime
 from app.web.conditional import conditional_response
 
@@ -30,6 +32,23 @@ RECENT = 50  # Statuspage's incidents.json holds the 50 most recent
 MAX_PER_PAGE = 100
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Staff-only or Pharos-only fields that Statuspage's public objects do not have.
+MAINTENANCE_FIELDS = {
+    "id",
+    "name",
+    "status",
+    "created_at",
+    "updated_at",
+    "monitoring_at",
+    "resolved_at",
+    "impact",
+    "shortlink",
+    "started_at",
+    "page_id",
+    "incident_updates",
+    "components",
+    "scheduled_for",
+    "scheduled_until",
+}
 HIDDEN_INCIDENT_FIELDS = {
     "postmortem_body",
     "postmortem_body_last_updated_at",
@@ -155,28 +174,51 @@ def incidents_json(
     return _json(request, body, updated, headers)
 
 
-def _maintenances(request: Request, session: Session, settings: Settings) -> Response:
-    # Scheduled maintenance is not built yet (issue 5): the shape is kept, the list is empty.
+def _maintenance_items(
+    session: Session, settings: Settings, found: list[Incident]
+) -> list[dict[str, Any]]:
+    out = []
+    for detail in read.load_details(session, found):
+        public = present_maintenance(
+            detail, page_id=settings.page_id, public_url=settings.public_url, tz=settings.tz
+        )
+        item = public.model_dump(mode="json", include=MAINTENANCE_FIELDS)
+        for component in item["components"]:
+            component.pop("automation_email", None)
+            if not component["group"]:
+                component.pop("components", None)
+        out.append(item)
+    return out
+
+
+def _maintenances(
+    request: Request,
+    session: Session,
+    settings: Settings,
+    statuses: tuple[IncidentStatus, ...] | None,
+) -> Response:
     page, updated = _page(session, settings)
-    return _json(request, {"page": page, "scheduled_maintenances": []}, updated)
+    found = maintenance.list_maintenances(session, statuses=statuses, limit=RECENT)
+    body = {"page": page, "scheduled_maintenances": _maintenance_items(session, settings, found)}
+    return _json(request, body, updated)
 
 
 @router.get("/scheduled-maintenances.json")
 def maintenances(request: Request, session: ReadSessionDep, settings: SettingsDep) -> Response:
-    """The most recent scheduled maintenances."""
-    return _maintenances(request, session, settings)
+    """The 50 most recent scheduled maintenances, completed ones included."""
+    return _maintenances(request, session, settings, None)
 
 
 @router.get("/scheduled-maintenances/upcoming.json")
 def upcoming(request: Request, session: ReadSessionDep, settings: SettingsDep) -> Response:
-    """Maintenances still scheduled."""
-    return _maintenances(request, session, settings)
+    """Maintenances still scheduled, soonest first."""
+    return _maintenances(request, session, settings, maintenance.UPCOMING)
 
 
 @router.get("/scheduled-maintenances/active.json")
 def active(request: Request, session: ReadSessionDep, settings: SettingsDep) -> Response:
     """Maintenances in progress or verifying."""
-    return _maintenances(request, session, settings)
+    return _maintenances(request, session, settings, maintenance.ACTIVE)
 
 
 @router.get("/summary.json")
@@ -189,7 +231,13 @@ def summary(request: Request, session: ReadSessionDep, settings: SettingsDep) ->
         "page": page,
         "components": _components(session, settings),
         "incidents": _incidents(session, settings, found),
-        "scheduled_maintenances": [],
+        "scheduled_maintenances": _maintenance_items(
+            session,
+            settings,
+            maintenance.list_maintenances(
+                session, statuses=maintenance.ACTIVE + maintenance.UPCOMING, limit=MAX_PER_PAGE
+            ),
+        ),
         "status": {"indicator": indicator, "description": description},
     }
     return _json(request, body, updated)

@@ -18,3 +18,18 @@ def day_heading(value: date) -> str:
 def month_heading(value: date) -> str:
     """A month heading, e.g. "September 2025"."""
     return f"{value:%B %Y}"
+
+
+def window(start: datetime, end: datetime, tz: tzinfo) -> str:
+    """A maintenance window, e.g. "Sep 10, 2025 02:00 - 04:00 CEST".
+
+    Each end keeps its own abbreviation when they differ (a window across a DST change:
+    "Oct 26, 2025 02:30 CEST - 02:30 CET"), and the end's date when it is another day.
+    """
+    a, b = start.astimezone(tz), end.astimezone(tz)
+    first = f"{a:%b} {a.day}, {a.year} {a:%H:%M}"
+    if a.date() != b.date():
+        return f"{first} {a:%Z} - {b:%b} {b.day}, {b.year} {b:%H:%M %Z}"
+    if a.tzname() != b.tzname():
+        return f"{first} {a:%Z} - {b:%H:%M %Z}"
+    return f"{first} - {b:%H:%M %Z}"

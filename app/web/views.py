@@ -14,7 +14,9 @@ from app.components import present as component_present
 from app.components import service as components
 from app.config import Settings
 from app.incidents import read as incidents
-from app.models import OPEN_STATUSES, Component, ComponentStatus, Incident, IncidentStatus
+from app.incidents.present import STATUS_LABELS, page_path
+from app.maintenance import service as maintenance
+from app.models import OPEN_STATUSES, Component, ComponentStatus, Incident
 from app.publishing.markdown import render_markdown
 from app.uptime import present as uptime_present
 from app.uptime import service as uptime
@@ -27,7 +29,6 @@ COMPONENT_LABELS = {
     ComponentStatus.partial_outage: "Partial Outage",
     ComponentStatus.major_outage: "Major Outage",
 }
-INCIDENT_LABELS = {s: s.value.capitalize() for s in IncidentStatus}
 PAST_DAYS = 14
 HISTORY_MONTHS_PER_PAGE = 3
 UPTIME_MONTHS = 3
@@ -81,6 +82,23 @@ class IncidentView:
     postmortem_html: Markup | None
     postmortem_posted: str | None
     started_at: datetime
+    url: str
+    window: str | None = None  # a maintenance's schedule, in the page's zone
+
+    @property
+    def is_maintenance(self) -> bool:
+        """Scheduled maintenance rather than an incident."""
+        return self.window is not None
+
+    @property
+    def kind_label(self) -> str:
+        """How reports of this kind are titled."""
+        return "Scheduled Maintenance" if self.is_maintenance else "Incident"
+
+    @property
+    def is_over(self) -> bool:
+        """Resolved, postmortem published, or maintenance completed."""
+        return self.status in ("resolved", "postmortem", "completed")
 
     @property
     def latest(self) -> UpdateView | None:
@@ -112,6 +130,8 @@ class IndexPage:
     components: list[ComponentView]
     active: list[IncidentView]
     days: list[DayView]
+    maintenance_active: list[IncidentView]
+    maintenance_upcoming: list[IncidentView]
 
     @property
     def has_uptime(self) -> bool:
@@ -214,12 +234,12 @@ def incident_views(
                 id=i.id,
                 name=i.name,
                 status=i.status.value,
-                status_label=INCIDENT_LABELS[i.status],
+                status_label=STATUS_LABELS[i.status.value],
                 impact=i.impact.value,
                 updates=[
                     UpdateView(
                         status=u.status.value,
-                        status_label=INCIDENT_LABELS[u.status],
+                        status_label=STATUS_LABELS[u.status.value],
                         body_html=render_markdown(u.body, heading_offset=4),
                         posted=timefmt.posted(u.display_at, tz),
                         display_at=u.display_at,
@@ -234,6 +254,10 @@ def incident_views(
                 if i.postmortem_published_at
                 else None,
                 started_at=i.started_at,
+                url=page_path(i),
+                window=timefmt.window(i.scheduled_for, i.scheduled_until, tz)
+                if i.scheduled_for and i.scheduled_until
+                else None,
             )
         )
     return views
@@ -280,6 +304,18 @@ def index_page(session: Session, settings: Settings, now: datetime) -> IndexPage
         components=_component_views(everything, _uptime_bars(session, settings, everything, now)),
         active=incident_views(session, active, tz=tz, groups=groups),
         days=days,
+        maintenance_active=incident_views(
+            session,
+            maintenance.list_maintenances(session, statuses=maintenance.ACTIVE),
+            tz=tz,
+            groups=groups,
+        ),
+        maintenance_upcoming=incident_views(
+            session,
+            maintenance.list_maintenances(session, statuses=maintenance.UPCOMING),
+            tz=tz,
+            groups=groups,
+        ),
     )
 
 
@@ -342,9 +378,15 @@ def uptime_page(session: Session, settings: Settings, now: datetime) -> UptimePa
     )
 
 
-def incident_page(session: Session, settings: Settings, incident_id: str) -> IncidentView:
-    """One incident's report."""
-    incident = incidents.get_incident(session, incident_id)
+def incident_page(
+    session: Session, settings: Settings, incident_id: str, *, is_maintenance: bool = False
+) -> IncidentView:
+    """One incident's (or maintenance's) report."""
+    incident = (
+        maintenance.get_maintenance(session, incident_id)
+        if is_maintenance
+        else incidents.get_incident(session, incident_id)
+    )
     groups = components.groups_by_id(session)
     (view,) = incident_views(session, [incident], tz=settings.tz, groups=groups)
     return view

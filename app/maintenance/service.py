@@ -1,0 +1,336 @@
+"""Maintenance use cases: schedule, change, post updates, and the on-time transitions.
+
+A maintenance is an Incident row with scheduled_for set (Statuspage's model too), so its
+timeline, affected components, feeds and payloads work as an incident's do.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from app.audit import service as audit
+from app.components import service as components
+from app.config import Settings
+from app.errors import Conflict, InvalidInput, InvalidTransition, NotFound
+from app.incidents import read
+from app.incidents import service as incidents
+from app.maintenance.schemas import (
+    MAINTENANCE_STATUSES,
+    MaintenanceChange,
+    MaintenanceCreate,
+    MaintenanceUpdateCreate,
+)
+from app.models import ComponentStatus, Impact, Incident, IncidentStatus, IncidentUpdate
+from app.notifications import events
+
+ORDER = {status: rank for rank, status in enumerate(MAINTENANCE_STATUSES)}
+UPCOMING = (IncidentStatus.scheduled,)
+ACTIVE = (IncidentStatus.in_progress, IncidentStatus.verifying)
+# Statuspage's wording for the automatic updates.
+STARTED_BODY = (
+    "Scheduled maintenance is currently in progress. We will provide updates as necessary."
+)
+COMPLETED_BODY = "The scheduled maintenance has been completed."
+EVENT_OF = {
+    IncidentStatus.scheduled: "maintenance.scheduled",
+    IncidentStatus.in_progress: "maintenance.started",
+    IncidentStatus.verifying: "maintenance.updated",
+    IncidentStatus.completed: "maintenance.completed",
+}
+
+
+def _lock(session: Session, maintenance_id: str) -> Incident:
+    return incidents.lock_incident(session, maintenance_id, maintenance=True)
+
+
+def get_maintenance(session: Session, maintenance_id: str) -> Incident:
+    """One maintenance, or NotFound."""
+    found = session.get(Incident, maintenance_id)
+    if found is None or found.scheduled_for is None:
+        raise NotFound(f"maintenance {maintenance_id!r} does not exist")
+    return found
+
+
+def schedule_maintenance(
+    session: Session, *, data: MaintenanceCreate, settings: Settings, actor: str, now: datetime
+) -> Incident:
+    """Announce planned work; nothing changes on the components until it starts."""
+    maintenance = Incident(
+        name=data.name,
+        status=IncidentStatus.scheduled,
+        impact=Impact.maintenance,
+        impact_override=Impact.maintenance,
+        created_at=now,
+        updated_at=now,
+        started_at=data.scheduled_for,
+        scheduled_for=data.scheduled_for,
+        scheduled_until=data.scheduled_until,
+        scheduled_remind_prior=data.scheduled_remind_prior,
+        scheduled_auto_in_progress=data.scheduled_auto_in_progress,
+        scheduled_auto_completed=data.scheduled_auto_completed,
+        auto_transition_to_maintenance_state=data.auto_transition_to_maintenance_state,
+        auto_transition_to_operational_state=data.auto_transition_to_operational_state,
+    )
+    session.add(maintenance)
+    session.flush()
+    incidents.apply_update(
+        session,
+        maintenance,
+        status=IncidentStatus.scheduled,
+        body=data.body,
+        changes={},
+        listed=data.component_ids,
+        display_at=now,
+        deliver_notifications=data.deliver_notifications,
+        restoring=False,
+        settings=settings,
+        now=now,
+    )
+    if data.deliver_notifications:
+        events.incident_event(
+            session, settings, maintenance, event_type="maintenance.scheduled", now=now
+        )
+    audit.record(
+        session,
+        actor=actor,
+        action="maintenance.scheduled",
+        object_type="incident",
+        object_id=maintenance.id,
+        at=now,
+        data=data.model_dump(mode="json"),
+    )
+    session.commit()
+    return maintenance
+
+
+def change_maintenance(
+    session: Session,
+    maintenance_id: str,
+    *,
+    data: MaintenanceChange,
+    actor: str,
+    now: datetime,
+) -> Incident:
+    """Change the plan of a maintenance that has not started."""
+    maintenance = _lock(session, maintenance_id)
+    if maintenance.status != IncidentStatus.scheduled:
+        raise Conflict("only a maintenance that has not started can be changed; post an update")
+    changes = data.model_dump(exclude_unset=True)
+    for field, value in changes.items():
+        if value is None and field != "scheduled_remind_prior":
+            raise InvalidInput(f"{field} can't be null")
+        setattr(maintenance, field, value)
+    assert maintenance.scheduled_for is not None and maintenance.scheduled_until is not None
+    if maintenance.scheduled_until <= maintenance.scheduled_for:
+        raise InvalidInput("scheduled_until must be later than scheduled_for")
+    if "scheduled_for" in changes:
+        maintenance.started_at = maintenance.scheduled_for
+        maintenance.scheduled_reminded_at = None
+    maintenance.updated_at = now
+    session.add(maintenance)
+    audit.record(
+        session,
+        actor=actor,
+        action="maintenance.changed",
+        object_type="incident",
+        object_id=maintenance.id,
+        at=now,
+        data=data.model_dump(mode="json", exclude_unset=True),
+    )
+    session.commit()
+    return maintenance
+
+
+def cancel_maintenance(session: Session, maintenance_id: str, *, actor: str, now: datetime) -> None:
+    """Delete a maintenance that has not started (a started one is completed instead)."""
+    maintenance = _lock(session, maintenance_id)
+    if maintenance.status != IncidentStatus.scheduled:
+        raise Conflict("the maintenance has started; post a 'completed' update instead")
+    session.delete(maintenance)
+    audit.record(
+        session,
+        actor=actor,
+        action="maintenance.cancelled",
+        object_type="incident",
+        object_id=maintenance_id,
+        at=now,
+        data={"name": maintenance.name},
+    )
+    session.commit()
+
+
+def _post(
+    session: Session,
+    maintenance: Incident,
+    *,
+    status: IncidentStatus,
+    body: str,
+    changes: dict[str, ComponentStatus],
+    display_at: datetime,
+    deliver_notifications: bool,
+    settings: Settings,
+    now: datetime,
+) -> IncidentUpdate:
+    """Record one maintenance update, with the automatic component transitions."""
+    current = maintenance.status
+    if current == IncidentStatus.completed and status != IncidentStatus.completed:
+        raise InvalidTransition("the maintenance is completed; schedule a new one")
+    if ORDER[status] < ORDER[current] and {status, current} != set(ACTIVE):
+        raise InvalidTransition(f"a maintenance can't go back from {current} to {status}")
+    starting = status in ACTIVE and current == IncidentStatus.scheduled
+    if starting and maintenance.auto_transition_to_maintenance_state:
+        for component_id in read.affected_component_ids(session, maintenance.id):
+            changes.setdefault(component_id, ComponentStatus.under_maintenance)
+    finishing = status == IncidentStatus.completed and current != IncidentStatus.completed
+    update = incidents.apply_update(
+        session,
+        maintenance,
+        status=status,
+        body=body,
+        changes=changes,
+        display_at=display_at,
+        deliver_notifications=deliver_notifications,
+        restoring=finishing and maintenance.auto_transition_to_operational_state,
+        settings=settings,
+        now=now,
+    )
+    if deliver_notifications:
+        kind = EVENT_OF[status] if status != current else "maintenance.updated"
+        events.incident_event(session, settings, maintenance, event_type=kind, now=now)
+    return update
+
+
+def post_maintenance_update(
+    session: Session,
+    maintenance_id: str,
+    *,
+    data: MaintenanceUpdateCreate,
+    settings: Settings,
+    actor: str,
+    now: datetime,
+) -> IncidentUpdate:
+    """Add an update; starting puts components under maintenance, completing restores them."""
+    maintenance = _lock(session, maintenance_id)
+    display_at = data.display_at or now
+    incidents.check_display_at(display_at, now)
+    components.get_components_for_update(session, data.components)  # validates the ids
+    update = _post(
+        session,
+        maintenance,
+        status=data.status,
+        body=data.body,
+        changes=dict(data.components),
+        display_at=display_at,
+        deliver_notifications=data.deliver_notifications,
+        settings=settings,
+        now=now,
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action="maintenance.update_posted",
+        object_type="incident",
+        object_id=maintenance.id,
+        at=now,
+        data={"update_id": update.id, **data.model_dump(mode="json")},
+    )
+    session.commit()
+    return update
+
+
+def due_transitions(session: Session, *, now: datetime) -> list[str]:
+    """Ids of maintenances whose automatic start, completion or reminder is due."""
+    start = select(Incident.id).where(
+        Incident.status == IncidentStatus.scheduled,
+        col(Incident.scheduled_auto_in_progress),
+        col(Incident.scheduled_for) <= now,
+    )
+    finish = select(Incident.id).where(
+        col(Incident.status).in_(ACTIVE + UPCOMING),
+        col(Incident.scheduled_auto_completed),
+        col(Incident.scheduled_until) <= now,
+    )
+    remind = select(Incident.id, Incident.scheduled_for, Incident.scheduled_remind_prior).where(
+        Incident.status == IncidentStatus.scheduled,
+        col(Incident.scheduled_remind_prior).is_not(None),
+        col(Incident.scheduled_reminded_at).is_(None),
+    )
+    ids = set(session.exec(start)) | set(session.exec(finish))
+    for maintenance_id, begins, minutes in session.exec(remind):
+        if begins is not None and minutes and (begins - now).total_seconds() <= minutes * 60:
+            ids.add(maintenance_id)
+    return sorted(ids)
+
+
+def run_transition(
+    session: Session, maintenance_id: str, *, settings: Settings, now: datetime
+) -> None:
+    """Do whatever is due for one maintenance, once: re-checked under the row lock.
+
+    Catching up after downtime posts the start and the completion at their scheduled times,
+    so the timeline reads as it should have happened.
+    """
+    maintenance = _lock(session, maintenance_id)
+    assert maintenance.scheduled_for is not None and maintenance.scheduled_until is not None
+    if (
+        maintenance.status == IncidentStatus.scheduled
+        and maintenance.scheduled_remind_prior
+        and maintenance.scheduled_reminded_at is None
+        and (maintenance.scheduled_for - now).total_seconds()
+        <= maintenance.scheduled_remind_prior * 60
+    ):
+        maintenance.scheduled_reminded_at = now
+        session.add(maintenance)
+        if maintenance.scheduled_for > now:
+            events.incident_event(
+                session, settings, maintenance, event_type="maintenance.reminder", now=now
+            )
+    if (
+        maintenance.status == IncidentStatus.scheduled
+        and maintenance.scheduled_auto_in_progress
+        and maintenance.scheduled_for <= now
+    ):
+        _post(
+            session,
+            maintenance,
+            status=IncidentStatus.in_progress,
+            body=STARTED_BODY,
+            changes={},
+            display_at=maintenance.scheduled_for,
+            deliver_notifications=True,
+            settings=settings,
+            now=now,
+        )
+    if (
+        maintenance.status in ACTIVE + UPCOMING
+        and maintenance.scheduled_auto_completed
+        and maintenance.scheduled_until <= now
+    ):
+        _post(
+            session,
+            maintenance,
+            status=IncidentStatus.completed,
+            body=COMPLETED_BODY,
+            changes={},
+            display_at=maintenance.scheduled_until,
+            deliver_notifications=True,
+            settings=settings,
+            now=now,
+        )
+    session.commit()
+
+
+def list_maintenances(
+    session: Session, *, statuses: tuple[IncidentStatus, ...] | None = None, limit: int = 50
+) -> list[Incident]:
+    """Maintenances, latest scheduled first (upcoming ones soonest first)."""
+    stmt = select(Incident).where(col(Incident.scheduled_for).is_not(None))
+    if statuses:
+        stmt = stmt.where(col(Incident.status).in_(statuses))
+    if statuses == UPCOMING:
+        stmt = stmt.order_by(col(Incident.scheduled_for))
+    else:
+        stmt = stmt.order_by(col(Incident.scheduled_for).desc())
+    return list(session.exec(stmt.limit(limit)))
