@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from app.audit import service as audit
@@ -264,6 +265,17 @@ def due_transitions(session: Session, *, now: datetime) -> list[str]:
     return sorted(ids)
 
 
+def _after_last(session: Session, maintenance: Incident, planned: datetime) -> datetime:
+    """The planned time, or just after the newest update when that is later (a maintenance
+    scheduled to start at once): the timeline must stay in order."""
+    newest = session.exec(
+        select(sa.func.max(IncidentUpdate.display_at)).where(
+            IncidentUpdate.incident_id == maintenance.id
+        )
+    ).one()
+    return max(planned, newest) if newest is not None else planned
+
+
 def run_transition(
     session: Session, maintenance_id: str, *, settings: Settings, now: datetime
 ) -> None:
@@ -298,7 +310,7 @@ def run_transition(
             status=IncidentStatus.in_progress,
             body=STARTED_BODY,
             changes={},
-            display_at=maintenance.scheduled_for,
+            display_at=_after_last(session, maintenance, maintenance.scheduled_for),
             deliver_notifications=True,
             settings=settings,
             now=now,
@@ -314,7 +326,7 @@ def run_transition(
             status=IncidentStatus.completed,
             body=COMPLETED_BODY,
             changes={},
-            display_at=maintenance.scheduled_until,
+            display_at=_after_last(session, maintenance, maintenance.scheduled_until),
             deliver_notifications=True,
             settings=settings,
             now=now,

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 from app.clock import ClockDep
 from app.config import SettingsDep
 from app.db import ReadSessionDep
+from app.web import history as history_views
 from app.web import views
 
 router = APIRouter(tags=["public pages"], include_in_schema=False)
@@ -59,7 +60,7 @@ def history(
 ) -> HTMLResponse:
     """Past incidents by month, three months a page."""
     return render(
-        request, "history.html", view=views.history_page(session, settings, clock(), page)
+        request, "history.html", view=history_views.history_page(session, settings, clock(), page)
     )
 
 

@@ -150,17 +150,6 @@ class UptimePage:
     components: list[uptime_present.ComponentCalendar]
 
 
-@dataclass(frozen=True)
-class HistoryPage:
-    """Three months of past incidents."""
-
-    page: PageInfo
-    months: list[DayView]
-    number: int
-    newer: int | None
-    older: int | None
-
-
 def page_info(settings: Settings) -> PageInfo:
     """The frame's data."""
     return PageInfo(name=settings.page_name, url=settings.public_url, time_zone=settings.timezone)
@@ -348,7 +337,7 @@ def uptime_page(session: Session, settings: Settings, now: datetime) -> UptimePa
     """The last three months of every showcased component, a calendar per month."""
     tz = settings.tz
     today = now.astimezone(tz).date()
-    months = [_month_start(today, back) for back in reversed(range(UPTIME_MONTHS))]
+    months = [month_start(today, back) for back in reversed(range(UPTIME_MONTHS))]
     everything = components.list_components(session)
     groups = {c.id: c for c in everything if c.is_group}
     shown = _showcased(everything)
@@ -392,44 +381,7 @@ def incident_page(
     return view
 
 
-def _month_start(d: date, back: int) -> date:
+def month_start(d: date, back: int) -> date:
+    """The first day of the month `back` months before d's month."""
     index = d.year * 12 + d.month - 1 - back
     return date(index // 12, index % 12 + 1, 1)
-
-
-def history_page(session: Session, settings: Settings, now: datetime, number: int) -> HistoryPage:
-    """Page `number` (1 = the current quarter) of past incidents, grouped by month."""
-    tz = settings.tz
-    today = now.astimezone(tz).date()
-    newest = _month_start(today, (number - 1) * HISTORY_MONTHS_PER_PAGE)
-    oldest = _month_start(today, number * HISTORY_MONTHS_PER_PAGE - 1)
-    upper = datetime.combine(_month_start(newest, -1), datetime.min.time(), tzinfo=tz)
-    lower = datetime.combine(oldest, datetime.min.time(), tzinfo=tz)
-    found = list(
-        session.exec(
-            select(Incident)
-            .where(col(Incident.started_at) >= lower, col(Incident.started_at) < upper)
-            .order_by(col(Incident.started_at).desc())
-        )
-    )
-    groups = components.groups_by_id(session)
-    by_month: dict[date, list[IncidentView]] = {}
-    for view in incident_views(session, found, tz=tz, groups=groups):
-        local = view.started_at.astimezone(tz).date()
-        by_month.setdefault(local.replace(day=1), []).append(view)
-    months = [
-        DayView(
-            heading=timefmt.month_heading(m), iso=m.isoformat()[:7], incidents=by_month.get(m, [])
-        )
-        for m in (_month_start(newest, n) for n in range(HISTORY_MONTHS_PER_PAGE))
-    ]
-    older_exists = session.exec(
-        select(Incident.id).where(col(Incident.started_at) < lower).limit(1)
-    ).first()
-    return HistoryPage(
-        page=page_info(settings),
-        months=months,
-        number=number,
-        newer=number - 1 if number > 1 else None,
-        older=number + 1 if older_exists else None,
-    )

@@ -258,3 +258,13 @@ def test_feeds_carry_maintenance(
     (entry,) = parsed.entries
     assert entry.link.endswith("/maintenance/" + entry.id.rsplit("/", 1)[-1])
     assert "<strong>In progress</strong>" in entry.content[0].value
+
+
+def test_a_maintenance_that_starts_at_once_keeps_its_timeline_in_order(
+    staff: TestClient, clock: FakeClock, scheduler: MaintenanceScheduler
+) -> None:
+    clock.set(START + timedelta(minutes=5))  # scheduled after its own start time
+    m = _schedule(staff)
+    scheduler.run_once()
+    timeline = staff.get(f"/api/v1/maintenances/{m['id']}").json()["incident_updates"]
+    assert [u["status"] for u in timeline] == ["in_progress", "scheduled"]
