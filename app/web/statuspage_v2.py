@@ -31,8 +31,8 @@ router = APIRouter(prefix="/api/v2", tags=["public API v2 (Statuspage-compatible
 RECENT = 50  # Statuspage's incidents.json holds the 50 most recent
 MAX_PER_PAGE = 100
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-# Staff-only or Pharos-only fields that Statuspage's public objects do not have.
-MAINTENANCE_FIELDS = {
+# Statuspage's public incident object; maintenances add their window.
+INCIDENT_FIELDS = {
     "id",
     "name",
     "status",
@@ -46,16 +46,8 @@ MAINTENANCE_FIELDS = {
     "page_id",
     "incident_updates",
     "components",
-    "scheduled_for",
-    "scheduled_until",
 }
-HIDDEN_INCIDENT_FIELDS = {
-    "postmortem_body",
-    "postmortem_body_last_updated_at",
-    "postmortem_published_at",
-    "impact_override",
-    "backfilled",
-}
+MAINTENANCE_FIELDS = INCIDENT_FIELDS | {"scheduled_for", "scheduled_until"}
 
 
 def _page(session: Session, settings: Settings) -> tuple[dict[str, Any], datetime]:
@@ -70,30 +62,32 @@ def _page(session: Session, settings: Settings) -> tuple[dict[str, Any], datetim
     return block, updated
 
 
+def _public_component(item: dict[str, Any]) -> dict[str, Any]:
+    item.pop("automation_email", None)  # a manage-API field
+    if not item["group"]:
+        item.pop("components", None)  # only groups list their components
+    return item
+
+
 def _components(session: Session, settings: Settings) -> list[dict[str, Any]]:
     everything = component_present.present_components(
         components.list_components(session), page_id=settings.page_id, tz=settings.tz
     )
-    out = []
-    for c in everything:
-        item = c.model_dump(mode="json", exclude={"automation_email"})
-        if not c.group:
-            item.pop("components")  # only groups list their components
-        out.append(item)
-    return out
+    return [_public_component(c.model_dump(mode="json")) for c in everything]
 
 
-def _incidents(session: Session, settings: Settings, found: list[Incident]) -> list[Any]:
+def _incidents(
+    session: Session, settings: Settings, found: list[Incident], *, maintenances: bool = False
+) -> list[dict[str, Any]]:
+    present = present_maintenance if maintenances else present_incident
+    fields = MAINTENANCE_FIELDS if maintenances else INCIDENT_FIELDS
     out = []
     for detail in read.load_details(session, found):
-        public = present_incident(
+        public = present(
             detail, page_id=settings.page_id, public_url=settings.public_url, tz=settings.tz
         )
-        item = public.model_dump(mode="json", exclude=HIDDEN_INCIDENT_FIELDS)
-        for component in item["components"]:
-            component.pop("automation_email", None)
-            if not component["group"]:
-                component.pop("components", None)
+        item = public.model_dump(mode="json", include=fields)
+        item["components"] = [_public_component(c) for c in item["components"]]
         out.append(item)
     return out
 
@@ -174,23 +168,6 @@ def incidents_json(
     return _json(request, body, updated, headers)
 
 
-def _maintenance_items(
-    session: Session, settings: Settings, found: list[Incident]
-) -> list[dict[str, Any]]:
-    out = []
-    for detail in read.load_details(session, found):
-        public = present_maintenance(
-            detail, page_id=settings.page_id, public_url=settings.public_url, tz=settings.tz
-        )
-        item = public.model_dump(mode="json", include=MAINTENANCE_FIELDS)
-        for component in item["components"]:
-            component.pop("automation_email", None)
-            if not component["group"]:
-                component.pop("components", None)
-        out.append(item)
-    return out
-
-
 def _maintenances(
     request: Request,
     session: Session,
@@ -199,7 +176,10 @@ def _maintenances(
 ) -> Response:
     page, updated = _page(session, settings)
     found = maintenance.list_maintenances(session, statuses=statuses, limit=RECENT)
-    body = {"page": page, "scheduled_maintenances": _maintenance_items(session, settings, found)}
+    body = {
+        "page": page,
+        "scheduled_maintenances": _incidents(session, settings, found, maintenances=True),
+    }
     return _json(request, body, updated)
 
 
@@ -231,12 +211,13 @@ def summary(request: Request, session: ReadSessionDep, settings: SettingsDep) ->
         "page": page,
         "components": _components(session, settings),
         "incidents": _incidents(session, settings, found),
-        "scheduled_maintenances": _maintenance_items(
+        "scheduled_maintenances": _incidents(
             session,
             settings,
             maintenance.list_maintenances(
                 session, statuses=maintenance.ACTIVE + maintenance.UPCOMING, limit=MAX_PER_PAGE
             ),
+            maintenances=True,
         ),
         "status": {"indicator": indicator, "description": description},
     }
