@@ -7,6 +7,7 @@ timeline, affected components, feeds and payloads work as an incident's do.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -334,15 +335,46 @@ def run_transition(
     session.commit()
 
 
-def list_maintenances(
-    session: Session, *, statuses: tuple[IncidentStatus, ...] | None = None, limit: int = 50
-) -> list[Incident]:
-    """Maintenances, latest scheduled first (upcoming ones soonest first)."""
-    stmt = select(Incident).where(col(Incident.scheduled_for).is_not(None))
+def _maintenance_query(
+    stmt: Any,
+    statuses: tuple[IncidentStatus, ...] | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> Any:
+    stmt = stmt.where(col(Incident.scheduled_for).is_not(None))
     if statuses:
         stmt = stmt.where(col(Incident.status).in_(statuses))
-    if statuses == UPCOMING:
-        stmt = stmt.order_by(col(Incident.scheduled_for))
-    else:
-        stmt = stmt.order_by(col(Incident.scheduled_for).desc())
-    return list(session.exec(stmt.limit(limit)))
+    if since is not None:
+        stmt = stmt.where(col(Incident.scheduled_for) >= since)
+    if until is not None:
+        stmt = stmt.where(col(Incident.scheduled_for) < until)
+    return stmt
+
+
+def list_maintenances(
+    session: Session,
+    *,
+    statuses: tuple[IncidentStatus, ...] | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[Incident]:
+    """Maintenances, latest scheduled first (upcoming ones soonest first)."""
+    stmt = _maintenance_query(select(Incident), statuses, since, until)
+    order = col(Incident.scheduled_for)
+    stmt = stmt.order_by(order if statuses == UPCOMING else order.desc(), col(Incident.id))
+    return list(session.exec(stmt.offset(offset).limit(limit)))
+
+
+def count_maintenances(
+    session: Session,
+    *,
+    statuses: tuple[IncidentStatus, ...] | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> int:
+    """How many maintenances match the same filters as list_maintenances."""
+    stmt = _maintenance_query(select(sa.func.count()).select_from(Incident), statuses, since, until)
+    count: int = session.exec(stmt).one()
+    return count

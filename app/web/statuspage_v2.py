@@ -8,11 +8,12 @@ until, with Link headers). Every answer is cacheable (ETag, 304) and open to any
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlmodel import Session
 
 from app.components import present as component_present
@@ -134,36 +135,61 @@ def unresolved(request: Request, session: ReadSessionDep, settings: SettingsDep)
     )
 
 
-@router.get("/incidents.json")
-def incidents_json(
-    request: Request,
-    session: ReadSessionDep,
-    settings: SettingsDep,
+@dataclass(frozen=True)
+class Paging:
+    """History paging, beyond Statuspage: page, per_page, since, until."""
+
+    page: int
+    per_page: int
+    since: datetime | None
+    until: datetime | None
+
+    @property
+    def offset(self) -> int:
+        """Rows before this page."""
+        return (self.page - 1) * self.per_page
+
+    def headers(self, url: str, total: int) -> dict[str, str]:
+        """X-Total-Count and RFC 8288 Link headers to the next and previous pages."""
+        query = {k: v.isoformat() for k, v in (("since", self.since), ("until", self.until)) if v}
+        links = []
+        for rel, number, exists in (
+            ("next", self.page + 1, self.page * self.per_page < total),
+            ("prev", self.page - 1, self.page > 1),
+        ):
+            if exists:
+                params = urlencode({**query, "page": number, "per_page": self.per_page})
+                links.append(f'<{url}?{params}>; rel="{rel}"')
+        headers = {"X-Total-Count": str(total)}
+        if links:
+            headers["Link"] = ", ".join(links)
+        return headers
+
+
+def paging(
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = RECENT,
-    since: Annotated[UtcDatetime | None, Query(description="started at or after")] = None,
-    until: Annotated[UtcDatetime | None, Query(description="started before")] = None,
+    since: Annotated[UtcDatetime | None, Query(description="at or after (with an offset)")] = None,
+    until: Annotated[UtcDatetime | None, Query(description="before (with an offset)")] = None,
+) -> Paging:
+    """The paging query parameters."""
+    return Paging(page=page, per_page=per_page, since=since, until=until)
+
+
+PagingDep = Annotated[Paging, Depends(paging)]
+
+
+@router.get("/incidents.json")
+def incidents_json(
+    request: Request, session: ReadSessionDep, settings: SettingsDep, pages: PagingDep
 ) -> Response:
-    """The most recent incidents (50 by default); page through older ones."""
+    """The most recent incidents (50 by default); page through older ones by started_at."""
     block, updated = _page(session, settings)
     found = read.list_incidents(
-        session, since=since, until=until, limit=per_page, offset=(page - 1) * per_page
+        session, since=pages.since, until=pages.until, limit=pages.per_page, offset=pages.offset
     )
-    total = read.count_incidents(session, since=since, until=until)
-    links = []
-    query = {k: v.isoformat() for k, v in (("since", since), ("until", until)) if v}
-    base = f"{settings.public_url}/api/v2/incidents.json"
-    if page * per_page < total:
-        links.append(
-            f'<{base}?{urlencode({**query, "page": page + 1, "per_page": per_page})}>; rel="next"'
-        )
-    if page > 1:
-        links.append(
-            f'<{base}?{urlencode({**query, "page": page - 1, "per_page": per_page})}>; rel="prev"'
-        )
-    headers = {"X-Total-Count": str(total)}
-    if links:
-        headers["Link"] = ", ".join(links)
+    total = read.count_incidents(session, since=pages.since, until=pages.until)
+    headers = pages.headers(f"{settings.public_url}/api/v2/incidents.json", total)
     body = {"page": block, "incidents": _incidents(session, settings, found)}
     return _json(request, body, updated, headers)
 
@@ -175,7 +201,7 @@ def _maintenances(
     statuses: tuple[IncidentStatus, ...] | None,
 ) -> Response:
     page, updated = _page(session, settings)
-    found = maintenance.list_maintenances(session, statuses=statuses, limit=RECENT)
+    found = maintenance.list_maintenances(session, statuses=statuses, limit=MAX_PER_PAGE)
     body = {
         "page": page,
         "scheduled_maintenances": _incidents(session, settings, found, maintenances=True),
@@ -184,9 +210,21 @@ def _maintenances(
 
 
 @router.get("/scheduled-maintenances.json")
-def maintenances(request: Request, session: ReadSessionDep, settings: SettingsDep) -> Response:
-    """The 50 most recent scheduled maintenances, completed ones included."""
-    return _maintenances(request, session, settings, None)
+def maintenances(
+    request: Request, session: ReadSessionDep, settings: SettingsDep, pages: PagingDep
+) -> Response:
+    """The 50 most recent maintenances, completed ones included; page by scheduled_for."""
+    block, updated = _page(session, settings)
+    found = maintenance.list_maintenances(
+        session, since=pages.since, until=pages.until, limit=pages.per_page, offset=pages.offset
+    )
+    total = maintenance.count_maintenances(session, since=pages.since, until=pages.until)
+    headers = pages.headers(f"{settings.public_url}/api/v2/scheduled-maintenances.json", total)
+    body = {
+        "page": block,
+        "scheduled_maintenances": _incidents(session, settings, found, maintenances=True),
+    }
+    return _json(request, body, updated, headers)
 
 
 @router.get("/scheduled-maintenances/upcoming.json")

@@ -268,3 +268,24 @@ def test_a_maintenance_that_starts_at_once_keeps_its_timeline_in_order(
     scheduler.run_once()
     timeline = staff.get(f"/api/v1/maintenances/{m['id']}").json()["incident_updates"]
     assert [u["status"] for u in timeline] == ["in_progress", "scheduled"]
+
+
+def test_v2_maintenance_history_pages(staff: TestClient, client: TestClient) -> None:
+    for n in range(3):
+        _schedule(
+            staff,
+            name=f"Window {n}",
+            scheduled_for=(START + timedelta(days=n)).isoformat(),
+            scheduled_until=(END + timedelta(days=n)).isoformat(),
+        )
+    first = client.get("/api/v2/scheduled-maintenances.json", params={"per_page": 2})
+    assert [m["name"] for m in first.json()["scheduled_maintenances"]] == ["Window 2", "Window 1"]
+    assert first.headers["x-total-count"] == "3"
+    assert 'rel="next"' in first.headers["link"]
+    window = client.get(
+        "/api/v2/scheduled-maintenances.json",
+        params={"since": (START + timedelta(hours=12)).isoformat()},
+    )
+    assert [m["name"] for m in window.json()["scheduled_maintenances"]] == ["Window 2", "Window 1"]
+    bad = client.get("/api/v2/scheduled-maintenances.json", params={"per_page": 500})
+    assert bad.status_code == 422
