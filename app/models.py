@@ -219,6 +219,9 @@ class AffectedComponent(SQLModel, table=True):
     name: str = Field(max_length=520)
     old_status: ComponentStatus = Field(sa_type=_enum(ComponentStatus))
     new_status: ComponentStatus = Field(sa_type=_enum(ComponentStatus))
+    # True when this update set the status itself (not a repeat of the status it found):
+    # only these rows are the incident's claim on the component and count for its impact.
+    set_here: bool = Field(default=False)
 
 
 class ApiToken(SQLModel, table=True):

@@ -12,8 +12,18 @@ BODY_MAX = 20_000  # characters in one incident update (Statuspage keeps them sh
 POSTMORTEM_MAX = 200_000  # characters in a postmortem
 
 
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2999, 12, 31, tzinfo=UTC)
+
+
 def _to_utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError("datetime is out of range (years 1970-2999)") from exc
+    if not EARLIEST <= utc <= LATEST:
+        raise ValueError("datetime is out of range (years 1970-2999)")
+    return utc
 
 
 # Input datetimes must carry an offset (naive ones are rejected with 422); stored as UTC.

@@ -35,6 +35,7 @@ LEAF_DESCRIPTIONS = {
     (ComponentStatus.under_maintenance, False): ("maintenance", "Service Under Maintenance"),
 }
 IMPACT_DESCRIPTIONS = {
+    "maintenance": "Service Under Maintenance",
     "minor": "Minor Service Outage",
     "major": "Partial System Outage",
     "critical": "Major System Outage",

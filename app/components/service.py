@@ -40,9 +40,14 @@ def get_component(session: Session, component_id: str) -> Component:
     return component
 
 
-def get_components_for_update(session: Session, ids: Iterable[str]) -> dict[str, Component]:
-    """Lock and return components by id (sorted, so concurrent writers never deadlock)."""
-    wanted = sorted(set(ids))
+def get_components_for_update(
+    session: Session, ids: Iterable[str], *, also: Iterable[str] = ()
+) -> dict[str, Component]:
+    """Lock and return components by id, all in one sorted statement so that concurrent
+    writers never deadlock. `ids` must exist and not be groups; `also` are locked when they
+    still exist (components an incident named earlier)."""
+    required = set(ids)
+    wanted = sorted(required | set(also))
     if not wanted:
         return {}
     stmt = (
@@ -52,7 +57,7 @@ def get_components_for_update(session: Session, ids: Iterable[str]) -> dict[str,
         .with_for_update()
     )
     found = {c.id: c for c in session.exec(stmt)}
-    missing = [i for i in wanted if i not in found]
+    missing = sorted(i for i in required if i not in found)
     if missing:
         raise InvalidInput(f"unknown component id(s): {', '.join(missing)}")
     groups = [c.id for c in found.values() if c.is_group]

@@ -43,6 +43,14 @@ class IncidentCreate(BaseModel):
         default_factory=dict, description="component id -> new status"
     )
     impact_override: Impact | None = None
+
+    @field_validator("impact_override")
+    @classmethod
+    def _incident_impact(cls, value: Impact | None) -> Impact | None:
+        if value == Impact.maintenance:
+            raise ValueError("'maintenance' is the impact of scheduled maintenance, not incidents")
+        return value
+
     started_at: UtcDatetime | None = Field(
         default=None, description="When the problem began; defaults to display_at"
     )

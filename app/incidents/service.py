@@ -73,6 +73,7 @@ def _claims_of_other_open_incidents(
         .join(IncidentUpdate, col(IncidentUpdate.id) == AffectedComponent.incident_update_id)
         .join(Incident, col(Incident.id) == IncidentUpdate.incident_id)
         .where(col(AffectedComponent.component_id).in_(component_ids))
+        .where(col(AffectedComponent.set_here))
         .where(col(Incident.status).in_(CLAIMING))
         .where(Incident.id != incident_id)
         .order_by(col(AffectedComponent.id))
@@ -84,6 +85,43 @@ def _claims_of_other_open_incidents(
     for (_, component_id), status in latest.items():
         claims[component_id].append(status)
     return claims
+
+
+def _restore_targets(
+    session: Session, incident_id: str, component_ids: list[str]
+) -> dict[str, ComponentStatus]:
+    """Where each component goes when this incident lets go of it: the worst status other
+    open incidents or running maintenances set on it, or operational."""
+    claims = _claims_of_other_open_incidents(session, incident_id, component_ids)
+    return {i: component_present.worst(claims.get(i, [])) for i in component_ids}
+
+
+def _hand_back(
+    session: Session,
+    incident: Incident,
+    component_ids: list[str],
+    *,
+    at: datetime,
+    notify: bool,
+    settings: Settings,
+    now: datetime,
+) -> None:
+    """Give components back (to other open incidents' claims, or operational) at `at`."""
+    targets = _restore_targets(session, incident.id, component_ids)
+    locked = components.get_components_for_update(session, component_ids)
+    for component_id, target in targets.items():
+        component = locked[component_id]
+        change = components.change_status(
+            session,
+            component,
+            target,
+            now=now,
+            tz=settings.tz,
+            effective_at=at,
+            incident_id=incident.id,
+        )
+        if change is not None and notify:
+            events.component_event(session, settings, component, change, now=now)
 
 
 def _check_transition(incident: Incident, new: IncidentStatus) -> None:
@@ -112,6 +150,7 @@ def _sync_from_updates(session: Session, incident: Incident) -> None:
         select(AffectedComponent.new_status)
         .join(IncidentUpdate, col(IncidentUpdate.id) == AffectedComponent.incident_update_id)
         .where(IncidentUpdate.incident_id == incident.id)
+        .where(col(AffectedComponent.set_here))
         .distinct()
     )
     incident.impact = max(
@@ -134,6 +173,7 @@ def apply_update(
     settings: Settings,
     now: datetime,
     listed: Iterable[str] = (),
+    effective_at: datetime | None = None,
 ) -> IncidentUpdate:
     """Record one timeline entry and every component change it makes.
 
@@ -141,23 +181,11 @@ def apply_update(
     (resolving an incident, completing a maintenance), components not named in `changes` go
     back to what other open incidents still claim, or operational.
     """
-    locked = components.get_components_for_update(session, [*changes, *listed])
-    earlier = [i for i in read.affected_component_ids(session, incident.id) if i not in locked]
-    if earlier:
-        stmt = (
-            select(Component)
-            .where(col(Component.id).in_(sorted(earlier)))
-            .order_by(col(Component.id))
-            .with_for_update()
-        )
-        locked.update({c.id: c for c in session.exec(stmt)})
-    claims = (
-        _claims_of_other_open_incidents(
-            session, incident.id, [i for i in locked if i not in changes]
-        )
-        if restoring
-        else {}
+    locked = components.get_components_for_update(
+        session, [*changes, *listed], also=read.affected_component_ids(session, incident.id)
     )
+    unnamed = [i for i in locked if i not in changes]
+    targets = _restore_targets(session, incident.id, unnamed) if restoring else {}
     update = IncidentUpdate(
         incident_id=incident.id,
         status=status,
@@ -178,7 +206,7 @@ def apply_update(
             new = changes[component_id]
         elif restoring:
             # Resolving hands a component back to whatever other open incidents still claim.
-            new = component_present.worst(claims.get(component_id, []))
+            new = targets[component_id]
         else:
             new = old
         session.add(
@@ -188,6 +216,7 @@ def apply_update(
                 name=components.display_name(component, groups),
                 old_status=old,
                 new_status=new,
+                set_here=component_id in changes,
             )
         )
         change = components.change_status(
@@ -196,7 +225,7 @@ def apply_update(
             new,
             now=now,
             tz=settings.tz,
-            effective_at=display_at,
+            effective_at=effective_at or display_at,
             incident_id=incident.id,
         )
         if change is not None:
@@ -233,6 +262,9 @@ def open_incident(
     )
     session.add(incident)
     session.flush()
+    # History written after the fact is not news: backfilled incidents notify no one.
+    notify = data.deliver_notifications and not data.backfilled
+    already_over = data.status == IncidentStatus.resolved
     apply_update(
         session,
         incident,
@@ -240,13 +272,25 @@ def open_incident(
         body=data.body,
         changes=data.components,
         display_at=display_at,
-        deliver_notifications=data.deliver_notifications,
+        deliver_notifications=notify,
         restoring=False,
         settings=settings,
         now=now,
+        # An incident reported once it is over: its components were in these statuses from
+        # started_at and are handed back below, at display_at.
+        effective_at=started_at if already_over else None,
     )
-    # History written after the fact is not news: backfilled incidents notify no one.
-    if data.deliver_notifications and not data.backfilled:
+    if already_over and data.components:
+        _hand_back(
+            session,
+            incident,
+            list(data.components),
+            at=display_at,
+            notify=notify,
+            settings=settings,
+            now=now,
+        )
+    if notify:
         events.incident_event(session, settings, incident, event_type="incident.created", now=now)
     audit.record(
         session,

@@ -37,9 +37,14 @@ class MaintenanceScheduler:
             due = service.due_transitions(session, now=self.clock())
             session.commit()
         for maintenance_id in due:
-            with Session(self.engine, expire_on_commit=False) as session:
-                service.run_transition(
-                    session, maintenance_id, settings=self.settings, now=self.clock()
+            try:
+                with Session(self.engine, expire_on_commit=False) as session:
+                    service.run_transition(
+                        session, maintenance_id, settings=self.settings, now=self.clock()
+                    )
+            except Exception:  # one broken maintenance must not hold up the others
+                log.exception(
+                    "maintenance %s: transition failed; retrying next round", maintenance_id
                 )
         return len(due)
 

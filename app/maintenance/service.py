@@ -13,7 +13,6 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from app.audit import service as audit
-from app.components import service as components
 from app.config import Settings
 from app.errors import Conflict, InvalidInput, InvalidTransition, NotFound
 from app.incidents import read
@@ -217,7 +216,6 @@ def post_maintenance_update(
     maintenance = _lock(session, maintenance_id)
     display_at = data.display_at or now
     incidents.check_display_at(display_at, now)
-    components.get_components_for_update(session, data.components)  # validates the ids
     update = _post(
         session,
         maintenance,
@@ -266,6 +264,18 @@ def due_transitions(session: Session, *, now: datetime) -> list[str]:
     return sorted(ids)
 
 
+def _announced(session: Session, maintenance: Incident) -> bool:
+    """Whether the maintenance was announced to subscribers (its first update notified):
+    the automatic updates follow that choice."""
+    first = session.exec(
+        select(IncidentUpdate.deliver_notifications)
+        .where(IncidentUpdate.incident_id == maintenance.id)
+        .order_by(col(IncidentUpdate.created_at))
+        .limit(1)
+    ).first()
+    return bool(first) if first is not None else True
+
+
 def _after_last(session: Session, maintenance: Incident, planned: datetime) -> datetime:
     """The planned time, or just after the newest update when that is later (a maintenance
     scheduled to start at once): the timeline must stay in order."""
@@ -287,6 +297,7 @@ def run_transition(
     """
     maintenance = _lock(session, maintenance_id)
     assert maintenance.scheduled_for is not None and maintenance.scheduled_until is not None
+    notify = _announced(session, maintenance)
     if (
         maintenance.status == IncidentStatus.scheduled
         and maintenance.scheduled_remind_prior
@@ -296,7 +307,7 @@ def run_transition(
     ):
         maintenance.scheduled_reminded_at = now
         session.add(maintenance)
-        if maintenance.scheduled_for > now:
+        if notify and maintenance.scheduled_for > now:
             events.incident_event(
                 session, settings, maintenance, event_type="maintenance.reminder", now=now
             )
@@ -312,7 +323,7 @@ def run_transition(
             body=STARTED_BODY,
             changes={},
             display_at=_after_last(session, maintenance, maintenance.scheduled_for),
-            deliver_notifications=True,
+            deliver_notifications=notify,
             settings=settings,
             now=now,
         )
@@ -328,7 +339,7 @@ def run_transition(
             body=COMPLETED_BODY,
             changes={},
             display_at=_after_last(session, maintenance, maintenance.scheduled_until),
-            deliver_notifications=True,
+            deliver_notifications=notify,
             settings=settings,
             now=now,
         )

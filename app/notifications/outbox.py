@@ -93,6 +93,7 @@ class Job:
     secret: str
     body: bytes
     attempt: int
+    lease_until: datetime  # the claim this job belongs to; settle() ignores a stale one
 
     @property
     def msg_id(self) -> str:
@@ -115,13 +116,12 @@ def claim_due(
         .limit(limit)
         .with_for_update(skip_locked=True, of=Delivery)
     )
+    until = now + lease
     ids = list(session.exec(due))
     if not ids:
         session.commit()
         return []
-    session.execute(
-        sa.update(Delivery).where(col(Delivery.id).in_(ids)).values(lease_until=now + lease)
-    )
+    session.execute(sa.update(Delivery).where(col(Delivery.id).in_(ids)).values(lease_until=until))
     rows = session.exec(
         select(Delivery, Subscriber, OutboxEvent)
         .join(Subscriber, col(Subscriber.id) == Delivery.subscriber_id)
@@ -145,6 +145,7 @@ def claim_due(
                 separators=(",", ":"),
             ).encode(),
             attempt=delivery.attempts,
+            lease_until=until,
         )
         for delivery, subscriber, event in rows
     ]
@@ -180,6 +181,8 @@ def settle(session: Session, results: list[tuple[Job, Outcome]], *, now: datetim
         subscriber = subscribers.get(job.subscriber_id)
         if delivery is None or subscriber is None:
             continue  # the subscriber was deleted meanwhile
+        if delivery.status != DeliveryStatus.pending or delivery.lease_until != job.lease_until:
+            continue  # the lease ran out and another claim (or a redelivery) owns it now
         session.add(
             DeliveryAttempt(
                 delivery_id=delivery.id,

@@ -59,6 +59,14 @@ class DeliveryWorker:
             self.metrics.count([outcome for _, outcome in results])
 
     async def _send_one(self, client: httpx.AsyncClient, job: outbox.Job) -> webhooks.Outcome:
+        try:
+            return await self._attempt(client, job)
+        except Exception as exc:  # one odd URL or receiver must not sink its whole batch
+            log.warning("delivery %s failed unexpectedly", job.delivery_id, exc_info=True)
+            message = f"{type(exc).__name__}: {exc}"[: webhooks.ERROR_LIMIT]
+            return webhooks.Outcome(status_code=None, latency_ms=0, error=message)
+
+    async def _attempt(self, client: httpx.AsyncClient, job: outbox.Job) -> webhooks.Outcome:
         async with self._limit:
             if not self.settings.webhook_allow_private:
                 try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -333,3 +334,53 @@ def test_oversized_request_is_413(staff: TestClient) -> None:
     )
     assert response.status_code == 413
     assert "larger than" in response.json()["detail"]
+
+
+def test_an_incident_claims_only_what_it_set_itself(staff: TestClient) -> None:
+    c = make_component(staff, name="OCPP")
+    b = open_incident(staff, name="B", components={c["id"]: "degraded_performance"})
+    a = open_incident(staff, name="A", components={c["id"]: "major_outage"})
+    # B's routine update repeats the status it finds (major, set by A) without setting it.
+    after = _post(staff, b["id"], status="identified", body="Still looking.")
+    assert after["impact"] == "minor"
+    _post(staff, a["id"], status="resolved", body="A is fixed.")
+    assert _status(staff, c["id"]) == "degraded_performance"  # what B itself set
+
+
+def test_an_incident_reported_once_over_hands_its_components_back(
+    staff: TestClient, engine: Engine, clock: FakeClock
+) -> None:
+    c = make_component(staff, name="OCPP")
+    clock.set(datetime.fromisoformat("2025-09-08T12:00:00+00:00"))
+    done = open_incident(
+        staff,
+        name="Yesterday",
+        status="resolved",
+        backfilled=True,
+        components={c["id"]: "major_outage"},
+        started_at="2025-09-07T09:12:00Z",
+        display_at="2025-09-07T10:39:00Z",
+    )
+    assert done["impact"] == "critical"
+    assert _status(staff, c["id"]) == "operational"
+    with Session(engine) as session:
+        log = list(
+            session.exec(select(ComponentStatusChange).order_by(col(ComponentStatusChange.id)))
+        )
+    assert [(e.new_status, e.effective_at.isoformat()) for e in log] == [
+        ("major_outage", "2025-09-07T09:12:00+00:00"),
+        ("operational", "2025-09-07T10:39:00+00:00"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"impact_override": "maintenance"},
+        {"display_at": "0001-01-01T00:30:00+01:00"},
+        {"started_at": "9999-12-31T23:59:59-01:00"},
+    ],
+)
+def test_impossible_values_are_422_not_500(staff: TestClient, payload: dict[str, str]) -> None:
+    response = staff.post("/api/v1/incidents", json={"name": "X", "body": "y", **payload})
+    assert response.status_code == 422, response.text

@@ -289,3 +289,14 @@ def test_v2_maintenance_history_pages(staff: TestClient, client: TestClient) -> 
     assert [m["name"] for m in window.json()["scheduled_maintenances"]] == ["Window 2", "Window 1"]
     bad = client.get("/api/v2/scheduled-maintenances.json", params={"per_page": 500})
     assert bad.status_code == 422
+
+
+def test_a_quiet_maintenance_stays_quiet(
+    staff: TestClient, clock: FakeClock, scheduler: MaintenanceScheduler, engine: Engine
+) -> None:
+    _schedule(staff, deliver_notifications=False, scheduled_remind_prior=30)
+    clock.set(END + timedelta(minutes=1))
+    scheduler.run_once()
+    with Session(engine) as session:
+        kinds = list(session.exec(select(OutboxEvent.type)))
+    assert [k for k in kinds if k.startswith("maintenance.")] == []

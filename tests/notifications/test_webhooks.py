@@ -379,6 +379,8 @@ def test_private_targets_are_refused_unless_allowed(
             "http://[::ffff:192.168.1.1]/",
             "http://[64:ff9b::a00:1]/",
             "http://[fd00:ec2::254]/",
+            "http://[::a9fe:a9fe]/",
+            "http://[fec0::1]/",
             "http://localhost/",
         ):
             response = staff.post("/api/v1/subscribers", json={"url": url})
@@ -524,3 +526,52 @@ def test_a_slow_receiver_never_holds_up_deliveries_to_others(
     names, slow_waiting = asyncio.run(scenario())
     assert slow_waiting
     assert names == ["First", "Second"]
+
+
+def test_an_unexpected_error_for_one_delivery_does_not_sink_the_batch(
+    staff: TestClient, receiver: Receiver, deliver: Callable[[], int]
+) -> None:
+    _subscribe(staff, "https://odd.example.com/")
+    fine = _subscribe(staff, "https://fine.example.com/")
+
+    def reply(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "odd.example.com":
+            raise ValueError("not an httpx error")
+        return httpx.Response(204)
+
+    receiver.reply = reply
+    open_incident(staff)
+    assert deliver() == 2
+    assert deliver() == 0  # both settled: nothing is sent twice
+    log = staff.get(f"/api/v1/subscribers/{fine['id']}/deliveries").json()
+    assert [d["status"] for d in log] == ["delivered"]
+
+
+def test_a_result_for_an_expired_lease_is_ignored(
+    engine: Engine, staff: TestClient, clock: FakeClock, settings: Settings
+) -> None:
+    from app.notifications.webhooks import Outcome
+
+    _subscribe(staff, "https://hooks.example.com/")
+    open_incident(staff)
+    lease = timedelta(seconds=60)
+    with Session(engine) as session:
+        (stale,) = outbox.claim_due(
+            session, now=clock.now, limit=5, lease=lease, public_url=settings.public_url
+        )
+    clock.advance(seconds=61)
+    with Session(engine) as session:
+        (fresh,) = outbox.claim_due(
+            session, now=clock.now, limit=5, lease=lease, public_url=settings.public_url
+        )
+    with Session(engine) as session:
+        outbox.settle(
+            session, [(stale, Outcome(status_code=500, latency_ms=1, error="late"))], now=clock.now
+        )
+        outbox.settle(
+            session, [(fresh, Outcome(status_code=204, latency_ms=1, error=None))], now=clock.now
+        )
+    with Session(engine) as session:
+        delivery = session.get(Delivery, fresh.delivery_id)
+        assert delivery is not None
+        assert (delivery.status, delivery.attempts) == (DeliveryStatus.delivered, 1)

@@ -213,3 +213,15 @@ def test_bad_parameters_are_json_errors(client: TestClient, query: dict[str, str
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/json"
     assert response.json()["message"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"since": "0001-01-01T00:00:00+01:00"},
+        {"until": "9999-12-31T23:59:59-01:00"},
+    ],
+)
+def test_out_of_range_dates_are_422(client: TestClient, query: dict[str, str]) -> None:
+    for path in ("incidents.json", "scheduled-maintenances.json"):
+        assert client.get(f"/api/v2/{path}", params=query).status_code == 422
