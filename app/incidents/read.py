@@ -15,6 +15,7 @@ from app.errors import NotFound
 from app.models import (
     OPEN_STATUSES,
     AffectedComponent,
+    AuditEvent,
     Component,
     ComponentStatus,
     Impact,
@@ -193,10 +194,14 @@ def page_status(session: Session) -> tuple[str, str]:
 
 
 def last_change(session: Session) -> datetime | None:
-    """When any component or incident last changed (the page's updated_at)."""
+    """When anything on the page last changed: Last-Modified and the page's updated_at.
+
+    The audit log counts too, so a deletion (which leaves no updated_at behind) moves it on.
+    """
     newest = [
         session.exec(select(sa.func.max(Component.updated_at))).one(),
         session.exec(select(sa.func.max(Incident.updated_at))).one(),
+        session.exec(select(sa.func.max(AuditEvent.at))).one(),
     ]
     found = [t for t in newest if t is not None]
     return max(found) if found else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter, Request, Response
+from sqlmodel import Session
 
 from app.components import service as components
 from app.config import Settings, SettingsDep
@@ -20,9 +21,12 @@ def _site(settings: Settings) -> feeds.FeedSite:
     return feeds.FeedSite(name=settings.page_name, public_url=settings.public_url, tz=settings.tz)
 
 
-def _send(request: Request, feed: feeds.Feed) -> Response:
+def _send(request: Request, session: Session, feed: feeds.Feed) -> Response:
+    # Last-Modified is the page's last change, not the newest entry's: an entry can vanish
+    # (a cancelled maintenance) and an If-Modified-Since must not then answer 304.
+    changed = max(feed.last_modified, incidents.last_change(session) or feed.last_modified)
     return conditional_response(
-        request, feed.body, media_type=feed.media_type, last_modified=feed.last_modified
+        request, feed.body, media_type=feed.media_type, last_modified=changed
     )
 
 
@@ -42,7 +46,7 @@ def history_feed(
         path="/history",
         title=f"{settings.page_name} Status - Incident History",
     )
-    return _send(request, feed)
+    return _send(request, session, feed)
 
 
 @router.get("/updates.{flavor}", response_class=Response)
@@ -61,7 +65,7 @@ def updates_feed(
         path="/updates",
         title=f"{settings.page_name} Status - Incident Updates",
     )
-    return _send(request, feed)
+    return _send(request, session, feed)
 
 
 @router.get("/components/{component_id}/history.{flavor}", response_class=Response)
@@ -83,4 +87,4 @@ def component_feed(
         path=f"/components/{component.id}/history",
         title=f"{settings.page_name} Status - {component.name} Incident History",
     )
-    return _send(request, feed)
+    return _send(request, session, feed)

@@ -300,3 +300,19 @@ def test_a_quiet_maintenance_stays_quiet(
     with Session(engine) as session:
         kinds = list(session.exec(select(OutboxEvent.type)))
     assert [k for k in kinds if k.startswith("maintenance.")] == []
+
+
+def test_a_cancelled_maintenance_is_not_hidden_by_if_modified_since(
+    staff: TestClient, client: TestClient, clock: FakeClock
+) -> None:
+    m = _schedule(staff)
+    first = client.get("/api/v2/scheduled-maintenances/upcoming.json")
+    assert len(first.json()["scheduled_maintenances"]) == 1
+    clock.advance(seconds=2)
+    assert staff.delete(f"/api/v1/maintenances/{m['id']}").status_code == 204
+    again = client.get(
+        "/api/v2/scheduled-maintenances/upcoming.json",
+        headers={"If-Modified-Since": first.headers["last-modified"]},
+    )
+    assert again.status_code == 200
+    assert again.json()["scheduled_maintenances"] == []
