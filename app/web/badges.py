@@ -83,11 +83,9 @@ def page_badge(request: Request, session: ReadSessionDep, settings: SettingsDep)
 def component_badge(component_id: str, request: Request, session: ReadSessionDep) -> Response:
     """One component's status, e.g. "OCPP | Partial Outage"."""
     component = components.get_component(session, component_id)
-    status, updated = component.status, component.updated_at
-    if component.is_group:  # a group shows the worst of its components
-        children = [c for c in components.list_components(session) if c.group_id == component.id]
-        status = component_present.worst(c.status for c in children)
-        updated = max([updated, *(c.updated_at for c in children)])
-    colour = INDICATOR_COLOURS[STATUS_INDICATOR[status.value]]
-    body = badge_svg(component.name, COMPONENT_LABELS[status], colour)
-    return _send(request, body, updated)
+    children = [c for c in components.list_components(session) if c.group_id == component.id]
+    # The shared presenter gives a group the worst status and newest change of its components.
+    public = component_present.present_components([component, *children], page_id="")[0]
+    colour = INDICATOR_COLOURS[STATUS_INDICATOR[public.status.value]]
+    body = badge_svg(component.name, COMPONENT_LABELS[public.status], colour)
+    return _send(request, body, public.updated_at)
