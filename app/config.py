@@ -50,6 +50,21 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = Field(
         default=1.0, gt=0, le=60, description="How often an idle worker looks for due work"
     )
+    render_cache: bool = Field(
+        default=True, description="Serve public pages, JSON and feeds as pre-rendered bytes"
+    )
+    render_cache_max_mb: int = Field(
+        default=64, ge=1, description="Memory the render cache may hold, in MiB"
+    )
+    render_cache_ttl_seconds: float = Field(
+        default=60.0, gt=0, description="Re-render a cached answer at least this often"
+    )
+    data_version_poll_seconds: float = Field(
+        default=0.5,
+        gt=0,
+        le=60,
+        description="How often a replica checks the database for changes made elsewhere",
+    )
     uptime_partial_outage_weight: float = Field(
         default=0.3, ge=0, le=1, description="Share of partial-outage time counted as downtime"
     )

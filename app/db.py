@@ -13,6 +13,8 @@ from fastapi import Depends, Request
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from app import data_version  # noqa: F401  (installs the session hooks that bump it)
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 # Marks connections that only read; on SQLite every other transaction takes the write lock

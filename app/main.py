@@ -30,6 +30,7 @@ from app.web.limits import BodySizeLimit
 from app.web.metrics import build_registry
 from app.web.metrics import router as metrics_router
 from app.web.pages import router as pages_router
+from app.web.render_cache import RenderCache
 from app.web.security import SecurityHeaders
 from app.web.statuspage_v2 import router as statuspage_v2_router
 from app.web.subscriptions import router as subscriptions_router
@@ -102,6 +103,9 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         supervisor: Supervisor | None = app.state.supervisor
+        cache: RenderCache | None = getattr(app.state, "render_cache", None)
+        if cache is not None:
+            await cache.start()
         if supervisor is not None:
             await supervisor.start()
         try:
@@ -109,6 +113,8 @@ def create_app(settings: Settings) -> FastAPI:
         finally:
             if supervisor is not None:
                 await supervisor.stop()
+            if cache is not None:
+                await cache.stop()
             app.state.engine.dispose()
 
     app = FastAPI(
@@ -136,6 +142,17 @@ def create_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     app.add_middleware(SecurityHeaders)
+    if settings.render_cache:
+        # Outermost, so a cache hit skips everything else; renders go through the rest.
+        app.add_middleware(
+            RenderCache,
+            engine=engine,
+            public_url=settings.public_url,
+            max_bytes=settings.render_cache_max_mb * 1024 * 1024,
+            ttl_seconds=settings.render_cache_ttl_seconds,
+            poll_seconds=settings.data_version_poll_seconds,
+            on_create=lambda cache: setattr(app.state, "render_cache", cache),
+        )
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(components_router)
     app.include_router(incidents_router)

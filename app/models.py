@@ -39,6 +39,11 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+# Tables that never show on a public page: writing them does not bump the data version,
+# so the render cache keeps its bytes (app.data_version).
+PRIVATE_TABLE: dict[str, Any] = {"info": {"data_version": False}}
+
+
 def _enum(enum: type[StrEnum]) -> sa.Enum:
     # Stored as VARCHAR, not a native enum type, so adding a value needs no type migration.
     return sa.Enum(
@@ -228,6 +233,7 @@ class ApiToken(SQLModel, table=True):
     """A staff API token; only its SHA-256 is stored."""
 
     __tablename__ = "api_token"
+    __table_args__ = PRIVATE_TABLE
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=255)
@@ -241,6 +247,7 @@ class AuditEvent(SQLModel, table=True):
     """Who changed what and when; written in the same transaction as the change."""
 
     __tablename__ = "audit_event"
+    __table_args__ = PRIVATE_TABLE
 
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(sa_type=UTCDateTime, index=True)
@@ -271,6 +278,8 @@ class DeliveryStatus(StrEnum):
 class Subscriber(SQLModel, table=True):
     """A webhook endpoint, optionally limited to some components."""
 
+    __table_args__ = PRIVATE_TABLE
+
     id: str = Field(default_factory=new_id, primary_key=True, max_length=12)
     url: str = Field(max_length=2048, unique=True)
     email: str | None = Field(default=None, max_length=320)
@@ -294,6 +303,7 @@ class OutboxEvent(SQLModel, table=True):
     """Something subscribers hear about, written in the same transaction as the change."""
 
     __tablename__ = "outbox_event"
+    __table_args__ = PRIVATE_TABLE
 
     id: int | None = Field(default=None, primary_key=True)
     type: str = Field(max_length=64)
@@ -304,7 +314,7 @@ class OutboxEvent(SQLModel, table=True):
 class Delivery(SQLModel, table=True):
     """One event for one subscriber; its id is the webhook-id receivers deduplicate on."""
 
-    __table_args__ = (sa.Index("ix_delivery_due", "status", "next_attempt_at"),)
+    __table_args__ = (sa.Index("ix_delivery_due", "status", "next_attempt_at"), PRIVATE_TABLE)
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=12)
     event_id: int = Field(foreign_key="outbox_event.id", ondelete="CASCADE", index=True)
@@ -325,6 +335,7 @@ class DeliveryAttempt(SQLModel, table=True):
     """One HTTP attempt of a delivery: the delivery log staff read."""
 
     __tablename__ = "delivery_attempt"
+    __table_args__ = PRIVATE_TABLE
 
     id: int | None = Field(default=None, primary_key=True)
     delivery_id: str = Field(foreign_key="delivery.id", ondelete="CASCADE", index=True)
@@ -332,3 +343,16 @@ class DeliveryAttempt(SQLModel, table=True):
     status_code: int | None = None
     latency_ms: int
     error: str | None = Field(default=None, max_length=500)
+
+
+class DataVersion(SQLModel, table=True):
+    """One row whose number grows with every committed change to public data.
+
+    Every replica polls it to know when its rendered pages are out of date.
+    """
+
+    __tablename__ = "data_version"
+    __table_args__ = PRIVATE_TABLE
+
+    id: int = Field(default=1, primary_key=True)
+    version: int = Field(default=1, sa_type=sa.BigInteger)

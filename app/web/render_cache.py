@@ -1,0 +1,508 @@
+"""Render-on-write cache: public GET responses served as bytes from memory.
+
+An ASGI layer in front of the routing. The first request for a public address renders it through
+the app as usual; the bytes, their gzip and brotli variants and a strong ETag are kept, stamped
+with the data version they were rendered at (app.data_version). Requests are then answered from
+memory, 304 on revalidation, with no database query.
+
+When the version moves (a commit in this process tells us at once; commits elsewhere are seen by
+polling the one-row table every ``poll_seconds``), a refresher task re-renders the addresses
+readers asked for since their last render and swaps the new bytes in. Readers keep getting the
+previous bytes until then: a render never holds up a reader who has something to be served.
+Entries nobody asked for are dropped instead of re-rendered; the next reader renders them anew,
+as on a miss. Entries also age out after ``ttl_seconds`` so time-dependent text (an uptime day
+that ends) is never older than that. A render that fails keeps the old bytes (stale-if-error).
+
+Renders use a canonical request built from the public URL, never the reader's headers, so nothing
+a reader sends (Host, cookies, Accept-Language) can leak into bytes served to everyone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gzip
+import hashlib
+import logging
+import threading
+import time
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
+
+import brotli
+from sqlalchemy.engine import Engine
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app import data_version
+
+log = logging.getLogger(__name__)
+
+CACHE_CONTROL = b"public, max-age=10, stale-while-revalidate=30, stale-if-error=86400"
+# Headers the cache sets itself on every answer.
+_OWN_HEADERS = {
+    b"content-length",
+    b"content-encoding",
+    b"etag",
+    b"cache-control",
+    b"vary",
+    b"date",
+    b"server",
+}
+_COMPRESSIBLE = (
+    b"text/",
+    b"application/json",
+    b"application/xml",
+    b"application/rss+xml",
+    b"application/atom+xml",
+    b"image/svg+xml",
+    b"application/javascript",
+)
+MIN_COMPRESS = 256  # bytes; below this, compression costs more than it saves
+CACHEABLE_STATUS = (200,)
+
+
+def is_public_path(path: str) -> bool:
+    """Addresses whose answer is the same for every reader and changes only with the data."""
+    if path == "/":
+        return True
+    if path.startswith(("/subscribe", "/subscriptions/", "/api/v1/", "/admin")):
+        return False
+    return path.startswith(
+        (
+            "/incidents/",
+            "/maintenance/",
+            "/history",
+            "/updates.",
+            "/uptime",
+            "/api/v2/",
+            "/badge.svg",
+            "/components/",
+            "/static/",
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """One address's answer, in every encoding we serve."""
+
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+    gzip: bytes | None
+    br: bytes | None
+    etag: bytes  # strong, of the identity body: b'"abc..."'
+    last_modified: float | None  # POSIX seconds, for If-Modified-Since
+    version: int
+    rendered_at: float  # time.monotonic()
+
+    @property
+    def size(self) -> int:
+        """Bytes held in memory."""
+        return len(self.body) + len(self.gzip or b"") + len(self.br or b"")
+
+    def variant_etag(self, encoding: bytes | None) -> bytes:
+        """A distinct strong ETag per content coding, as RFC 9110 asks."""
+        if encoding is None:
+            return self.etag
+        return self.etag[:-1] + b"-" + encoding + b'"'
+
+
+@dataclass
+class Entry:
+    """A cached address and who asked for it."""
+
+    rendered: Rendered
+    hits: int = 0  # since the last render
+    refreshing: bool = False
+
+
+@dataclass
+class CacheStats:
+    """Counters for /metrics and the benchmark."""
+
+    hits: int = 0
+    not_modified: int = 0
+    stale: int = 0
+    misses: int = 0
+    renders: int = 0
+    render_errors: int = 0
+    render_seconds: float = 0.0
+    refreshes: int = 0
+    last_refresh_seconds: float = 0.0
+
+
+@dataclass
+class _Collected:
+    status: int = 500
+    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    chunks: list[bytes] = field(default_factory=list)
+
+
+def _compress(content_type: bytes, body: bytes) -> tuple[bytes | None, bytes | None]:
+    if len(body) < MIN_COMPRESS or not content_type.startswith(_COMPRESSIBLE):
+        return None, None
+    gz = gzip.compress(body, compresslevel=9, mtime=0)
+    br = brotli.compress(body, quality=9 if len(body) > 65536 else 11)
+    return gz, br
+
+
+def _accepted(accept_encoding: bytes) -> set[bytes]:
+    """Content codings the reader accepts (q=0 means refused)."""
+    accepted = set()
+    for part in accept_encoding.lower().split(b","):
+        coding, _, params = part.strip().partition(b";")
+        q = params.strip()
+        if q.startswith(b"q="):
+            try:
+                if float(q[2:]) <= 0:
+                    continue
+            except ValueError:
+                continue
+        accepted.add(coding.strip())
+    return accepted
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return bytes(value)
+    return None
+
+
+def _etag_matches(if_none_match: bytes, rendered: Rendered) -> bool:
+    if if_none_match.strip() == b"*":
+        return True
+    tags = {t.strip().removeprefix(b"W/") for t in if_none_match.split(b",")}
+    return any(rendered.variant_etag(e) in tags for e in (None, b"gzip", b"br"))
+
+
+def _not_modified_since(if_modified_since: bytes, rendered: Rendered) -> bool:
+    if rendered.last_modified is None:
+        return False
+    try:
+        since = parsedate_to_datetime(if_modified_since.decode("latin-1"))
+    except (TypeError, ValueError):
+        return False
+    return since.tzinfo is not None and int(rendered.last_modified) <= since.timestamp()
+
+
+class RenderCache:
+    """The ASGI layer; ``app.state.render_cache`` holds it for the lifespan and for metrics."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        engine: Engine,
+        public_url: str,
+        max_bytes: int = 64 * 1024 * 1024,
+        ttl_seconds: float = 60.0,
+        poll_seconds: float = 0.5,
+        is_cacheable: Callable[[str], bool] = is_public_path,
+        on_create: Callable[[RenderCache], None] | None = None,
+    ) -> None:
+        self.app = app
+        self.engine = engine
+        self.max_bytes = max_bytes
+        self.ttl = ttl_seconds
+        self.poll_seconds = poll_seconds
+        self.is_cacheable = is_cacheable
+        url = urlsplit(public_url)
+        self._scheme = url.scheme
+        self._host = url.netloc.encode()
+        self._server = (url.hostname or "localhost", url.port or (443 if url.scheme == "https" else 80))
+        self.entries: OrderedDict[str, Entry] = OrderedDict()
+        self.bytes = 0
+        self.stats = CacheStats()
+        self.version = 0  # newest data version known to this process
+        self._inflight: dict[str, asyncio.Task[Rendered | None]] = {}
+        self._lock = threading.Lock()
+        self._wake: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._version_read = False
+        self._outer: dict[str, object] = {}
+        # A weak reference: a listener must not keep a discarded app alive (tests make many).
+        committed = weakref.WeakMethod(self._committed)
+
+        def listener(version: int) -> None:
+            method = committed()
+            if method is not None:
+                method(version)
+
+        self._unsubscribe = data_version.subscribe(engine, listener)
+        if on_create is not None:
+            on_create(self)
+
+    # -- knowing the version -------------------------------------------------------------
+
+    def _committed(self, version: int) -> None:
+        """A commit in this process changed public data (runs in the committing thread)."""
+        self.observe(version)
+        loop, wake = self._loop, self._wake
+        if loop is not None and wake is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(wake.set)
+
+    def observe(self, version: int) -> None:
+        """Learn of a data version (never goes back)."""
+        with self._lock:
+            self.version = max(self.version, version)
+
+    def _fresh(self, rendered: Rendered, now: float) -> bool:
+        return rendered.version >= self.version and now - rendered.rendered_at < self.ttl
+
+    # -- serving ---------------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] not in ("GET", "HEAD")
+            or not self.is_cacheable(scope["path"])
+        ):
+            await self.app(scope, receive, send)
+            return
+        self._outer = {k: scope[k] for k in ("app", "state") if k in scope}
+        if not self._version_read:  # first request of this process: learn where the data is
+            self.observe(await asyncio.to_thread(data_version.read, self.engine))
+            self._version_read = True
+        key = scope["path"]
+        if scope.get("query_string"):
+            key += "?" + scope["query_string"].decode("latin-1")
+        entry = self.entries.get(key)
+        now = time.monotonic()
+        if entry is not None:
+            self.entries.move_to_end(key)
+            entry.hits += 1
+            if self._fresh(entry.rendered, now):
+                self.stats.hits += 1
+                await self._send(scope, send, entry.rendered, b"hit")
+                return
+            if entry.refreshing or key in self._inflight:
+                self.stats.stale += 1  # someone is rendering it: the previous bytes will do
+                await self._send(scope, send, entry.rendered, b"stale")
+                return
+        self.stats.misses += 1
+        rendered = await self._render_once(key)
+        if rendered is None:  # not cacheable (an error, a 404): answer as the app does
+            if entry is not None and key in self.entries:
+                self.stats.stale += 1  # stale-if-error
+                await self._send(scope, send, entry.rendered, b"stale")
+                return
+            await self.app(scope, receive, send)
+            return
+        await self._send(scope, send, rendered, b"miss")
+
+    async def _send(self, scope: Scope, send: Send, rendered: Rendered, how: bytes) -> None:
+        accepted = _accepted(_header(scope, b"accept-encoding") or b"")
+        encoding: bytes | None = None
+        body = rendered.body
+        if rendered.br is not None and b"br" in accepted:
+            encoding, body = b"br", rendered.br
+        elif rendered.gzip is not None and (b"gzip" in accepted or b"x-gzip" in accepted):
+            encoding, body = b"gzip", rendered.gzip
+        headers = [
+            *rendered.headers,
+            (b"etag", rendered.variant_etag(encoding)),
+            (b"cache-control", CACHE_CONTROL),
+            (b"x-pharos-cache", how),
+        ]
+        if rendered.gzip is not None:
+            headers.append((b"vary", b"Accept-Encoding"))
+        status = rendered.status
+        if_none_match = _header(scope, b"if-none-match")
+        if_modified_since = _header(scope, b"if-modified-since")
+        if (if_none_match is not None and _etag_matches(if_none_match, rendered)) or (
+            if_none_match is None
+            and if_modified_since is not None
+            and _not_modified_since(if_modified_since, rendered)
+        ):
+            self.stats.not_modified += 1
+            status, body = 304, b""
+            headers = [(k, v) for k, v in headers if k != b"content-type"]
+        else:
+            if encoding is not None:
+                headers.append((b"content-encoding", encoding))
+            headers.append((b"content-length", str(len(body)).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send(
+            {"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body}
+        )
+
+    # -- rendering -------------------------------------------------------------------------
+
+    async def _render_once(self, key: str) -> Rendered | None:
+        """Render ``key``, sharing one render among readers who ask at the same time."""
+        task = self._inflight.get(key)
+        if task is None or task.get_loop() is not asyncio.get_running_loop():
+            task = asyncio.get_running_loop().create_task(self._render(key))
+            self._inflight[key] = task
+            task.add_done_callback(lambda done: self._forget(key, done))
+        return await asyncio.shield(task)
+
+    def _forget(self, key: str, task: asyncio.Task[Rendered | None]) -> None:
+        if self._inflight.get(key) is task:
+            del self._inflight[key]
+
+    async def _render(self, key: str) -> Rendered | None:
+        """Render through the app with a canonical request; store and return what is cacheable."""
+        version = self.version  # read before rendering: a change during the render stays stale
+        path, _, query = key.partition("?")
+        scope: Scope = {
+            "type": "http",
+            "asgi": {"version": "3.0", "spec_version": "2.3"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": self._scheme,
+            "path": path,
+            "raw_path": path.encode(),
+            "root_path": "",
+            "query_string": query.encode("latin-1"),
+            "headers": [(b"host", self._host), (b"accept", b"*/*")],
+            "client": ("127.0.0.1", 0),
+            "server": self._server,
+            **self._outer,  # the application object and lifespan state, as a request carries
+        }
+        collected = _Collected()
+        done = asyncio.Event()
+        requested = False
+
+        async def receive() -> Message:
+            nonlocal requested
+            if not requested:
+                requested = True
+                return {"type": "http.request", "body": b"", "more_body": False}
+            await done.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                collected.status = message["status"]
+                collected.headers = [(bytes(k).lower(), bytes(v)) for k, v in message["headers"]]
+            elif message["type"] == "http.response.body":
+                collected.chunks.append(bytes(message.get("body", b"")))
+
+        started = time.perf_counter()
+        try:
+            await self.app(scope, receive, send)
+        except Exception:
+            log.exception("rendering %s failed", key)
+            self.stats.render_errors += 1
+            return None
+        finally:
+            done.set()
+            self.stats.renders += 1
+            self.stats.render_seconds += time.perf_counter() - started
+        if collected.status not in CACHEABLE_STATUS:
+            if collected.status >= 500:
+                self.stats.render_errors += 1  # keep the old bytes: stale-if-error
+            else:
+                self._drop(key)  # gone (404) or moved: the old bytes are wrong now
+            return None
+        rendered = self._package(collected, version)
+        self._store(key, rendered)
+        return rendered
+
+    def _package(self, collected: _Collected, version: int) -> Rendered:
+        body = b"".join(collected.chunks)
+        headers = [(k, v) for k, v in collected.headers if k not in _OWN_HEADERS]
+        content_type = next((v for k, v in headers if k == b"content-type"), b"")
+        last_modified = next((v for k, v in headers if k == b"last-modified"), None)
+        gz, br = _compress(content_type.lower(), body)
+        modified: float | None = None
+        if last_modified is not None:
+            with contextlib.suppress(TypeError, ValueError):
+                modified = parsedate_to_datetime(last_modified.decode("latin-1")).timestamp()
+        return Rendered(
+            status=collected.status,
+            headers=headers,
+            body=body,
+            gzip=gz,
+            br=br,
+            etag=b'"' + hashlib.sha256(body).hexdigest()[:32].encode() + b'"',
+            last_modified=modified,
+            version=version,
+            rendered_at=time.monotonic(),
+        )
+
+    def _drop(self, key: str) -> None:
+        old = self.entries.pop(key, None)
+        if old is not None:
+            self.bytes -= old.rendered.size
+
+    def _store(self, key: str, rendered: Rendered) -> None:
+        self._drop(key)
+        if rendered.size > self.max_bytes // 4:
+            return  # one huge answer must not push everything else out
+        self.entries[key] = Entry(rendered)
+        self.bytes += rendered.size
+        while self.bytes > self.max_bytes and self.entries:
+            _, evicted = self.entries.popitem(last=False)
+            self.bytes -= evicted.rendered.size
+
+    # -- refreshing ------------------------------------------------------------------------
+
+    async def refresh(self) -> int:
+        """Re-render the stale entries readers asked for; drop the stale ones nobody did.
+
+        Returns how many were re-rendered.
+        """
+        now = time.monotonic()
+        stale = [(k, e) for k, e in self.entries.items() if not self._fresh(e.rendered, now)]
+        if not stale:
+            return 0
+        started = time.perf_counter()
+        wanted = []
+        for key, entry in stale:
+            if entry.hits == 0:
+                self._drop(key)
+            else:
+                wanted.append((key, entry))
+        wanted.sort(key=lambda item: item[1].hits, reverse=True)  # the busiest first
+        for key, entry in wanted:
+            entry.refreshing = True
+            try:
+                await self._render_once(key)
+            finally:
+                entry.refreshing = False
+        self.stats.refreshes += 1
+        self.stats.last_refresh_seconds = time.perf_counter() - started
+        return len(wanted)
+
+    async def run(self) -> None:
+        """Watch the data version and keep the entries fresh; runs for the app's lifespan."""
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+            self._wake.clear()
+            try:
+                self.observe(await asyncio.to_thread(data_version.read, self.engine))
+                await self.refresh()
+            except Exception:  # a database hiccup: keep serving what we have, try again
+                log.exception("render cache refresh failed")
+
+    async def start(self) -> None:
+        """Start the refresher (once, however many lifespans share the app)."""
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self.run())
+
+    async def stop(self) -> None:
+        """Stop the refresher if this loop owns it."""
+        task = self._task
+        if task is not None and task.get_loop() is asyncio.get_running_loop():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            self._task = None
+            self._loop = self._wake = None
+
+    def close(self) -> None:
+        """Stop hearing of this process's commits."""
+        self._unsubscribe()
