@@ -215,7 +215,10 @@ class RenderCache:
         url = urlsplit(public_url)
         self._scheme = url.scheme
         self._host = url.netloc.encode()
-        self._server = (url.hostname or "localhost", url.port or (443 if url.scheme == "https" else 80))
+        self._server = (
+            url.hostname or "localhost",
+            url.port or (443 if url.scheme == "https" else 80),
+        )
         self.entries: OrderedDict[str, Entry] = OrderedDict()
         self.bytes = 0
         self.stats = CacheStats()
@@ -260,11 +263,13 @@ class RenderCache:
     # -- serving ---------------------------------------------------------------------------
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] != "http"
-            or scope["method"] not in ("GET", "HEAD")
-            or not self.is_cacheable(scope["path"])
-        ):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if scope["method"] not in ("GET", "HEAD"):
+            await self._write(scope, receive, send)
+            return
+        if not self.is_cacheable(scope["path"]):
             await self.app(scope, receive, send)
             return
         self._outer = {k: scope[k] for k in ("app", "state") if k in scope}
@@ -297,6 +302,28 @@ class RenderCache:
             await self.app(scope, receive, send)
             return
         await self._send(scope, send, rendered, b"miss")
+
+    async def _write(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Render on write: a request that changed public data re-renders before it answers.
+
+        So whoever posted an update sees it on their next read of this replica; other replicas
+        catch up within ``poll_seconds``.
+        """
+        before = self.version
+
+        async def send_when_rendered(message: Message) -> None:
+            if (
+                message["type"] == "http.response.body"
+                and not message.get("more_body", False)
+                and self.version > before
+            ):
+                try:
+                    await self.refresh()
+                except Exception:  # the write succeeded; the refresher will try again
+                    log.exception("render on write failed")
+            await send(message)
+
+        await self.app(scope, receive, send_when_rendered)
 
     async def _send(self, scope: Scope, send: Send, rendered: Rendered, how: bytes) -> None:
         accepted = _accepted(_header(scope, b"accept-encoding") or b"")
@@ -453,14 +480,15 @@ class RenderCache:
         Returns how many were re-rendered.
         """
         now = time.monotonic()
-        stale = [(k, e) for k, e in self.entries.items() if not self._fresh(e.rendered, now)]
+        stale = [(k, e) for k, e in list(self.entries.items()) if not self._fresh(e.rendered, now)]
         if not stale:
             return 0
         started = time.perf_counter()
         wanted = []
         for key, entry in stale:
             if entry.hits == 0:
-                self._drop(key)
+                if self.entries.get(key) is entry:
+                    self._drop(key)
             else:
                 wanted.append((key, entry))
         wanted.sort(key=lambda item: item[1].hits, reverse=True)  # the busiest first

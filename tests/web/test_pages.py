@@ -464,7 +464,8 @@ def test_front_page_loads_uptime_in_bulk_not_per_component(
     statements: list[str] = []
 
     def count(*args: Any) -> None:
-        statements.append(args[2])
+        if "data_version" not in args[2]:  # the render cache's own poll runs meanwhile
+            statements.append(args[2])
 
     def queries() -> int:
         app.state.render_cache.entries.clear()  # measure a render, not a cache hit
