@@ -136,7 +136,12 @@ def create_app(settings: Settings) -> FastAPI:
         if settings.run_workers
         else None
     )
-    app.state.metrics_registry = build_registry(engine, counters, app.state.supervisor)
+    app.state.metrics_registry = build_registry(
+        engine,
+        counters,
+        app.state.supervisor,
+        lambda: getattr(app.state, "render_cache", None),
+    )
     templates = Jinja2Templates(directory=TEMPLATES_DIR)
     app.state.templates = templates
     install_error_handlers(app)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CollectorRegistry, generate_latest
@@ -14,6 +14,7 @@ from sqlmodel import Session
 from app.clock import utcnow
 from app.notifications import outbox
 from app.notifications.worker import DeliveryCounters
+from app.web.render_cache import RenderCache
 from app.workers import Supervisor
 
 router = APIRouter(tags=["health"])
@@ -24,11 +25,16 @@ class PharosCollector(Collector):
     """Reads the outbox backlog and the workers' state at scrape time."""
 
     def __init__(
-        self, engine: Engine, counters: DeliveryCounters, supervisor: Supervisor | None
+        self,
+        engine: Engine,
+        counters: DeliveryCounters,
+        supervisor: Supervisor | None,
+        render_cache: Callable[[], RenderCache | None] = lambda: None,
     ) -> None:
         self.engine = engine
         self.counters = counters
         self.supervisor = supervisor
+        self.render_cache = render_cache
 
     def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
         """One scrape."""
@@ -64,14 +70,54 @@ class PharosCollector(Collector):
                 restarts.add_metric([name], state.restarts)
             yield beat
             yield restarts
+        cache = self.render_cache()
+        if cache is not None:
+            yield from _cache_metrics(cache)
+
+
+def _cache_metrics(cache: RenderCache) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+    stats = cache.stats
+    answers = CounterMetricFamily(
+        "pharos_render_cache_answers", "Public answers by how they were served", labels=["how"]
+    )
+    for how, count in (
+        ("hit", stats.hits),
+        ("stale", stats.stale),
+        ("miss", stats.misses),
+        ("not_modified", stats.not_modified),
+    ):
+        answers.add_metric([how], count)
+    yield answers
+    yield CounterMetricFamily("pharos_render_cache_renders", "Renders", value=stats.renders)
+    yield CounterMetricFamily(
+        "pharos_render_cache_render_errors", "Renders that failed", value=stats.render_errors
+    )
+    yield CounterMetricFamily(
+        "pharos_render_cache_render_seconds", "Time spent rendering", value=stats.render_seconds
+    )
+    yield GaugeMetricFamily(
+        "pharos_render_cache_last_refresh_seconds",
+        "Duration of the last re-render after a data change",
+        value=stats.last_refresh_seconds,
+    )
+    yield GaugeMetricFamily(
+        "pharos_render_cache_entries", "Cached answers", value=len(cache.entries)
+    )
+    yield GaugeMetricFamily("pharos_render_cache_bytes", "Bytes held", value=cache.bytes)
+    yield GaugeMetricFamily(
+        "pharos_data_version", "Newest data version this replica knows", value=cache.version
+    )
 
 
 def build_registry(
-    engine: Engine, counters: DeliveryCounters, supervisor: Supervisor | None
+    engine: Engine,
+    counters: DeliveryCounters,
+    supervisor: Supervisor | None,
+    render_cache: Callable[[], RenderCache | None] = lambda: None,
 ) -> CollectorRegistry:
     """A registry per app (tests build many apps in one process)."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(PharosCollector(engine, counters, supervisor))
+    registry.register(PharosCollector(engine, counters, supervisor, render_cache))
     return registry
 
 

@@ -345,3 +345,17 @@ def test_memory_stays_within_the_bound(engine: Engine) -> None:
         cache.close()
 
     asyncio.run(scenario())
+
+
+def test_metrics_count_hits_misses_and_revalidations(
+    staff: TestClient, client: TestClient
+) -> None:
+    make_component(staff, name="Cloud Services (OCPP)")
+    first = client.get("/api/v2/status.json")
+    client.get("/api/v2/status.json")
+    client.get("/api/v2/status.json", headers={"If-None-Match": first.headers["etag"]})
+    text = client.get("/metrics").text
+    assert 'pharos_render_cache_answers_total{how="miss"} 1.0' in text
+    assert 'pharos_render_cache_answers_total{how="hit"} 2.0' in text
+    assert 'pharos_render_cache_answers_total{how="not_modified"} 1.0' in text
+    assert "pharos_render_cache_entries 1.0" in text
