@@ -34,7 +34,9 @@ def _key(engine: Engine) -> str:
 
 def read(engine: Engine) -> int:
     """The committed data version (0 on a database without the row)."""
-    with engine.connect() as conn:
+    from app.db import READ_ONLY
+
+    with engine.execution_options(**{READ_ONLY: True}).connect() as conn:
         version = conn.execute(sa.select(_TABLE.c.version).where(_TABLE.c.id == 1)).scalar()
     return int(version or 0)
 

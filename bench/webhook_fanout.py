@@ -14,7 +14,6 @@ import argparse
 import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,6 +23,7 @@ from pathlib import Path
 
 import httpx
 import sqlalchemy as sa
+from common import PHAROS, free_port, peak_rss_mb, wait_http
 from sqlmodel import Session
 
 from app.auth import service as auth
@@ -32,34 +32,6 @@ from app.models import Subscriber
 from app.notifications.webhooks import new_secret
 
 ROOT = Path(__file__).resolve().parent.parent
-PHAROS = Path(sys.executable).parent / "pharos"
-
-
-def free_port() -> int:
-    """A loopback port nobody uses now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_http(url: str, deadline: float = 30) -> None:
-    """Wait until url answers."""
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise SystemExit(f"{url} did not answer")
-
-
-def peak_rss_mb(pid: int) -> float:
-    """Peak resident memory of a process, from /proc."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def main() -> None:

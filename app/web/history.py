@@ -5,15 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from app.components import service as components
 from app.config import Settings
+from app.errors import NotFound
 from app.models import Incident
 from app.web import timefmt
 from app.web.views import (
     HISTORY_MONTHS_PER_PAGE,
-    DayView,
     IncidentView,
     PageInfo,
     incident_views,
@@ -21,46 +22,95 @@ from app.web.views import (
     page_info,
 )
 
+# A month lists its newest incidents up to this many, then links to the whole month.
+MONTH_SHOWN = 25
+
+
+@dataclass(frozen=True)
+class MonthView:
+    """One month of the history: its newest incidents and how many there were."""
+
+    heading: str
+    iso: str
+    incidents: list[IncidentView]
+    total: int
+
+    @property
+    def more(self) -> int:
+        """Incidents of the month not listed here."""
+        return self.total - len(self.incidents)
+
 
 @dataclass(frozen=True)
 class HistoryPage:
-    """Three months of past incidents."""
+    """Three months of past incidents, or one whole month."""
 
     page: PageInfo
-    months: list[DayView]
+    months: list[MonthView]
     number: int
     newer: int | None
     older: int | None
+    whole_month: bool = False
 
 
-def history_page(session: Session, settings: Settings, now: datetime, number: int) -> HistoryPage:
-    """Page `number` (1 = the current quarter) of past incidents, grouped by month."""
+def _page_of(today: date, month: date) -> int:
+    """The history page a month is on."""
+    back = (today.year * 12 + today.month) - (month.year * 12 + month.month)
+    return back // HISTORY_MONTHS_PER_PAGE + 1
+
+
+def history_page(
+    session: Session,
+    settings: Settings,
+    now: datetime,
+    number: int,
+    month: date | None = None,
+) -> HistoryPage:
+    """Page `number` (1 = the current quarter) of past incidents grouped by month, or every
+    incident of one month when `month` is given."""
     tz = settings.tz
     today = now.astimezone(tz).date()
-    newest = month_start(today, (number - 1) * HISTORY_MONTHS_PER_PAGE)
-    oldest = month_start(today, number * HISTORY_MONTHS_PER_PAGE - 1)
-    upper = datetime.combine(month_start(newest, -1), datetime.min.time(), tzinfo=tz)
-    lower = datetime.combine(oldest, datetime.min.time(), tzinfo=tz)
-    found = list(
-        session.exec(
-            select(Incident)
-            .where(col(Incident.started_at) >= lower, col(Incident.started_at) < upper)
-            .order_by(col(Incident.started_at).desc())
+    if month is not None:
+        if month > today:
+            raise NotFound("that month has not begun")
+        number = _page_of(today, month)
+        firsts = [month]
+    else:
+        newest = month_start(today, (number - 1) * HISTORY_MONTHS_PER_PAGE)
+        firsts = [month_start(newest, n) for n in range(HISTORY_MONTHS_PER_PAGE)]
+    found: list[Incident] = []
+    totals: dict[date, int] = {}
+    for first in firsts:
+        lower = datetime.combine(first, datetime.min.time(), tzinfo=tz)
+        upper = datetime.combine(month_start(first, -1), datetime.min.time(), tzinfo=tz)
+        within = (col(Incident.started_at) >= lower, col(Incident.started_at) < upper)
+        query = select(Incident).where(*within).order_by(col(Incident.started_at).desc())
+        if month is None:
+            query = query.limit(MONTH_SHOWN)
+        listed = list(session.exec(query))
+        found.extend(listed)
+        totals[first] = (
+            len(listed)
+            if month is not None or len(listed) < MONTH_SHOWN
+            else session.exec(select(sa.func.count()).select_from(Incident).where(*within)).one()
         )
-    )
     groups = components.groups_by_id(session)
     by_month: dict[date, list[IncidentView]] = {}
     for view in incident_views(session, found, tz=tz, groups=groups):
         local = view.started_at.astimezone(tz).date()
         by_month.setdefault(local.replace(day=1), []).append(view)
     months = [
-        DayView(
-            heading=timefmt.month_heading(m), iso=m.isoformat()[:7], incidents=by_month.get(m, [])
+        MonthView(
+            heading=timefmt.month_heading(m),
+            iso=m.isoformat()[:7],
+            incidents=by_month.get(m, []),
+            total=totals[m],
         )
-        for m in (month_start(newest, n) for n in range(HISTORY_MONTHS_PER_PAGE))
+        for m in firsts
     ]
+    oldest = datetime.combine(firsts[-1], datetime.min.time(), tzinfo=tz)
     older_exists = session.exec(
-        select(Incident.id).where(col(Incident.started_at) < lower).limit(1)
+        select(Incident.id).where(col(Incident.started_at) < oldest).limit(1)
     ).first()
     return HistoryPage(
         page=page_info(settings),
@@ -68,4 +118,5 @@ def history_page(session: Session, settings: Settings, now: datetime, number: in
         number=number,
         newer=number - 1 if number > 1 else None,
         older=number + 1 if older_exists else None,
+        whole_month=month is not None,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -57,16 +58,24 @@ def history(
     settings: SettingsDep,
     clock: ClockDep,
     page: Annotated[int, Query(ge=1, le=1200)] = 1,
+    month: Annotated[
+        str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM: all of it")
+    ] = None,
 ) -> HTMLResponse:
-    """Past incidents by month, three months a page."""
-    return render(
-        request, "history.html", view=history_views.history_page(session, settings, clock(), page)
-    )
+    """Past incidents by month, three months a page; or every incident of one month."""
+    whole = date.fromisoformat(month + "-01") if month else None
+    view = history_views.history_page(session, settings, clock(), page, whole)
+    return render(request, "history.html", view=view)
 
 
 @router.get("/uptime")
 def uptime(
-    request: Request, session: ReadSessionDep, settings: SettingsDep, clock: ClockDep
+    request: Request,
+    session: ReadSessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ) -> HTMLResponse:
-    """Monthly uptime calendars of every showcased component."""
-    return render(request, "uptime.html", view=views.uptime_page(session, settings, clock()))
+    """Monthly uptime calendars of the showcased components, a page at a time."""
+    view = views.uptime_page(session, settings, clock(), page)
+    return render(request, "uptime.html", view=view)

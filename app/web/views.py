@@ -12,7 +12,9 @@ from sqlmodel import Session, col, select
 
 from app.components import present as component_present
 from app.components import service as components
+from app.components.schemas import ComponentPublic
 from app.config import Settings
+from app.errors import NotFound
 from app.incidents import read as incidents
 from app.incidents.present import STATUS_LABELS, page_path
 from app.maintenance import service as maintenance
@@ -32,6 +34,10 @@ COMPONENT_LABELS = {
 PAST_DAYS = 14
 HISTORY_MONTHS_PER_PAGE = 3
 UPTIME_MONTHS = 3
+# Above this many showcased components the front page draws one row of bars per group
+# (its components added up) and folds the groups; the uptime page has them all.
+FRONT_PAGE_BARS = 50
+UPTIME_COMPONENTS_PER_PAGE = 25
 
 
 @dataclass(frozen=True)
@@ -138,6 +144,11 @@ class IndexPage:
         """Whether any shown component has uptime bars."""
         return any(c.uptime for top in self.components for c in [top, *top.children])
 
+    @property
+    def bars_per_group(self) -> bool:
+        """Whether groups carry the bars (a large page) instead of their components."""
+        return any(c.is_group and c.uptime for c in self.components)
+
 
 @dataclass(frozen=True)
 class UptimePage:
@@ -148,6 +159,9 @@ class UptimePage:
     weekdays: list[str]
     note: str
     components: list[uptime_present.ComponentCalendar]
+    number: int = 1
+    newer: int | None = None
+    older: int | None = None
 
 
 def page_info(settings: Settings) -> PageInfo:
@@ -173,9 +187,8 @@ def affected_sentence(names: list[tuple[str | None, str]]) -> str:
 
 
 def _component_views(
-    all_components: list[Component], uptime_bars: dict[str, uptime_present.UptimeBars]
+    presented: list[ComponentPublic], uptime_bars: dict[str, uptime_present.UptimeBars]
 ) -> list[ComponentView]:
-    presented = component_present.present_components(all_components, page_id="")
     children: dict[str, list[ComponentView]] = {}
     top: list[tuple[str, ComponentView]] = []
     for c in presented:
@@ -256,6 +269,7 @@ def index_page(session: Session, settings: Settings, now: datetime) -> IndexPage
     """Banner, components with their uptime bars, active incidents and the last 14 days."""
     tz = settings.tz
     everything = components.list_components(session)
+    presented = component_present.present_components(everything, page_id="")
     groups = {c.id: c for c in everything if c.is_group}
     active = incidents.list_incidents(session, statuses=list(OPEN_STATUSES), limit=100)
     leaves = [c.status for c in everything if not c.is_group]
@@ -290,7 +304,9 @@ def index_page(session: Session, settings: Settings, now: datetime) -> IndexPage
         page=page_info(settings),
         indicator=indicator,
         description=description,
-        components=_component_views(everything, _uptime_bars(session, settings, everything, now)),
+        components=_component_views(
+            presented, _uptime_bars(session, settings, _showcased(everything, presented), now)
+        ),
         active=incident_views(session, active, tz=tz, groups=groups),
         days=days,
         maintenance_active=incident_views(
@@ -308,39 +324,67 @@ def index_page(session: Session, settings: Settings, now: datetime) -> IndexPage
     )
 
 
-def _showcased(everything: list[Component]) -> list[Component]:
+def _showcased(
+    everything: list[Component], presented: list[ComponentPublic] | None = None
+) -> list[Component]:
     """Components with uptime bars, in page order (each group's components after it)."""
     by_id = {c.id: c for c in everything}
-    ordered = component_present.present_components(everything, page_id="")
-    return [by_id[c.id] for c in ordered if c.showcase and not c.group]
+    if presented is None:
+        presented = component_present.present_components(everything, page_id="")
+    return [by_id[c.id] for c in presented if c.showcase and not c.group]
 
 
 def _uptime_bars(
-    session: Session, settings: Settings, everything: list[Component], now: datetime
+    session: Session, settings: Settings, shown: list[Component], now: datetime
 ) -> dict[str, uptime_present.UptimeBars]:
-    """90 daily bars per showcased component, from one query of rollups for all of them."""
-    first, last = uptime.last_days(now, settings.tz)
-    history = uptime.load_history(
-        session, _showcased(everything), first_day=first, last_day=last, now=now, tz=settings.tz
-    )
+    """90 daily bars per showcased component, from one query of rollups for all of them.
+
+    On a page with more than FRONT_PAGE_BARS showcased components, each group gets one row of
+    bars for its components together instead, so the page stays small and quick to render.
+    """
+    tz = settings.tz
+    first, last = uptime.last_days(now, tz)
+    if len(shown) <= FRONT_PAGE_BARS:
+        history = uptime.load_history(
+            session, shown, first_day=first, last_day=last, now=now, tz=tz
+        )
+        figures, found = history.figures, history.incidents
+    else:
+        rows: dict[str, list[Component]] = {}
+        for c in shown:
+            rows.setdefault(c.group_id or c.id, []).append(c)
+        figures = uptime.summed_figures(
+            session, rows, first_day=first, last_day=last, now=now, tz=tz
+        )
+        by_component = uptime.incidents_by_day(
+            session, [c.id for c in shown], first_day=first, last_day=last, now=now, tz=tz
+        )
+        row_of = {c.id: row for row, members in rows.items() for c in members}
+        merged: dict[tuple[str, date], dict[str, uptime.IncidentRef]] = {}
+        for (component_id, day), refs in by_component.items():
+            into = merged.setdefault((row_of[component_id], day), {})
+            into.update((ref.id, ref) for ref in refs)
+        found = {key: list(refs.values()) for key, refs in merged.items()}
     weights = uptime.weights_of(settings)
     href = uptime_present.history_links(last, HISTORY_MONTHS_PER_PAGE)
     return {
-        cid: uptime_present.uptime_bars(
-            cid, days, history.incidents, weights=weights, history_href=href
-        )
-        for cid, days in history.figures.items()
+        cid: uptime_present.uptime_bars(cid, days, found, weights=weights, history_href=href)
+        for cid, days in figures.items()
     }
 
 
-def uptime_page(session: Session, settings: Settings, now: datetime) -> UptimePage:
-    """The last three months of every showcased component, a calendar per month."""
+def uptime_page(session: Session, settings: Settings, now: datetime, number: int = 1) -> UptimePage:
+    """The last three months of showcased components, a calendar per month, 25 a page."""
     tz = settings.tz
     today = now.astimezone(tz).date()
     months = [month_start(today, back) for back in reversed(range(UPTIME_MONTHS))]
     everything = components.list_components(session)
     groups = {c.id: c for c in everything if c.is_group}
-    shown = _showcased(everything)
+    showcased = _showcased(everything)
+    pages = max(1, -(-len(showcased) // UPTIME_COMPONENTS_PER_PAGE))
+    if number > pages:
+        raise NotFound(f"the uptime pages end at page {pages}")
+    shown = showcased[(number - 1) * UPTIME_COMPONENTS_PER_PAGE :][:UPTIME_COMPONENTS_PER_PAGE]
     history = uptime.load_history(
         session, shown, first_day=months[0], last_day=today, now=now, tz=tz
     )
@@ -364,6 +408,9 @@ def uptime_page(session: Session, settings: Settings, now: datetime) -> UptimePa
         weekdays=list(calendar.day_abbr),
         note=uptime_present.weights_note(weights),
         components=calendars,
+        number=number,
+        newer=number - 1 if number > 1 else None,
+        older=number + 1 if number < pages else None,
     )
 
 

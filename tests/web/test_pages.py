@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -535,3 +536,120 @@ def test_uptime_page_without_components_says_so(client: TestClient) -> None:
     page = fetch(client, "/uptime")
     assert page.select("table.calendar") == []
     assert text(one(page, "main p.empty")) == "No component shows its uptime yet."
+
+
+def test_a_large_page_shows_one_row_of_bars_per_group(
+    staff: TestClient, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.web import views
+
+    made = uptime_history(staff, clock)
+    # Two more components in the Cloud group: three showcased beside OCPP, over the limit.
+    cloud = made["cloud"]["id"]
+    clock.set(datetime(2025, 9, 1, 10, 0, tzinfo=UTC))
+    make_component(staff, name="Webhooks", group_id=cloud)
+    clock.set(datetime(2025, 9, 7, 9, 0, tzinfo=UTC))
+    monkeypatch.setattr(views, "FRONT_PAGE_BARS", 2)
+    page = fetch(staff, "/")
+
+    group = one(page, f"li.group[data-component-id='{cloud}']")
+    assert text(one(group, ".group-head .component-name")) == "Cloud"
+    sep5 = bar(group, "2025-09-05")
+    # the group's day adds up its components' time: REST API's trouble, Webhooks' none
+    assert sep5["title"] == (
+        "Sep 5, 2025: 30 min partial outage, 20 min degraded performance. "
+        "Incidents: Slow API; Flaky API"
+    )
+    assert "day-partial_outage" in sep5["class"]
+    # 9 min down (30 min partial at 0.3) in two components' 143 h each: 99.947...%
+    assert text(one(group, ".uptime-percent")) == "99.94% uptime"
+    members = one(group, "details.group-members")
+    assert members.get("open") is None  # folded
+    assert text(one(members, "summary")) == "2 components"
+    assert members.select(".uptime") == []  # the members draw no bars of their own
+    # a component outside any group keeps its own row of bars
+    ocpp = one(page, f"li.component[data-component-id='{made['ocpp']['id']}']")
+    assert str(bar(ocpp, "2025-09-05")["title"]).startswith("Sep 5, 2025: 1 h 30 min major outage")
+    assert len(page.select("ol.uptime-bars")) == 2
+
+
+def test_group_sums_equal_the_sum_of_their_components(
+    staff: TestClient, clock: FakeClock, engine: Any
+) -> None:
+    from sqlmodel import Session
+
+    from app.components import service as components
+    from app.uptime import service as uptime
+
+    made = uptime_history(staff, clock)
+    clock.set(datetime(2025, 9, 2, 10, 0, tzinfo=UTC))
+    make_component(staff, name="Webhooks", group_id=made["cloud"]["id"])
+    now = datetime(2025, 9, 7, 9, 0, tzinfo=UTC)
+    first, last, tz = datetime(2025, 8, 20).date(), now.date(), ZoneInfo("Europe/Oslo")
+    with Session(engine) as session:
+        leaves = [c for c in components.list_components(session) if not c.is_group]
+        rows: dict[str, list[Any]] = {}
+        for c in leaves:
+            rows.setdefault(c.group_id or c.id, []).append(c)
+        each = uptime.daily_figures(session, leaves, first_day=first, last_day=last, now=now, tz=tz)
+        summed = uptime.summed_figures(
+            session, rows, first_day=first, last_day=last, now=now, tz=tz
+        )
+    assert set(summed) == {made["ocpp"]["id"], made["cloud"]["id"], made["quiet"]["id"]}
+    assert len(rows[made["cloud"]["id"]]) == 2
+    for row, members in rows.items():
+        for n, day in enumerate(summed[row]):
+            expected = {s: sum(each[m.id][n].us[s] for m in members) for s in day.us}
+            assert day.us == expected, (row, day.day)
+            assert day.has_data == any(each[m.id][n].has_data for m in members)
+
+
+def test_uptime_calendars_come_a_page_of_components_at_a_time(
+    staff: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.web import views
+
+    monkeypatch.setattr(views, "UPTIME_COMPONENTS_PER_PAGE", 2)
+    for name in ("A", "B", "C"):
+        make_component(staff, name=name)
+    first = fetch(staff, "/uptime")
+    assert [text(h) for h in first.select(".uptime-heading .component-name")] == ["A", "B"]
+    nav = one(first, "nav.pagination")
+    assert [(a["rel"], a["href"]) for a in nav.find_all("a")] == [(["next"], "/uptime?page=2")]
+    second = fetch(staff, "/uptime?page=2")
+    assert [text(h) for h in second.select(".uptime-heading .component-name")] == ["C"]
+    nav = one(second, "nav.pagination")
+    assert [(a["rel"], a["href"]) for a in nav.find_all("a")] == [(["prev"], "/uptime?page=1")]
+    fetch(staff, "/uptime?page=3", status=404)
+    fetch(staff, "/uptime?page=0", status=422)
+
+
+def test_a_busy_month_lists_its_newest_and_links_to_all_of_them(
+    staff: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.web import history
+
+    monkeypatch.setattr(history, "MONTH_SHOWN", 2)
+    made = [
+        backfill(staff, datetime(2025, 8, day, 12, 0, tzinfo=UTC), f"August {day}")
+        for day in (3, 9, 20)
+    ]
+    page = fetch(staff, "/history")
+    august = page.select("section.month")[1]
+    assert [a["data-incident-id"] for a in august.select("article")] == [
+        made[2]["id"],
+        made[1]["id"],
+    ]
+    more = one(august, "p.more a")
+    assert more["href"] == "/history?month=2025-08"
+    assert text(more) == "Show all 3 incidents of August 2025 →"
+
+    whole = fetch(staff, "/history?month=2025-08")
+    months = whole.select("section.month")
+    assert [text(one(m, ".month-heading")) for m in months] == ["August 2025"]
+    assert len(months[0].select("article")) == 3
+    assert months[0].select("p.more") == []
+    back = one(whole, "nav.pagination a")
+    assert back["href"] == "/history?page=1#month-2025-08"
+    fetch(staff, "/history?month=2025-13", status=422)
+    fetch(staff, "/history?month=2031-01", status=404)

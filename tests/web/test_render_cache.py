@@ -347,9 +347,7 @@ def test_memory_stays_within_the_bound(engine: Engine) -> None:
     asyncio.run(scenario())
 
 
-def test_metrics_count_hits_misses_and_revalidations(
-    staff: TestClient, client: TestClient
-) -> None:
+def test_metrics_count_hits_misses_and_revalidations(staff: TestClient, client: TestClient) -> None:
     make_component(staff, name="Cloud Services (OCPP)")
     first = client.get("/api/v2/status.json")
     client.get("/api/v2/status.json")
