@@ -71,7 +71,8 @@ def seed(url: str, components: int, groups: int, incidents: int) -> tuple[str, l
         for n in range(components)
     ]
     for row in group_rows + leaf_rows:
-        row.update(status="operational", created_at=now, updated_at=now, showcase=True)
+        since = now - timedelta(days=120)
+        row.update(status="operational", created_at=since, updated_at=since, showcase=True)
         row.setdefault("is_group", False)
     days = []
     today = now.date()

@@ -57,6 +57,9 @@ def _parser() -> MarkdownIt:
     return MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
 
 
+# Every page, feed and JSON document shows the same update bodies again after each change:
+# rendering is pure, so the results are kept (bounded; bodies rarely exceed a few KB).
+@lru_cache(maxsize=8192)
 def render_markdown(source: str, *, heading_offset: int = 0) -> Markup:
     """Render Markdown to sanitized HTML, safe to put in a page as is.
 

@@ -7,6 +7,9 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
+
+from markupsafe import Markup, escape
 
 from app.models import ComponentStatus
 from app.uptime.service import DayFigures, IncidentRef, Weights, period_percent
@@ -19,6 +22,7 @@ TROUBLE = (
     (ComponentStatus.under_maintenance, "maintenance"),
 )
 US_PER_MINUTE = 60_000_000
+LABEL_INCIDENTS = 3  # a day's label names this many incidents, then says how many more
 HistoryHref = Callable[[date], str]
 Incidents = Mapping[tuple[str, date], Sequence[IncidentRef]]
 
@@ -40,6 +44,30 @@ class UptimeBars:
 
     days: list[DayCell]
     percent: str
+
+    @property
+    def items_html(self) -> Markup:
+        """The bars as list items (a large page has thousands: built here, not in a macro)."""
+        return bar_items(tuple(self.days))
+
+
+@lru_cache(maxsize=2048)
+def bar_items(days: tuple[DayCell, ...]) -> Markup:
+    """One <li> per day; a day's label is its tooltip and the text a screen reader reads.
+
+    Kept per distinct row of days: after a change, only the rows that changed are built again.
+    """
+    items = []
+    for d in days:
+        label = escape(d.label)
+        inner = f'<span class="visually-hidden">{label}</span>'
+        if d.href:
+            inner = f'<a href="{escape(d.href)}">{inner}</a>'
+        items.append(
+            f'<li class="bar day-{escape(d.state)}" title="{label}" '
+            f'data-date="{escape(d.iso)}">{inner}</li>'
+        )
+    return Markup("\n    ".join(items))  # noqa: S704  (every value above is escaped)
 
 
 @dataclass(frozen=True)
@@ -117,7 +145,10 @@ def day_label(figures: DayFigures, incidents: Sequence[IncidentRef]) -> str:
     label = f"{heading}: {', '.join(trouble) if trouble else 'no downtime'}"
     if incidents:
         noun = "Incident" if len(incidents) == 1 else "Incidents"
-        label += f". {noun}: {'; '.join(i.name for i in incidents)}"
+        names = [i.name for i in incidents[:LABEL_INCIDENTS]]
+        if len(incidents) > LABEL_INCIDENTS:
+            names.append(f"{len(incidents) - LABEL_INCIDENTS} more")
+        label += f". {noun}: {'; '.join(names)}"
     return label
 
 
