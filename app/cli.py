@@ -6,7 +6,7 @@ import asyncio
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import uvicorn
@@ -59,20 +59,30 @@ def _session() -> Iterator[Session]:
 def serve(
     host: Annotated[str, typer.Option(help="Address to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to bind")] = 8000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Server processes; each keeps its own render cache (see Performance in README)",
+        ),
+    ] = 1,
 ) -> None:
     """Apply migrations, then serve the status page and API."""
     settings = _settings()
     engine = create_db_engine(settings.database_url)
     migrate(engine)
     engine.dispose()
-    uvicorn.run(
-        create_app(settings),
-        host=host,
-        port=port,
-        log_level=settings.log_level,
-        proxy_headers=True,
-        server_header=False,
-    )
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_level": settings.log_level,
+        "proxy_headers": True,
+        "server_header": False,
+    }
+    if workers == 1:
+        uvicorn.run(create_app(settings), **options)
+    else:  # each process builds its app from the same PHAROS_* environment
+        uvicorn.run("app.main:app_from_environment", factory=True, workers=workers, **options)
 
 
 @cli.command()

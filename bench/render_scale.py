@@ -51,7 +51,9 @@ ADDRESSES = [
 DAY_US = 86_400_000_000
 
 
-def seed(url: str, components: int, groups: int, incidents: int) -> tuple[str, list[str]]:
+def seed(
+    url: str, components: int, groups: int, incidents: int, every_hours: float = 7
+) -> tuple[str, list[str]]:
     """Fill the database; returns a staff token and the leaf component ids."""
     engine = create_db_engine(url)
     migrate(engine)
@@ -89,7 +91,7 @@ def seed(url: str, components: int, groups: int, incidents: int) -> tuple[str, l
             )
     incident_rows, update_rows, affected_rows = [], [], []
     for n in range(incidents):
-        started = now - timedelta(hours=7 * (n + 1))  # 10,000 over eight years
+        started = now - timedelta(hours=every_hours * (n + 1))  # 10,000 in 8 years by default
         incident_id = new_id()
         component = leaf_rows[rng.randrange(components)]
         incident_rows.append(

@@ -1,0 +1,211 @@
+"""Benchmark: Pharos against nginx serving the same bytes, under wrk, on one machine.
+
+    python bench/http_load.py [--duration 10] [--connections 64] [--workers 1 2]
+
+Installs wrk and nginx from Debian's packages when they are missing (needs apt-get and root).
+Seeds a page (20 components in 4 groups, 300 past incidents, one open incident), starts
+`pharos serve`, copies the bytes of `/` and `/api/v2/summary.json` into a folder and serves it
+with nginx on another loopback port. Then, 64 connections each:
+
+- Pharos (per --workers setting) and nginx on `/` and `/api/v2/summary.json`: requests/s, p99,
+  and Pharos/nginx as a ratio (target: at least 0.5, with p99 under 10 ms);
+- revalidation: If-None-Match with the current ETag (304s);
+- the cold path: a server with PHAROS_RENDER_CACHE=false, which renders every request;
+- write to served bytes: an API write on one replica, until the new bytes are served by the
+  same replica and by a second one on the same database.
+
+Prints JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from common import free_port, pharos_env, start_pharos, wait_http
+from render_scale import seed
+
+NGINX_CONF = """
+worker_processes {workers};
+pid {root}/nginx.pid;
+error_log {root}/nginx-error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_requests 100000;
+    types {{ text/html html; application/json json; }}
+    default_type application/octet-stream;
+    server {{
+        listen 127.0.0.1:{port};
+        root {root}/site;
+        location = / {{ try_files /index.html =404; }}
+    }}
+}}
+"""
+
+
+def ensure_tools() -> None:
+    """wrk and nginx, from Debian's packages if missing."""
+    missing = [tool for tool in ("wrk", "nginx") if shutil.which(tool) is None]
+    if not missing:
+        return
+    if shutil.which("apt-get") is None:
+        raise SystemExit(f"missing {missing} and no apt-get to install them")
+    packages = ["wrk" if m == "wrk" else "nginx-light" for m in missing]
+    subprocess.run(["apt-get", "install", "-y", "-q", *packages], check=True)
+
+
+def wrk(url: str, seconds: int, connections: int, *headers: str) -> dict[str, float]:
+    """Requests/s and p99 latency (ms) of one wrk run."""
+    args = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    for header in headers:
+        args += ["-H", header]
+    out = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    value, unit = re.search(r"99%\s+([\d.]+)(us|ms|s)", out).groups()  # type: ignore[union-attr]
+    p99 = float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    errors = re.search(r"Socket errors: (.*)", out)
+    result = {"rps": round(rps), "p99_ms": round(p99, 2)}
+    if non2xx:
+        result["non_2xx_3xx"] = int(non2xx.group(1))
+    if errors:
+        result["socket_errors"] = errors.group(1)  # type: ignore[assignment]
+    return result
+
+
+def start_nginx(root: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
+    """nginx in the foreground on a loopback port, serving root/site."""
+    conf = root / "nginx.conf"
+    conf.write_text(NGINX_CONF.format(root=root, port=port, workers=workers))
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    process = subprocess.Popen([nginx, "-p", str(root), "-c", str(conf), "-g", "daemon off;"])
+    wait_http(f"http://127.0.0.1:{port}/")
+    return process
+
+
+def time_to_serve(staff: httpx.Client, readers: list[str], component: str) -> list[float]:
+    """Seconds from an API write returning to each reader serving the new bytes."""
+    before = [httpx.get(f"{r}/api/v2/summary.json").content for r in readers]
+    response = staff.patch(f"/api/v1/components/{component}", json={"status": "major_outage"})
+    response.raise_for_status()
+    written = time.perf_counter()
+    seen: list[float] = []
+    for reader, old in zip(readers, before, strict=True):
+        while httpx.get(f"{reader}/api/v2/summary.json").content == old:
+            if time.perf_counter() - written > 10:
+                raise SystemExit(f"{reader} did not serve the change within 10 s")
+            time.sleep(0.005)
+        seen.append(round(time.perf_counter() - written, 3))
+    staff.patch(f"/api/v1/components/{component}", json={"status": "operational"})
+    return seen
+
+
+def main() -> None:
+    """Run everything, print JSON."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    args = parser.parse_args()
+    ensure_tools()
+
+    tmp = Path(tempfile.mkdtemp(prefix="pharos-http-"))
+    url = f"sqlite:///{tmp / 'bench.db'}"
+    tmp.chmod(0o755)  # nginx's workers run as another user
+    token, leaves = seed(url, components=20, groups=4, incidents=300, every_hours=72)
+    result: dict[str, Any] = {"connections": args.connections, "seconds": args.duration}
+    paths = {"/": "index.html", "/api/v2/summary.json": "api/v2/summary.json"}
+    processes: list[subprocess.Popen[bytes]] = []
+
+    def serve(workers: int = 1, **settings: str) -> str:
+        """Start one more `pharos serve` on the database; its base URL."""
+        port = free_port()
+        env = pharos_env(
+            database_url=url,
+            public_url=f"http://127.0.0.1:{port}",
+            log_level="warning",
+            run_workers="false",
+            **settings,
+        )
+        processes.append(start_pharos(env, port, tmp, "--workers", str(workers)))
+        return f"http://127.0.0.1:{port}"
+
+    try:
+        with httpx.Client(timeout=30) as client:
+            main_url = serve()
+            staff = httpx.Client(base_url=main_url, headers={"Authorization": f"Bearer {token}"})
+            staff.post(
+                "/api/v1/incidents",
+                json={
+                    "name": "Delays processing charger status updates",
+                    "body": "We are investigating delays in processing status updates.",
+                    "components": {leaves[0]: "partial_outage"},
+                },
+            ).raise_for_status()
+            site = tmp / "site"
+            for path, file in paths.items():
+                target = site / file
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(
+                    client.get(main_url + path, headers={"Accept-Encoding": "identity"}).content
+                )
+            result["bytes"] = {p: (site / f).stat().st_size for p, f in paths.items()}
+
+            nginx_port = free_port()
+            processes.append(start_nginx(tmp, nginx_port, workers=max(args.workers)))
+            nginx = f"http://127.0.0.1:{nginx_port}"
+            runs: dict[str, Any] = {}
+            for path in paths:
+                runs[path] = {"nginx": wrk(nginx + path, args.duration, args.connections)}
+            servers = {1: main_url}
+            for workers in args.workers:
+                if workers not in servers:
+                    servers[workers] = serve(workers)
+                base = servers[workers]
+                for path in paths:
+                    for _ in range(3):
+                        client.get(base + path)  # warm every process's cache
+                    run = wrk(base + path, args.duration, args.connections)
+                    run["vs_nginx"] = round(run["rps"] / runs[path]["nginx"]["rps"], 2)
+                    runs[path][f"pharos_workers_{workers}"] = run
+            etag = client.get(main_url + "/api/v2/summary.json").headers["etag"]
+            runs["/api/v2/summary.json"]["pharos_304"] = wrk(
+                main_url + "/api/v2/summary.json",
+                args.duration,
+                args.connections,
+                f"If-None-Match: {etag}",
+            )
+            cold = serve(render_cache="false")
+            runs["/"]["pharos_cold_no_cache"] = wrk(cold + "/", args.duration, args.connections)
+            result["runs"] = runs
+
+            replica = serve()
+            samples = [time_to_serve(staff, [main_url, replica], leaves[1]) for _ in range(5)]
+            result["write_to_served_s"] = {
+                "same_replica_max": max(s[0] for s in samples),
+                "other_replica_max": max(s[1] for s in samples),
+                "other_replica_median": sorted(s[1] for s in samples)[2],
+            }
+            staff.close()
+        result["targets"] = "rps >= 0.5 x nginx, p99 < 10 ms; other replica fresh within 1 s"
+        print(json.dumps(result, indent=2))
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=20)
+
+
+if __name__ == "__main__":
+    main()
