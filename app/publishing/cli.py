@@ -1,0 +1,93 @@
+"""`pharos sync`, `pharos dump` and `pharos export`: incidents as files, the site as files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from sqlmodel import Session
+
+from app.clock import utcnow
+from app.config import Settings
+from app.db import create_db_engine, migrate
+from app.publishing import incidents_as_code
+
+cli = typer.Typer()
+FOLDER = Path("incidents")
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            name = ".".join(str(p) for p in error["loc"]).upper()
+            typer.echo(f"configuration error: PHAROS_{name}: {error['msg']}", err=True)
+        raise typer.Exit(2) from exc
+
+
+@cli.command()
+def sync(
+    directory: Annotated[Path, typer.Argument(help="Folder of incident files")] = FOLDER,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the plan, write nothing")
+    ] = False,
+    check: Annotated[
+        bool, typer.Option("--check", help="Only check the files (no database); exit 1 on problems")
+    ] = False,
+    create_components: Annotated[
+        bool, typer.Option("--create-components", help="Create components the files name")
+    ] = False,
+) -> None:
+    """Import incidents/<slug>.md files, keyed by slug: running it twice changes nothing."""
+    settings = _settings()
+    now = utcnow()
+    if check:
+        files, bad = incidents_as_code.load_files(directory, tz=settings.tz, now=now)
+        for outcome in bad:
+            typer.echo(outcome.error, err=True)
+        typer.echo(f"{len(files)} incident file(s) OK, {len(bad)} with problems")
+        raise typer.Exit(1 if bad else 0)
+    engine = create_db_engine(settings.database_url)
+    try:
+        migrate(engine)
+        report = incidents_as_code.sync_incidents(
+            engine,
+            directory,
+            settings=settings,
+            now=now,
+            dry_run=dry_run,
+            create_components=create_components,
+        )
+    finally:
+        engine.dispose()
+    for outcome in report.outcomes:
+        if outcome.error:
+            typer.echo(f"error: {outcome.error}", err=True)
+        for action in outcome.actions:
+            typer.echo(f"{outcome.path.name}: {action}")
+    if not report.changed:
+        typer.echo("nothing to change")
+    elif dry_run:
+        typer.echo("dry run: nothing was written")
+    raise typer.Exit(1 if report.errors else 0)
+
+
+@cli.command()
+def dump(
+    directory: Annotated[Path, typer.Argument(help="Folder to write incident files to")] = FOLDER,
+) -> None:
+    """Write every incident (made in the API or from files) to <folder>/<slug>.md."""
+    settings = _settings()
+    engine = create_db_engine(settings.database_url)
+    try:
+        migrate(engine)
+        with Session(engine, expire_on_commit=False) as session:
+            written = incidents_as_code.dump_incidents(session, directory, tz=settings.tz)
+    finally:
+        engine.dispose()
+    for path in written:
+        typer.echo(f"wrote {path}")
+    typer.echo(f"{len(written)} file(s) written")
