@@ -23,7 +23,7 @@ from app.maintenance.scheduler import MaintenanceScheduler
 from app.notifications.worker import DeliveryCounters, DeliveryWorker
 from app.subscribers.api import router as subscribers_router
 from app.uptime.api import router as uptime_router
-from app.web import views
+from app.web import links, views
 from app.web.badges import router as badges_router
 from app.web.feeds import router as feeds_router
 from app.web.limits import BodySizeLimit
@@ -132,6 +132,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.metrics_registry = build_registry(engine, counters, app.state.supervisor)
     templates = Jinja2Templates(directory=TEMPLATES_DIR)
+    templates.env.globals["href"] = links.href
     app.state.templates = templates
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)

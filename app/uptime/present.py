@@ -62,13 +62,18 @@ class ComponentCalendar:
     months: list[MonthCalendar]
 
 
+def history_path(number: int) -> str:
+    """The path of page `number` of /history (1 is the newest)."""
+    return f"/history/{number}/" if number > 1 else "/history/"
+
+
 def history_links(today: date, months_per_page: int) -> HistoryHref:
     """Where /history lists a day's incidents: the page holding its month, at the month."""
 
     def href(day: date) -> str:
         back = (today.year - day.year) * 12 + today.month - day.month
         number = back // months_per_page + 1
-        return f"/history{f'?page={number}' if number > 1 else ''}#month-{day:%Y-%m}"
+        return f"{history_path(number)}#month-{day:%Y-%m}"
 
     return href
 
@@ -128,7 +133,7 @@ def day_cell(
     worst = figures.worst if figures.has_data else None
     href = None
     if len(incidents) == 1:
-        href = f"/incidents/{incidents[0].id}"
+        href = f"/incidents/{incidents[0].id}/"
     elif incidents:
         href = history_href(figures.day)
     return DayCell(

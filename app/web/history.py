@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 from app.components import service as components
 from app.config import Settings
 from app.models import Incident
+from app.uptime import present as uptime_present
 from app.web import timefmt
 from app.web.views import (
     HISTORY_MONTHS_PER_PAGE,
@@ -31,6 +32,16 @@ class HistoryPage:
     number: int
     newer: int | None
     older: int | None
+
+    @property
+    def newer_path(self) -> str:
+        """The page before this one (newer incidents)."""
+        return uptime_present.history_path(self.newer or 1)
+
+    @property
+    def older_path(self) -> str:
+        """The page after this one (older incidents)."""
+        return uptime_present.history_path(self.older or self.number)
 
 
 def history_page(session: Session, settings: Settings, now: datetime, number: int) -> HistoryPage:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse
 
 from app.clock import ClockDep
@@ -32,7 +32,7 @@ def index(
     return render(request, "index.html", view=views.index_page(session, settings, clock()))
 
 
-@router.get("/incidents/{incident_id}")
+@router.get("/incidents/{incident_id}/")
 def incident(
     incident_id: str, request: Request, session: ReadSessionDep, settings: SettingsDep
 ) -> HTMLResponse:
@@ -41,7 +41,7 @@ def incident(
     return render(request, "incident.html", incident=view)
 
 
-@router.get("/maintenance/{maintenance_id}")
+@router.get("/maintenance/{maintenance_id}/")
 def maintenance(
     maintenance_id: str, request: Request, session: ReadSessionDep, settings: SettingsDep
 ) -> HTMLResponse:
@@ -50,7 +50,7 @@ def maintenance(
     return render(request, "incident.html", incident=view)
 
 
-@router.get("/history")
+@router.get("/history/")
 def history(
     request: Request,
     session: ReadSessionDep,
@@ -58,13 +58,26 @@ def history(
     clock: ClockDep,
     page: Annotated[int, Query(ge=1, le=1200)] = 1,
 ) -> HTMLResponse:
-    """Past incidents by month, three months a page."""
+    """Past incidents by month, three months a page (`?page=N` is kept for old links)."""
     return render(
         request, "history.html", view=history_views.history_page(session, settings, clock(), page)
     )
 
 
-@router.get("/uptime")
+@router.get("/history/{number}/")
+def history_page(
+    request: Request,
+    session: ReadSessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    number: Annotated[int, Path(ge=1, le=1200)],
+) -> HTMLResponse:
+    """Page `number` of past incidents (page 1 is /history/)."""
+    view = history_views.history_page(session, settings, clock(), number)
+    return render(request, "history.html", view=view)
+
+
+@router.get("/uptime/")
 def uptime(
     request: Request, session: ReadSessionDep, settings: SettingsDep, clock: ClockDep
 ) -> HTMLResponse:

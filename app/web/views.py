@@ -14,7 +14,7 @@ from app.components import present as component_present
 from app.components import service as components
 from app.config import Settings
 from app.incidents import read as incidents
-from app.incidents.present import STATUS_LABELS, page_path
+from app.incidents.present import STATUS_LABELS, page_folder
 from app.maintenance import service as maintenance
 from app.models import OPEN_STATUSES, Component, ComponentStatus, Incident
 from app.publishing.markdown import render_markdown
@@ -243,7 +243,7 @@ def incident_views(
                 if i.postmortem_published_at
                 else None,
                 started_at=i.started_at,
-                url=page_path(i),
+                url=page_folder(i),
                 window=timefmt.window(i.scheduled_for, i.scheduled_until, tz)
                 if i.scheduled_for and i.scheduled_until
                 else None,
