@@ -12,7 +12,8 @@ from sqlmodel import Session
 from app.clock import utcnow
 from app.config import Settings
 from app.db import create_db_engine, migrate
-from app.publishing import incidents_as_code
+from app.main import create_app
+from app.publishing import export, incidents_as_code
 
 cli = typer.Typer()
 FOLDER = Path("incidents")
@@ -91,3 +92,23 @@ def dump(
     for path in written:
         typer.echo(f"wrote {path}")
     typer.echo(f"{len(written)} file(s) written")
+
+
+@cli.command("export")
+def export_command(
+    directory: Annotated[Path, typer.Argument(help="Folder to write the site to (replaced)")],
+) -> None:
+    """Write the public site as static files (pages, JSON, feeds, badges) for a CDN or bucket."""
+    settings = _settings().model_copy(update={"run_workers": False})
+    engine = create_db_engine(settings.database_url)
+    migrate(engine)
+    engine.dispose()
+    app = create_app(settings)
+    try:
+        report = export.export_site(app, directory)
+    except export.ExportError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    finally:
+        app.state.engine.dispose()
+    typer.echo(f"wrote {len(report.files)} files to {directory}")

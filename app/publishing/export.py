@@ -1,0 +1,152 @@
+"""`pharos export DIR`: the whole public site as static files, for any web server or CDN.
+
+The pages are rendered by the real app in-process, so the files are the bytes the live service
+serves. Pages are folders (/incidents/abc/ -> incidents/abc/index.html) and link each other
+relatively, so the copy works from any base URL. The export starts from the front page, the
+feeds, the JSON API and the badges, follows every relative link, and fails on a broken one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+from collections import deque
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urldefrag, urljoin, urlsplit
+
+import httpx
+from fastapi import FastAPI
+
+ORIGIN = "http://pharos.export"  # never contacted: requests go to the app in-process
+SEEDS = (
+    "/",
+    "/history/",
+    "/uptime/",
+    "/badge.svg",
+    "/history.atom",
+    "/history.rss",
+    "/updates.atom",
+    "/updates.rss",
+    "/api/v2/summary.json",
+    "/api/v2/status.json",
+    "/api/v2/components.json",
+    "/api/v2/incidents.json",
+    "/api/v2/incidents/unresolved.json",
+    "/api/v2/scheduled-maintenances.json",
+    "/api/v2/scheduled-maintenances/upcoming.json",
+    "/api/v2/scheduled-maintenances/active.json",
+)
+STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
+
+
+class ExportError(Exception):
+    """A page of the site could not be exported (a broken link, an error answer)."""
+
+
+@dataclass
+class ExportReport:
+    """What an export wrote: site path -> file, in path order."""
+
+    files: dict[str, Path] = field(default_factory=dict)
+
+
+class _Links(HTMLParser):
+    """Collects the href and src attributes of a page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if name in ("href", "src") and value and tag in ("a", "link", "img", "script"):
+                self.found.append(value)
+
+
+def file_for(path: str) -> str:
+    """The file a site path is written to: folders get their index.html."""
+    relative = path.lstrip("/")
+    return f"{relative}index.html" if path.endswith("/") else relative
+
+
+def site_links(page_path: str, html: str) -> list[str]:
+    """Site paths a page links to (same site, no fragment); external links are left out."""
+    parser = _Links()
+    parser.feed(html)
+    base = f"{ORIGIN}{page_path}"
+    out = []
+    for link in parser.found:
+        url, _ = urldefrag(urljoin(base, link))
+        parts = urlsplit(url)
+        if f"{parts.scheme}://{parts.netloc}" == ORIGIN and not parts.query:
+            out.append(parts.path)
+    return out
+
+
+async def _crawl(client: httpx.AsyncClient) -> dict[str, bytes]:
+    """Every page reachable from the seeds, each path fetched once."""
+    components = (await _get(client, "/api/v2/components.json", "the seed list")).json()
+    seeds = list(SEEDS)
+    for c in components["components"]:
+        seeds += [f"/components/{c['id']}/badge.svg", f"/components/{c['id']}/history.atom"]
+        seeds.append(f"/components/{c['id']}/history.rss")
+        if not c["group"]:
+            seeds.append(f"/api/v2/components/{c['id']}/uptime.json")
+    seeds += sorted(f"/static/{p.relative_to(STATIC_DIR)}" for p in STATIC_DIR.rglob("*.*"))
+    found: dict[str, bytes] = {}
+    queue = deque((path, "the seed list") for path in seeds)
+    while queue:
+        path, referrer = queue.popleft()
+        if path in found:
+            continue
+        response = await _get(client, path, referrer)
+        found[path] = response.content
+        if response.headers.get("content-type", "").startswith("text/html"):
+            queue.extend((link, path) for link in site_links(path, response.text))
+    return found
+
+
+async def _get(client: httpx.AsyncClient, path: str, referrer: str) -> httpx.Response:
+    response = await client.get(path)
+    if response.status_code != 200:
+        raise ExportError(f"GET {path} (linked from {referrer}) answered {response.status_code}")
+    return response
+
+
+async def render_site(app: FastAPI) -> dict[str, bytes]:
+    """Site path -> bytes of the whole public site, rendered by the app in-process."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url=ORIGIN) as client:
+        return await _crawl(client)
+
+
+def export_site(app: FastAPI, directory: Path) -> ExportReport:
+    """Render the site and replace `directory` with it (the old copy stays until the new one
+    is complete). The same data gives the same bytes."""
+    pages = asyncio.run(render_site(app))
+    directory = directory.resolve()
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}-", dir=directory.parent))
+    report = ExportReport()
+    try:
+        for path in sorted(pages):
+            target = staging / file_for(path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(pages[path])
+            report.files[path] = directory / file_for(path)
+        staging.chmod(0o755)
+        if directory.exists():
+            old = directory.with_name(f".{directory.name}-old")
+            shutil.rmtree(old, ignore_errors=True)
+            directory.rename(old)
+            staging.rename(directory)
+            shutil.rmtree(old)
+        else:
+            staging.rename(directory)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return report
