@@ -13,7 +13,7 @@ from app.clock import utcnow
 from app.config import Settings
 from app.db import create_db_engine, migrate
 from app.main import create_app
-from app.publishing import export, incidents_as_code
+from app.publishing import export, incidents_as_code, incidents_dump
 
 cli = typer.Typer()
 FOLDER = Path("incidents")
@@ -86,7 +86,7 @@ def dump(
     try:
         migrate(engine)
         with Session(engine, expire_on_commit=False) as session:
-            written = incidents_as_code.dump_incidents(session, directory, tz=settings.tz)
+            written = incidents_dump.dump_incidents(session, directory, tz=settings.tz)
     finally:
         engine.dispose()
     for path in written:

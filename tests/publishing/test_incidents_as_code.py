@@ -17,7 +17,8 @@ from app.config import Settings
 from app.db import create_db_engine, migrate
 from app.models import AuditEvent, Incident, IncidentStatus, IncidentUpdate, OutboxEvent
 from app.publishing.incident_files import FileError, parse_file
-from app.publishing.incidents_as_code import SyncReport, dump_incidents, sync_incidents
+from app.publishing.incidents_as_code import SyncReport, sync_incidents
+from app.publishing.incidents_dump import dump_incidents
 from tests.conftest import FakeClock, make_component, open_incident
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "incidents"
