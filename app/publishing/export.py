@@ -9,9 +9,12 @@ feeds, the JSON API and the badges, follows every relative link, and fails on a 
 from __future__ import annotations
 
 import asyncio
+import logging
 import shutil
 import tempfile
+import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -19,6 +22,13 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 
 import httpx
 from fastapi import FastAPI
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from app.db import READ_ONLY
+from app.incidents import read
+
+log = logging.getLogger("pharos.export")
 
 ORIGIN = "http://pharos.export"  # never contacted: requests go to the app in-process
 SEEDS = (
@@ -86,23 +96,24 @@ def site_links(page_path: str, html: str) -> list[str]:
     return out
 
 
-async def _crawl(client: httpx.AsyncClient) -> dict[str, bytes]:
+async def _crawl(client: httpx.AsyncClient, beat: Callable[[], None]) -> dict[str, bytes]:
     """Every page reachable from the seeds, each path fetched once."""
-    components = (await _get(client, "/api/v2/components.json", "the seed list")).json()
+    listed = await _get(client, "/api/v2/components.json", "the seed list")
+    found: dict[str, bytes] = {"/api/v2/components.json": listed.content}
     seeds = list(SEEDS)
-    for c in components["components"]:
+    for c in listed.json()["components"]:
         seeds += [f"/components/{c['id']}/badge.svg", f"/components/{c['id']}/history.atom"]
         seeds.append(f"/components/{c['id']}/history.rss")
         if not c["group"]:
             seeds.append(f"/api/v2/components/{c['id']}/uptime.json")
     seeds += sorted(f"/static/{p.relative_to(STATIC_DIR)}" for p in STATIC_DIR.rglob("*.*"))
-    found: dict[str, bytes] = {}
     queue = deque((path, "the seed list") for path in seeds)
     while queue:
         path, referrer = queue.popleft()
         if path in found:
             continue
         response = await _get(client, path, referrer)
+        beat()
         found[path] = response.content
         if response.headers.get("content-type", "").startswith("text/html"):
             queue.extend((link, path) for link in site_links(path, response.text))
@@ -116,17 +127,20 @@ async def _get(client: httpx.AsyncClient, path: str, referrer: str) -> httpx.Res
     return response
 
 
-async def render_site(app: FastAPI) -> dict[str, bytes]:
+async def render_site(app: FastAPI, beat: Callable[[], None] = lambda: None) -> dict[str, bytes]:
     """Site path -> bytes of the whole public site, rendered by the app in-process."""
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url=ORIGIN) as client:
-        return await _crawl(client)
+        return await _crawl(client, beat)
 
 
 def export_site(app: FastAPI, directory: Path) -> ExportReport:
-    """Render the site and replace `directory` with it (the old copy stays until the new one
-    is complete). The same data gives the same bytes."""
-    pages = asyncio.run(render_site(app))
+    """Render the site and replace `directory` with it. The same data gives the same bytes."""
+    return write_site(asyncio.run(render_site(app)), directory)
+
+
+def write_site(pages: dict[str, bytes], directory: Path) -> ExportReport:
+    """Replace `directory` with these files; the old copy stays until the new one is complete."""
     directory = directory.resolve()
     directory.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}-", dir=directory.parent))
@@ -150,3 +164,35 @@ def export_site(app: FastAPI, directory: Path) -> ExportReport:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return report
+
+
+class SiteExporter:
+    """Background loop of `pharos serve` (PHAROS_EXPORT_DIR): exports the site after every
+    change, and every REFRESH seconds anyway since the days and uptime figures move on."""
+
+    name = "site-export"
+    REFRESH = 300.0
+
+    def __init__(self, app: FastAPI, engine: Engine, directory: Path, *, poll_seconds: float):
+        self.app, self.engine, self.directory, self.poll = app, engine, directory, poll_seconds
+
+    def _last_change(self) -> object:
+        with Session(self.engine.execution_options(**{READ_ONLY: True})) as session:
+            return read.last_change(session)
+
+    async def run(self, beat: Callable[[], None]) -> None:
+        """Look for changes every poll interval, forever."""
+        exported: object = None
+        exported_at = float("-inf")
+        while True:
+            beat()
+            try:
+                change = await asyncio.to_thread(self._last_change)
+                stale = time.monotonic() - exported_at > self.REFRESH
+                if change != exported or stale:
+                    pages = await render_site(self.app, beat)
+                    await asyncio.to_thread(write_site, pages, self.directory)
+                    exported, exported_at = change, time.monotonic()
+            except Exception:  # a broken page or a full disk must not end the loop
+                log.exception("static export to %s failed; retrying", self.directory)
+            await asyncio.sleep(self.poll)

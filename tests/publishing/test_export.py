@@ -16,12 +16,17 @@ import pytest
 from bs4 import BeautifulSoup
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
+from app.auth import service as auth
 from app.clock import get_clock
+from app.config import Settings
+from app.main import create_app
 from app.publishing.export import export_site, file_for, site_links
 from app.web.links import relative
 from tests import serving
-from tests.conftest import make_component, open_incident
+from tests.conftest import FakeClock, make_component, open_incident
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "incidents"
 FROZEN = datetime(2025, 10, 1, 12, 0, tzinfo=UTC)
@@ -260,3 +265,34 @@ def test_the_static_copy_serves_what_the_live_service_does(
                 continue  # the Subscribe link and feed discovery go to the public URL
             assert urlsplit(url).path.startswith("/"), url
             assert httpx.get(url).status_code == 200, f"{name}: {link} -> {url}"
+
+
+def wait_for(path: Path, text: str, deadline: float = 20.0) -> bytes:
+    """The file's bytes once it exists and holds `text`."""
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        if path.exists() and text.encode() in (body := path.read_bytes()):
+            return body
+        time.sleep(0.05)
+    pytest.fail(f"{path} did not get {text!r} in time")
+
+
+def test_serve_keeps_a_static_copy_up_to_date(
+    settings: Settings, engine: Engine, clock: FakeClock, tmp_path: Path
+) -> None:
+    copy = tmp_path / "copy"
+    app = create_app(
+        settings.model_copy(
+            update={"run_workers": True, "export_dir": copy, "worker_poll_seconds": 0.05}
+        )
+    )
+    app.dependency_overrides[get_clock] = lambda: clock
+    with Session(engine) as session:
+        _, token = auth.create_token(session, name="exporter", now=clock())
+    with TestClient(app, headers={"Authorization": f"Bearer {token}"}) as client:
+        wait_for(copy / "index.html", "All Systems Operational")  # exported at start
+        incident = open_incident(client, name="Chargers offline")
+        page = wait_for(copy / "incidents" / incident["id"] / "index.html", "Chargers offline")
+        assert page == client.get(f"/incidents/{incident['id']}/").content
+        wait_for(copy / "api/v2/incidents/unresolved.json", incident["id"])
+        assert client.get("/healthz").json()["workers"]["site-export"]["alive"]
