@@ -111,4 +111,6 @@ def export_command(
         raise typer.Exit(1) from exc
     finally:
         app.state.engine.dispose()
+    for skipped in report.skipped:
+        typer.echo(f"left out a link that answers no page: {skipped}", err=True)
     typer.echo(f"wrote {len(report.files)} files to {directory}")

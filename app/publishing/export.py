@@ -57,10 +57,19 @@ class ExportError(Exception):
 
 
 @dataclass
+class RenderedSite:
+    """Site path -> bytes, and the links that were left out (they answered no page)."""
+
+    pages: dict[str, bytes] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+
+
+@dataclass
 class ExportReport:
-    """What an export wrote: site path -> file, in path order."""
+    """What an export wrote (site path -> file, in path order) and the links it left out."""
 
     files: dict[str, Path] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
 
 
 class _Links(HTMLParser):
@@ -96,10 +105,14 @@ def site_links(page_path: str, html: str) -> list[str]:
     return out
 
 
-async def _crawl(client: httpx.AsyncClient, beat: Callable[[], None]) -> dict[str, bytes]:
-    """Every page reachable from the seeds, each path fetched once."""
-    listed = await _get(client, "/api/v2/components.json", "the seed list")
-    found: dict[str, bytes] = {"/api/v2/components.json": listed.content}
+async def _crawl(client: httpx.AsyncClient, beat: Callable[[], None]) -> RenderedSite:
+    """Every page reachable from the seeds, each path fetched once.
+
+    A seed that fails fails the export. A link that answers no page (say a root-relative link
+    in a postmortem's Markdown) is left out and reported; the pages' own links all resolve.
+    """
+    listed = await _get(client, "/api/v2/components.json")
+    site = RenderedSite(pages={"/api/v2/components.json": listed.content})
     seeds = list(SEEDS)
     for c in listed.json()["components"]:
         seeds += [f"/components/{c['id']}/badge.svg", f"/components/{c['id']}/history.atom"]
@@ -107,28 +120,33 @@ async def _crawl(client: httpx.AsyncClient, beat: Callable[[], None]) -> dict[st
         if not c["group"]:
             seeds.append(f"/api/v2/components/{c['id']}/uptime.json")
     seeds += sorted(f"/static/{p.relative_to(STATIC_DIR)}" for p in STATIC_DIR.rglob("*.*"))
-    queue = deque((path, "the seed list") for path in seeds)
+    queue: deque[tuple[str, str | None]] = deque((path, None) for path in seeds)
+    seen = set(site.pages)
     while queue:
         path, referrer = queue.popleft()
-        if path in found:
+        if path in seen:
             continue
-        response = await _get(client, path, referrer)
+        seen.add(path)
+        response = await (client.get(path) if referrer else _get(client, path))
         beat()
-        found[path] = response.content
+        if response.status_code != 200:
+            site.skipped.append(f"{path} (linked from {referrer}): {response.status_code}")
+            continue
+        site.pages[path] = response.content
         if response.headers.get("content-type", "").startswith("text/html"):
             queue.extend((link, path) for link in site_links(path, response.text))
-    return found
+    return site
 
 
-async def _get(client: httpx.AsyncClient, path: str, referrer: str) -> httpx.Response:
+async def _get(client: httpx.AsyncClient, path: str) -> httpx.Response:
     response = await client.get(path)
     if response.status_code != 200:
-        raise ExportError(f"GET {path} (linked from {referrer}) answered {response.status_code}")
+        raise ExportError(f"GET {path} answered {response.status_code}")
     return response
 
 
-async def render_site(app: FastAPI, beat: Callable[[], None] = lambda: None) -> dict[str, bytes]:
-    """Site path -> bytes of the whole public site, rendered by the app in-process."""
+async def render_site(app: FastAPI, beat: Callable[[], None] = lambda: None) -> RenderedSite:
+    """The whole public site, rendered by the app in-process."""
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url=ORIGIN) as client:
         return await _crawl(client, beat)
@@ -139,17 +157,17 @@ def export_site(app: FastAPI, directory: Path) -> ExportReport:
     return write_site(asyncio.run(render_site(app)), directory)
 
 
-def write_site(pages: dict[str, bytes], directory: Path) -> ExportReport:
-    """Replace `directory` with these files; the old copy stays until the new one is complete."""
+def write_site(site: RenderedSite, directory: Path) -> ExportReport:
+    """Replace `directory` with the site; the old copy stays until the new one is complete."""
     directory = directory.resolve()
     directory.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}-", dir=directory.parent))
-    report = ExportReport()
+    report = ExportReport(skipped=site.skipped)
     try:
-        for path in sorted(pages):
+        for path in sorted(site.pages):
             target = staging / file_for(path)
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(pages[path])
+            target.write_bytes(site.pages[path])
             report.files[path] = directory / file_for(path)
         staging.chmod(0o755)
         if directory.exists():
@@ -190,8 +208,8 @@ class SiteExporter:
                 change = await asyncio.to_thread(self._last_change)
                 stale = time.monotonic() - exported_at > self.REFRESH
                 if change != exported or stale:
-                    pages = await render_site(self.app, beat)
-                    await asyncio.to_thread(write_site, pages, self.directory)
+                    site = await render_site(self.app, beat)
+                    await asyncio.to_thread(write_site, site, self.directory)
                     exported, exported_at = change, time.monotonic()
             except Exception:  # a broken page or a full disk must not end the loop
                 log.exception("static export to %s failed; retrying", self.directory)

@@ -111,7 +111,7 @@ def tree(directory: Path) -> dict[str, bytes]:
 def test_export_is_the_whole_site_deterministic_and_the_live_bytes(
     frozen: FastAPI, site: dict[str, str], tmp_path: Path
 ) -> None:
-    export_site(frozen, tmp_path / "one")
+    assert export_site(frozen, tmp_path / "one").skipped == []  # every link leads to a page
     (tmp_path / "one" / "stale.html").write_text("from an older export")
     export_site(frozen, tmp_path / "one")  # replaces the folder: the stale file goes
     export_site(frozen, tmp_path / "two")
@@ -168,6 +168,21 @@ def test_a_change_changes_the_export(
     assert b"Remote start works again." not in before[page]
     assert b"Remote start works again." in after[page]
     assert before["static/style.css"] == after["static/style.css"]
+
+
+def test_links_in_markdown_that_lead_nowhere_are_left_out_not_fatal(
+    frozen: FastAPI, site: dict[str, str], staff: TestClient, tmp_path: Path
+) -> None:
+    body = "See [history](/history) and [this](../nowhere/).\n\n## Root cause\n\nA."
+    done = site["done"]
+    staff.put(f"/api/v1/incidents/{done}/postmortem", json={"body": body})
+    staff.post(f"/api/v1/incidents/{done}/postmortem/publish")
+    report = export_site(frozen, tmp_path / "site")
+    assert report.skipped == [
+        f"/history (linked from /incidents/{done}/): 307",
+        f"/incidents/nowhere/ (linked from /incidents/{done}/): 404",
+    ]
+    assert f"/incidents/{done}/" in report.files
 
 
 # --- end to end: the copy on a plain static file server next to the live service ----------
