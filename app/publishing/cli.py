@@ -14,6 +14,7 @@ from app.config import Settings
 from app.db import create_db_engine, migrate
 from app.main import create_app
 from app.publishing import export, incidents_as_code, incidents_dump
+from app.publishing import s3 as s3_upload
 
 cli = typer.Typer()
 FOLDER = Path("incidents")
@@ -97,8 +98,20 @@ def dump(
 @cli.command("export")
 def export_command(
     directory: Annotated[Path, typer.Argument(help="Folder to write the site to (replaced)")],
+    s3: Annotated[
+        str | None, typer.Option("--s3", help="Then upload it to s3://bucket/prefix (pharos[s3])")
+    ] = None,
+    s3_endpoint_url: Annotated[
+        str | None, typer.Option(help="An S3-compatible store's endpoint (R2, MinIO, ...)")
+    ] = None,
 ) -> None:
     """Write the public site as static files (pages, JSON, feeds, badges) for a CDN or bucket."""
+    if s3 is not None:
+        try:
+            s3_upload.parse_target(s3)
+        except ValueError as exc:
+            typer.echo(f"error: --s3: {exc}", err=True)
+            raise typer.Exit(2) from exc
     settings = _settings().model_copy(update={"run_workers": False})
     engine = create_db_engine(settings.database_url)
     migrate(engine)
@@ -114,3 +127,19 @@ def export_command(
     for skipped in report.skipped:
         typer.echo(f"left out a link that answers no page: {skipped}", err=True)
     typer.echo(f"wrote {len(report.files)} files to {directory}")
+    if s3 is not None:
+        _upload(directory, s3, s3_endpoint_url)
+
+
+def _upload(directory: Path, target: str, endpoint_url: str | None) -> None:
+    try:
+        import boto3  # an optional extra, imported only when asked for
+    except ImportError as exc:
+        typer.echo("error: --s3 needs boto3: pip install 'pharos[s3]'", err=True)
+        raise typer.Exit(2) from exc
+    client = boto3.client("s3", endpoint_url=endpoint_url)  # credentials: boto3's usual chain
+    report = s3_upload.upload_site(directory, target, client=client)
+    typer.echo(
+        f"{target}: {len(report.uploaded)} uploaded, {report.unchanged} unchanged, "
+        f"{len(report.deleted)} deleted"
+    )
