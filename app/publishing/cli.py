@@ -45,9 +45,8 @@ def sync(
 ) -> None:
     """Import incidents/<slug>.md files, keyed by slug: running it twice changes nothing."""
     settings = _settings()
-    now = utcnow()
     if check:
-        files, bad = incidents_as_code.load_files(directory, tz=settings.tz, now=now)
+        files, bad = incidents_as_code.load_files(directory, tz=settings.tz, now=utcnow())
         for outcome in bad:
             typer.echo(outcome.error, err=True)
         typer.echo(f"{len(files)} incident file(s) OK, {len(bad)} with problems")
@@ -59,7 +58,7 @@ def sync(
             engine,
             directory,
             settings=settings,
-            now=now,
+            clock=utcnow,
             dry_run=dry_run,
             create_components=create_components,
         )

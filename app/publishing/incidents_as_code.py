@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from app.clock import Clock
 from app.components import service as components
 from app.components.schemas import ComponentCreate
 from app.config import Settings
@@ -91,12 +92,15 @@ def sync_incidents(
     directory: Path,
     *,
     settings: Settings,
-    now: datetime,
+    clock: Clock,
     dry_run: bool = False,
     create_components: bool = False,
 ) -> SyncReport:
-    """Make the database hold what the files say; files are matched to incidents by slug."""
-    files, outcomes = load_files(directory, tz=settings.tz, now=now)
+    """Make the database hold what the files say; files are matched to incidents by slug.
+
+    Every write reads the clock afresh, so updates posted in one sync keep their file order.
+    """
+    files, outcomes = load_files(directory, tz=settings.tz, now=clock())
     with engine.connect() as conn:
         outer = conn.begin()
         session = Session(
@@ -108,7 +112,7 @@ def sync_incidents(
             savepoint = conn.begin_nested()
             try:
                 outcome.actions = _sync_file(
-                    session, parsed, settings=settings, now=now, create=create_components
+                    session, parsed, settings=settings, clock=clock, create=create_components
                 )
                 session.commit()  # ends the session's own savepoint, if a read opened one
                 savepoint.commit()
@@ -135,7 +139,7 @@ def _first_error(exc: ValidationError) -> str:
 
 
 def _component_ids(
-    session: Session, f: IncidentFile, *, create: bool, now: datetime, actions: list[str]
+    session: Session, f: IncidentFile, *, create: bool, clock: Clock, actions: list[str]
 ) -> dict[str, str]:
     """Component display names used in the file -> ids, creating missing ones if asked."""
     everything = components.list_components(session)
@@ -163,31 +167,31 @@ def _component_ids(
                 f"{where}.{name}",
                 "no component has this name; create it, or sync with --create-components",
             )
-        ids[name] = _create_component(session, name, group_names, now=now).id
+        ids[name] = _create_component(session, name, group_names, clock=clock).id
         actions.append(f"create component {name!r}")
     return ids
 
 
 def _create_component(
-    session: Session, name: str, groups: dict[str, Component], *, now: datetime
+    session: Session, name: str, groups: dict[str, Component], *, clock: Clock
 ) -> Component:
     """A component named in a file; "Group - Name" goes into an existing group of that name."""
     group_name, _, child = name.partition(" - ")
     group = groups.get(group_name) if child else None
     data = ComponentCreate(name=child if group else name, group_id=group.id if group else None)
-    return components.create_component(session, data=data, actor=ACTOR, now=now)
+    return components.create_component(session, data=data, actor=ACTOR, now=clock())
 
 
 def _sync_file(
-    session: Session, f: IncidentFile, *, settings: Settings, now: datetime, create: bool
+    session: Session, f: IncidentFile, *, settings: Settings, clock: Clock, create: bool
 ) -> list[str]:
     actions: list[str] = []
-    ids = _component_ids(session, f, create=create, now=now, actions=actions)
+    ids = _component_ids(session, f, create=create, clock=clock, actions=actions)
     incident = session.exec(select(Incident).where(Incident.source_slug == f.slug)).first()
     if incident is None:
-        _import(session, f, ids, settings=settings, now=now, actions=actions)
+        _import(session, f, ids, settings=settings, clock=clock, actions=actions)
     else:
-        _reconcile(session, incident, f, ids, settings=settings, now=now, actions=actions)
+        _reconcile(session, incident, f, ids, settings=settings, clock=clock, actions=actions)
     return actions
 
 
@@ -203,7 +207,7 @@ def _import(
     ids: dict[str, str],
     *,
     settings: Settings,
-    now: datetime,
+    clock: Clock,
     actions: list[str],
 ) -> None:
     """A new file: open the incident, post its timeline, claim the slug, add the postmortem."""
@@ -222,15 +226,17 @@ def _import(
         deliver_notifications=notify,
         backfilled=backfilled,
     )
-    incident = incidents.open_incident(session, data=data, settings=settings, actor=ACTOR, now=now)
+    incident = incidents.open_incident(
+        session, data=data, settings=settings, actor=ACTOR, now=clock()
+    )
     for u in rest:
-        _post(session, incident.id, u, ids, notify=notify, settings=settings, now=now)
+        _post(session, incident.id, u, ids, notify=notify, settings=settings, clock=clock)
     incident.source_slug = f.slug
     session.add(incident)
     session.commit()
     how = "backfilled, no notifications" if backfilled else "notifies subscribers"
     actions.append(f"create incident {f.title!r} with {len(f.updates)} updates ({how})")
-    _sync_postmortem(session, incident, f, now=now, settings=settings, actions=actions)
+    _sync_postmortem(session, incident, f, clock=clock, settings=settings, actions=actions)
 
 
 def _post(
@@ -241,7 +247,7 @@ def _post(
     *,
     notify: bool,
     settings: Settings,
-    now: datetime,
+    clock: Clock,
 ) -> None:
     data = UpdateCreate(
         status=u.status,
@@ -250,7 +256,9 @@ def _post(
         display_at=u.at,
         deliver_notifications=notify,
     )
-    incidents.post_update(session, incident_id, data=data, settings=settings, actor=ACTOR, now=now)
+    incidents.post_update(
+        session, incident_id, data=data, settings=settings, actor=ACTOR, now=clock()
+    )
 
 
 def _reconcile(
@@ -260,7 +268,7 @@ def _reconcile(
     ids: dict[str, str],
     *,
     settings: Settings,
-    now: datetime,
+    clock: Clock,
     actions: list[str],
 ) -> None:
     """A known file: apply what changed; the timeline may grow and be corrected, not rewritten."""
@@ -302,7 +310,7 @@ def _reconcile(
                 db.id,
                 data=UpdateEdit.model_validate(edit),
                 actor=ACTOR,
-                now=now,
+                now=clock(),
             )
             actions.append(f"edit update {n}: {', '.join(edit)}")
     header = (f.title, f.impact, f.started_at)
@@ -314,13 +322,13 @@ def _reconcile(
             impact_override=f.impact,
             started_at=f.started_at,
             actor=ACTOR,
-            now=now,
+            now=clock(),
         )
         actions.append("edit title, impact or started_at")
     for n, u in enumerate(f.updates[len(have) :], start=len(have) + 1):
-        _post(session, incident.id, u, ids, notify=True, settings=settings, now=now)
+        _post(session, incident.id, u, ids, notify=True, settings=settings, clock=clock)
         actions.append(f"add update {n} ({u.status.value}, notifies subscribers)")
-    _sync_postmortem(session, incident, f, now=now, settings=settings, actions=actions)
+    _sync_postmortem(session, incident, f, clock=clock, settings=settings, actions=actions)
 
 
 def _sync_postmortem(
@@ -329,7 +337,7 @@ def _sync_postmortem(
     f: IncidentFile,
     *,
     settings: Settings,
-    now: datetime,
+    clock: Clock,
     actions: list[str],
 ) -> None:
     """Draft, publish, republish or unpublish so the postmortem matches the file."""
@@ -341,7 +349,9 @@ def _sync_postmortem(
         if published and same and incident.postmortem_published_at == f.postmortem_published_at:
             return
         if draft != body:
-            postmortems.save_postmortem_draft(session, incident.id, body=body, actor=ACTOR, now=now)
+            postmortems.save_postmortem_draft(
+                session, incident.id, body=body, actor=ACTOR, now=clock()
+            )
         # The first publication is news (unless the incident is history); a re-edit is not.
         notify = not published and not incident.backfilled
         postmortems.publish_postmortem(
@@ -351,14 +361,14 @@ def _sync_postmortem(
             notify_subscribers=notify,
             settings=settings,
             actor=ACTOR,
-            now=now,
+            now=clock(),
         )
         verb = "republish" if published else "publish"
         actions.append(f"{verb} postmortem{' (notifies subscribers)' if notify else ''}")
         return
     if published:
-        postmortems.unpublish_postmortem(session, incident.id, actor=ACTOR, now=now)
+        postmortems.unpublish_postmortem(session, incident.id, actor=ACTOR, now=clock())
         actions.append("unpublish postmortem")
     if body and draft != body:
-        postmortems.save_postmortem_draft(session, incident.id, body=body, actor=ACTOR, now=now)
+        postmortems.save_postmortem_draft(session, incident.id, body=body, actor=ACTOR, now=clock())
         actions.append("save postmortem draft")

@@ -56,7 +56,7 @@ def sync(
     engine: Engine, folder: Path, settings: Settings, clock: FakeClock, **kw: bool
 ) -> SyncReport:
     kw.setdefault("create_components", True)
-    return sync_incidents(engine, folder, settings=settings, now=clock(), **kw)
+    return sync_incidents(engine, folder, settings=settings, clock=clock, **kw)
 
 
 def count(engine: Engine, model: type[AuditEvent] | type[OutboxEvent] | type[Incident]) -> int:
@@ -339,7 +339,15 @@ def test_dump_sync_into_a_fresh_database_dump_is_byte_identical(
     staff.put(f"/api/v1/incidents/{first['id']}/postmortem", json={"body": "## Root cause\n\nA."})
     staff.post(f"/api/v1/incidents/{first['id']}/postmortem/publish")
     clock.advance(hours=1)
-    second = open_incident(staff, name='Delays: "charging" events, part 1', body="Again?")
+    same_minute = clock.now.replace(microsecond=0).isoformat()
+    second = open_incident(
+        staff, name='Delays: "charging" events, part 1', body="Again?", display_at=same_minute
+    )
+    # Two updates shown at the same time keep their order through the round trip.
+    staff.post(
+        f"/api/v1/incidents/{second['id']}/updates",
+        json={"status": "identified", "body": "Same minute.", "display_at": same_minute},
+    )
     staff.put(f"/api/v1/incidents/{second['id']}/postmortem", json={"body": "Draft only."})
 
     one, two = tmp_path / "one", tmp_path / "two"
