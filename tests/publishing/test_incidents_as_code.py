@@ -410,3 +410,7 @@ def test_sync_and_dump_commands(
     assert runner.invoke(cli, ["dump", str(out)]).exit_code == 0
     (example,) = EXAMPLE.glob("*.md")
     assert (out / example.name).read_bytes() == example.read_bytes()  # the example is canonical
+    (folder / "2025-09-09-broken.md").write_text("---\ntitle: x\nupdates: nope\n---\n")
+    broken = runner.invoke(cli, ["sync", str(folder)])
+    assert broken.exit_code == 1
+    assert "2025-09-09-broken.md:3: updates: expected a list" in broken.output
