@@ -1,4 +1,4 @@
-"""The `pharos` command: serve, migrate, tokens."""
+"""The `pharos` command: serve, migrate, tokens, sync, dump, export."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from app.db import create_db_engine, migrate
 from app.main import create_app
 from app.maintenance.scheduler import MaintenanceScheduler
 from app.notifications.worker import DeliveryWorker
+from app.publishing.cli import cli as publishing_cli
 from app.uptime import service as uptime_service
 from app.workers import Supervisor
 
@@ -31,6 +32,7 @@ cli = typer.Typer(
 )
 tokens = typer.Typer(help="Staff API tokens.", no_args_is_help=True)
 cli.add_typer(tokens, name="tokens")
+cli.add_typer(publishing_cli)  # sync, dump, export
 
 
 def _settings() -> Settings:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -73,6 +74,10 @@ class Settings(BaseSettings):
         ge=0,
         le=1,
         description="Share of degraded-performance time counted as downtime",
+    )
+    export_dir: Path | None = Field(
+        default=None,
+        description="Folder `pharos serve` keeps a static copy of the public site in",
     )
 
     @model_validator(mode="after")

@@ -21,9 +21,10 @@ from app.incidents.api import router as incidents_router
 from app.maintenance.api import router as maintenance_router
 from app.maintenance.scheduler import MaintenanceScheduler
 from app.notifications.worker import DeliveryCounters, DeliveryWorker
+from app.publishing.export import SiteExporter
 from app.subscribers.api import router as subscribers_router
 from app.uptime.api import router as uptime_router
-from app.web import views
+from app.web import links, views
 from app.web.badges import router as badges_router
 from app.web.feeds import router as feeds_router
 from app.web.limits import BodySizeLimit
@@ -34,7 +35,7 @@ from app.web.render_cache import RenderCache
 from app.web.security import SecurityHeaders
 from app.web.statuspage_v2 import router as statuspage_v2_router
 from app.web.subscriptions import router as subscriptions_router
-from app.workers import Supervisor
+from app.workers import Loop, Supervisor
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = ROOT / "templates"
@@ -126,16 +127,14 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine = create_db_engine(settings.database_url)
     counters = DeliveryCounters()
-    app.state.supervisor = (
-        Supervisor(
-            [
-                DeliveryWorker(engine, settings, metrics=counters),
-                MaintenanceScheduler(engine, settings),
-            ]
-        )
-        if settings.run_workers
-        else None
-    )
+    loops: list[Loop] = [
+        DeliveryWorker(engine, settings, metrics=counters),
+        MaintenanceScheduler(engine, settings),
+    ]
+    if settings.export_dir is not None:
+        poll = settings.worker_poll_seconds
+        loops.append(SiteExporter(app, engine, settings.export_dir, poll_seconds=poll))
+    app.state.supervisor = Supervisor(loops) if settings.run_workers else None
     app.state.metrics_registry = build_registry(
         engine,
         counters,
@@ -143,6 +142,7 @@ def create_app(settings: Settings) -> FastAPI:
         lambda: getattr(app.state, "render_cache", None),
     )
     templates = Jinja2Templates(directory=TEMPLATES_DIR)
+    templates.env.globals["href"] = links.href
     app.state.templates = templates
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)

@@ -189,6 +189,8 @@ class Incident(SQLModel, table=True):
     scheduled_auto_completed: bool = False
     auto_transition_to_maintenance_state: bool = False
     auto_transition_to_operational_state: bool = False
+    # incidents as code: the slug of the incidents/<slug>.md file this incident is kept in
+    source_slug: str | None = Field(default=None, max_length=200, unique=True)
 
 
 class IncidentUpdate(SQLModel, table=True):

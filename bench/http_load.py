@@ -62,7 +62,8 @@ def ensure_tools() -> None:
     if shutil.which("apt-get") is None:
         raise SystemExit(f"missing {missing} and no apt-get to install them")
     packages = ["wrk" if m == "wrk" else "nginx-light" for m in missing]
-    subprocess.run(["apt-get", "install", "-y", "-q", *packages], check=True)
+    apt = shutil.which("apt-get") or "apt-get"
+    subprocess.run([apt, "install", "-y", "-q", *packages], check=True)
 
 
 def wrk(url: str, seconds: int, connections: int, *headers: str) -> dict[str, float]:

@@ -23,9 +23,14 @@ STATUS_LABELS = {
 
 
 def page_path(incident: Incident) -> str:
-    """The public page of an incident or a maintenance."""
+    """The public page of an incident or a maintenance (shortlinks and feeds link it)."""
     kind = "maintenance" if incident.scheduled_for is not None else "incidents"
     return f"/{kind}/{incident.id}"
+
+
+def page_folder(incident: Incident) -> str:
+    """The page's canonical path: a folder, so a static copy serves it as index.html."""
+    return f"{page_path(incident)}/"
 
 
 def _at(value: datetime | None, tz: tzinfo) -> datetime | None:

@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from app.audit import service as audit
@@ -394,3 +395,54 @@ def edit_update(
     )
     session.commit()
     return update
+
+
+def edit_incident(
+    session: Session,
+    incident_id: str,
+    *,
+    name: str,
+    impact_override: Impact | None,
+    started_at: datetime,
+    actor: str,
+    now: datetime,
+) -> Incident:
+    """Set an incident's name, impact override and start (incidents kept as files); audited."""
+    incident = lock_incident(session, incident_id)
+    first = session.exec(
+        select(sa.func.min(IncidentUpdate.display_at)).where(
+            IncidentUpdate.incident_id == incident.id
+        )
+    ).one()
+    if first is not None and started_at > first:
+        raise InvalidInput("started_at can't be later than the first update's display_at")
+    before = {
+        "name": incident.name,
+        "impact_override": incident.impact_override,
+        "started_at": incident.started_at.isoformat(),
+    }
+    incident.name = name
+    incident.impact_override = impact_override
+    incident.started_at = started_at
+    incident.updated_at = now
+    session.add(incident)
+    session.flush()
+    _sync_from_updates(session, incident)
+    audit.record(
+        session,
+        actor=actor,
+        action="incident.edited",
+        object_type="incident",
+        object_id=incident.id,
+        at=now,
+        data={
+            "before": before,
+            "after": {
+                "name": name,
+                "impact_override": impact_override,
+                "started_at": started_at.isoformat(),
+            },
+        },
+    )
+    session.commit()
+    return incident

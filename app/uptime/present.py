@@ -13,6 +13,7 @@ from markupsafe import Markup, escape
 
 from app.models import ComponentStatus
 from app.uptime.service import DayFigures, IncidentRef, Weights, period_percent
+from app.web.links import relative
 
 # What the label names, worst first; operational time is the rest of the day.
 TROUBLE = (
@@ -45,14 +46,14 @@ class UptimeBars:
     days: list[DayCell]
     percent: str
 
-    @property
-    def items_html(self) -> Markup:
-        """The bars as list items (a large page has thousands: built here, not in a macro)."""
-        return bar_items(tuple(self.days))
+    def items_html(self, page_path: str) -> Markup:
+        """The bars as list items, links relative to the page they are on (a large page has
+        thousands: built here, not in a template macro)."""
+        return bar_items(tuple(self.days), page_path)
 
 
 @lru_cache(maxsize=2048)
-def bar_items(days: tuple[DayCell, ...]) -> Markup:
+def bar_items(days: tuple[DayCell, ...], page_path: str) -> Markup:
     """One <li> per day; a day's label is its tooltip and the text a screen reader reads.
 
     Kept per distinct row of days: after a change, only the rows that changed are built again.
@@ -62,7 +63,7 @@ def bar_items(days: tuple[DayCell, ...]) -> Markup:
         label = escape(d.label)
         inner = f'<span class="visually-hidden">{label}</span>'
         if d.href:
-            inner = f'<a href="{escape(d.href)}">{inner}</a>'
+            inner = f'<a href="{escape(relative(d.href, page_path))}">{inner}</a>'
         items.append(
             f'<li class="bar day-{escape(d.state)}" title="{label}" '
             f'data-date="{escape(d.iso)}">{inner}</li>'
@@ -90,13 +91,18 @@ class ComponentCalendar:
     months: list[MonthCalendar]
 
 
+def history_path(number: int) -> str:
+    """The path of page `number` of /history (1 is the newest)."""
+    return f"/history/{number}/" if number > 1 else "/history/"
+
+
 def history_links(today: date, months_per_page: int) -> HistoryHref:
     """Where /history lists a day's incidents: the page holding its month, at the month."""
 
     def href(day: date) -> str:
         back = (today.year - day.year) * 12 + today.month - day.month
         number = back // months_per_page + 1
-        return f"/history{f'?page={number}' if number > 1 else ''}#month-{day:%Y-%m}"
+        return f"{history_path(number)}#month-{day:%Y-%m}"
 
     return href
 
@@ -159,7 +165,7 @@ def day_cell(
     worst = figures.worst if figures.has_data else None
     href = None
     if len(incidents) == 1:
-        href = f"/incidents/{incidents[0].id}"
+        href = f"/incidents/{incidents[0].id}/"
     elif incidents:
         href = history_href(figures.day)
     return DayCell(

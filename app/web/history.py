@@ -12,6 +12,7 @@ from app.components import service as components
 from app.config import Settings
 from app.errors import NotFound
 from app.models import Incident
+from app.uptime import present as uptime_present
 from app.web import timefmt
 from app.web.views import (
     HISTORY_MONTHS_PER_PAGE,
@@ -40,6 +41,11 @@ class MonthView:
         """Incidents of the month not listed here."""
         return self.total - len(self.incidents)
 
+    @property
+    def path(self) -> str:
+        """The page listing every incident of the month."""
+        return f"/history/{self.iso}/"
+
 
 @dataclass(frozen=True)
 class HistoryPage:
@@ -51,6 +57,21 @@ class HistoryPage:
     newer: int | None
     older: int | None
     whole_month: bool = False
+
+    @property
+    def newer_path(self) -> str:
+        """The page before this one (newer incidents)."""
+        return uptime_present.history_path(self.newer or 1)
+
+    @property
+    def back_path(self) -> str:
+        """From a whole month, back to the history page holding it, at the month."""
+        return f"{uptime_present.history_path(self.number)}#month-{self.months[0].iso}"
+
+    @property
+    def older_path(self) -> str:
+        """The page after this one (older incidents)."""
+        return uptime_present.history_path(self.older or self.number)
 
 
 def _page_of(today: date, month: date) -> int:

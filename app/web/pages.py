@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse
 
 from app.clock import ClockDep
@@ -33,7 +33,7 @@ def index(
     return render(request, "index.html", view=views.index_page(session, settings, clock()))
 
 
-@router.get("/incidents/{incident_id}")
+@router.get("/incidents/{incident_id}/")
 def incident(
     incident_id: str, request: Request, session: ReadSessionDep, settings: SettingsDep
 ) -> HTMLResponse:
@@ -42,7 +42,7 @@ def incident(
     return render(request, "incident.html", incident=view)
 
 
-@router.get("/maintenance/{maintenance_id}")
+@router.get("/maintenance/{maintenance_id}/")
 def maintenance(
     maintenance_id: str, request: Request, session: ReadSessionDep, settings: SettingsDep
 ) -> HTMLResponse:
@@ -51,31 +51,63 @@ def maintenance(
     return render(request, "incident.html", incident=view)
 
 
-@router.get("/history")
+@router.get("/history/")
 def history(
     request: Request,
     session: ReadSessionDep,
     settings: SettingsDep,
     clock: ClockDep,
     page: Annotated[int, Query(ge=1, le=1200)] = 1,
-    month: Annotated[
-        str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM: all of it")
-    ] = None,
 ) -> HTMLResponse:
-    """Past incidents by month, three months a page; or every incident of one month."""
-    whole = date.fromisoformat(month + "-01") if month else None
-    view = history_views.history_page(session, settings, clock(), page, whole)
-    return render(request, "history.html", view=view)
+    """Past incidents by month, three months a page (`?page=N` is kept for old links)."""
+    return render(
+        request, "history.html", view=history_views.history_page(session, settings, clock(), page)
+    )
 
 
-@router.get("/uptime")
-def uptime(
+@router.get("/history/{number:int}/")
+def history_page(
     request: Request,
     session: ReadSessionDep,
     settings: SettingsDep,
     clock: ClockDep,
-    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+    number: Annotated[int, Path(ge=1, le=1200)],
 ) -> HTMLResponse:
-    """Monthly uptime calendars of the showcased components, a page at a time."""
-    view = views.uptime_page(session, settings, clock(), page)
+    """Page `number` of past incidents (page 1 is /history/)."""
+    view = history_views.history_page(session, settings, clock(), number)
+    return render(request, "history.html", view=view)
+
+
+@router.get("/history/{month}/")
+def history_month(
+    request: Request,
+    session: ReadSessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    month: Annotated[str, Path(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")],
+) -> HTMLResponse:
+    """Every incident of one month (a history page lists a busy month's newest only)."""
+    first = date.fromisoformat(month + "-01")
+    view = history_views.history_page(session, settings, clock(), 1, first)
+    return render(request, "history.html", view=view)
+
+
+@router.get("/uptime/")
+def uptime(
+    request: Request, session: ReadSessionDep, settings: SettingsDep, clock: ClockDep
+) -> HTMLResponse:
+    """Monthly uptime calendars of the showcased components, the first page of them."""
+    return render(request, "uptime.html", view=views.uptime_page(session, settings, clock()))
+
+
+@router.get("/uptime/{number:int}/")
+def uptime_page(
+    request: Request,
+    session: ReadSessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    number: Annotated[int, Path(ge=1, le=10_000)],
+) -> HTMLResponse:
+    """Page `number` of the uptime calendars (page 1 is /uptime/)."""
+    view = views.uptime_page(session, settings, clock(), number)
     return render(request, "uptime.html", view=view)

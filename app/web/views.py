@@ -16,7 +16,7 @@ from app.components.schemas import ComponentPublic
 from app.config import Settings
 from app.errors import NotFound
 from app.incidents import read as incidents
-from app.incidents.present import STATUS_LABELS, page_path
+from app.incidents.present import STATUS_LABELS, page_folder
 from app.maintenance import service as maintenance
 from app.models import OPEN_STATUSES, Component, ComponentStatus, Incident
 from app.publishing.markdown import render_markdown
@@ -163,6 +163,21 @@ class UptimePage:
     newer: int | None = None
     older: int | None = None
 
+    @property
+    def newer_path(self) -> str:
+        """The previous page of components."""
+        return uptime_path(self.newer or 1)
+
+    @property
+    def older_path(self) -> str:
+        """The next page of components."""
+        return uptime_path(self.older or self.number)
+
+
+def uptime_path(number: int) -> str:
+    """The path of page `number` of /uptime (1 is the first)."""
+    return f"/uptime/{number}/" if number > 1 else "/uptime/"
+
 
 def page_info(settings: Settings) -> PageInfo:
     """The frame's data."""
@@ -256,7 +271,7 @@ def incident_views(
                 if i.postmortem_published_at
                 else None,
                 started_at=i.started_at,
-                url=page_path(i),
+                url=page_folder(i),
                 window=timefmt.window(i.scheduled_for, i.scheduled_until, tz)
                 if i.scheduled_for and i.scheduled_until
                 else None,

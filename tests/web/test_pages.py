@@ -135,7 +135,7 @@ def test_active_incident_shows_its_latest_update_and_what_it_affects(
     active = one(page, "section.active-incidents")
     article = one(active, "article.incident-active")
     link = one(article, ".incident-title a")
-    assert (text(link), link["href"]) == ("Chargers offline", f"/incidents/{incident['id']}")
+    assert (text(link), link["href"]) == ("Chargers offline", f"incidents/{incident['id']}/")
     latest = text(one(article, ".latest"))
     assert latest.startswith("Identified")
     assert "A broker failed." in latest
@@ -231,9 +231,9 @@ def test_incident_page_shows_a_published_postmortem_first(staff: TestClient) -> 
 
 
 def test_unknown_incident_is_a_404_page(client: TestClient) -> None:
-    page = fetch(client, "/incidents/nosuchthing", status=404)
+    page = fetch(client, "/incidents/nosuchthing/", status=404)
     assert text(one(page, "main h1")) == "Not found"
-    assert page.select("main a[href='/']")
+    assert page.select("main a[href='../../']")  # the front page, from /incidents/nosuchthing/
 
 
 def test_history_pages_through_months(staff: TestClient) -> None:
@@ -242,7 +242,7 @@ def test_history_pages_through_months(staff: TestClient) -> None:
     august = backfill(staff, datetime(2025, 7, 31, 22, 30, tzinfo=UTC), "Month boundary")
     old = backfill(staff, datetime(2025, 5, 10, 12, 0, tzinfo=UTC), "Four months back")
 
-    first = fetch(staff, "/history")
+    first = fetch(staff, "/history/")
     months = first.select("section.month")
     assert [text(one(m, ".month-heading")) for m in months] == [
         "September 2025",
@@ -254,9 +254,9 @@ def test_history_pages_through_months(staff: TestClient) -> None:
     assert text(one(months[2], ".empty")) == "No incidents reported for this month."
     assert "Four months back" not in text(first)
     nav = one(first, "nav.pagination")
-    assert [(a["rel"], a["href"]) for a in nav.find_all("a")] == [(["next"], "/history?page=2")]
+    assert [(a["rel"], a["href"]) for a in nav.find_all("a")] == [(["next"], "2/")]
 
-    second = fetch(staff, "/history?page=2")
+    second = fetch(staff, "/history/2/")
     months = second.select("section.month")
     assert [text(one(m, ".month-heading")) for m in months] == [
         "June 2025",
@@ -267,7 +267,10 @@ def test_history_pages_through_months(staff: TestClient) -> None:
     assert "Four months back" in text(months[1])
     assert text(one(months[0], ".empty")) == "No incidents reported for this month."
     nav = one(second, "nav.pagination")
-    assert [(a["rel"], a["href"]) for a in nav.find_all("a")] == [(["prev"], "/history?page=1")]
+    assert [(a["rel"], a["href"]) for a in nav.find_all("a")] == [(["prev"], "../")]
+    # Links from before pages were folders still work: /history?page=2 -> /history/?page=2
+    old_link = fetch(staff, "/history?page=2")
+    assert [a["data-incident-id"] for a in old_link.select("section.month article")] == [old["id"]]
 
 
 def test_history_without_older_incidents_has_no_older_link(staff: TestClient) -> None:
@@ -355,7 +358,9 @@ def test_pages_link_their_feeds(client: TestClient) -> None:
         "https://status.example.com/updates.rss": "application/rss+xml",
     }
     visible = {a["href"] for a in page.select("footer a")}
-    assert {"/history.atom", "/history.rss", "/updates.rss", "/subscribe"} <= visible
+    # Relative links, except subscribing: that needs the live service, even from a static copy.
+    assert {"history.atom", "history.rss", "updates.rss"} <= visible
+    assert "https://status.example.com/subscribe" in visible
 
 
 def uptime_history(staff: TestClient, clock: FakeClock) -> dict[str, dict[str, Any]]:
@@ -411,7 +416,7 @@ def test_front_page_shows_90_daily_uptime_bars_per_showcased_component(
     assert outage["title"] == label
     assert "day-major_outage" in outage["class"]
     assert text(one(outage, ".visually-hidden")) == label
-    assert one(outage, "a")["href"] == f"/incidents/{made['outage']['id']}"
+    assert one(outage, "a")["href"] == f"incidents/{made['outage']['id']}/"
 
     quiet_day = bar(ocpp, "2025-09-06")
     assert quiet_day["title"] == "Sep 6, 2025: no downtime"
@@ -432,7 +437,7 @@ def test_front_page_shows_90_daily_uptime_bars_per_showcased_component(
         "Incidents: Slow API; Flaky API"
     )
     assert "day-partial_outage" in two["class"]
-    assert one(two, "a")["href"] == "/history#month-2025-09"
+    assert one(two, "a")["href"] == "history/#month-2025-09"
     # 30 min of partial outage at 0.3 is 9 min down in 143 h: 99.895...%, rounded down.
     assert text(one(api, ".uptime-percent")) == "99.89% uptime"
     quiet = one(page, f"li.component[data-component-id='{made['quiet']['id']}']")
@@ -440,7 +445,7 @@ def test_front_page_shows_90_daily_uptime_bars_per_showcased_component(
     group = one(page, f"li.group[data-component-id='{made['cloud']['id']}']")
     assert group.select("summary .uptime") == []
     assert len(page.select("ol.uptime-bars")) == 2
-    assert one(page, "section.components a[href='/uptime']")
+    assert one(page, "section.components a[href='uptime/']")
 
 
 def test_uptime_bars_and_link_appear_with_the_first_showcased_component(
@@ -449,14 +454,14 @@ def test_uptime_bars_and_link_appear_with_the_first_showcased_component(
     make_component(staff, name="Internal", showcase=False)
     page = fetch(staff, "/")
     assert page.select(".uptime") == []
-    assert page.select("main a[href='/uptime']") == []
+    assert page.select("main a[href='uptime/']") == []
     shown = make_component(staff, name="OCPP 1.6J")
     page = fetch(staff, "/")
     row = one(page, f"li.component[data-component-id='{shown['id']}']")
     assert len(row.select("li.bar")) == 90
     assert text(one(row, ".uptime-percent")) == "100% uptime"
     assert one(row, "li.bar[data-date='2025-09-07']")["title"] == "Sep 7, 2025: no downtime"
-    assert one(page, "main a[href='/uptime']")
+    assert one(page, "main a[href='uptime/']")
 
 
 def test_front_page_loads_uptime_in_bulk_not_per_component(
@@ -520,7 +525,7 @@ def test_uptime_page_shows_three_monthly_calendars_per_component(
     assert "day-major_outage" in day5["class"]
     assert day5["title"] == "Sep 5, 2025: 1 h 30 min major outage. Incident: Chargers offline"
     assert text(one(day5, ".visually-hidden")) == day5["title"]
-    assert one(day5, "a")["href"] == f"/incidents/{made['outage']['id']}"
+    assert one(day5, "a")["href"] == f"../incidents/{made['outage']['id']}/"
     assert "day-operational" in one(sep, "td[data-date='2025-09-07']")["class"]
     future = sep.select("td.day-future")
     assert [td["data-date"] for td in future][:1] == ["2025-09-08"]
@@ -615,13 +620,13 @@ def test_uptime_calendars_come_a_page_of_components_at_a_time(
     first = fetch(staff, "/uptime")
     assert [text(h) for h in first.select(".uptime-heading .component-name")] == ["A", "B"]
     nav = one(first, "nav.pagination")
-    assert [(a["rel"], a["href"]) for a in nav.find_all("a")] == [(["next"], "/uptime?page=2")]
-    second = fetch(staff, "/uptime?page=2")
+    assert [(a["rel"], a["href"]) for a in nav.find_all("a")] == [(["next"], "2/")]
+    second = fetch(staff, "/uptime/2/")
     assert [text(h) for h in second.select(".uptime-heading .component-name")] == ["C"]
     nav = one(second, "nav.pagination")
-    assert [(a["rel"], a["href"]) for a in nav.find_all("a")] == [(["prev"], "/uptime?page=1")]
-    fetch(staff, "/uptime?page=3", status=404)
-    fetch(staff, "/uptime?page=0", status=422)
+    assert [(a["rel"], a["href"]) for a in nav.find_all("a")] == [(["prev"], "../")]
+    fetch(staff, "/uptime/3/", status=404)
+    fetch(staff, "/uptime/0/", status=422)
 
 
 def test_a_busy_month_lists_its_newest_and_links_to_all_of_them(
@@ -641,15 +646,15 @@ def test_a_busy_month_lists_its_newest_and_links_to_all_of_them(
         made[1]["id"],
     ]
     more = one(august, "p.more a")
-    assert more["href"] == "/history?month=2025-08"
+    assert more["href"] == "2025-08/"
     assert text(more) == "Show all 3 incidents of August 2025 →"
 
-    whole = fetch(staff, "/history?month=2025-08")
+    whole = fetch(staff, "/history/2025-08/")
     months = whole.select("section.month")
     assert [text(one(m, ".month-heading")) for m in months] == ["August 2025"]
     assert len(months[0].select("article")) == 3
     assert months[0].select("p.more") == []
     back = one(whole, "nav.pagination a")
-    assert back["href"] == "/history?page=1#month-2025-08"
-    fetch(staff, "/history?month=2025-13", status=422)
-    fetch(staff, "/history?month=2031-01", status=404)
+    assert back["href"] == "../#month-2025-08"
+    fetch(staff, "/history/2025-13/", status=422)
+    fetch(staff, "/history/2031-01/", status=404)
