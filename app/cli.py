@@ -20,6 +20,8 @@ from app.db import create_db_engine, migrate
 from app.main import create_app
 from app.maintenance.scheduler import MaintenanceScheduler
 from app.notifications.worker import DeliveryWorker
+from app.probes.cli import probe_cli
+from app.probes.runner import probe_loops
 from app.uptime import service as uptime_service
 from app.workers import Supervisor
 
@@ -31,6 +33,7 @@ cli = typer.Typer(
 )
 tokens = typer.Typer(help="Staff API tokens.", no_args_is_help=True)
 cli.add_typer(tokens, name="tokens")
+cli.add_typer(probe_cli, name="probe")
 
 
 def _settings() -> Settings:
@@ -84,7 +87,11 @@ def worker() -> None:
 
     async def main() -> None:
         supervisor = Supervisor(
-            [DeliveryWorker(engine, settings), MaintenanceScheduler(engine, settings)]
+            [
+                DeliveryWorker(engine, settings),
+                MaintenanceScheduler(engine, settings),
+                *probe_loops(engine, settings),
+            ]
         )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -59,6 +59,9 @@ class Settings(BaseSettings):
         le=1,
         description="Share of degraded-performance time counted as downtime",
     )
+    probes_file: str = Field(
+        default="", description="TOML file of backend probes that drive automatic incidents"
+    )
 
     @model_validator(mode="after")
     def _lease_outlives_request(self) -> Settings:
