@@ -82,7 +82,10 @@ class MetricRule(_Strict):
 
     metric: str
     labels: dict[str, str] = Field(default_factory=dict)
-    rate: bool = Field(default=False, description="Compare the per-second rate (counters)")
+    rate: bool = Field(
+        default=False,
+        description="Compare the per-second rate (counters); implied by below_rate_of",
+    )
     max: float | None = None
     min: float | None = None
     below_rate_of: str | None = Field(

@@ -54,7 +54,7 @@ class MetricsChecker:
         key = _key(name, rule.labels)
         if key not in now:
             return None
-        if not rule.rate and name != rule.below_rate_of:
+        if not rule.rate and rule.below_rate_of is None:
             return now[key]
         if self._previous is None or elapsed is None or elapsed <= 0:
             return None
