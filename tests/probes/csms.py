@@ -147,7 +147,7 @@ class CentralSystem:
 
     # --- running -------------------------------------------------------------------
 
-    def _do(self, coro: Coroutine[Any, Any, Any], timeout: float = 10.0) -> Any:
+    def _do(self, coro: Coroutine[Any, Any, Any], timeout: float = 30.0) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
 
     def __enter__(self) -> CentralSystem:
@@ -187,6 +187,7 @@ class CentralSystem:
             self.ws_port,
             subprotocols=["ocpp1.6"],  # type: ignore[list-item]
             process_request=self._process_request,
+            close_timeout=1,
         )
 
     async def _close_ws(self) -> None:

@@ -29,12 +29,12 @@ def ocpp_probe_table(csms: CentralSystem, **overrides: Any) -> dict[str, Any]:
         "url": csms.ws_url,
         "charge_point_ids": ["PHAROS-PROBE-1", "PHAROS-PROBE-2"],
         "interval": "100ms",
-        "timeout": "500ms",
-        "slow": "150ms",
+        "timeout": "1s",
+        "slow": "400ms",
         "propagation": {
             "url": csms.http_url + "/chargers/{charge_point_id}",
             "json_pointer": "/last_status/info",
-            "timeout": "500ms",
+            "timeout": "1s",
             "poll_every": "50ms",
         },
     }
@@ -61,7 +61,7 @@ async def running(runner: ProbeRunner) -> AsyncIterator[ProbeRunner]:
 
 
 async def eventually(
-    engine: Engine, probe: Callable[[Session], T | None], *, within: float = 20.0
+    engine: Engine, probe: Callable[[Session], T | None], *, within: float = 30.0
 ) -> T:
     """Poll the database until probe() returns something truthy."""
     deadline = time.monotonic() + within
