@@ -104,3 +104,13 @@ def test_unreadable_and_invalid_toml(tmp_path: Path) -> None:
         load_probes(tmp_path / "missing.toml")
     with pytest.raises(ProbeConfigError, match="not valid TOML"):
         load_probes(write(tmp_path, "[[probe]\nname ="))
+
+
+def test_the_readme_example_loads(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("## Automatic incidents from probes", 1)[1]
+    example = section.split("```toml\n", 1)[1].split("```", 1)[0]
+    loaded = load_probes(write(tmp_path, example))
+    assert [p.kind for p in loaded] == ["ocpp16", "metrics", "http"]
+    ocpp = loaded[0]
+    assert isinstance(ocpp, Ocpp16Probe) and ocpp.command is not None
