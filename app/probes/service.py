@@ -210,13 +210,14 @@ def _declare(
             body=probe.incident_body,
         )
         data = IncidentCreate(name=name, body=body, components={component.id: status})
-        state.incident_id = None
-        _audit(session, state, "incident_opened", evidence, now)
         opened = incidents.open_incident(
             session, data=data, settings=settings, actor=actor(probe.name), now=now
         )
+        # open_incident commits the result and counters with the incident; the link and the
+        # evidence follow at once (the incident's own audit event names the probe as actor).
         state.incident_id = opened.id
         session.add(state)
+        _audit(session, state, "incident_opened", evidence, now)
         session.commit()
         return
     joining = state.incident_id != incident.id

@@ -22,6 +22,7 @@ import base64
 import contextlib
 import logging
 import socket
+import ssl
 import threading
 from collections.abc import Coroutine
 from dataclasses import dataclass
@@ -123,10 +124,13 @@ class StationSession(ChargePoint):  # type: ignore[misc]
 class CentralSystem:
     """The central system: websockets OCPP endpoint at ws_url, HTTP API at http_url."""
 
-    def __init__(self, *, credentials: tuple[str, str] | None = None) -> None:
+    def __init__(
+        self, *, credentials: tuple[str, str] | None = None, tls: ssl.SSLContext | None = None
+    ) -> None:
         self.ws_port = free_port()
         self.http_port = free_port()
-        self.ws_url = f"ws://127.0.0.1:{self.ws_port}/ocpp"
+        self.tls = tls
+        self.ws_url = f"{'wss' if tls else 'ws'}://127.0.0.1:{self.ws_port}/ocpp"
         self.http_url = f"http://127.0.0.1:{self.http_port}"
         self.credentials = credentials
         self.fault: str | None = None
@@ -188,6 +192,7 @@ class CentralSystem:
             subprotocols=["ocpp1.6"],  # type: ignore[list-item]
             process_request=self._process_request,
             close_timeout=1,
+            ssl=self.tls,
         )
 
     async def _close_ws(self) -> None:

@@ -126,6 +126,7 @@ def test_fault_opens_an_incident_and_recovery_resolves_it(
             select(AuditEvent).where(AuditEvent.action == "probe.incident_opened")
         ).one()
         assert opened.actor == "probe:ocpp-backend"
+        assert opened.data["incident_id"] == incident_id
         evidence = opened.data["evidence"]
         assert evidence["status"] == expected
         if error_class is not None:

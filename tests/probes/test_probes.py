@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -170,3 +173,24 @@ def test_http_probe_status_body_and_unreachable(csms: CentralSystem) -> None:
     assert missing.status == "major_outage" and missing.error_classes == ["http_404"]
     assert wrong_body.status == "partial_outage" and wrong_body.error_classes == ["body_mismatch"]
     assert down.error_classes == ["connect_error"]
+
+
+def test_tls_needs_the_configured_ca(tmp_path: Path) -> None:
+    cert, key = tmp_path / "csms.pem", tmp_path / "csms.key"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"),
+            *("-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"),
+            *("-keyout", str(key), "-out", str(cert)),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    with CentralSystem(tls=context) as csms:
+        base = ocpp_probe_table(csms, charge_point_ids=["PHAROS-PROBE-1"], propagation=None)
+        (untrusted,) = run_once(base)
+        (trusted,) = run_once({**base, "ca_file": str(cert)})
+    assert untrusted.error_classes == ["tls"]
+    assert trusted.ok and csms.ws_url.startswith("wss://")
