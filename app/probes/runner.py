@@ -102,7 +102,7 @@ class ProbeRunner:
         self.lease_ttl = max(shortest - self.tick, 2 * self.tick)
         self.leading = False
         self.runs = 0
-        self._synced = False
+        self._prepared = False
         self._pruned_at = 0.0
 
     def _session(self) -> Session:
@@ -118,7 +118,8 @@ class ProbeRunner:
         with self._session() as session:
             service.release_lead(session, holder=self.holder, now=self.clock())
 
-    def _sync(self) -> None:
+    def prepare(self) -> None:
+        """Resolve components (creating missing ones) and create state rows (blocking)."""
         with self._session() as session:
             service.sync_states(session, list(self.probes.values()), now=self.clock())
 
@@ -183,9 +184,9 @@ class ProbeRunner:
             in_flight.clear()
             due.clear()
             return
-        if not self._synced:
-            await asyncio.to_thread(self._sync)
-            self._synced = True
+        if not self._prepared:
+            await asyncio.to_thread(self.prepare)
+            self._prepared = True
         now = time.monotonic()
         for name, probe in self.probes.items():
             previous = in_flight.get(name)

@@ -38,7 +38,7 @@ def test_probe_state_api_and_metrics(
     probe = runner.probes["ocpp-backend"]
 
     async def scenario() -> None:
-        await asyncio.to_thread(runner._sync)
+        await asyncio.to_thread(runner.prepare)
         async with probe_client() as http:
             await runner.run_probe(probe, http)
             csms.set_fault("reject")

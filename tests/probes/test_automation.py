@@ -86,7 +86,8 @@ def test_fault_opens_an_incident_and_recovery_resolves_it(
     error_class: str | None,
 ) -> None:
     csms.slow_seconds = 0.6  # above the probe's 400 ms "slow", below its 1 s timeout
-    runner = ProbeRunner(engine, settings, probes(ocpp_probe_table(csms)), clock=clock)
+    table = ocpp_probe_table(csms, **({"slow": "400ms"} if fault == "slow" else {}))
+    runner = ProbeRunner(engine, settings, probes(table), clock=clock)
 
     async def scenario() -> str:
         async with running(runner):
@@ -222,7 +223,7 @@ def test_isolated_failures_never_open_an_incident(
 
     async def scenario() -> list[bool]:
         async with probe_client() as http:
-            await asyncio.to_thread(runner._sync)
+            await asyncio.to_thread(runner.prepare)
             oks = []
             for i in range(15):
                 # Every third run fails: never three in a row.
