@@ -255,7 +255,7 @@ def _recover(
     if incident is None or incident.status not in OPEN_STATUSES:
         state.incident_id = None
         session.add(state)
-        if component.status != ComponentStatus.operational and incident is None:
+        if component.status != ComponentStatus.operational:
             _audit(session, state, "component_status", evidence, now)
             _set_component(session, state, component, rules.OK, settings=settings, now=now)
             return
@@ -299,10 +299,7 @@ def settle_quiet(
     for incident_id, states in by_incident.items():
         incident = session.get(Incident, incident_id)
         if incident is None or incident.status not in OPEN_STATUSES:
-            for state in states:
-                state.incident_id = None
-                session.add(state)
-            session.commit()
+            _let_go(session, states, settings=settings, now=now)
             continue
         if incident.status != IncidentStatus.monitoring or staff_spoke(session, incident_id):
             continue
@@ -327,6 +324,22 @@ def settle_quiet(
         )
         resolved.append(incident_id)
     return resolved
+
+
+def _let_go(
+    session: Session, states: list[ProbeState], *, settings: Settings, now: datetime
+) -> None:
+    """Staff closed the incident: unlink it, and put components whose problem is still
+    there back to the status the probe declared (resolving handed them back)."""
+    for state in states:
+        state.incident_id = None
+        session.add(state)
+    session.commit()
+    for state in states:
+        component = session.get(Component, state.component_id) if state.component_id else None
+        if component is not None and state.active not in (rules.OK, component.status):
+            _audit(session, state, "component_status", {"still": state.active.value}, now)
+            _set_component(session, state, component, state.active, settings=settings, now=now)
 
 
 def prune_results(session: Session, *, now: datetime) -> None:

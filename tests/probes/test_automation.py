@@ -237,3 +237,41 @@ def test_isolated_failures_never_open_an_incident(
         assert incidents(session) == []
         assert component_named(session, COMPONENT).status == "operational"
         assert len(session.exec(select(ProbeResult)).all()) == 15
+
+
+def test_staff_resolving_a_live_problem_leaves_the_component_truthful(
+    csms: CentralSystem, settings: Settings, engine: Engine, clock: FakeClock
+) -> None:
+    runner = ProbeRunner(engine, settings, probes(ocpp_probe_table(csms)), clock=clock)
+
+    async def scenario() -> str:
+        async with running(runner):
+            await eventually(engine, lambda s: (st := state(s, "ocpp-backend")) and st.successes)
+            csms.set_fault("stall_processing")
+            incident = await eventually(engine, _open_incident)
+            with Session(engine, expire_on_commit=False) as session:
+                incident_service.post_update(
+                    session,
+                    incident.id,
+                    data=UpdateCreate(status=IncidentStatus.resolved, body="Fixed, we think."),
+                    settings=settings,
+                    actor="token:alice",
+                    now=clock(),
+                )
+            # Resolving handed the component back; the probe still sees the stall.
+            await eventually(
+                engine, lambda s: (st := state(s, "ocpp-backend")) and not st.incident_id
+            )
+            await eventually(
+                engine, lambda s: component_named(s, COMPONENT).status == "partial_outage"
+            )
+            csms.set_fault(None)
+            await eventually(
+                engine, lambda s: component_named(s, COMPONENT).status == "operational"
+            )
+            return incident.id
+
+    incident_id = asyncio.run(scenario())
+    with Session(engine) as session:
+        assert [i.id for i in incidents(session)] == [incident_id]
+        assert [u.status for u in updates(session, incident_id)] == ["investigating", "resolved"]
