@@ -23,7 +23,7 @@ from sqlmodel import Session
 from app.clock import utcnow
 from app.config import Settings
 from app.models import ComponentStatus
-from app.probes import service
+from app.probes import lease, service
 from app.probes.config import HttpProbe, MetricsProbe, Ocpp16Probe, ProbeConfig, load_probes
 from app.probes.http import run_http
 from app.probes.metrics import MetricsChecker
@@ -110,13 +110,11 @@ class ProbeRunner:
 
     def _lead(self) -> bool:
         with self._session() as session:
-            return service.try_lead(
-                session, holder=self.holder, now=self.clock(), ttl=self.lease_ttl
-            )
+            return lease.try_lead(session, holder=self.holder, now=self.clock(), ttl=self.lease_ttl)
 
     def _release(self) -> None:
         with self._session() as session:
-            service.release_lead(session, holder=self.holder, now=self.clock())
+            lease.release_lead(session, holder=self.holder, now=self.clock())
 
     def prepare(self) -> None:
         """Resolve components (creating missing ones) and create state rows (blocking)."""

@@ -1,5 +1,5 @@
-"""Probe use cases: record a result, act on incidents through the incident services, resolve
-after a quiet period, and hold the leader lease.
+"""Probe use cases: record a result, act on incidents through the incident services, and
+resolve after a quiet period.
 
 Every automatic action goes through app.incidents.service / app.components.service (actor
 "probe:<name>") and is audited with the probe's evidence in the same transaction.
@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select
 
 from app.audit import service as audit
@@ -26,7 +25,6 @@ from app.models import (
     ComponentStatus,
     Incident,
     IncidentStatus,
-    ProbeLease,
     ProbeResult,
     ProbeState,
 )
@@ -35,7 +33,6 @@ from app.probes.config import ProbeConfig
 from app.probes.outcome import ProbeRun
 
 ACTOR_PREFIX = "probe:"
-LEASE = "probes"
 RESULTS_KEPT = timedelta(days=30)
 
 
@@ -345,42 +342,6 @@ def _let_go(
 def prune_results(session: Session, *, now: datetime) -> None:
     """Forget results older than the retention period."""
     session.exec(delete(ProbeResult).where(col(ProbeResult.at) < now - RESULTS_KEPT))
-    session.commit()
-
-
-def try_lead(session: Session, *, holder: str, now: datetime, ttl: float) -> bool:
-    """Take or renew the probing lease; True when this holder leads until now + ttl."""
-    until = now + timedelta(seconds=ttl)
-    lease = session.exec(
-        select(ProbeLease).where(ProbeLease.name == LEASE).with_for_update()
-    ).first()
-    if lease is None:
-        session.add(ProbeLease(name=LEASE, holder=holder, expires_at=until, acquired_at=now))
-        try:
-            session.commit()
-        except IntegrityError:  # another replica inserted it first
-            session.rollback()
-            return False
-        return True
-    if lease.holder != holder and lease.expires_at > now:
-        session.rollback()
-        return False
-    if lease.holder != holder:
-        lease.holder, lease.acquired_at = holder, now
-    lease.expires_at = until
-    session.add(lease)
-    session.commit()
-    return True
-
-
-def release_lead(session: Session, *, holder: str, now: datetime) -> None:
-    """Give the lease up at once (clean shutdown) so another replica takes over."""
-    lease = session.exec(
-        select(ProbeLease).where(ProbeLease.name == LEASE).with_for_update()
-    ).first()
-    if lease is not None and lease.holder == holder:
-        lease.expires_at = now
-        session.add(lease)
     session.commit()
 
 

@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 from app.clock import utcnow
 from app.config import Settings
 from app.models import ProbeResult
-from app.probes import service
+from app.probes import lease
 from app.probes.runner import ProbeRunner
 from tests.conftest import START
 from tests.probes.csms import CentralSystem
@@ -26,7 +26,7 @@ from tests.probes.helpers import ocpp_probe_table, probes
 def test_lease_is_held_renewed_and_taken_over_after_expiry(engine: Engine) -> None:
     def lead(holder: str, seconds: float) -> bool:
         with Session(engine) as session:
-            return service.try_lead(
+            return lease.try_lead(
                 session, holder=holder, now=START + timedelta(seconds=seconds), ttl=10
             )
 
@@ -37,7 +37,7 @@ def test_lease_is_held_renewed_and_taken_over_after_expiry(engine: Engine) -> No
     assert lead("b", 19.5)
     assert not lead("a", 20)
     with Session(engine) as session:
-        service.release_lead(session, holder="b", now=START + timedelta(seconds=21))
+        lease.release_lead(session, holder="b", now=START + timedelta(seconds=21))
     assert lead("a", 21)
 
 
@@ -48,7 +48,7 @@ def test_exactly_one_of_many_racing_replicas_leads(engine: Engine) -> None:
     def contender(holder: str) -> None:
         barrier.wait()
         with Session(engine) as session:
-            if service.try_lead(session, holder=holder, now=utcnow(), ttl=30):
+            if lease.try_lead(session, holder=holder, now=utcnow(), ttl=30):
                 won.append(holder)
 
     threads = [threading.Thread(target=contender, args=(f"r{i}",)) for i in range(8)]
