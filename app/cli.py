@@ -20,6 +20,8 @@ from app.db import create_db_engine, migrate
 from app.main import create_app
 from app.maintenance.scheduler import MaintenanceScheduler
 from app.notifications.worker import DeliveryWorker
+from app.probes.cli import probe_cli
+from app.probes.runner import probe_loops
 from app.publishing.cli import cli as publishing_cli
 from app.uptime import service as uptime_service
 from app.workers import Supervisor
@@ -33,6 +35,7 @@ cli = typer.Typer(
 tokens = typer.Typer(help="Staff API tokens.", no_args_is_help=True)
 cli.add_typer(tokens, name="tokens")
 cli.add_typer(publishing_cli)  # sync, dump, export
+cli.add_typer(probe_cli, name="probe")
 
 
 def _settings() -> Settings:
@@ -96,7 +99,11 @@ def worker() -> None:
 
     async def main() -> None:
         supervisor = Supervisor(
-            [DeliveryWorker(engine, settings), MaintenanceScheduler(engine, settings)]
+            [
+                DeliveryWorker(engine, settings),
+                MaintenanceScheduler(engine, settings),
+                *probe_loops(engine, settings),
+            ]
         )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

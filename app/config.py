@@ -79,6 +79,9 @@ class Settings(BaseSettings):
         default=None,
         description="Folder `pharos serve` keeps a static copy of the public site in",
     )
+    probes_file: str = Field(
+        default="", description="TOML file of backend probes that drive automatic incidents"
+    )
 
     @model_validator(mode="after")
     def _lease_outlives_request(self) -> Settings:

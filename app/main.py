@@ -21,6 +21,9 @@ from app.incidents.api import router as incidents_router
 from app.maintenance.api import router as maintenance_router
 from app.maintenance.scheduler import MaintenanceScheduler
 from app.notifications.worker import DeliveryCounters, DeliveryWorker
+from app.probes.api import router as probes_router
+from app.probes.exporter import ProbeCollector
+from app.probes.runner import probe_loops
 from app.publishing.export import SiteExporter
 from app.subscribers.api import router as subscribers_router
 from app.uptime.api import router as uptime_router
@@ -127,9 +130,11 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine = create_db_engine(settings.database_url)
     counters = DeliveryCounters()
+    probes = probe_loops(engine, settings) if settings.run_workers else []
     loops: list[Loop] = [
         DeliveryWorker(engine, settings, metrics=counters),
         MaintenanceScheduler(engine, settings),
+        *probes,
     ]
     if settings.export_dir is not None:
         poll = settings.worker_poll_seconds
@@ -141,6 +146,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.supervisor,
         lambda: getattr(app.state, "render_cache", None),
     )
+    app.state.metrics_registry.register(ProbeCollector(engine, probes))
     templates = Jinja2Templates(directory=TEMPLATES_DIR)
     templates.env.globals["href"] = links.href
     app.state.templates = templates
@@ -165,6 +171,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(subscribers_router)
     app.include_router(statuspage_v2_router)
     app.include_router(uptime_router)
+    app.include_router(probes_router)
     app.include_router(feeds_router)
     app.include_router(badges_router)
     app.include_router(pages_router)

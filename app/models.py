@@ -358,3 +358,68 @@ class DataVersion(SQLModel, table=True):
 
     id: int = Field(default=1, primary_key=True)
     version: int = Field(default=1, sa_type=sa.BigInteger)
+
+
+# --- probes ---
+# Operational tables: written every probe round and never shown on public pages.
+
+
+class ProbeState(SQLModel, table=True):
+    """Where one probe stands: its hysteresis counters and the incident it drives."""
+
+    __tablename__ = "probe_state"
+    __table_args__ = {"info": {"data_version": False}}
+
+    name: str = Field(primary_key=True, max_length=64)
+    component_id: str | None = Field(
+        default=None, foreign_key="component.id", ondelete="SET NULL", max_length=12
+    )
+    backend_group: str = Field(max_length=128, index=True)
+    # The status automation declared for the component (operational when no problem).
+    active: ComponentStatus = Field(
+        default=ComponentStatus.operational, sa_type=_enum(ComponentStatus)
+    )
+    failures: int = Field(default=0)
+    successes: int = Field(default=0)
+    failing_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # A different problem status being confirmed while one is active.
+    pending: ComponentStatus | None = Field(default=None, sa_type=_enum(ComponentStatus))
+    pending_count: int = Field(default=0)
+    incident_id: str | None = Field(
+        default=None, foreign_key="incident.id", ondelete="SET NULL", max_length=12
+    )
+    recovered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_run_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_status: ComponentStatus | None = Field(default=None, sa_type=_enum(ComponentStatus))
+    last_latency_ms: float | None = None
+    last_error_classes: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+
+
+class ProbeResult(SQLModel, table=True):
+    """One probe run with its evidence: latency charts and the reasons behind every action."""
+
+    __tablename__ = "probe_result"
+    __table_args__ = (
+        sa.Index("ix_probe_result_probe_at", "probe", "at"),
+        {"info": {"data_version": False}},
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    probe: str = Field(max_length=64)
+    at: datetime = Field(sa_type=UTCDateTime, index=True)
+    status: ComponentStatus = Field(sa_type=_enum(ComponentStatus))
+    latency_ms: float | None = None
+    error_classes: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    evidence: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+
+
+class ProbeLease(SQLModel, table=True):
+    """Which replica leads probing, until when; a leader that stops renewing loses it."""
+
+    __tablename__ = "probe_lease"
+    __table_args__ = {"info": {"data_version": False}}
+
+    name: str = Field(primary_key=True, max_length=32)
+    holder: str = Field(max_length=128)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    acquired_at: datetime = Field(sa_type=UTCDateTime)

@@ -1,0 +1,1 @@
+"""Probes of an OCPP charging backend whose results open, update and resolve incidents."""

@@ -1,0 +1,246 @@
+"""Probe definitions: the TOML file format, validated with errors that name the bad field."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$")
+
+
+def parse_duration(value: Any) -> float:
+    """Seconds from "250ms", "15s", "15m", "1h" or a plain number of seconds."""
+    if isinstance(value, bool):
+        raise ValueError("a duration is a string like '15s' or '15m', or a number of seconds")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str) and (match := _DURATION.match(value)):
+        seconds = float(match.group(1)) * _UNITS[match.group(2)]
+    else:
+        raise ValueError(
+            f"invalid duration {value!r}: use a number with a unit, like '500ms', '15s', '15m'"
+        )
+    if seconds <= 0:
+        raise ValueError("a duration must be positive")
+    return seconds
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+Problem = Literal["degraded_performance", "partial_outage", "major_outage"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Propagation(_Strict):
+    """End-to-end check: the StatusNotification nonce must show up in the backend's data."""
+
+    url: str = Field(description="HTTP URL; {charge_point_id} is replaced")
+    json_pointer: str | None = Field(default=None, description="Where the nonce must appear")
+    metric: str | None = Field(
+        default=None, description="Prometheus sample name whose label `info` must carry the nonce"
+    )
+    timeout: Duration = 10.0
+    poll_every: Duration = 0.25
+    lag_degraded: Duration = 5.0
+
+    @model_validator(mode="after")
+    def _one_target(self) -> Propagation:
+        if (self.json_pointer is None) == (self.metric is None):
+            raise ValueError("give exactly one of json_pointer or metric")
+        if self.json_pointer is not None and not self.json_pointer.startswith("/"):
+            raise ValueError("json_pointer must start with '/' (RFC 6901)")
+        return self
+
+
+class Command(_Strict):
+    """Command delivery check: an HTTP call makes the backend send RemoteStartTransaction."""
+
+    url: str = Field(description="HTTP URL; {charge_point_id} is replaced")
+    method: Literal["GET", "POST", "PUT"] = "POST"
+    json_body: dict[str, Any] | None = None
+    timeout: Duration = 10.0
+    slow: Duration = 5.0
+
+
+class MetricRule(_Strict):
+    """One condition on a scraped Prometheus sample; violated means the probe is unhealthy."""
+
+    metric: str
+    labels: dict[str, str] = Field(default_factory=dict)
+    rate: bool = Field(
+        default=False,
+        description="Compare the per-second rate (counters); implied by below_rate_of",
+    )
+    max: float | None = None
+    min: float | None = None
+    below_rate_of: str | None = Field(
+        default=None, description="Violated when rate(metric) < ratio * rate(this counter)"
+    )
+    ratio: float = Field(default=1.0, gt=0)
+    status: Problem = "degraded_performance"
+
+    @model_validator(mode="after")
+    def _has_condition(self) -> MetricRule:
+        if self.max is None and self.min is None and self.below_rate_of is None:
+            raise ValueError("a rule needs max, min or below_rate_of")
+        return self
+
+
+class ProbeBase(_Strict):
+    """Fields every probe has: what it watches, how often, and when it opens incidents."""
+
+    name: str = Field(min_length=1, max_length=64)
+    component: str = Field(min_length=1, max_length=255, description="Component name or id")
+    group: str | None = Field(
+        default=None, description="Backend group: failing probes of one group share an incident"
+    )
+    interval: Duration = 15.0
+    timeout: Duration = 10.0
+    slow: Duration = 2.0
+    failures_to_open: int = Field(default=3, ge=1, le=100)
+    successes_to_recover: int = Field(default=2, ge=1, le=100)
+    failing_for: Duration | None = Field(
+        default=None, description="Also open once failing this long, however few results"
+    )
+    quiet_period: Duration = 900.0
+    on_failure: Problem = "major_outage"
+    on_partial_failure: Problem = "partial_outage"
+    on_slow: Problem = "degraded_performance"
+    incident_name: str | None = Field(default=None, max_length=255)
+    incident_body: str | None = Field(default=None, max_length=2000)
+
+    @property
+    def backend_group(self) -> str:
+        """The group whose failing probes share one incident (the probe itself by default)."""
+        return self.group or f"probe:{self.name}"
+
+
+class Ocpp16Probe(ProbeBase):
+    """A synthetic OCPP 1.6J charge point."""
+
+    kind: Literal["ocpp16"]
+    url: str
+    charge_point_ids: list[str] = Field(min_length=1, max_length=20)
+    username: str | None = Field(default=None, description="Basic auth (security profile 1/2)")
+    password: str | None = None
+    ca_file: str | None = Field(default=None, description="CA bundle for wss:// (profile 2)")
+    connector_id: int = Field(default=1, ge=0)
+    propagation: Propagation | None = None
+    command: Command | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _ws(cls, value: str) -> str:
+        if not value.startswith(("ws://", "wss://")):
+            raise ValueError("an ocpp16 url starts with ws:// or wss://")
+        return value.rstrip("/")
+
+    @field_validator("charge_point_ids")
+    @classmethod
+    def _ids(cls, value: list[str]) -> list[str]:
+        for cp_id in value:
+            if not cp_id or len(cp_id) > 48 or "/" in cp_id:
+                raise ValueError(f"invalid charge point id {cp_id!r}")
+        if len(set(value)) != len(value):
+            raise ValueError("charge point ids must be unique")
+        return value
+
+    @model_validator(mode="after")
+    def _auth_pair(self) -> Ocpp16Probe:
+        if (self.username is None) != (self.password is None):
+            raise ValueError("give both username and password for Basic auth, or neither")
+        return self
+
+
+class HttpProbe(ProbeBase):
+    """GET or HEAD a URL."""
+
+    kind: Literal["http"]
+    url: str
+    method: Literal["GET", "HEAD"] = "GET"
+    expect_status: list[int] = Field(default_factory=lambda: [200])
+    body_contains: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("an http probe url starts with http:// or https://")
+        return value
+
+
+class MetricsProbe(ProbeBase):
+    """Scrape a Prometheus text endpoint and check rules on its samples."""
+
+    kind: Literal["metrics"]
+    url: str
+    rules: list[MetricRule] = Field(min_length=1)
+
+
+ProbeConfig = Annotated[Ocpp16Probe | HttpProbe | MetricsProbe, Field(discriminator="kind")]
+
+
+class ProbesFile(_Strict):
+    """The whole file: a list of [[probe]] tables."""
+
+    probe: list[ProbeConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> ProbesFile:
+        names = [p.name for p in self.probe]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"probe names must be unique: {', '.join(duplicates)}")
+        return self
+
+
+class ProbeConfigError(ValueError):
+    """The probes file can't be used; the message names the file and the bad fields."""
+
+
+def _where(loc: tuple[int | str, ...], data: dict[str, Any]) -> str:
+    """probe[0].propagation.timeout -> probe "ocpp-backend": propagation.timeout."""
+    parts = [str(p) for p in loc]
+    if len(loc) >= 2 and loc[0] == "probe" and isinstance(loc[1], int):
+        probes = data.get("probe", [])
+        name = probes[loc[1]].get("name") if loc[1] < len(probes) else None
+        head = f'probe "{name}"' if isinstance(name, str) else f"probe #{loc[1] + 1}"
+        rest = [p for p in parts[2:] if p not in ("ocpp16", "http", "metrics")]
+        return f"{head}: {'.'.join(rest) or '(table)'}"
+    return ".".join(parts) or "(file)"
+
+
+def parse_probes(data: dict[str, Any], *, source: str = "probes") -> list[ProbeConfig]:
+    """Validate already-parsed TOML data."""
+    try:
+        return list(ProbesFile.model_validate(data).probe)
+    except ValidationError as exc:
+        lines = [f"{_where(e['loc'], data)}: {e['msg']}" for e in exc.errors()]
+        raise ProbeConfigError(f"{source}: " + "; ".join(lines)) from exc
+
+
+def load_probes(path: str | Path) -> list[ProbeConfig]:
+    """Read and validate a probes TOML file."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ProbeConfigError(f"{path}: can't read the probes file: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ProbeConfigError(f"{path}: not valid TOML: {exc}") from exc
+    return parse_probes(data, source=str(path))

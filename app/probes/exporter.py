@@ -1,0 +1,56 @@
+"""Probe figures on /metrics, read from the probe state at scrape time (any replica)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from app.components.present import SEVERITY
+from app.probes import service
+from app.probes.runner import ProbeRunner
+
+
+class ProbeCollector(Collector):
+    """pharos_probe_* gauges."""
+
+    def __init__(self, engine: Engine, runners: list[ProbeRunner]) -> None:
+        self.engine = engine
+        self.runners = runners
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        """One scrape."""
+        labels = ["probe"]
+        status = GaugeMetricFamily(
+            "pharos_probe_status",
+            "Last result: 0 operational, 2 degraded, 3 partial outage, 4 major outage",
+            labels=labels,
+        )
+        active = GaugeMetricFamily(
+            "pharos_probe_active_status", "Status automation declared (same scale)", labels=labels
+        )
+        latency = GaugeMetricFamily(
+            "pharos_probe_latency_seconds", "Slowest step of the last run", labels=labels
+        )
+        failures = GaugeMetricFamily(
+            "pharos_probe_consecutive_failures", "Unhealthy results in a row", labels=labels
+        )
+        with Session(self.engine) as session:
+            states = service.list_states(session)
+        for state in states:
+            if state.last_status is not None:
+                status.add_metric([state.name], SEVERITY[state.last_status])
+            active.add_metric([state.name], SEVERITY[state.active])
+            if state.last_latency_ms is not None:
+                latency.add_metric([state.name], state.last_latency_ms / 1000)
+            failures.add_metric([state.name], state.failures)
+        yield from (status, active, latency, failures)
+        if self.runners:
+            yield GaugeMetricFamily(
+                "pharos_probe_leader",
+                "1 when this process leads probing",
+                value=float(any(r.leading for r in self.runners)),
+            )

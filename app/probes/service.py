@@ -1,0 +1,361 @@
+"""Probe use cases: record a result, act on incidents through the incident services, and
+resolve after a quiet period.
+
+Every automatic action goes through app.incidents.service / app.components.service (actor
+"probe:<name>") and is audited with the probe's evidence in the same transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session, col, delete, select
+
+from app.audit import service as audit
+from app.components import service as components
+from app.components.schemas import ComponentCreate, ComponentUpdate
+from app.config import Settings
+from app.incidents import service as incidents
+from app.incidents.schemas import IncidentCreate, UpdateCreate
+from app.models import (
+    OPEN_STATUSES,
+    AuditEvent,
+    Component,
+    ComponentStatus,
+    Incident,
+    IncidentStatus,
+    ProbeResult,
+    ProbeState,
+)
+from app.probes import rules, wording
+from app.probes.config import ProbeConfig
+from app.probes.outcome import ProbeRun
+
+ACTOR_PREFIX = "probe:"
+RESULTS_KEPT = timedelta(days=30)
+
+
+def actor(probe_name: str) -> str:
+    """The audit actor of a probe's automatic actions."""
+    return f"{ACTOR_PREFIX}{probe_name}"
+
+
+def ensure_component(session: Session, ref: str, *, now: datetime) -> Component:
+    """The component a probe watches, by id or by name; created if there is none."""
+    found = session.get(Component, ref)
+    if found is None:
+        named = select(Component).where(Component.name == ref).where(~col(Component.is_group))
+        found = session.exec(named.order_by(col(Component.created_at))).first()
+    if found is not None:
+        return found
+    data = ComponentCreate(name=ref, description="Watched by Pharos probes")
+    return components.create_component(session, data=data, actor=actor("config"), now=now)
+
+
+def sync_states(session: Session, probes: list[ProbeConfig], *, now: datetime) -> None:
+    """Create or refresh each probe's state row (component and group may have changed)."""
+    for probe in probes:
+        component = ensure_component(session, probe.component, now=now)
+        state = session.get(ProbeState, probe.name)
+        if state is None:
+            state = ProbeState(name=probe.name, backend_group=probe.backend_group)
+        state.component_id = component.id
+        state.backend_group = probe.backend_group
+        session.add(state)
+    session.commit()
+
+
+def _counters(state: ProbeState) -> rules.Counters:
+    return rules.Counters(
+        active=state.active,
+        failures=state.failures,
+        successes=state.successes,
+        failing_since=state.failing_since,
+        pending=state.pending,
+        pending_count=state.pending_count,
+    )
+
+
+def _thresholds(probe: ProbeConfig) -> rules.Thresholds:
+    failing_for = None if probe.failing_for is None else timedelta(seconds=probe.failing_for)
+    return rules.Thresholds(probe.failures_to_open, probe.successes_to_recover, failing_for)
+
+
+def staff_spoke(session: Session, incident_id: str) -> bool:
+    """Whether a human posted an update on the incident: then they own its story."""
+    posted = session.exec(
+        select(AuditEvent.id)
+        .where(AuditEvent.object_id == incident_id)
+        .where(AuditEvent.object_type == "incident")
+        .where(AuditEvent.action == "incident.update_posted")
+        .where(~col(AuditEvent.actor).startswith(ACTOR_PREFIX))
+    ).first()
+    return posted is not None
+
+
+def _open_incident_of_group(session: Session, state: ProbeState) -> Incident | None:
+    """The open incident this probe's backend group already drives, if any."""
+    ids = session.exec(
+        select(ProbeState.incident_id)
+        .where(ProbeState.backend_group == state.backend_group)
+        .where(col(ProbeState.incident_id).is_not(None))
+    ).all()
+    for incident_id in sorted({i for i in ids if i}, key=lambda i: i != state.incident_id):
+        incident = session.get(Incident, incident_id)
+        if incident is not None and incident.status in OPEN_STATUSES:
+            return incident
+    return None
+
+
+def record_run(
+    session: Session, probe: ProbeConfig, run: ProbeRun, *, settings: Settings, now: datetime
+) -> rules.Decision:
+    """Store one result, apply the hysteresis, and act on the incident; one transaction."""
+    state = session.exec(
+        select(ProbeState).where(ProbeState.name == probe.name).with_for_update()
+    ).one()
+    evidence = run.evidence()
+    session.add(
+        ProbeResult(
+            probe=probe.name,
+            at=now,
+            status=run.status,
+            latency_ms=run.latency_ms,
+            error_classes=run.error_classes,
+            evidence=evidence,
+        )
+    )
+    counters = _counters(state)
+    decision = rules.observe(counters, run.status, now, _thresholds(probe))
+    state.active, state.failures, state.successes = (
+        counters.active,
+        counters.failures,
+        counters.successes,
+    )
+    state.failing_since, state.pending = counters.failing_since, counters.pending
+    state.pending_count = counters.pending_count
+    state.last_run_at, state.last_status = now, run.status
+    state.last_latency_ms, state.last_error_classes = run.latency_ms, run.error_classes
+    session.add(state)
+    component = session.get(Component, state.component_id) if state.component_id else None
+    if decision == rules.Decision.none or component is None:
+        session.commit()
+        return decision
+    if decision == rules.Decision.recover:
+        _recover(session, state, component, evidence, settings=settings, now=now)
+    else:
+        _declare(session, state, probe, component, run, evidence, settings=settings, now=now)
+    return decision
+
+
+def _audit(
+    session: Session, state: ProbeState, action: str, evidence: dict[str, Any], now: datetime
+) -> None:
+    audit.record(
+        session,
+        actor=actor(state.name),
+        action=f"probe.{action}",
+        object_type="probe",
+        object_id=state.name,
+        at=now,
+        data={"incident_id": state.incident_id, "evidence": evidence},
+    )
+
+
+def _set_component(
+    session: Session,
+    state: ProbeState,
+    component: Component,
+    status: ComponentStatus,
+    *,
+    settings: Settings,
+    now: datetime,
+) -> None:
+    """Keep the component current without speaking on an incident staff own (commits)."""
+    components.update_component(
+        session,
+        component.id,
+        data=ComponentUpdate(status=status),
+        settings=settings,
+        actor=actor(state.name),
+        now=now,
+    )
+
+
+def _declare(
+    session: Session,
+    state: ProbeState,
+    probe: ProbeConfig,
+    component: Component,
+    run: ProbeRun,
+    evidence: dict[str, Any],
+    *,
+    settings: Settings,
+    now: datetime,
+) -> None:
+    """A problem is confirmed or changed severity: the component and one incident say so."""
+    status = state.active
+    incident = _open_incident_of_group(session, state)
+    state.recovered_at = None
+    if incident is None:
+        name, body = wording.opening(
+            run.problem,
+            component=component.name,
+            probe=probe.name,
+            name=probe.incident_name,
+            body=probe.incident_body,
+        )
+        data = IncidentCreate(name=name, body=body, components={component.id: status})
+        opened = incidents.open_incident(
+            session, data=data, settings=settings, actor=actor(probe.name), now=now
+        )
+        # open_incident commits the result and counters with the incident; the link and the
+        # evidence follow at once (the incident's own audit event names the probe as actor).
+        state.incident_id = opened.id
+        session.add(state)
+        _audit(session, state, "incident_opened", evidence, now)
+        session.commit()
+        return
+    joining = state.incident_id != incident.id
+    state.incident_id = incident.id
+    session.add(state)
+    if staff_spoke(session, incident.id):
+        _audit(session, state, "component_status", evidence, now)
+        _set_component(session, state, component, status, settings=settings, now=now)
+        return
+    if incident.status == IncidentStatus.monitoring:
+        body, new_status = wording.relapsed(component.name), IncidentStatus.investigating
+    elif joining:
+        body, new_status = wording.joined(component.name, status), incident.status
+    else:
+        body, new_status = wording.severity_changed(component.name, status), incident.status
+    _audit(session, state, "incident_updated", evidence, now)
+    update = UpdateCreate(status=new_status, body=body, components={component.id: status})
+    incidents.post_update(
+        session, incident.id, data=update, settings=settings, actor=actor(state.name), now=now
+    )
+
+
+def _recover(
+    session: Session,
+    state: ProbeState,
+    component: Component,
+    evidence: dict[str, Any],
+    *,
+    settings: Settings,
+    now: datetime,
+) -> None:
+    """The problem is over: the component is operational; Monitoring once all are."""
+    state.recovered_at = now
+    incident = session.get(Incident, state.incident_id) if state.incident_id else None
+    if incident is None or incident.status not in OPEN_STATUSES:
+        state.incident_id = None
+        session.add(state)
+        if component.status != ComponentStatus.operational:
+            _audit(session, state, "component_status", evidence, now)
+            _set_component(session, state, component, rules.OK, settings=settings, now=now)
+            return
+        session.commit()
+        return
+    session.add(state)
+    if staff_spoke(session, incident.id):
+        _audit(session, state, "component_status", evidence, now)
+        _set_component(session, state, component, rules.OK, settings=settings, now=now)
+        return
+    still_failing = session.exec(
+        select(ProbeState.name)
+        .where(ProbeState.incident_id == incident.id)
+        .where(ProbeState.name != state.name)
+        .where(ProbeState.active != rules.OK)
+    ).first()
+    if still_failing is not None:
+        body, new_status = wording.partly_recovered(component.name), incident.status
+    else:
+        body, new_status = wording.MONITORING, IncidentStatus.monitoring
+    _audit(session, state, "recovered", evidence, now)
+    update = UpdateCreate(status=new_status, body=body, components={component.id: rules.OK})
+    incidents.post_update(
+        session, incident.id, data=update, settings=settings, actor=actor(state.name), now=now
+    )
+
+
+def settle_quiet(
+    session: Session, quiet: dict[str, float], *, settings: Settings, now: datetime
+) -> list[str]:
+    """Resolve automatic incidents whose probes all stayed healthy for their quiet period.
+
+    `quiet` maps probe names to their quiet period in seconds. Incidents staff spoke on are
+    left to staff; closed ones are let go. Returns the ids of the incidents resolved.
+    """
+    resolved: list[str] = []
+    linked = session.exec(select(ProbeState).where(col(ProbeState.incident_id).is_not(None)))
+    by_incident: dict[str, list[ProbeState]] = {}
+    for state in linked:
+        by_incident.setdefault(str(state.incident_id), []).append(state)
+    for incident_id, states in by_incident.items():
+        incident = session.get(Incident, incident_id)
+        if incident is None or incident.status not in OPEN_STATUSES:
+            _let_go(session, states, settings=settings, now=now)
+            continue
+        if incident.status != IncidentStatus.monitoring or staff_spoke(session, incident_id):
+            continue
+        if any(s.active != rules.OK or s.recovered_at is None for s in states):
+            continue
+        since = max(s.recovered_at for s in states if s.recovered_at is not None)
+        wait = max(quiet.get(s.name, 900.0) for s in states)
+        if now - since < timedelta(seconds=wait):
+            continue
+        for state in states:
+            state.incident_id = None
+            session.add(state)
+        _audit(session, states[0], "incident_resolved", {"incident_id": incident_id}, now)
+        update = UpdateCreate(status=IncidentStatus.resolved, body=wording.RESOLVED)
+        incidents.post_update(
+            session,
+            incident_id,
+            data=update,
+            settings=settings,
+            actor=actor(states[0].name),
+            now=now,
+        )
+        resolved.append(incident_id)
+    return resolved
+
+
+def _let_go(
+    session: Session, states: list[ProbeState], *, settings: Settings, now: datetime
+) -> None:
+    """Staff closed the incident: unlink it, and put components whose problem is still
+    there back to the status the probe declared (resolving handed them back)."""
+    for state in states:
+        state.incident_id = None
+        session.add(state)
+    session.commit()
+    for state in states:
+        component = session.get(Component, state.component_id) if state.component_id else None
+        if component is not None and state.active not in (rules.OK, component.status):
+            _audit(session, state, "component_status", {"still": state.active.value}, now)
+            _set_component(session, state, component, state.active, settings=settings, now=now)
+
+
+def prune_results(session: Session, *, now: datetime) -> None:
+    """Forget results older than the retention period."""
+    session.exec(delete(ProbeResult).where(col(ProbeResult.at) < now - RESULTS_KEPT))
+    session.commit()
+
+
+def list_states(session: Session) -> list[ProbeState]:
+    """Every probe's state, by name."""
+    return list(session.exec(select(ProbeState).order_by(col(ProbeState.name))))
+
+
+def recent_results(session: Session, probe_name: str, *, limit: int) -> list[ProbeResult]:
+    """A probe's latest results, newest first."""
+    stmt = (
+        select(ProbeResult)
+        .where(ProbeResult.probe == probe_name)
+        .order_by(col(ProbeResult.at).desc(), col(ProbeResult.id).desc())
+        .limit(limit)
+    )
+    return list(session.exec(stmt))

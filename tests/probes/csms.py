@@ -1,0 +1,307 @@
+"""A small but real OCPP 1.6J central system for probe tests, with fault injection.
+
+Built on the `ocpp` package (@on handlers) over websockets, plus an HTTP read API (Starlette on
+uvicorn) the way real backends expose charger state. It runs in its own thread and event loop,
+so tests and the benchmark drive it from plain code:
+
+    with CentralSystem() as csms:
+        csms.set_fault("stall_processing")   # calls answered, status never applied
+
+Faults: "down" (nothing listens), "reject" (HTTP 503 on the upgrade), "slow" (every handler
+sleeps `slow_seconds`), "stall" (handlers never answer; the socket stays open),
+"stall_processing" (answered at once, but StatusNotifications queue up unprocessed behind a
+healthy gateway), "drop" (the connection is closed mid-call), "error" (handlers fail:
+CALLERROR InternalError), "slow_commands" (remote starts are sent `slow_seconds` late).
+`stalled_ids` limits "stall"/"stall_processing" to some charge points (a partial stall).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import logging
+import socket
+import ssl
+import threading
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import uvicorn
+import websockets
+from ocpp.routing import on
+from ocpp.v16 import ChargePoint, call, call_result
+from ocpp.v16.enums import Action, RegistrationStatus
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+from websockets.asyncio.server import Server, ServerConnection
+from websockets.datastructures import Headers
+from websockets.http11 import Request as WsRequest
+from websockets.http11 import Response as WsResponse
+
+QUIET = logging.getLogger("tests.csms")
+QUIET.setLevel(logging.CRITICAL)  # injected handler failures are expected
+FAULTS = {
+    None,
+    "down",
+    "reject",
+    "slow",
+    "stall",
+    "stall_processing",
+    "drop",
+    "error",
+    "slow_commands",
+}
+
+
+def free_port() -> int:
+    """A loopback TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class Counters:
+    """What the backend's own /metrics tell: received vs processed."""
+
+    received: int = 0
+    processed: int = 0
+
+
+class StationSession(ChargePoint):  # type: ignore[misc]
+    """The central system's side of one charger's connection."""
+
+    def __init__(self, cp_id: str, connection: ServerConnection, system: CentralSystem) -> None:
+        super().__init__(cp_id, connection, response_timeout=30, logger=QUIET)
+        self.system = system
+
+    async def _gate(self) -> None:
+        """Apply the injected fault before answering."""
+        fault = self.system.fault_for(self.id)
+        if fault == "slow":
+            await asyncio.sleep(self.system.slow_seconds)
+        elif fault == "stall":
+            await self.system.unstalled.wait()  # until the fault is healed
+        elif fault == "drop":
+            await self._connection.close(1011, "internal error")
+        elif fault == "error":
+            raise RuntimeError("injected handler failure")
+
+    @on(Action.boot_notification)  # type: ignore[untyped-decorator]
+    async def on_boot(self, **_: Any) -> call_result.BootNotification:
+        await self._gate()
+        return call_result.BootNotification(
+            current_time=datetime.now(UTC).isoformat(),
+            interval=30,
+            status=RegistrationStatus.accepted,
+        )
+
+    @on(Action.heartbeat)  # type: ignore[untyped-decorator]
+    async def on_heartbeat(self, **_: Any) -> call_result.Heartbeat:
+        await self._gate()
+        self.system.counters.received += 1
+        self.system.counters.processed += 1
+        return call_result.Heartbeat(current_time=datetime.now(UTC).isoformat())
+
+    @on(Action.status_notification)  # type: ignore[untyped-decorator]
+    async def on_status(self, **payload: Any) -> call_result.StatusNotification:
+        await self._gate()
+        self.system.counters.received += 1
+        record = {k: payload.get(k) for k in ("connector_id", "status", "error_code", "info")}
+        if self.system.fault_for(self.id) == "stall_processing":
+            self.system.backlog.append((self.id, record))  # the gateway ACKs; workers are stuck
+        else:
+            self.system.apply(self.id, record)
+        return call_result.StatusNotification()
+
+
+class CentralSystem:
+    """The central system: websockets OCPP endpoint at ws_url, HTTP API at http_url."""
+
+    def __init__(
+        self, *, credentials: tuple[str, str] | None = None, tls: ssl.SSLContext | None = None
+    ) -> None:
+        self.ws_port = free_port()
+        self.http_port = free_port()
+        self.tls = tls
+        self.ws_url = f"{'wss' if tls else 'ws'}://127.0.0.1:{self.ws_port}/ocpp"
+        self.http_url = f"http://127.0.0.1:{self.http_port}"
+        self.credentials = credentials
+        self.fault: str | None = None
+        self.stalled_ids: set[str] | None = None
+        self.slow_seconds = 0.3
+        self.counters = Counters()
+        self.chargers: dict[str, dict[str, Any]] = {}
+        self.backlog: list[tuple[str, dict[str, Any]]] = []
+        self.sessions: dict[str, StationSession] = {}
+        self.remote_starts: list[str] = []
+        self._loop = asyncio.new_event_loop()
+        self.unstalled = asyncio.Event()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._ws: Server | None = None
+        self._http: uvicorn.Server | None = None
+        self._http_task: asyncio.Task[None] | None = None
+        self._commands: set[asyncio.Task[None]] = set()
+
+    # --- running -------------------------------------------------------------------
+
+    def _do(self, coro: Coroutine[Any, Any, Any], timeout: float = 30.0) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+
+    def __enter__(self) -> CentralSystem:
+        self._thread.start()
+        self._do(self._start())
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._do(self._stop())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        self._loop.close()
+
+    async def _start(self) -> None:
+        await self._listen()
+        config = uvicorn.Config(
+            self._api(), host="127.0.0.1", port=self.http_port, log_level="warning", lifespan="off"
+        )
+        self._http = uvicorn.Server(config)
+        self._http_task = asyncio.create_task(self._http.serve())
+        while not self._http.started:  # noqa: ASYNC110 (uvicorn offers only a flag)
+            await asyncio.sleep(0.01)
+
+    async def _stop(self) -> None:
+        for task in list(self._commands):
+            task.cancel()
+        self.unstalled.set()
+        await self._close_ws()
+        if self._http is not None and self._http_task is not None:
+            self._http.should_exit = True
+            await self._http_task
+
+    async def _listen(self) -> None:
+        self._ws = await websockets.serve(
+            self._handle,
+            "127.0.0.1",
+            self.ws_port,
+            subprotocols=["ocpp1.6"],  # type: ignore[list-item]
+            process_request=self._process_request,
+            close_timeout=1,
+            ssl=self.tls,
+        )
+
+    async def _close_ws(self) -> None:
+        if self._ws is not None:
+            self._ws.close()
+            await self._ws.wait_closed()
+            self._ws = None
+
+    # --- fault injection (called from any thread) ----------------------------------
+
+    def set_fault(self, fault: str | None, *, only: set[str] | None = None) -> None:
+        """Inject a fault (None heals); a healed processing stall drains its backlog."""
+        assert fault in FAULTS, fault
+        self._do(self._set_fault(fault, only))
+
+    async def _set_fault(self, fault: str | None, only: set[str] | None) -> None:
+        self.unstalled.set()  # release handlers stalled by the previous fault
+        self.unstalled = asyncio.Event()
+        if fault == "down" and self._ws is not None:
+            await self._close_ws()
+        if fault != "down" and self._ws is None:
+            await self._listen()
+        self.fault, self.stalled_ids = fault, only
+        if fault != "stall_processing":
+            for cp_id, record in self.backlog:
+                self.apply(cp_id, record)
+            self.backlog.clear()
+
+    def fault_for(self, cp_id: str) -> str | None:
+        """The fault that applies to this charger now."""
+        if self.stalled_ids is not None and cp_id not in self.stalled_ids:
+            return None
+        return self.fault
+
+    def apply(self, cp_id: str, record: dict[str, Any]) -> None:
+        """Process one status update: it becomes visible on the read API."""
+        self.counters.processed += 1
+        self.chargers.setdefault(cp_id, {})["last_status"] = record
+
+    # --- OCPP endpoint ---------------------------------------------------------------
+
+    def _process_request(
+        self, connection: ServerConnection, request: WsRequest
+    ) -> WsResponse | None:
+        if self.fault == "reject":
+            return connection.respond(503, "Service Unavailable: maintenance\n")
+        if self.credentials is not None:
+            expected = "Basic " + base64.b64encode(":".join(self.credentials).encode()).decode()
+            if Headers(request.headers).get("Authorization") != expected:
+                return connection.respond(401, "Unauthorized\n")
+        return None
+
+    async def _handle(self, connection: ServerConnection) -> None:
+        cp_id = connection.request.path.rstrip("/").rsplit("/", 1)[-1] if connection.request else ""
+        station = StationSession(cp_id, connection, self)
+        self.sessions[cp_id] = station
+        self.chargers.setdefault(cp_id, {})
+        with contextlib.suppress(websockets.ConnectionClosed):
+            await station.start()
+        if self.sessions.get(cp_id) is station:
+            del self.sessions[cp_id]
+
+    # --- HTTP read API ---------------------------------------------------------------
+
+    def _api(self) -> Starlette:
+        async def charger(request: Request) -> Response:
+            cp_id = request.path_params["cp_id"]
+            if cp_id not in self.chargers:
+                return JSONResponse({"detail": "unknown charger"}, status_code=404)
+            data = self.chargers[cp_id]
+            body = {"id": cp_id, "connected": cp_id in self.sessions, **data}
+            return JSONResponse(body)
+
+        async def remote_start(request: Request) -> Response:
+            cp_id = request.path_params["cp_id"]
+            station = self.sessions.get(cp_id)
+            if station is None:
+                return JSONResponse({"detail": "charger not connected"}, status_code=409)
+            task = asyncio.create_task(self._remote_start(station))
+            self._commands.add(task)
+            task.add_done_callback(self._commands.discard)
+            return JSONResponse({"status": "queued"}, status_code=202)
+
+        async def metrics(_: Request) -> Response:
+            lines = [
+                "# TYPE csms_messages_received_total counter",
+                f"csms_messages_received_total {self.counters.received}",
+                "# TYPE csms_messages_processed_total counter",
+                f"csms_messages_processed_total {self.counters.processed}",
+                "# TYPE csms_queue_depth gauge",
+                f"csms_queue_depth {len(self.backlog)}",
+                "# TYPE csms_last_status_info gauge",
+            ]
+            for cp_id, data in sorted(self.chargers.items()):
+                info = (data.get("last_status") or {}).get("info") or ""
+                lines.append(f'csms_last_status_info{{cp_id="{cp_id}",info="{info}"}} 1')
+            return PlainTextResponse("\n".join(lines) + "\n")
+
+        return Starlette(
+            routes=[
+                Route("/chargers/{cp_id}", charger),
+                Route("/chargers/{cp_id}/remote-start", remote_start, methods=["POST"]),
+                Route("/metrics", metrics),
+            ]
+        )
+
+    async def _remote_start(self, station: StationSession) -> None:
+        if self.fault == "slow_commands":
+            await asyncio.sleep(self.slow_seconds)
+        with contextlib.suppress(Exception):
+            await station.call(call.RemoteStartTransaction(id_tag="PHAROS-PROBE"))
+            self.remote_starts.append(station.id)
