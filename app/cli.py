@@ -21,6 +21,7 @@ from app.main import create_app
 from app.maintenance.scheduler import MaintenanceScheduler
 from app.notifications.worker import DeliveryWorker
 from app.uptime import service as uptime_service
+from app.users.cli import users as users_cli
 from app.workers import Supervisor
 
 cli = typer.Typer(
@@ -31,6 +32,7 @@ cli = typer.Typer(
 )
 tokens = typer.Typer(help="Staff API tokens.", no_args_is_help=True)
 cli.add_typer(tokens, name="tokens")
+cli.add_typer(users_cli, name="users")
 
 
 def _settings() -> Settings:

@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.admin.app import install as install_admin
 from app.components.api import router as components_router
 from app.config import Settings
 from app.db import create_db_engine
@@ -29,6 +30,7 @@ from app.web.feeds import router as feeds_router
 from app.web.limits import BodySizeLimit
 from app.web.metrics import build_registry
 from app.web.metrics import router as metrics_router
+from app.web.origin import AuditOrigin
 from app.web.pages import router as pages_router
 from app.web.security import SecurityHeaders
 from app.web.statuspage_v2 import router as statuspage_v2_router
@@ -136,6 +138,7 @@ def create_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(AuditOrigin)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(components_router)
     app.include_router(incidents_router)
@@ -147,6 +150,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(badges_router)
     app.include_router(pages_router)
     app.include_router(subscriptions_router)
+    install_admin(app)
 
     app.include_router(metrics_router)
 

@@ -22,4 +22,4 @@ def test_migrate_twice_is_harmless(engine: Engine) -> None:
 
     migrate(engine)
     with engine.connect() as conn:
-        assert MigrationContext.configure(conn).get_current_revision() == "0005"
+        assert MigrationContext.configure(conn).get_current_revision() == "0008"

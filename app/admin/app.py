@@ -1,0 +1,21 @@
+"""Mount the admin UI on the application."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+
+from app.admin import routes_auth, routes_catalog, routes_incidents, routes_people
+from app.admin.deps import AdminResponse
+
+
+def install(app: FastAPI) -> None:
+    """Add the /admin routes and the handler that answers their redirects and refusals."""
+
+    async def answer(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, AdminResponse)
+        return exc.response
+
+    app.add_exception_handler(AdminResponse, answer)
+    for module in (routes_auth, routes_incidents, routes_catalog, routes_people):
+        app.include_router(module.router)
