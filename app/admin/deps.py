@@ -72,7 +72,8 @@ def secure_cookies(settings: Settings) -> bool:
 
 def safe_back(value: str | None, default: str) -> str:
     """A path inside the admin UI to go back to (never another site)."""
-    if value and value.startswith(PREFIX + "/") and "//" not in value and "\\" not in value:
+    unsafe = ("//", "\\", "/..")
+    if value and value.startswith(PREFIX + "/") and not any(u in value for u in unsafe):
         return value
     return default
 
