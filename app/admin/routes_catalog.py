@@ -83,9 +83,10 @@ def create_component(
     """Create a component or a group."""
     form = post.form
     try:
-        data = ComponentCreate.model_validate(
-            {**_component_data(form), "group": form.checked("group"), "status": form.get("status")}
-        )
+        fields = {**_component_data(form), "group": form.checked("group")}
+        if form.get("status") and not form.checked("group"):  # a group's status is derived
+            fields["status"] = form.get("status")
+        data = ComponentCreate.model_validate(fields)
         components.create_component(session, data=data, actor=post.actor, now=clock())
     except ValidationError as exc:
         errors = FormErrors.from_validation(exc)

@@ -47,7 +47,8 @@ def login_token(client: TestClient) -> str:
 def sign_in(client: TestClient, email: str, password: str = PASSWORD, **extra: str) -> Response:
     """Submit the sign-in form as a browser does."""
     data = {"email": email, "password": password, "login_token": login_token(client), **extra}
-    return client.post("/admin/login", data=data, follow_redirects=False)
+    response: Response = client.post("/admin/login", data=data, follow_redirects=False)
+    return response
 
 
 def csrf(client: TestClient, path: str = "/admin/") -> str:
@@ -60,16 +61,17 @@ def csrf(client: TestClient, path: str = "/admin/") -> str:
 def post_form(client: TestClient, path: str, data: dict[str, Any], **kw: Any) -> Response:
     """Post a form with the session's CSRF token, like the page's own form."""
     token = csrf(client)
-    return client.post(path, data={"csrf_token": token, **data}, **kw)
+    response: Response = client.post(path, data={"csrf_token": token, **data}, **kw)
+    return response
 
 
 def field_error(page: BeautifulSoup, name: str) -> str:
     """The error shown next to a field (inside the field's own block)."""
-    control = page.find(attrs={"name": name})
-    assert isinstance(control, Tag), name
-    block = control.find_parent(class_="has-error")
+    control = page.select_one(f'[name="{name}"]')
+    assert control is not None, name
+    block = control.find_parent(None, {"class": "has-error"})
     assert isinstance(block, Tag), f"no error block around {name}"
-    message = block.find(class_="field-error")
+    message = block.select_one(".field-error")
     assert isinstance(message, Tag)
     return message.get_text(" ", strip=True)
 
