@@ -5,7 +5,16 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from app.admin import routes_auth, routes_catalog, routes_incidents, routes_people
+from app.admin import (
+    routes_access,
+    routes_auth,
+    routes_components,
+    routes_incidents,
+    routes_maintenance,
+    routes_postmortems,
+    routes_subscribers,
+    routes_templates,
+)
 from app.admin.deps import AdminResponse
 
 
@@ -17,5 +26,14 @@ def install(app: FastAPI) -> None:
         return exc.response
 
     app.add_exception_handler(AdminResponse, answer)
-    for module in (routes_auth, routes_incidents, routes_catalog, routes_people):
+    for module in (
+        routes_auth,
+        routes_incidents,
+        routes_postmortems,
+        routes_templates,
+        routes_components,
+        routes_maintenance,
+        routes_subscribers,
+        routes_access,
+    ):
         app.include_router(module.router)

@@ -45,6 +45,7 @@ NOTICES = {
     "redelivered": "Delivery queued again.",
     "revoked": "Token revoked.",
     "scheduled": "Maintenance scheduled.",
+    "password": "Password changed. Your other sessions are signed out.",
 }
 DRAFT_REASONS = {
     "stale": "Your form was not sent: the page had expired. Check it and send it again.",

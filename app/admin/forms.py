@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from app.errors import PharosError
 
 # Never kept in a draft or carried through the sign-in page.
-NOT_KEPT = frozenset({"csrf_token", "password", "new_password"})
+NOT_KEPT = frozenset({"csrf_token", "password", "new_password", "confirm_password"})
 
 
 class FormValues:

@@ -157,13 +157,19 @@ def change_user(
 
 
 def set_password(
-    session: Session, user_id: str, *, password: str, actor: str, now: datetime
+    session: Session,
+    user_id: str,
+    *,
+    password: str,
+    actor: str,
+    now: datetime,
+    keep_session: str | None = None,
 ) -> User:
-    """Replace a user's password; every session of the user ends."""
+    """Replace a user's password; every session of the user ends but `keep_session`."""
     user = get_user(session, user_id)
     user.password_hash = hash_password(check_password(password))
     session.add(user)
-    _end_sessions(session, user.id)
+    _end_sessions(session, user.id, keep=keep_session)
     audit.record(
         session,
         actor=actor,
@@ -176,6 +182,7 @@ def set_password(
     return user
 
 
-def _end_sessions(session: Session, user_id: str) -> None:
+def _end_sessions(session: Session, user_id: str, *, keep: str | None = None) -> None:
     for row in session.exec(select(StaffSession).where(StaffSession.user_id == user_id)):
-        session.delete(row)
+        if row.id != keep:
+            session.delete(row)

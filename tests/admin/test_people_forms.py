@@ -9,7 +9,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from app.models import ApiToken, Delivery, DeliveryStatus, User, UserRole
-from tests.admin.conftest import SignIn, field_error, post_form, sign_in, soup
+from tests.admin.conftest import PASSWORD, SignIn, field_error, post_form, sign_in, soup
 from tests.conftest import open_incident
 
 
@@ -125,3 +125,56 @@ def test_audit_log_filters(signed_in: SignIn, staff: TestClient) -> None:
     assert "Nothing matches" in later
     bad = viewer.get("/admin/audit?since=yesterday")
     assert bad.status_code == 200 and field_error(soup(bad), "since")
+
+
+def test_admin_gives_a_new_one_time_password(signed_in: SignIn, app: Any, engine: Engine) -> None:
+    admin = signed_in(UserRole.admin)
+    with TestClient(app, base_url="https://testserver") as eve:
+        page = soup(
+            post_form(admin, "/admin/users", {"email": "eve@example.com", "role": "editor"})
+        )
+        first = str(page.select_one("#new-password")["value"])  # type: ignore[index]
+        assert sign_in(eve, "eve@example.com", first).status_code == 303
+        with Session(engine) as session:
+            eve_id = session.exec(select(User).where(User.email == "eve@example.com")).one().id
+        reset = soup(post_form(admin, f"/admin/users/{eve_id}/password", {}))
+        second = str(reset.select_one("#new-password")["value"])  # type: ignore[index]
+        assert second != first
+        assert eve.get("/admin/", follow_redirects=False).status_code == 303  # signed out
+        assert sign_in(eve, "eve@example.com", first).status_code == 401
+        assert sign_in(eve, "eve@example.com", second).status_code == 303
+
+
+def test_change_own_password(signed_in: SignIn, app: Any) -> None:
+    me = signed_in(UserRole.viewer, email="me@example.com")
+    with TestClient(app, base_url="https://testserver") as other_tab:
+        assert sign_in(other_tab, "me@example.com").status_code == 303
+        wrong = post_form(
+            me,
+            "/admin/account",
+            {"password": "nope", "new_password": "n3w password!", "confirm_password": "x"},
+        )
+        assert wrong.status_code == 422 and "not your current" in field_error(
+            soup(wrong), "password"
+        )
+        assert 'value="nope"' not in wrong.text  # passwords are never echoed back
+        differ = post_form(
+            me,
+            "/admin/account",
+            {"password": PASSWORD, "new_password": "n3w password!", "confirm_password": "other"},
+        )
+        assert "differ" in field_error(soup(differ), "confirm_password")
+        short = post_form(
+            me,
+            "/admin/account",
+            {"password": PASSWORD, "new_password": "short", "confirm_password": "short"},
+        )
+        assert "at least 10" in field_error(soup(short), "new_password")
+        new = {"new_password": "n3w password!", "confirm_password": "n3w password!"}
+        changed = post_form(
+            me, "/admin/account", {"password": PASSWORD, **new}, follow_redirects=False
+        )
+        assert changed.status_code == 303
+        assert me.get("/admin/", follow_redirects=False).status_code == 200  # this session stays
+        assert other_tab.get("/admin/", follow_redirects=False).status_code == 303
+        assert sign_in(other_tab, "me@example.com", "n3w password!").status_code == 303
