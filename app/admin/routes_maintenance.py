@@ -184,3 +184,33 @@ def post_maintenance_update(
             FormErrors.from_domain(exc, "status"), status=exc.status_code,
         )  # fmt: skip
     return done(f"{PREFIX}/maintenance/{maintenance_id}", "posted")
+
+
+@router.get("/maintenance/{maintenance_id}/cancel")
+def cancel_confirm(
+    maintenance_id: str, request: Request, session: SessionDep, staff: Editor
+) -> HTMLResponse:
+    """Ask before cancelling a maintenance that has not started."""
+    found = maintenance.get_maintenance(session, maintenance_id)
+    return render(request, "admin/maintenance_cancel.html", staff=staff, maintenance=found)
+
+
+@router.post("/maintenance/{maintenance_id}/cancel")
+def cancel(
+    maintenance_id: str, request: Request, session: SessionDep, clock: ClockDep, post: EditorPost
+) -> Response:
+    """Cancel (delete) it; refused once it has started."""
+    try:
+        maintenance.cancel_maintenance(session, maintenance_id, actor=post.actor, now=clock())
+    except PharosError as exc:
+        session.rollback()
+        found = maintenance.get_maintenance(session, maintenance_id)
+        return render(
+            request,
+            "admin/maintenance_cancel.html",
+            staff=post.staff,
+            maintenance=found,
+            errors=FormErrors.from_domain(exc),
+            status=exc.status_code,
+        )
+    return done(f"{PREFIX}/maintenance", "deleted")

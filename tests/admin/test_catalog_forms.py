@@ -98,7 +98,7 @@ def test_schedule_maintenance_in_the_page_time_zone(
          "scheduled_until": "2025-09-20T03:00", "component_ids": broker.id},
     )  # fmt: skip
     assert bad.status_code == 422 and "2025-09-07 11:12" in field_error(soup(bad), "scheduled_for")
-    kept = soup(bad).select_one(f"input[name=component_ids][value={broker.id}]")
+    kept = soup(bad).select_one(f"input[name=component_ids][value='{broker.id}']")
     assert kept is not None and kept.has_attr("checked")
     done = post_form(
         editor,
@@ -113,6 +113,8 @@ def test_schedule_maintenance_in_the_page_time_zone(
         found = session.get(Incident, maintenance_id)
     assert found is not None and found.scheduled_for is not None
     assert found.scheduled_for.isoformat() == "2025-09-20T00:00:00+00:00"  # 02:00 CEST
+    page = soup(editor.get(f"/admin/maintenance/{maintenance_id}"))
+    assert page.select_one(f'a[href="/admin/maintenance/{maintenance_id}/cancel"]') is not None
     started = post_form(
         editor,
         f"/admin/maintenance/{maintenance_id}/updates",
@@ -121,3 +123,20 @@ def test_schedule_maintenance_in_the_page_time_zone(
     )
     assert started.status_code == 303
     assert staff.get(f"/api/v1/components/{broker.id}").json()["status"] == "under_maintenance"
+    refused = post_form(editor, f"/admin/maintenance/{maintenance_id}/cancel", {})
+    assert refused.status_code == 409 and "has started" in refused.text
+
+
+def test_cancel_maintenance_after_confirming(signed_in: SignIn, staff: TestClient) -> None:
+    editor = signed_in(UserRole.editor)
+    created = staff.post(
+        "/api/v1/maintenances",
+        json={"name": "Upgrade", "body": "Soon.", "scheduled_for": "2030-01-01T02:00:00Z",
+              "scheduled_until": "2030-01-01T03:00:00Z"},
+    ).json()  # fmt: skip
+    path = f"/admin/maintenance/{created['id']}/cancel"
+    assert "Cancel Upgrade?" in soup(editor.get(path)).get_text()
+    assert staff.get(f"/api/v1/maintenances/{created['id']}").status_code == 200
+    gone = post_form(editor, path, {}, follow_redirects=False)
+    assert gone.status_code == 303
+    assert staff.get(f"/api/v1/maintenances/{created['id']}").status_code == 404

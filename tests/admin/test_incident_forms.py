@@ -31,7 +31,7 @@ def test_open_incident_with_two_components(
     a, b = _components(staff)
     client = signed_in(UserRole.editor)
     form = soup(client.get("/admin/incidents/new"))
-    assert form.select_one(f"label[for=f-component-{a}]") is not None  # a labelled picker each
+    assert form.select_one(f"label[for='f-component-{a}']") is not None  # a labelled picker each
     incident = _open(
         client, **{f"component.{a}": "partial_outage", f"component.{b}": "degraded_performance"}
     )
