@@ -93,11 +93,6 @@ def _friendly(message: str) -> str:
     return message[:1].upper() + message[1:]
 
 
-def local_input(value: datetime | None, tz: tzinfo) -> str:
-    """A UTC time as a datetime-local input value in the page's time zone."""
-    return value.astimezone(tz).strftime("%Y-%m-%dT%H:%M") if value else ""
-
-
 def parse_local(value: str, tz: tzinfo) -> datetime | None:
     """A datetime-local input value (page time zone) as an aware time; None when empty."""
     if not value.strip():

@@ -121,7 +121,7 @@ def dashboard(
         staff=staff,
         incidents=views.open_incidents(session, settings.tz),
         components=views.component_rows(session),
-        health=views.delivery_health(session, now=clock(), tz=settings.tz),
+        health=views.delivery_health(session, now=clock()),
     )
 
 

@@ -39,7 +39,7 @@ def subscriber_list(
         "admin/subscribers.html",
         staff=staff,
         subscribers=subscribers.list_subscribers(session),
-        health=views.delivery_health(session, now=clock(), tz=settings.tz),
+        health=views.delivery_health(session, now=clock()),
         when=lambda t: views.when(t, settings.tz),
     )
 

@@ -181,7 +181,7 @@ def incident_page(session: Session, settings: Settings, incident_id: str) -> Inc
     return row
 
 
-def delivery_health(session: Session, *, now: datetime, tz: tzinfo) -> DeliveryHealth:
+def delivery_health(session: Session, *, now: datetime) -> DeliveryHealth:
     """Subscribers by state, the pending backlog and recent give-ups."""
     counts = dict(
         session.exec(
