@@ -24,6 +24,7 @@ from app.probes.cli import probe_cli
 from app.probes.runner import probe_loops
 from app.publishing.cli import cli as publishing_cli
 from app.uptime import service as uptime_service
+from app.users.cli import users as users_cli
 from app.workers import Supervisor
 
 cli = typer.Typer(
@@ -36,6 +37,7 @@ tokens = typer.Typer(help="Staff API tokens.", no_args_is_help=True)
 cli.add_typer(tokens, name="tokens")
 cli.add_typer(publishing_cli)  # sync, dump, export
 cli.add_typer(probe_cli, name="probe")
+cli.add_typer(users_cli, name="users")
 
 
 def _settings() -> Settings:

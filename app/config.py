@@ -82,6 +82,21 @@ class Settings(BaseSettings):
     probes_file: str = Field(
         default="", description="TOML file of backend probes that drive automatic incidents"
     )
+    admin_session_idle_minutes: int = Field(
+        default=120, ge=1, description="Admin UI sign-out after this long without a request"
+    )
+    admin_session_max_hours: int = Field(
+        default=12, ge=1, description="Admin UI sign-out this long after signing in, at the latest"
+    )
+    admin_login_max_failures: int = Field(
+        default=5, ge=1, description="Failed sign-ins that lock an account for the lock-out time"
+    )
+    admin_login_ip_max_failures: int = Field(
+        default=20, ge=1, description="Failed sign-ins that lock out one address"
+    )
+    admin_login_lockout_minutes: int = Field(
+        default=15, ge=1, description="Window failed sign-ins are counted in, and lock-out time"
+    )
 
     @model_validator(mode="after")
     def _lease_outlives_request(self) -> Settings:

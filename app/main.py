@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.admin.app import install as install_admin
 from app.components.api import router as components_router
 from app.config import Settings
 from app.db import create_db_engine
@@ -33,6 +34,7 @@ from app.web.feeds import router as feeds_router
 from app.web.limits import BodySizeLimit
 from app.web.metrics import build_registry
 from app.web.metrics import router as metrics_router
+from app.web.origin import AuditOrigin
 from app.web.pages import router as pages_router
 from app.web.render_cache import RenderCache
 from app.web.security import SecurityHeaders
@@ -153,6 +155,7 @@ def create_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(AuditOrigin)
     if settings.render_cache:
         # Outermost, so a cache hit skips everything else; renders go through the rest.
         app.add_middleware(
@@ -176,6 +179,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(badges_router)
     app.include_router(pages_router)
     app.include_router(subscriptions_router)
+    install_admin(app)
 
     app.include_router(metrics_router)
 

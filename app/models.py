@@ -243,6 +243,8 @@ class ApiToken(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
     last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # "write" may change things; "read" only reads (GET) the staff API.
+    scope: str = Field(default="write", max_length=16, sa_column_kwargs={"server_default": "write"})
 
 
 class AuditEvent(SQLModel, table=True):
@@ -258,6 +260,7 @@ class AuditEvent(SQLModel, table=True):
     object_type: str = Field(max_length=32)
     object_id: str = Field(max_length=64, index=True)
     data: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    ip: str | None = Field(default=None, max_length=64)  # where the request came from
 
 
 class SubscriberStatus(StrEnum):
@@ -423,3 +426,78 @@ class ProbeLease(SQLModel, table=True):
     holder: str = Field(max_length=128)
     expires_at: datetime = Field(sa_type=UTCDateTime)
     acquired_at: datetime = Field(sa_type=UTCDateTime)
+
+
+# --- admin UI: users, sessions, sign-in attempts, incident templates ---
+# Private, operational tables: never shown on public pages, so they don't bump the data version.
+
+
+class UserRole(StrEnum):
+    """What a staff user may do: admins manage users and tokens, editors post, viewers read."""
+
+    admin = "admin"
+    editor = "editor"
+    viewer = "viewer"
+
+
+class User(SQLModel, table=True):
+    """A staff member who signs in to the admin UI; only an argon2 hash of the password."""
+
+    __table_args__ = {"info": {"data_version": False}}
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=12)
+    email: str = Field(max_length=320, unique=True)
+    role: UserRole = Field(sa_type=_enum(UserRole))
+    password_hash: str = Field(max_length=255)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    disabled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class StaffSession(SQLModel, table=True):
+    """A signed-in browser; the cookie holds a random token, the table only its SHA-256."""
+
+    __tablename__ = "staff_session"
+    __table_args__ = {"info": {"data_version": False}}
+
+    id: str = Field(primary_key=True, max_length=64)
+    user_id: str = Field(foreign_key="user.id", ondelete="CASCADE", index=True, max_length=12)
+    csrf_token: str = Field(max_length=64)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    last_seen_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    ip: str | None = Field(default=None, max_length=64)
+    # A form whose submission was refused (stale token, expired session), to show it again.
+    draft: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
+
+
+class LoginAttempt(SQLModel, table=True):
+    """One sign-in try, for rate limiting and lock-out per account and per address."""
+
+    __tablename__ = "login_attempt"
+    __table_args__ = (
+        sa.Index("ix_login_attempt_email_at", "email", "at"),
+        sa.Index("ix_login_attempt_ip_at", "ip", "at"),
+        {"info": {"data_version": False}},
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_type=UTCDateTime)
+    email: str = Field(max_length=320)
+    ip: str = Field(max_length=64)
+    success: bool
+
+
+class IncidentTemplate(SQLModel, table=True):
+    """A saved incident (Statuspage's incident templates): title, message, status, components."""
+
+    __tablename__ = "incident_template"
+    __table_args__ = {"info": {"data_version": False}}
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=12)
+    name: str = Field(max_length=255, unique=True)
+    title: str = Field(max_length=255)
+    body: str = Field(sa_type=sa.Text)
+    status: IncidentStatus = Field(sa_type=_enum(IncidentStatus))
+    components: dict[str, str] = Field(default_factory=dict, sa_type=sa.JSON)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session
 
 from app.models import AuditEvent
+
+# The client address of the request being served ("from where"), set by app.web.origin.
+origin: ContextVar[str | None] = ContextVar("audit_origin", default=None)
 
 
 def record(
@@ -28,6 +32,7 @@ def record(
         object_id=object_id,
         at=at,
         data=data or {},
+        ip=origin.get(),
     )
     session.add(event)
     return event

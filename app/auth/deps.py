@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, status
+from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.auth import service
@@ -15,6 +15,7 @@ _bearer = HTTPBearer(auto_error=False, description="A token from `pharos tokens 
 
 
 def require_staff(
+    request: Request,
     session: SessionDep,
     clock: ClockDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -28,6 +29,8 @@ def require_staff(
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, "invalid or revoked token", headers=challenge
         )
+    if token.scope == "read" and request.method not in ("GET", "HEAD"):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "this token may only read (scope: read)")
     return f"token:{token.name}"
 
 

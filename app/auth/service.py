@@ -21,23 +21,32 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(session: Session, *, name: str, now: datetime) -> tuple[ApiToken, str]:
+SCOPES = ("write", "read")  # read: GET requests only
+
+
+def create_token(
+    session: Session, *, name: str, now: datetime, scope: str = "write", actor: str = "cli"
+) -> tuple[ApiToken, str]:
     """Create a token; the plain value is returned once and never stored."""
     name = name.strip()
     if not name:
         raise ValueError("token name must not be empty")
+    if len(name) > 255:
+        raise ValueError("token name is longer than 255 characters")
+    if scope not in SCOPES:
+        raise ValueError(f"token scope is one of {', '.join(SCOPES)}")
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(name=name, token_hash=hash_token(plain), created_at=now)
+    token = ApiToken(name=name, token_hash=hash_token(plain), created_at=now, scope=scope)
     session.add(token)
     session.flush()
     audit.record(
         session,
-        actor="cli",
+        actor=actor,
         action="token.created",
         object_type="api_token",
         object_id=str(token.id),
         at=now,
-        data={"name": name},
+        data={"name": name, "scope": scope},
     )
     session.commit()
     return token, plain
@@ -60,7 +69,9 @@ def list_tokens(session: Session) -> list[ApiToken]:
     return list(session.exec(select(ApiToken).order_by(ApiToken.id)))  # type: ignore[arg-type]
 
 
-def revoke_token(session: Session, *, token_id: int, now: datetime) -> ApiToken | None:
+def revoke_token(
+    session: Session, *, token_id: int, now: datetime, actor: str = "cli"
+) -> ApiToken | None:
     """Revoke a token by id; returns it, or None when there is no such token."""
     token = session.get(ApiToken, token_id)
     if token is None:
@@ -70,7 +81,7 @@ def revoke_token(session: Session, *, token_id: int, now: datetime) -> ApiToken 
         session.add(token)
         audit.record(
             session,
-            actor="cli",
+            actor=actor,
             action="token.revoked",
             object_type="api_token",
             object_id=str(token.id),

@@ -42,8 +42,9 @@ from app import data_version
 log = logging.getLogger(__name__)
 
 CACHE_CONTROL = b"public, max-age=10, stale-while-revalidate=30, stale-if-error=86400"
-# Headers the cache sets itself on every answer.
+# Headers the cache sets itself on every answer, or never shares between readers.
 _OWN_HEADERS = {
+    b"set-cookie",
     b"content-length",
     b"content-encoding",
     b"etag",

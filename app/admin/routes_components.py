@@ -1,0 +1,195 @@
+"""Components and groups: create, order, edit, delete (after a confirmation)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
+from sqlmodel import Session
+
+from app.admin import views
+from app.admin.deps import PREFIX, Draft, Editor, EditorPost, Viewer, done, render, take_draft
+from app.admin.forms import FormErrors, FormValues
+from app.clock import ClockDep
+from app.components import service as components
+from app.components.schemas import ComponentCreate, ComponentUpdate
+from app.config import SettingsDep
+from app.db import SessionDep
+from app.errors import PharosError
+from app.users.sessions import SignedIn
+
+router = APIRouter(prefix=PREFIX, include_in_schema=False)
+
+
+@router.get("/components")
+def component_list(request: Request, session: SessionDep, staff: Viewer) -> HTMLResponse:
+    """Components in page order, with ordering buttons."""
+    return render(
+        request, "admin/components.html", staff=staff, components=views.component_rows(session)
+    )
+
+
+def _component_page(
+    request: Request,
+    session: Session,
+    staff: SignedIn,
+    values: FormValues,
+    *,
+    component_id: str | None = None,
+    errors: FormErrors | None = None,
+    draft: Draft | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    rows = views.component_rows(session)
+    return render(
+        request,
+        "admin/component_form.html",
+        staff=staff,
+        status=status,
+        values=values,
+        errors=errors or FormErrors(),
+        draft=draft,
+        component=next((c for c in rows if c.id == component_id), None),
+        groups=[("", "No group")] + [(c.id, c.name) for c in rows if c.is_group],
+        component_choices=views.COMPONENT_CHOICES,
+    )
+
+
+def _component_data(form: FormValues) -> dict[str, object]:
+    return {
+        "name": form.get("name"),
+        "description": form.get("description").strip() or None,
+        "group_id": form.get("group_id") or None,
+        "showcase": form.checked("showcase"),
+    }
+
+
+@router.get("/components/new")
+def new_component(request: Request, session: SessionDep, staff: Editor) -> HTMLResponse:
+    """The new-component form."""
+    draft = take_draft(session, staff, request.url.path)
+    values = draft.values if draft else FormValues.of(status="operational", showcase=True)
+    return _component_page(request, session, staff, values, draft=draft)
+
+
+@router.post("/components/new")
+def create_component(
+    request: Request, session: SessionDep, clock: ClockDep, post: EditorPost
+) -> Response:
+    """Create a component or a group."""
+    form = post.form
+    try:
+        fields = {**_component_data(form), "group": form.checked("group")}
+        if form.get("status") and not form.checked("group"):  # a group's status is derived
+            fields["status"] = form.get("status")
+        data = ComponentCreate.model_validate(fields)
+        components.create_component(session, data=data, actor=post.actor, now=clock())
+    except ValidationError as exc:
+        errors = FormErrors.from_validation(exc)
+        return _component_page(request, session, post.staff, form, errors=errors, status=422)
+    except PharosError as exc:
+        session.rollback()
+        field = "group_id" if "group" in exc.message else "_form"
+        errors = FormErrors.from_domain(exc, field)
+        return _component_page(
+            request, session, post.staff, form, errors=errors, status=exc.status_code
+        )
+    return done(f"{PREFIX}/components", "saved")
+
+
+@router.get("/components/{component_id}/edit")
+def edit_component_form(
+    component_id: str, request: Request, session: SessionDep, staff: Editor
+) -> HTMLResponse:
+    """Edit a component's name, description, group, status, showcase."""
+    c = components.get_component(session, component_id)
+    draft = take_draft(session, staff, request.url.path)
+    values = (
+        draft.values
+        if draft
+        else FormValues.of(
+            name=c.name,
+            description=c.description,
+            group_id=c.group_id,
+            status=c.status.value,
+            showcase=c.showcase,
+        )
+    )
+    return _component_page(request, session, staff, values, component_id=component_id, draft=draft)
+
+
+@router.post("/components/{component_id}/edit")
+def edit_component(
+    component_id: str,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    post: EditorPost,
+) -> Response:
+    """Save a component's changes."""
+    form = post.form
+    fields = _component_data(form)
+    if form.get("status"):
+        fields["status"] = form.get("status")
+    try:
+        data = ComponentUpdate.model_validate(fields)
+        components.update_component(
+            session, component_id, data=data, settings=settings, actor=post.actor, now=clock()
+        )
+    except ValidationError as exc:
+        return _component_page(
+            request, session, post.staff, form, component_id=component_id,
+            errors=FormErrors.from_validation(exc), status=422,
+        )  # fmt: skip
+    except PharosError as exc:
+        session.rollback()
+        return _component_page(
+            request, session, post.staff, form, component_id=component_id,
+            errors=FormErrors.from_domain(exc), status=exc.status_code,
+        )  # fmt: skip
+    return done(f"{PREFIX}/components", "saved")
+
+
+@router.post("/components/{component_id}/move")
+def move_component(
+    component_id: str, session: SessionDep, settings: SettingsDep, clock: ClockDep, post: EditorPost
+) -> Response:
+    """Move a component one place up or down among its siblings."""
+    c = components.get_component(session, component_id)
+    step = -1 if post.form.get("direction") == "up" else 1
+    data = ComponentUpdate(position=max(1, c.position + step))
+    components.update_component(
+        session, component_id, data=data, settings=settings, actor=post.actor, now=clock()
+    )
+    return done(f"{PREFIX}/components", "saved")
+
+
+@router.get("/components/{component_id}/delete")
+def delete_component_confirm(
+    component_id: str, request: Request, session: SessionDep, staff: Editor
+) -> HTMLResponse:
+    """Ask before deleting."""
+    c = components.get_component(session, component_id)
+    return render(request, "admin/component_delete.html", staff=staff, component=c)
+
+
+@router.post("/components/{component_id}/delete")
+def delete_component(
+    component_id: str, request: Request, session: SessionDep, clock: ClockDep, post: EditorPost
+) -> Response:
+    """Delete after confirmation; refusals (open incident, non-empty group) are explained."""
+    try:
+        components.delete_component(session, component_id, actor=post.actor, now=clock())
+    except PharosError as exc:
+        session.rollback()
+        c = components.get_component(session, component_id)
+        return render(
+            request,
+            "admin/component_delete.html",
+            staff=post.staff,
+            component=c,
+            errors=FormErrors.from_domain(exc),
+            status=exc.status_code,
+        )
+    return done(f"{PREFIX}/components", "deleted")

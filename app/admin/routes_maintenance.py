@@ -1,0 +1,216 @@
+"""Scheduled maintenance: list, schedule (times in the page's zone), post updates."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
+from sqlmodel import Session
+
+from app.admin import views
+from app.admin.deps import PREFIX, Draft, Editor, EditorPost, Viewer, done, render, take_draft
+from app.admin.forms import FormErrors, FormValues, parse_local
+from app.clock import ClockDep
+from app.config import Settings, SettingsDep
+from app.db import SessionDep
+from app.errors import PharosError
+from app.incidents.present import STATUS_LABELS
+from app.maintenance import service as maintenance
+from app.maintenance.schemas import MAINTENANCE_STATUSES, MaintenanceCreate, MaintenanceUpdateCreate
+from app.users.sessions import SignedIn
+
+router = APIRouter(prefix=PREFIX, include_in_schema=False)
+MAINTENANCE_CHOICES = [(s.value, STATUS_LABELS[s.value]) for s in MAINTENANCE_STATUSES]
+
+
+@router.get("/maintenance")
+def maintenance_list(
+    request: Request, session: SessionDep, settings: SettingsDep, staff: Viewer
+) -> HTMLResponse:
+    """Scheduled, running and past maintenance."""
+    found = maintenance.list_maintenances(session, limit=100)
+    return render(
+        request,
+        "admin/maintenances.html",
+        staff=staff,
+        maintenances=views.incident_rows(session, found, settings.tz),
+        windows={m.id: views.when(m.scheduled_for, settings.tz) for m in found},
+    )
+
+
+def _maintenance_form(
+    request: Request,
+    session: Session,
+    staff: SignedIn,
+    values: FormValues,
+    errors: FormErrors | None = None,
+    draft: Draft | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    return render(
+        request,
+        "admin/maintenance_new.html",
+        staff=staff,
+        status=status,
+        values=values,
+        errors=errors or FormErrors(),
+        draft=draft,
+        components=[c for c in views.component_rows(session) if not c.is_group],
+    )
+
+
+@router.get("/maintenance/new")
+def new_maintenance(
+    request: Request, session: SessionDep, settings: SettingsDep, clock: ClockDep, staff: Editor
+) -> HTMLResponse:
+    """The schedule-maintenance form (times in the page's time zone)."""
+    draft = take_draft(session, staff, request.url.path)
+    return _maintenance_form(
+        request, session, staff, draft.values if draft else FormValues.of(notify=True), draft=draft
+    )
+
+
+@router.post("/maintenance/new")
+def schedule_maintenance(
+    request: Request, session: SessionDep, settings: SettingsDep, clock: ClockDep, post: EditorPost
+) -> Response:
+    """Schedule it through the maintenance service."""
+    form, errors = post.form, FormErrors()
+    times = {}
+    for name in ("scheduled_for", "scheduled_until"):
+        try:
+            times[name] = parse_local(form.get(name), settings.tz)
+        except ValueError as exc:
+            errors[name] = str(exc).capitalize()
+    try:
+        data = MaintenanceCreate.model_validate(
+            {
+                "name": form.get("name"),
+                "body": form.get("body"),
+                **times,
+                "component_ids": form.getlist("component_ids"),
+                "deliver_notifications": form.checked("notify"),
+            }
+        )
+        if errors:
+            return _maintenance_form(request, session, post.staff, form, errors, status=422)
+        found = maintenance.schedule_maintenance(
+            session, data=data, settings=settings, actor=post.actor, now=clock()
+        )
+    except ValidationError as exc:
+        errors = FormErrors({**FormErrors.from_validation(exc), **errors})
+        return _maintenance_form(request, session, post.staff, form, errors, status=422)
+    except PharosError as exc:
+        session.rollback()
+        return _maintenance_form(
+            request, session, post.staff, form, FormErrors.from_domain(exc), status=exc.status_code
+        )
+    return done(f"{PREFIX}/maintenance/{found.id}", "scheduled")
+
+
+def _maintenance_page(
+    request: Request,
+    session: Session,
+    settings: Settings,
+    staff: SignedIn,
+    maintenance_id: str,
+    values: FormValues | None = None,
+    errors: FormErrors | None = None,
+    draft: Draft | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    found = maintenance.get_maintenance(session, maintenance_id)
+    (row,) = views.incident_rows(session, [found], settings.tz)
+    return render(
+        request,
+        "admin/maintenance.html",
+        staff=staff,
+        status=status,
+        maintenance=row,
+        window=f"{views.when(found.scheduled_for, settings.tz)} - "
+        f"{views.when(found.scheduled_until, settings.tz)}",
+        values=values or FormValues.of(status=found.status.value, notify=True),
+        errors=errors or FormErrors(),
+        draft=draft,
+        choices=MAINTENANCE_CHOICES,
+    )
+
+
+@router.get("/maintenance/{maintenance_id}")
+def maintenance_page(
+    maintenance_id: str,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    staff: Viewer,
+) -> HTMLResponse:
+    """One maintenance: its window, timeline and the post-update form."""
+    draft = take_draft(session, staff, request.url.path)
+    values = draft.values if draft else None
+    return _maintenance_page(request, session, settings, staff, maintenance_id, values, None, draft)
+
+
+@router.post("/maintenance/{maintenance_id}/updates")
+def post_maintenance_update(
+    maintenance_id: str,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    post: EditorPost,
+) -> Response:
+    """Post a maintenance update (start, verify, complete, or a note)."""
+    form = post.form
+    try:
+        data = MaintenanceUpdateCreate.model_validate(
+            {
+                "status": form.get("status"),
+                "body": form.get("body"),
+                "deliver_notifications": form.checked("notify"),
+            }
+        )
+        maintenance.post_maintenance_update(
+            session, maintenance_id, data=data, settings=settings, actor=post.actor, now=clock()
+        )
+    except ValidationError as exc:
+        return _maintenance_page(
+            request, session, settings, post.staff, maintenance_id, form,
+            FormErrors.from_validation(exc), status=422,
+        )  # fmt: skip
+    except PharosError as exc:
+        session.rollback()
+        return _maintenance_page(
+            request, session, settings, post.staff, maintenance_id, form,
+            FormErrors.from_domain(exc, "status"), status=exc.status_code,
+        )  # fmt: skip
+    return done(f"{PREFIX}/maintenance/{maintenance_id}", "posted")
+
+
+@router.get("/maintenance/{maintenance_id}/cancel")
+def cancel_confirm(
+    maintenance_id: str, request: Request, session: SessionDep, staff: Editor
+) -> HTMLResponse:
+    """Ask before cancelling a maintenance that has not started."""
+    found = maintenance.get_maintenance(session, maintenance_id)
+    return render(request, "admin/maintenance_cancel.html", staff=staff, maintenance=found)
+
+
+@router.post("/maintenance/{maintenance_id}/cancel")
+def cancel(
+    maintenance_id: str, request: Request, session: SessionDep, clock: ClockDep, post: EditorPost
+) -> Response:
+    """Cancel (delete) it; refused once it has started."""
+    try:
+        maintenance.cancel_maintenance(session, maintenance_id, actor=post.actor, now=clock())
+    except PharosError as exc:
+        session.rollback()
+        found = maintenance.get_maintenance(session, maintenance_id)
+        return render(
+            request,
+            "admin/maintenance_cancel.html",
+            staff=post.staff,
+            maintenance=found,
+            errors=FormErrors.from_domain(exc),
+            status=exc.status_code,
+        )
+    return done(f"{PREFIX}/maintenance", "deleted")

@@ -1,0 +1,97 @@
+"""Incident templates (Statuspage's): saved names, messages, statuses and components."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
+from sqlmodel import Session
+
+from app.admin import views
+from app.admin.deps import (
+    PREFIX,
+    EditorPost,
+    Viewer,
+    done,
+    render,
+    take_draft,
+)
+from app.admin.forms import FormErrors, FormValues
+from app.clock import ClockDep
+from app.db import SessionDep
+from app.errors import PharosError
+from app.incidents import templates as incident_templates
+from app.models import UserRole
+from app.users.sessions import SignedIn
+
+router = APIRouter(prefix=PREFIX, include_in_schema=False)
+AUDIT_PER_PAGE = 100
+ROLE_CHOICES = [(r.value, r.value.capitalize()) for r in UserRole]
+
+
+def _templates_page(
+    request: Request,
+    session: Session,
+    staff: SignedIn,
+    values: FormValues,
+    errors: FormErrors | None = None,
+    status: int = 200,
+    draft: object = None,
+) -> HTMLResponse:
+    return render(
+        request,
+        "admin/templates.html",
+        staff=staff,
+        status=status,
+        values=values,
+        errors=errors or FormErrors(),
+        draft=draft,
+        templates=incident_templates.list_templates(session),
+        components=views.component_rows(session),
+        incident_choices=views.INCIDENT_CHOICES,
+        component_choices=views.COMPONENT_CHOICES,
+    )
+
+
+@router.get("/templates")
+def template_list(request: Request, session: SessionDep, staff: Viewer) -> HTMLResponse:
+    """Saved incident templates and the form to add one."""
+    draft = take_draft(session, staff, request.url.path)
+    values = draft.values if draft else FormValues.of(status="investigating")
+    return _templates_page(request, session, staff, values, draft=draft)
+
+
+@router.post("/templates")
+def create_template(
+    request: Request, session: SessionDep, clock: ClockDep, post: EditorPost
+) -> Response:
+    """Save a new template."""
+    form = post.form
+    try:
+        data = incident_templates.TemplateCreate.model_validate(
+            {
+                "name": form.get("name"),
+                "title": form.get("title"),
+                "body": form.get("body"),
+                "status": form.get("status"),
+                "components": form.with_prefix("component."),
+            }
+        )
+        incident_templates.create_template(session, data=data, actor=post.actor, now=clock())
+    except ValidationError as exc:
+        errors = FormErrors.from_validation(exc, prefix={"components": "component."})
+        return _templates_page(request, session, post.staff, form, errors, status=422)
+    except PharosError as exc:
+        session.rollback()
+        errors = FormErrors.from_domain(exc, "name")
+        return _templates_page(request, session, post.staff, form, errors, exc.status_code)
+    return done(f"{PREFIX}/templates", "saved")
+
+
+@router.post("/templates/{template_id}/delete")
+def delete_template(
+    template_id: str, session: SessionDep, clock: ClockDep, post: EditorPost
+) -> Response:
+    """Delete a template."""
+    incident_templates.delete_template(session, template_id, actor=post.actor, now=clock())
+    return done(f"{PREFIX}/templates", "deleted")

@@ -1,0 +1,216 @@
+"""View models of the admin pages: finished data, so templates never query."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, tzinfo
+
+import sqlalchemy as sa
+from markupsafe import Markup
+from sqlmodel import Session, col, select
+
+from app.components import present as component_present
+from app.components import service as components
+from app.config import Settings
+from app.incidents import read as incidents
+from app.incidents.present import STATUS_LABELS, page_path
+from app.models import (
+    OPEN_STATUSES,
+    Component,
+    ComponentStatus,
+    Delivery,
+    DeliveryStatus,
+    Incident,
+    Subscriber,
+    SubscriberStatus,
+)
+from app.notifications import outbox
+from app.publishing.markdown import render_markdown
+from app.web import timefmt
+from app.web.views import COMPONENT_LABELS
+
+COMPONENT_CHOICES = [(s.value, COMPONENT_LABELS[s]) for s in ComponentStatus]
+INCIDENT_CHOICES = [
+    (s, STATUS_LABELS[s]) for s in ("investigating", "identified", "monitoring", "resolved")
+]
+
+
+@dataclass(frozen=True)
+class ComponentRow:
+    """A component (or group) in admin lists and status pickers."""
+
+    id: str
+    name: str
+    status: str
+    status_label: str
+    is_group: bool
+    group_name: str | None
+    position: int
+    description: str | None
+
+
+@dataclass(frozen=True)
+class UpdateRow:
+    """One timeline entry as staff see it: raw Markdown too, for editing."""
+
+    id: str
+    status: str
+    status_label: str
+    body: str
+    body_html: Markup
+    posted: str
+    changes: list[str]
+    notified: bool
+
+
+@dataclass(frozen=True)
+class IncidentRow:
+    """An incident in lists and on its staff page."""
+
+    id: str
+    name: str
+    status: str
+    status_label: str
+    impact: str
+    started: str
+    public_url: str
+    is_open: bool
+    updates: list[UpdateRow] = field(default_factory=list)
+    postmortem_draft: str | None = None
+    postmortem_published: bool = False
+    postmortem_saved: str | None = None
+    affected_ids: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class DeliveryHealth:
+    """Subscriber delivery health for the dashboard."""
+
+    active: int
+    quarantined: int
+    disabled: int
+    pending: int
+    oldest_pending: str
+    failed_last_day: int
+
+
+def component_rows(session: Session) -> list[ComponentRow]:
+    """Every component, each group followed by its members, with the group's derived status."""
+    found = components.list_components(session)
+    groups = {c.id: c for c in found if c.is_group}
+    members: dict[str | None, list[Component]] = {}
+    for c in found:
+        members.setdefault(c.group_id, []).append(c)
+    rows: list[ComponentRow] = []
+
+    def row(c: Component, status: ComponentStatus) -> ComponentRow:
+        group = groups.get(c.group_id) if c.group_id else None
+        return ComponentRow(
+            id=c.id,
+            name=c.name,
+            status=status.value,
+            status_label=COMPONENT_LABELS[status],
+            is_group=c.is_group,
+            group_name=group.name if group else None,
+            position=c.position,
+            description=c.description,
+        )
+
+    for c in members.get(None, []):
+        kids = members.get(c.id, []) if c.is_group else []
+        status = component_present.worst(k.status for k in kids) if c.is_group else c.status
+        rows.append(row(c, status))
+        rows.extend(row(k, k.status) for k in kids)
+    return rows
+
+
+def _change_text(name: str, old: ComponentStatus, new: ComponentStatus) -> str:
+    if old == new:
+        return f"{name}: {COMPONENT_LABELS[new]}"
+    return f"{name}: {COMPONENT_LABELS[old]} → {COMPONENT_LABELS[new]}"
+
+
+def incident_rows(session: Session, found: list[Incident], tz: tzinfo) -> list[IncidentRow]:
+    """Incidents with their timelines (newest first), for lists and the staff page."""
+    rows = []
+    for detail in incidents.load_details(session, found):
+        i = detail.incident
+        updates = [
+            UpdateRow(
+                id=u.id,
+                status=u.status.value,
+                status_label=STATUS_LABELS[u.status.value],
+                body=u.body,
+                body_html=render_markdown(u.body, heading_offset=3),
+                posted=timefmt.posted(u.display_at, tz),
+                changes=[
+                    _change_text(a.name, a.old_status, a.new_status)
+                    for a in detail.affected.get(u.id, [])
+                    if a.set_here
+                ],
+                notified=u.deliver_notifications,
+            )
+            for u in detail.updates
+        ]
+        affected = {a.component_id for rows_ in detail.affected.values() for a in rows_}
+        rows.append(
+            IncidentRow(
+                id=i.id,
+                name=i.name,
+                status=i.status.value,
+                status_label=STATUS_LABELS[i.status.value],
+                impact=i.impact.value,
+                started=timefmt.posted(i.started_at, tz),
+                public_url=page_path(i),
+                is_open=i.status in OPEN_STATUSES,
+                updates=updates,
+                postmortem_draft=i.postmortem_body,
+                postmortem_published=i.postmortem_published_at is not None,
+                postmortem_saved=timefmt.posted(i.postmortem_body_updated_at, tz)
+                if i.postmortem_body_updated_at
+                else None,
+                affected_ids=sorted(affected),
+            )
+        )
+    return rows
+
+
+def incident_page(session: Session, settings: Settings, incident_id: str) -> IncidentRow:
+    """One incident with its whole timeline."""
+    (row,) = incident_rows(session, [incidents.get_incident(session, incident_id)], settings.tz)
+    return row
+
+
+def delivery_health(session: Session, *, now: datetime) -> DeliveryHealth:
+    """Subscribers by state, the pending backlog and recent give-ups."""
+    counts = dict(
+        session.exec(
+            select(Subscriber.status, sa.func.count()).group_by(col(Subscriber.status))
+        ).all()
+    )
+    pending, age = outbox.backlog(session, now=now)
+    failed: int = session.exec(
+        select(sa.func.count())
+        .select_from(Delivery)
+        .where(Delivery.status == DeliveryStatus.failed)
+        .where(col(Delivery.created_at) >= now - timedelta(days=1))
+    ).one()
+    minutes = int(age // 60)
+    return DeliveryHealth(
+        active=counts.get(SubscriberStatus.active, 0),
+        quarantined=counts.get(SubscriberStatus.quarantined, 0),
+        disabled=counts.get(SubscriberStatus.disabled, 0),
+        pending=pending,
+        oldest_pending=f"{minutes} min" if pending else "none",
+        failed_last_day=failed,
+    )
+
+
+def open_incidents(session: Session, tz: tzinfo) -> list[IncidentRow]:
+    """Unresolved incidents, newest first."""
+    return incident_rows(session, incidents.list_incidents(session, statuses=[*OPEN_STATUSES]), tz)
+
+
+def when(value: datetime | None, tz: tzinfo) -> str:
+    """A time in the page's zone for admin tables ("" for none)."""
+    return value.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z") if value else ""

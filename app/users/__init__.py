@@ -1,0 +1,1 @@
+"""Staff users of the admin UI: accounts, passwords, sign-in limits and sessions."""

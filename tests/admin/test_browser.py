@@ -1,0 +1,162 @@
+"""The admin UI in a real headless Chromium against a real `pharos serve` on loopback.
+
+Debian's /usr/bin/chromium driven by Playwright's Python package (no browser download). The
+tests skip, saying why, only when there is no Chromium to drive.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.serving import PHAROS, Server, create_token, free_port, pharos_env, start, stop
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+EMAIL, PASSWORD = "oncall@example.com", "a long enough password"
+POSTMORTEM = """## What happened
+
+Two message-processing instances stalled; status updates from chargers queued up.
+
+## Action items
+
+- Alert on message processing rates
+"""
+
+if not CHROMIUM.exists():
+    pytest.skip(
+        f"no Chromium at {CHROMIUM}: install Debian's chromium (apt-get install chromium) "
+        "to run the browser tests",
+        allow_module_level=True,
+    )
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the test extra")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """`pharos serve` with one admin user and two components."""
+    tmp = tmp_path_factory.mktemp("browser")
+    port = free_port()
+    env = pharos_env(tmp / "browser.db", f"http://127.0.0.1:{port}")
+    created = subprocess.run(
+        [str(PHAROS), "users", "create", EMAIL, "--role", "editor", "--password-stdin"],
+        input=PASSWORD + "\n",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert created.returncode == 0, created.stderr
+    running = start(env, port, tmp)
+    token = create_token(env)
+    with httpx.Client(base_url=running.url, headers={"Authorization": f"Bearer {token}"}) as api:
+        for name in ("OCPP 1.6J", "Charger status updates"):
+            assert api.post("/api/v1/components", json={"name": name}).status_code == 201
+    try:
+        yield running
+    finally:
+        stop(running.process)
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium, headless."""
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=ARGS, headless=True
+        )
+        yield browser
+        browser.close()
+
+
+def test_incident_from_sign_in_to_published_postmortem(server: Server, chromium: Any) -> None:
+    context = chromium.new_context(base_url=server.url)
+    page = context.new_page()
+    problems: list[str] = []
+
+    def console(message: Any) -> None:
+        # The browser's own favicon.ico probe 404s; anything else is a real problem.
+        if message.type == "error" and not message.location.get("url", "").endswith(".ico"):
+            problems.append(f"{message.text} at {message.location}")
+
+    page.on("console", console)
+
+    page.goto("/admin/incidents/new")  # signed out: to the sign-in page and back after
+    page.get_by_label("Email").fill(EMAIL)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/admin/incidents/new")
+
+    page.get_by_label("Incident name").fill("Delays processing charger status updates")
+    page.get_by_label("Investigating").check()
+    page.get_by_label("Message").fill("Status updates from chargers are delayed.")
+    page.get_by_label("OCPP 1.6J (now Operational)").select_option("partial_outage")
+    page.get_by_label("Charger status updates (now Operational)").select_option("major_outage")
+    page.get_by_role("button", name="Open incident").click()
+    page.get_by_text("Incident opened.").wait_for()
+    incident_url = page.url.split("?")[0]
+    incident_id = incident_url.rsplit("/", 1)[1]
+
+    page.get_by_label("Monitoring").check()
+    page.get_by_label("Message").fill("A fix is deployed; we are monitoring.")
+    page.get_by_label("Charger status updates (now Major Outage)").select_option("operational")
+    page.get_by_role("button", name="Post update").click()
+    page.get_by_text("Update posted.").wait_for()
+    assert "Charger status updates: Major Outage → Operational" in page.inner_text("main")
+
+    page.get_by_label("Resolved").check()
+    page.get_by_label("Message").fill("This incident has been resolved.")
+    page.get_by_role("button", name="Post update").click()
+    page.get_by_text("Update posted.").wait_for()
+
+    page.get_by_role("link", name="postmortem").click()
+    page.get_by_label("Postmortem (Markdown)").fill(POSTMORTEM)
+    # The live preview (progressive JavaScript) renders with the public page's renderer.
+    page.locator("#live-preview h4", has_text="What happened").wait_for()
+    page.get_by_label("Notify subscribers when publishing").uncheck()
+    page.get_by_role("button", name="Publish").click()
+    page.get_by_text("Postmortem published.").wait_for()
+
+    public = context.new_page()
+    public.goto(f"/incidents/{incident_id}")
+    text = public.inner_text("main")
+    assert "Two message-processing instances stalled" in text
+    assert "A fix is deployed; we are monitoring." in text
+    assert "Monitoring" in text and "Resolved" in text
+    assert problems == []  # no CSP violations, failed loads or script errors
+    context.close()
+
+
+def test_phone_width_without_javascript(server: Server, chromium: Any) -> None:
+    context = chromium.new_context(
+        base_url=server.url, viewport={"width": 375, "height": 740}, java_script_enabled=False
+    )
+    page = context.new_page()
+    page.goto("/admin/login")
+    page.get_by_label("Email").fill(EMAIL)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.keyboard.press("Enter")  # keyboard only
+    page.wait_for_url("**/admin/")
+    for path in ("/admin/", "/admin/incidents/new", "/admin/components", "/admin/audit"):
+        page.goto(path)
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, path
+    page.goto("/admin/incidents/new")
+    page.get_by_role("button", name="Open incident").click()  # empty: errors, no JS needed
+    assert page.locator(".field-error").count() >= 2
+    assert page.get_by_label("Incident name").get_attribute("aria-invalid") == "true"
+    context.close()
