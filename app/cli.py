@@ -6,10 +6,9 @@ import asyncio
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-import uvicorn
 from pydantic import ValidationError
 from sqlmodel import Session
 
@@ -17,12 +16,13 @@ from app.auth import service as tokens_service
 from app.clock import utcnow
 from app.config import Settings
 from app.db import create_db_engine, migrate
-from app.main import create_app
 from app.maintenance.scheduler import MaintenanceScheduler
 from app.notifications.worker import DeliveryWorker
 from app.probes.cli import probe_cli
 from app.probes.runner import probe_loops
 from app.publishing.cli import cli as publishing_cli
+from app.server import ServerKind
+from app.server import run as run_server
 from app.uptime import service as uptime_service
 from app.users.cli import users as users_cli
 from app.workers import Supervisor
@@ -73,23 +73,16 @@ def serve(
             help="Server processes; each keeps its own render cache (see Performance in README)",
         ),
     ] = 1,
+    server: Annotated[
+        ServerKind, typer.Option(help="ASGI server (granian measured faster; see README)")
+    ] = ServerKind.granian,
 ) -> None:
     """Apply migrations, then serve the status page and API."""
     settings = _settings()
     engine = create_db_engine(settings.database_url)
     migrate(engine)
     engine.dispose()
-    options: dict[str, Any] = {
-        "host": host,
-        "port": port,
-        "log_level": settings.log_level,
-        "proxy_headers": True,
-        "server_header": False,
-    }
-    if workers == 1:
-        uvicorn.run(create_app(settings), **options)
-    else:  # each process builds its app from the same PHAROS_* environment
-        uvicorn.run("app.main:app_from_environment", factory=True, workers=workers, **options)
+    run_server(settings, host=host, port=port, workers=workers, kind=server)
 
 
 @cli.command()

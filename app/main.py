@@ -195,8 +195,3 @@ def create_app(settings: Settings) -> FastAPI:
         )
 
     return app
-
-
-def app_from_environment() -> FastAPI:
-    """The app for the PHAROS_* environment: the factory `pharos serve --workers N` uses."""
-    return create_app(Settings())

@@ -48,12 +48,12 @@ def pharos_env(database: Path, public_url: str, **settings: str) -> dict[str, st
     return env
 
 
-def start(env: dict[str, str], port: int, workdir: Path, name: str = "serve") -> Server:
-    """Start `pharos serve` and wait until /healthz answers."""
+def start(env: dict[str, str], port: int, workdir: Path, name: str = "serve", *args: str) -> Server:
+    """Start `pharos serve` (with extra arguments) and wait until /healthz answers."""
     stderr = workdir / f"{name}.stderr"
     with stderr.open("ab") as err:
         process = subprocess.Popen(
-            [str(PHAROS), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            [str(PHAROS), "serve", "--host", "127.0.0.1", "--port", str(port), *args],
             env=env,
             cwd=workdir,
             stdout=subprocess.DEVNULL,

@@ -1,0 +1,69 @@
+"""`pharos serve` on each ASGI server it offers, and its worker processes' lifetime."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.serving import free_port, pharos_env, start, stop
+
+
+def children(pid: int) -> list[int]:
+    """Child process ids of pid (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Whether pid runs (a zombie counts as gone)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_granian_and_uvicorn_serve_the_same_bytes(tmp_path: Path) -> None:
+    env = pharos_env(tmp_path / "pharos.db", "http://status.test", run_workers="false")
+    granian = start(env, free_port(), tmp_path, "granian")
+    uvicorn = start(env, free_port(), tmp_path, "uvicorn", "--server", "uvicorn")
+    try:
+        for path in ("/", "/api/v2/summary.json", "/history/"):
+            a = httpx.get(granian.url + path, headers={"Accept-Encoding": "br"})
+            b = httpx.get(uvicorn.url + path, headers={"Accept-Encoding": "br"})
+            assert a.status_code == b.status_code == 200
+            assert a.content == b.content
+            assert a.headers["etag"] == b.headers["etag"]
+            assert a.headers["content-encoding"] == "br"
+    finally:
+        stop(granian.process)
+        stop(uvicorn.process)
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_a_worker_does_not_outlive_a_killed_server(tmp_path: Path) -> None:
+    env = pharos_env(tmp_path / "pharos.db", "http://status.test")
+    server = start(env, free_port(), tmp_path)
+    workers = children(server.process.pid)
+    assert workers, "granian serves from a child process"
+    os.kill(server.process.pid, signal.SIGKILL)
+    server.process.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while any(alive(w) for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(alive(w) for w in workers)
+    with pytest.raises(httpx.TransportError):
+        httpx.get(server.url + "/healthz", timeout=2)
