@@ -1,14 +1,16 @@
 """Benchmark: Pharos against nginx serving the same bytes, under wrk, on one machine.
 
-    python bench/http_load.py [--duration 10] [--connections 64] [--workers 1 2]
+    python bench/http_load.py [--duration 10] [--connections 64] [--servers granian:1 ...]
 
 Installs wrk and nginx from Debian's packages when they are missing (needs apt-get and root).
 Seeds a page (20 components in 4 groups, 300 past incidents, one open incident), starts
 `pharos serve`, copies the bytes of `/` and `/api/v2/summary.json` into a folder and serves it
 with nginx on another loopback port. Then, 64 connections each:
 
-- Pharos (per --workers setting) and nginx on `/` and `/api/v2/summary.json`: requests/s, p99,
-  and Pharos/nginx as a ratio (target: at least 0.5, with p99 under 10 ms);
+- Pharos (granian and uvicorn, 1 and 2 processes) and nginx on `/` and `/api/v2/summary.json`:
+  requests/s, p99, and Pharos/nginx as a ratio (target: at least 0.5, with p99 under 10 ms);
+  uncompressed (wrk's default) and as browsers get them (brotli; nginx serves the same
+  pre-compressed bytes as a file);
 - revalidation: If-None-Match with the current ETag (304s);
 - the cold path: a server with PHAROS_RENDER_CACHE=false, which renders every request;
 - write to served bytes: an API write on one replica, until the new bytes are served by the
@@ -50,6 +52,12 @@ http {{
         root {root}/site;
         location = / {{ try_files /index.html =404; }}
     }}
+    server {{
+        listen 127.0.0.1:{br_port};
+        root {root}/site-br;
+        add_header Content-Encoding br;
+        location = / {{ try_files /index.html =404; }}
+    }}
 }}
 """
 
@@ -85,10 +93,11 @@ def wrk(url: str, seconds: int, connections: int, *headers: str) -> dict[str, fl
     return result
 
 
-def start_nginx(root: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
-    """nginx in the foreground on a loopback port, serving root/site."""
+def start_nginx(root: Path, port: int, br_port: int, workers: int) -> subprocess.Popen[bytes]:
+    """nginx in the foreground on loopback: root/site on port, root/site-br (the brotli bytes,
+    sent with Content-Encoding: br) on br_port."""
     conf = root / "nginx.conf"
-    conf.write_text(NGINX_CONF.format(root=root, port=port, workers=workers))
+    conf.write_text(NGINX_CONF.format(root=root, port=port, br_port=br_port, workers=workers))
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     process = subprocess.Popen([nginx, "-p", str(root), "-c", str(conf), "-g", "daemon off;"])
     wait_http(f"http://127.0.0.1:{port}/")
@@ -117,7 +126,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--connections", type=int, default=64)
-    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument(
+        "--servers",
+        nargs="+",
+        default=["granian:1", "granian:2", "uvicorn:1", "uvicorn:2"],
+        help="`pharos serve` configurations to measure, as SERVER:WORKERS",
+    )
     args = parser.parse_args()
     ensure_tools()
 
@@ -129,7 +143,7 @@ def main() -> None:
     paths = {"/": "index.html", "/api/v2/summary.json": "api/v2/summary.json"}
     processes: list[subprocess.Popen[bytes]] = []
 
-    def serve(workers: int = 1, **settings: str) -> str:
+    def serve(workers: int = 1, server: str = "granian", **settings: str) -> str:
         """Start one more `pharos serve` on the database; its base URL."""
         port = free_port()
         env = pharos_env(
@@ -139,7 +153,8 @@ def main() -> None:
             run_workers="false",
             **settings,
         )
-        processes.append(start_pharos(env, port, tmp, "--workers", str(workers)))
+        args = ("--workers", str(workers), "--server", server)
+        processes.append(start_pharos(env, port, tmp, *args))
         return f"http://127.0.0.1:{port}"
 
     try:
@@ -154,32 +169,48 @@ def main() -> None:
                     "components": {leaves[0]: "partial_outage"},
                 },
             ).raise_for_status()
-            site = tmp / "site"
-            for path, file in paths.items():
-                target = site / file
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(
-                    client.get(main_url + path, headers={"Accept-Encoding": "identity"}).content
-                )
-            result["bytes"] = {p: (site / f).stat().st_size for p, f in paths.items()}
+            for folder, encoding in (("site", "identity"), ("site-br", "br")):
+                for path, file in paths.items():
+                    target = tmp / folder / file
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    with client.stream(
+                        "GET", main_url + path, headers={"Accept-Encoding": encoding}
+                    ) as response:
+                        target.write_bytes(b"".join(response.iter_raw()))
+            result["bytes"] = {
+                p: {
+                    e: (tmp / d / f).stat().st_size
+                    for d, e in (("site", "identity"), ("site-br", "br"))
+                }
+                for p, f in paths.items()
+            }
 
-            nginx_port = free_port()
-            processes.append(start_nginx(tmp, nginx_port, workers=max(args.workers)))
+            nginx_port, nginx_br_port = free_port(), free_port()
+            most = max(int(config.split(":")[1]) for config in args.servers)
+            processes.append(start_nginx(tmp, nginx_port, nginx_br_port, workers=most))
             nginx = f"http://127.0.0.1:{nginx_port}"
+            nginx_br = f"http://127.0.0.1:{nginx_br_port}"
             runs: dict[str, Any] = {}
             for path in paths:
                 runs[path] = {"nginx": wrk(nginx + path, args.duration, args.connections)}
-            servers = {1: main_url}
-            for workers in args.workers:
-                if workers not in servers:
-                    servers[workers] = serve(workers)
-                base = servers[workers]
+            servers = {"granian:1": main_url}
+            for config in args.servers:
+                kind, workers = config.split(":")
+                if config not in servers:
+                    servers[config] = serve(int(workers), kind)
+                base = servers[config]
                 for path in paths:
-                    for _ in range(3):
+                    for _ in range(8):
                         client.get(base + path)  # warm every process's cache
                     run = wrk(base + path, args.duration, args.connections)
                     run["vs_nginx"] = round(run["rps"] / runs[path]["nginx"]["rps"], 2)
-                    runs[path][f"pharos_workers_{workers}"] = run
+                    runs[path][f"pharos_{kind}_{workers}"] = run
+            br = "Accept-Encoding: br"
+            for path in paths:  # what browsers get: the brotli bytes, from both
+                runs[path]["nginx_br"] = wrk(nginx_br + path, args.duration, args.connections, br)
+                run = wrk(main_url + path, args.duration, args.connections, br)
+                run["vs_nginx"] = round(run["rps"] / runs[path]["nginx_br"]["rps"], 2)
+                runs[path]["pharos_granian_1_br"] = run
             etag = client.get(main_url + "/api/v2/summary.json").headers["etag"]
             runs["/api/v2/summary.json"]["pharos_304"] = wrk(
                 main_url + "/api/v2/summary.json",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import time
@@ -9,6 +10,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from starlette.types import Receive, Scope, Send
 
 from tests.serving import free_port, pharos_env, start, stop
 
@@ -67,3 +70,29 @@ def test_a_worker_does_not_outlive_a_killed_server(tmp_path: Path) -> None:
     assert not any(alive(w) for w in workers)
     with pytest.raises(httpx.TransportError):
         httpx.get(server.url + "/healthz", timeout=2)
+
+
+def test_fresh_hits_are_answered_before_the_framework(app: FastAPI) -> None:
+    from app.server import with_hit_path
+
+    reached: list[str] = []
+
+    async def inner(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            reached.append(scope["path"])
+        await app(scope, receive, send)
+
+    async def scenario() -> None:
+        served = with_hit_path(app, inner)
+        transport = httpx.ASGITransport(app=served)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            first = await client.get("/api/v2/status.json")
+            second = await client.get("/api/v2/status.json")
+            staff_api = await client.get("/api/v1/components")
+        assert first.headers["x-pharos-cache"] == "miss"
+        assert second.headers["x-pharos-cache"] == "hit"
+        assert second.content == first.content
+        assert staff_api.status_code == 401
+        assert reached == ["/api/v2/status.json", "/api/v1/components"]
+
+    asyncio.run(scenario())

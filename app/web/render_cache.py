@@ -31,6 +31,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
+from functools import cached_property, lru_cache
 from urllib.parse import urlsplit
 
 import brotli
@@ -87,12 +88,15 @@ def is_public_path(path: str) -> bool:
     )
 
 
+Header = tuple[bytes, bytes]
+
+
 @dataclass(frozen=True)
 class Rendered:
     """One address's answer, in every encoding we serve."""
 
     status: int
-    headers: list[tuple[bytes, bytes]]
+    headers: list[Header]
     body: bytes
     gzip: bytes | None
     br: bytes | None
@@ -111,6 +115,23 @@ class Rendered:
         if encoding is None:
             return self.etag
         return self.etag[:-1] + b"-" + encoding + b'"'
+
+    @cached_property
+    def answers(self) -> dict[bytes | None, tuple[bytes, list[Header], list[Header]]]:
+        """Per content coding: the body, the 200 headers and the 304 headers, built once."""
+        out = {}
+        for encoding, body in ((None, self.body), (b"gzip", self.gzip), (b"br", self.br)):
+            if body is None:
+                continue
+            common = [(b"etag", self.variant_etag(encoding)), (b"cache-control", CACHE_CONTROL)]
+            if self.gzip is not None:
+                common.append((b"vary", b"Accept-Encoding"))
+            full = [*self.headers, *common, (b"content-length", str(len(body)).encode())]
+            if encoding is not None:
+                full.append((b"content-encoding", encoding))
+            brief = [h for h in self.headers if h[0] != b"content-type"] + common
+            out[encoding] = (body, full, brief)
+        return out
 
 
 @dataclass
@@ -154,7 +175,8 @@ def _compress(content_type: bytes, body: bytes) -> tuple[bytes | None, bytes | N
     return gz, br
 
 
-def _accepted(accept_encoding: bytes) -> set[bytes]:
+@lru_cache(maxsize=256)  # readers send few distinct values
+def _accepted(accept_encoding: bytes) -> frozenset[bytes]:
     """Content codings the reader accepts (q=0 means refused)."""
     accepted = set()
     for part in accept_encoding.lower().split(b","):
@@ -167,14 +189,14 @@ def _accepted(accept_encoding: bytes) -> set[bytes]:
             except ValueError:
                 continue
         accepted.add(coding.strip())
-    return accepted
+    return frozenset(accepted)
 
 
-def _header(scope: Scope, name: bytes) -> bytes | None:
-    for key, value in scope["headers"]:
-        if key == name:
-            return bytes(value)
-    return None
+def _key(scope: Scope) -> str:
+    """A cached address: path and raw query string."""
+    path: str = scope["path"]
+    query = scope.get("query_string")
+    return f"{path}?{query.decode('latin-1')}" if query else path
 
 
 def _etag_matches(if_none_match: bytes, rendered: Rendered) -> bool:
@@ -275,22 +297,17 @@ class RenderCache:
         if not self.is_cacheable(scope["path"]):
             await self.app(scope, receive, send)
             return
-        self._outer = {k: scope[k] for k in ("app", "state") if k in scope}
+        if not self._outer:
+            self._outer = {k: scope[k] for k in ("app", "state") if k in scope}
         if not self._version_read:  # first request of this process: learn where the data is
             self.observe(await asyncio.to_thread(data_version.read, self.engine))
             self._version_read = True
-        key = scope["path"]
-        if scope.get("query_string"):
-            key += "?" + scope["query_string"].decode("latin-1")
+        if await self.serve_hit(scope, send):
+            return
+        key = _key(scope)
         entry = self.entries.get(key)
-        now = time.monotonic()
         if entry is not None:
-            self.entries.move_to_end(key)
             entry.hits += 1
-            if self._fresh(entry.rendered, now):
-                self.stats.hits += 1
-                await self._send(scope, send, entry.rendered, b"hit")
-                return
             if entry.refreshing or key in self._inflight:
                 self.stats.stale += 1  # someone is rendering it: the previous bytes will do
                 await self._send(scope, send, entry.rendered, b"stale")
@@ -305,6 +322,23 @@ class RenderCache:
             await self.app(scope, receive, send)
             return
         await self._send(scope, send, rendered, b"miss")
+
+    async def serve_hit(self, scope: Scope, send: Send) -> bool:
+        """Answer from memory if this is a read of a fresh cached address; else False.
+
+        The hot path: `pharos serve` calls it before the framework sees the request at all.
+        """
+        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
+            return False
+        key = _key(scope)
+        entry = self.entries.get(key)
+        if entry is None or not self._fresh(entry.rendered, time.monotonic()):
+            return False
+        self.entries.move_to_end(key)
+        entry.hits += 1
+        self.stats.hits += 1
+        await self._send(scope, send, entry.rendered, b"hit")
+        return True
 
     async def _write(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Render on write: a request that changed public data re-renders before it answers.
@@ -329,37 +363,45 @@ class RenderCache:
         await self.app(scope, receive, send_when_rendered)
 
     async def _send(self, scope: Scope, send: Send, rendered: Rendered, how: bytes) -> None:
-        accepted = _accepted(_header(scope, b"accept-encoding") or b"")
+        accept_encoding = if_none_match = if_modified_since = None
+        for name, value in scope["headers"]:
+            if name == b"accept-encoding":
+                accept_encoding = value
+            elif name == b"if-none-match":
+                if_none_match = value
+            elif name == b"if-modified-since":
+                if_modified_since = value
+        answers = rendered.answers
         encoding: bytes | None = None
-        body = rendered.body
-        if rendered.br is not None and b"br" in accepted:
-            encoding, body = b"br", rendered.br
-        elif rendered.gzip is not None and (b"gzip" in accepted or b"x-gzip" in accepted):
-            encoding, body = b"gzip", rendered.gzip
-        headers = [
-            *rendered.headers,
-            (b"etag", rendered.variant_etag(encoding)),
-            (b"cache-control", CACHE_CONTROL),
-            (b"x-pharos-cache", how),
-        ]
-        if rendered.gzip is not None:
-            headers.append((b"vary", b"Accept-Encoding"))
-        status = rendered.status
-        if_none_match = _header(scope, b"if-none-match")
-        if_modified_since = _header(scope, b"if-modified-since")
-        if (if_none_match is not None and _etag_matches(if_none_match, rendered)) or (
+        if len(answers) > 1 and accept_encoding:
+            accepted = _accepted(bytes(accept_encoding))
+            if b"br" in accepted:
+                encoding = b"br"
+            elif b"gzip" in accepted or b"x-gzip" in accepted:
+                encoding = b"gzip"
+        body, headers, brief = answers[encoding]
+        if (if_none_match is not None and _etag_matches(bytes(if_none_match), rendered)) or (
             if_none_match is None
             and if_modified_since is not None
-            and _not_modified_since(if_modified_since, rendered)
+            and _not_modified_since(bytes(if_modified_since), rendered)
         ):
             self.stats.not_modified += 1
-            status, body = 304, b""
-            headers = [(k, v) for k, v in headers if k != b"content-type"]
-        else:
-            if encoding is not None:
-                headers.append((b"content-encoding", encoding))
-            headers.append((b"content-length", str(len(body)).encode()))
-        await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 304,
+                    "headers": [*brief, (b"x-pharos-cache", how)],
+                }
+            )
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await send(
+            {
+                "type": "http.response.start",
+                "status": rendered.status,
+                "headers": [*headers, (b"x-pharos-cache", how)],
+            }
+        )
         await send(
             {"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body}
         )
