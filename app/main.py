@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -112,6 +113,9 @@ def create_app(settings: Settings) -> FastAPI:
         cache: RenderCache | None = getattr(app.state, "render_cache", None)
         if cache is not None:
             await cache.start()
+        # What exists now lives as long as the process: keep it out of the garbage collector's
+        # full passes, which otherwise stall every other re-render (bench/render_scale.py).
+        gc.freeze()
         if supervisor is not None:
             await supervisor.start()
         try:

@@ -35,9 +35,9 @@ from app.models import AffectedComponent, Component, ComponentDay, Incident, Inc
 
 ADDRESSES = [
     "/",
-    "/history",
-    "/history?page=2",
-    "/uptime",
+    "/history/",
+    "/history/2/",
+    "/uptime/",
     "/api/v2/summary.json",
     "/api/v2/status.json",
     "/api/v2/components.json",
@@ -195,7 +195,7 @@ def main() -> None:
                 cold[address] = round((time.perf_counter() - t) * 1000, 1)
                 assert response.status_code == 200, (address, response.status_code)
                 client.get(address)  # warm: counts as a reader, so it is re-rendered on change
-            history = client.get("/history").text
+            history = client.get("/history/").text
             result["history_page_incidents"] = history.count('class="incident-title')
             result["history_page_kb"] = round(len(history) / 1024, 1)
             result["front_page_kb"] = round(len(client.get("/").content) / 1024, 1)

@@ -65,6 +65,7 @@ _COMPRESSIBLE = (
 )
 MIN_COMPRESS = 256  # bytes; below this, compression costs more than it saves
 CACHEABLE_STATUS = (200,)
+REFRESH_CONCURRENCY = 4  # renders in flight during a refresh
 
 
 def is_public_path(path: str) -> bool:
@@ -545,12 +546,18 @@ class RenderCache:
             else:
                 wanted.append((key, entry))
         wanted.sort(key=lambda item: item[1].hits, reverse=True)  # the busiest first
-        for key, entry in wanted:
-            entry.refreshing = True
-            try:
-                await self._render_once(key)
-            finally:
-                entry.refreshing = False
+        # A few at a time: queries, compression and the thread hops overlap; the busiest first.
+        slots = asyncio.Semaphore(REFRESH_CONCURRENCY)
+
+        async def one(key: str, entry: Entry) -> None:
+            async with slots:
+                entry.refreshing = True
+                try:
+                    await self._render_once(key)
+                finally:
+                    entry.refreshing = False
+
+        await asyncio.gather(*(one(key, entry) for key, entry in wanted))
         self.stats.refreshes += 1
         self.stats.last_refresh_seconds = time.perf_counter() - started
         return len(wanted)
