@@ -114,13 +114,14 @@ def logout(request: Request, session: SessionDep, post: ViewerPost) -> Response:
 def dashboard(
     request: Request, session: SessionDep, settings: SettingsDep, clock: ClockDep, staff: Viewer
 ) -> HTMLResponse:
-    """Open incidents, components with their status, subscriber delivery health."""
+    """Open incidents, probe states, components with their status, delivery health."""
     return render(
         request,
         "admin/dashboard.html",
         staff=staff,
         incidents=views.open_incidents(session, settings.tz),
         components=views.component_rows(session),
+        probes=views.probe_rows(session, settings.tz),
         health=views.delivery_health(session, now=clock()),
     )
 

@@ -21,10 +21,12 @@ from app.models import (
     Delivery,
     DeliveryStatus,
     Incident,
+    ProbeState,
     Subscriber,
     SubscriberStatus,
 )
 from app.notifications import outbox
+from app.probes import service as probes
 from app.publishing.markdown import render_markdown
 from app.web import timefmt
 from app.web.views import COMPONENT_LABELS
@@ -92,6 +94,34 @@ class DeliveryHealth:
     pending: int
     oldest_pending: str
     failed_last_day: int
+
+
+@dataclass(frozen=True)
+class IncidentLink:
+    """The incident something points at: enough for a link and a badge."""
+
+    id: str
+    name: str
+    status: str
+    status_label: str
+
+
+@dataclass(frozen=True)
+class ProbeRow:
+    """A probe on the dashboard: where it stands and what automation did about it."""
+
+    name: str
+    component: str | None
+    state: str  # healthy, failing or not_run
+    status: str | None  # the ComponentStatus value it declared (None before any run)
+    state_label: str
+    state_note: str
+    failures: int
+    successes: int
+    last_run: str
+    latency: str
+    error_classes: list[str]
+    incident: IncidentLink | None
 
 
 def component_rows(session: Session) -> list[ComponentRow]:
@@ -209,6 +239,67 @@ def delivery_health(session: Session, *, now: datetime) -> DeliveryHealth:
 def open_incidents(session: Session, tz: tzinfo) -> list[IncidentRow]:
     """Unresolved incidents, newest first."""
     return incident_rows(session, incidents.list_incidents(session, statuses=[*OPEN_STATUSES]), tz)
+
+
+def _latency(ms: float | None) -> str:
+    if ms is None:
+        return ""
+    return f"{ms:.1f} ms" if ms < 10 else f"{ms:,.0f} ms"
+
+
+def _probe_state(s: ProbeState, tz: tzinfo) -> tuple[str, str, str]:
+    """The state, its label and a note: the declared status and how sure automation is."""
+    if s.active != ComponentStatus.operational:
+        label = f"Failing: {COMPONENT_LABELS[s.active]}"
+        if s.pending is not None:
+            runs = f"{s.pending_count} run{'' if s.pending_count == 1 else 's'}"
+            note = f"{COMPONENT_LABELS[s.pending]} for {runs}, not confirmed yet"
+        elif s.successes:
+            note = "Recovering"
+        else:
+            note = f"Since {when(s.failing_since, tz)}" if s.failing_since else ""
+        return "failing", label, note
+    if s.last_run_at is None:
+        return "not_run", "Not run yet", ""
+    if s.failures:
+        failed = f"Last run{'s' if s.failures > 1 else ''} failed"
+        if s.last_status is not None:
+            failed += f" ({COMPONENT_LABELS[s.last_status]})"
+        return "healthy", "Healthy", f"{failed}, not confirmed yet"
+    return "healthy", "Healthy", ""
+
+
+def probe_rows(session: Session, tz: tzinfo) -> list[ProbeRow]:
+    """Every probe's state, by name, with its component and the incident it drives."""
+    rows = []
+    for s in probes.list_states(session):
+        component = session.get(Component, s.component_id) if s.component_id else None
+        incident = session.get(Incident, s.incident_id) if s.incident_id else None
+        state, label, note = _probe_state(s, tz)
+        rows.append(
+            ProbeRow(
+                name=s.name,
+                component=component.name if component else None,
+                state=state,
+                status=None if state == "not_run" else s.active.value,
+                state_label=label,
+                state_note=note,
+                failures=s.failures,
+                successes=s.successes,
+                last_run=when(s.last_run_at, tz),
+                latency=_latency(s.last_latency_ms),
+                error_classes=list(s.last_error_classes),
+                incident=IncidentLink(
+                    id=incident.id,
+                    name=incident.name,
+                    status=incident.status.value,
+                    status_label=STATUS_LABELS[incident.status.value],
+                )
+                if incident
+                else None,
+            )
+        )
+    return rows
 
 
 def when(value: datetime | None, tz: tzinfo) -> str:
