@@ -183,6 +183,19 @@ def period_percent(days: Iterable[DayFigures], weights: Weights) -> float | None
     return uptime_percent(total, weights)
 
 
+def _last_changes(session: Session, ids: Sequence[str]) -> dict[str, datetime]:
+    """When each component's status last changed (absent: never since it was created)."""
+    return dict(
+        session.exec(
+            select(
+                ComponentStatusChange.component_id, sa.func.max(ComponentStatusChange.effective_at)
+            )
+            .where(col(ComponentStatusChange.component_id).in_(ids))
+            .group_by(col(ComponentStatusChange.component_id))
+        ).all()
+    )
+
+
 def daily_figures(
     session: Session,
     components: Sequence[Component],
@@ -205,15 +218,7 @@ def daily_figures(
     ).where(table.c.component_id.in_(ids), table.c.day.between(first_day, last_day))
     for component_id, day, *values in session.execute(rows):
         stored[(component_id, day)] = dict(zip(statuses, values, strict=True))
-    last_change = dict(
-        session.exec(
-            select(
-                ComponentStatusChange.component_id, sa.func.max(ComponentStatusChange.effective_at)
-            )
-            .where(col(ComponentStatusChange.component_id).in_(ids))
-            .group_by(col(ComponentStatusChange.component_id))
-        ).all()
-    )
+    last_change = _last_changes(session, ids)
     out: dict[str, list[DayFigures]] = {}
     span = [first_day + timedelta(days=n) for n in range(1 + (last_day - first_day).days)]
     today = now.astimezone(tz).date()
@@ -278,15 +283,7 @@ def summed_figures(
         )
         for row, day, *values in session.execute(query):
             sums[(row, day)] = dict(zip(statuses, map(int, values), strict=True))
-    last_change = dict(
-        session.exec(
-            select(
-                ComponentStatusChange.component_id, sa.func.max(ComponentStatusChange.effective_at)
-            )
-            .where(col(ComponentStatusChange.component_id).in_(ids))
-            .group_by(col(ComponentStatusChange.component_id))
-        ).all()
-    )
+    last_change = _last_changes(session, ids)
     window_start = day_start(first_day, tz)
     cuts: dict[datetime, list[tuple[date, int]]] = {}
     today = now.astimezone(tz).date()
