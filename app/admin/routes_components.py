@@ -8,8 +8,9 @@ from pydantic import ValidationError
 from sqlmodel import Session
 
 from app.admin import views
-from app.admin.deps import PREFIX, Draft, Editor, EditorPost, Viewer, done, render, take_draft
-from app.admin.forms import FormErrors, FormValues
+from app.admin.deps import PREFIX, Editor, EditorPost, Viewer, done, render
+from app.admin.flow import FormState, confirmation, invalid, kept, refused, render_form
+from app.admin.forms import FormValues
 from app.clock import ClockDep
 from app.components import service as components
 from app.components.schemas import ComponentCreate, ComponentUpdate
@@ -33,22 +34,15 @@ def _component_page(
     request: Request,
     session: Session,
     staff: SignedIn,
-    values: FormValues,
-    *,
+    shown: FormState,
     component_id: str | None = None,
-    errors: FormErrors | None = None,
-    draft: Draft | None = None,
-    status: int = 200,
 ) -> HTMLResponse:
     rows = views.component_rows(session)
-    return render(
+    return render_form(
         request,
         "admin/component_form.html",
-        staff=staff,
-        status=status,
-        values=values,
-        errors=errors or FormErrors(),
-        draft=draft,
+        staff,
+        shown,
         component=next((c for c in rows if c.id == component_id), None),
         groups=[("", "No group")] + [(c.id, c.name) for c in rows if c.is_group],
         component_choices=views.COMPONENT_CHOICES,
@@ -67,9 +61,8 @@ def _component_data(form: FormValues) -> dict[str, object]:
 @router.get("/components/new")
 def new_component(request: Request, session: SessionDep, staff: Editor) -> HTMLResponse:
     """The new-component form."""
-    draft = take_draft(session, staff, request.url.path)
-    values = draft.values if draft else FormValues.of(status="operational", showcase=True)
-    return _component_page(request, session, staff, values, draft=draft)
+    shown = kept(session, staff, request, FormValues.of(status="operational", showcase=True))
+    return _component_page(request, session, staff, shown)
 
 
 @router.post("/components/new")
@@ -85,16 +78,12 @@ def create_component(
         data = ComponentCreate.model_validate(fields)
         components.create_component(session, data=data, actor=post.actor, now=clock())
     except ValidationError as exc:
-        errors = FormErrors.from_validation(exc)
-        return _component_page(request, session, post.staff, form, errors=errors, status=422)
+        shown = invalid(form, exc)
     except PharosError as exc:
-        session.rollback()
-        field = "group_id" if "group" in exc.message else "_form"
-        errors = FormErrors.from_domain(exc, field)
-        return _component_page(
-            request, session, post.staff, form, errors=errors, status=exc.status_code
-        )
-    return done(f"{PREFIX}/components", "saved")
+        shown = refused(session, form, exc, "group_id" if "group" in exc.message else "_form")
+    else:
+        return done(f"{PREFIX}/components", "saved")
+    return _component_page(request, session, post.staff, shown)
 
 
 @router.get("/components/{component_id}/edit")
@@ -103,19 +92,15 @@ def edit_component_form(
 ) -> HTMLResponse:
     """Edit a component's name, description, group, status, showcase."""
     c = components.get_component(session, component_id)
-    draft = take_draft(session, staff, request.url.path)
-    values = (
-        draft.values
-        if draft
-        else FormValues.of(
-            name=c.name,
-            description=c.description,
-            group_id=c.group_id,
-            status=c.status.value,
-            showcase=c.showcase,
-        )
+    values = FormValues.of(
+        name=c.name,
+        description=c.description,
+        group_id=c.group_id,
+        status=c.status.value,
+        showcase=c.showcase,
     )
-    return _component_page(request, session, staff, values, component_id=component_id, draft=draft)
+    shown = kept(session, staff, request, values)
+    return _component_page(request, session, staff, shown, component_id)
 
 
 @router.post("/components/{component_id}/edit")
@@ -138,17 +123,12 @@ def edit_component(
             session, component_id, data=data, settings=settings, actor=post.actor, now=clock()
         )
     except ValidationError as exc:
-        return _component_page(
-            request, session, post.staff, form, component_id=component_id,
-            errors=FormErrors.from_validation(exc), status=422,
-        )  # fmt: skip
+        shown = invalid(form, exc)
     except PharosError as exc:
-        session.rollback()
-        return _component_page(
-            request, session, post.staff, form, component_id=component_id,
-            errors=FormErrors.from_domain(exc), status=exc.status_code,
-        )  # fmt: skip
-    return done(f"{PREFIX}/components", "saved")
+        shown = refused(session, form, exc)
+    else:
+        return done(f"{PREFIX}/components", "saved")
+    return _component_page(request, session, post.staff, shown, component_id)
 
 
 @router.post("/components/{component_id}/move")
@@ -171,7 +151,7 @@ def delete_component_confirm(
 ) -> HTMLResponse:
     """Ask before deleting."""
     c = components.get_component(session, component_id)
-    return render(request, "admin/component_delete.html", staff=staff, component=c)
+    return confirmation(request, "admin/component_delete.html", staff, component=c)
 
 
 @router.post("/components/{component_id}/delete")
@@ -182,14 +162,9 @@ def delete_component(
     try:
         components.delete_component(session, component_id, actor=post.actor, now=clock())
     except PharosError as exc:
-        session.rollback()
+        refusal = refused(session, post.form, exc)
         c = components.get_component(session, component_id)
-        return render(
-            request,
-            "admin/component_delete.html",
-            staff=post.staff,
-            component=c,
-            errors=FormErrors.from_domain(exc),
-            status=exc.status_code,
+        return confirmation(
+            request, "admin/component_delete.html", post.staff, refusal, component=c
         )
     return done(f"{PREFIX}/components", "deleted")

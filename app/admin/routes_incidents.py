@@ -12,15 +12,14 @@ from sqlmodel import Session
 from app.admin import views
 from app.admin.deps import (
     PREFIX,
-    Draft,
     Editor,
     EditorPost,
     Viewer,
     done,
     render,
-    take_draft,
 )
-from app.admin.forms import FormErrors, FormValues
+from app.admin.flow import FormState, invalid, kept, refused, render_form
+from app.admin.forms import FormValues
 from app.clock import ClockDep
 from app.config import Settings, SettingsDep
 from app.db import SessionDep
@@ -45,9 +44,9 @@ def _form_data(form: FormValues) -> dict[str, object]:
     }
 
 
-def _domain_errors(exc: PharosError) -> FormErrors:
-    field = "components" if "component" in exc.message else "_form"
-    return FormErrors.from_domain(exc, field)
+def _domain_field(exc: PharosError) -> str:
+    """Where a service's refusal of an incident form is shown."""
+    return "components" if "component" in exc.message else "_form"
 
 
 @router.get("/incidents")
@@ -72,22 +71,13 @@ def incident_list(
 
 
 def _new_page(
-    request: Request,
-    session: Session,
-    staff: SignedIn,
-    values: FormValues,
-    errors: FormErrors | None = None,
-    draft: Draft | None = None,
-    status: int = 200,
+    request: Request, session: Session, staff: SignedIn, shown: FormState
 ) -> HTMLResponse:
-    return render(
+    return render_form(
         request,
         "admin/incident_new.html",
-        staff=staff,
-        status=status,
-        values=values,
-        errors=errors or FormErrors(),
-        draft=draft,
+        staff,
+        shown,
         components=views.component_rows(session),
         templates=incident_templates.list_templates(session),
         incident_choices=views.INCIDENT_CHOICES,
@@ -100,11 +90,8 @@ def new_incident(
     request: Request, session: SessionDep, staff: Editor, template: str = ""
 ) -> HTMLResponse:
     """The new-incident form, filled from a template when one is picked."""
-    draft = take_draft(session, staff, request.url.path)
-    values = FormValues.of(status="investigating", notify=True)
-    if draft:
-        values = draft.values
-    elif template:
+    shown = kept(session, staff, request, FormValues.of(status="investigating", notify=True))
+    if template and not shown.draft:
         t = incident_templates.get_template(session, template)
         values = FormValues.of(
             name=t.title,
@@ -113,7 +100,8 @@ def new_incident(
             notify=True,
             **{f"component.{k}": v for k, v in t.components.items()},
         )
-    return _new_page(request, session, staff, values, draft=draft)
+        shown = FormState(values)
+    return _new_page(request, session, staff, shown)
 
 
 @router.post("/incidents/new")
@@ -132,13 +120,12 @@ def open_incident(
             session, data=data, settings=settings, actor=post.actor, now=clock()
         )
     except ValidationError as exc:
-        errors = FormErrors.from_validation(exc, prefix=COMPONENTS)
-        return _new_page(request, session, post.staff, form, errors, status=422)
+        shown = invalid(form, exc, prefix=COMPONENTS)
     except PharosError as exc:
-        session.rollback()
-        errors = _domain_errors(exc)
-        return _new_page(request, session, post.staff, form, errors, status=exc.status_code)
-    return done(f"{PREFIX}/incidents/{incident.id}", "opened")
+        shown = refused(session, form, exc, _domain_field(exc))
+    else:
+        return done(f"{PREFIX}/incidents/{incident.id}", "opened")
+    return _new_page(request, session, post.staff, shown)
 
 
 def _incident_page(
@@ -147,25 +134,17 @@ def _incident_page(
     settings: Settings,
     staff: SignedIn,
     incident_id: str,
-    *,
-    values: FormValues | None = None,
-    errors: FormErrors | None = None,
-    draft: Draft | None = None,
-    status: int = 200,
+    shown: FormState,
 ) -> HTMLResponse:
     incident = views.incident_page(session, settings, incident_id)
-    if values is None:
-        next_status = incident.status if incident.is_open else "resolved"
-        values = FormValues.of(status=next_status, notify=True)
-    return render(
+    next_status = incident.status if incident.is_open else "resolved"
+    return render_form(
         request,
         "admin/incident.html",
-        staff=staff,
-        status=status,
+        staff,
+        shown,
+        defaults=FormValues.of(status=next_status, notify=True),
         incident=incident,
-        values=values,
-        errors=errors or FormErrors(),
-        draft=draft,
         components=views.component_rows(session),
         incident_choices=views.INCIDENT_CHOICES,
         component_choices=views.COMPONENT_CHOICES,
@@ -177,16 +156,8 @@ def incident_page(
     incident_id: str, request: Request, session: SessionDep, settings: SettingsDep, staff: Viewer
 ) -> HTMLResponse:
     """The staff incident page: timeline and the post-update form."""
-    draft = take_draft(session, staff, request.url.path)
-    return _incident_page(
-        request,
-        session,
-        settings,
-        staff,
-        incident_id,
-        values=draft.values if draft else None,
-        draft=draft,
-    )
+    shown = kept(session, staff, request)
+    return _incident_page(request, session, settings, staff, incident_id, shown)
 
 
 @router.post("/incidents/{incident_id}/updates")
@@ -205,21 +176,15 @@ def post_update(
             session, incident_id, data=data, settings=settings, actor=post.actor, now=clock()
         )
     except ValidationError as exc:
-        errors = FormErrors.from_validation(exc, prefix=COMPONENTS)
-        return _incident_page(
-            request, session, settings, post.staff, incident_id, values=post.form, errors=errors,
-            status=422,
-        )  # fmt: skip
+        shown = invalid(post.form, exc, prefix=COMPONENTS)
     except PharosError as exc:
-        session.rollback()
-        errors = _domain_errors(exc)
+        field = _domain_field(exc)
         if "status" in exc.message or "resolved" in exc.message:
-            errors = FormErrors.from_domain(exc, "status")
-        return _incident_page(
-            request, session, settings, post.staff, incident_id, values=post.form, errors=errors,
-            status=exc.status_code,
-        )  # fmt: skip
-    return done(f"{PREFIX}/incidents/{incident_id}", "posted")
+            field = "status"
+        shown = refused(session, post.form, exc, field)
+    else:
+        return done(f"{PREFIX}/incidents/{incident_id}", "posted")
+    return _incident_page(request, session, settings, post.staff, incident_id, shown)
 
 
 def _edit_page(
@@ -229,25 +194,20 @@ def _edit_page(
     staff: SignedIn,
     incident_id: str,
     update_id: str,
-    values: FormValues | None = None,
-    errors: FormErrors | None = None,
-    draft: Draft | None = None,
-    status: int = 200,
+    shown: FormState,
 ) -> HTMLResponse:
     incident = views.incident_page(session, settings, incident_id)
     update = next((u for u in incident.updates if u.id == update_id), None)
     if update is None:
         raise InvalidInput(f"update {update_id!r} is not part of incident {incident_id!r}")
-    return render(
+    return render_form(
         request,
         "admin/update_edit.html",
-        staff=staff,
-        status=status,
+        staff,
+        shown,
+        defaults=FormValues.of(body=update.body),
         incident=incident,
         update=update,
-        values=values or FormValues.of(body=update.body),
-        errors=errors or FormErrors(),
-        draft=draft,
     )
 
 
@@ -261,11 +221,8 @@ def edit_update_form(
     staff: Editor,
 ) -> HTMLResponse:
     """Fix the text of an earlier update."""
-    draft = take_draft(session, staff, request.url.path)
-    values = draft.values if draft else None
-    return _edit_page(
-        request, session, settings, staff, incident_id, update_id, values, draft=draft
-    )
+    shown = kept(session, staff, request)
+    return _edit_page(request, session, settings, staff, incident_id, update_id, shown)
 
 
 @router.post("/incidents/{incident_id}/updates/{update_id}/edit")
@@ -285,15 +242,9 @@ def edit_update(
             session, incident_id, update_id, data=data, actor=post.actor, now=clock()
         )
     except ValidationError as exc:
-        errors = FormErrors.from_validation(exc)
-        return _edit_page(
-            request, session, settings, post.staff, incident_id, update_id, post.form, errors,
-            status=422,
-        )  # fmt: skip
+        shown = invalid(post.form, exc)
     except PharosError as exc:
-        session.rollback()
-        return _edit_page(
-            request, session, settings, post.staff, incident_id, update_id, post.form,
-            FormErrors.from_domain(exc), status=exc.status_code,
-        )  # fmt: skip
-    return done(f"{PREFIX}/incidents/{incident_id}", "edited")
+        shown = refused(session, post.form, exc)
+    else:
+        return done(f"{PREFIX}/incidents/{incident_id}", "edited")
+    return _edit_page(request, session, settings, post.staff, incident_id, update_id, shown)

@@ -8,7 +8,8 @@ from pydantic import ValidationError
 from sqlmodel import Session
 
 from app.admin import views
-from app.admin.deps import PREFIX, Draft, Editor, EditorPost, Viewer, done, render, take_draft
+from app.admin.deps import PREFIX, Editor, EditorPost, Viewer, done, render
+from app.admin.flow import FormState, confirmation, invalid, kept, refused, render_form
 from app.admin.forms import FormErrors, FormValues, parse_local
 from app.clock import ClockDep
 from app.config import Settings, SettingsDep
@@ -39,22 +40,13 @@ def maintenance_list(
 
 
 def _maintenance_form(
-    request: Request,
-    session: Session,
-    staff: SignedIn,
-    values: FormValues,
-    errors: FormErrors | None = None,
-    draft: Draft | None = None,
-    status: int = 200,
+    request: Request, session: Session, staff: SignedIn, shown: FormState
 ) -> HTMLResponse:
-    return render(
+    return render_form(
         request,
         "admin/maintenance_new.html",
-        staff=staff,
-        status=status,
-        values=values,
-        errors=errors or FormErrors(),
-        draft=draft,
+        staff,
+        shown,
         components=[c for c in views.component_rows(session) if not c.is_group],
     )
 
@@ -64,10 +56,8 @@ def new_maintenance(
     request: Request, session: SessionDep, settings: SettingsDep, clock: ClockDep, staff: Editor
 ) -> HTMLResponse:
     """The schedule-maintenance form (times in the page's time zone)."""
-    draft = take_draft(session, staff, request.url.path)
-    return _maintenance_form(
-        request, session, staff, draft.values if draft else FormValues.of(notify=True), draft=draft
-    )
+    shown = kept(session, staff, request, FormValues.of(notify=True))
+    return _maintenance_form(request, session, staff, shown)
 
 
 @router.post("/maintenance/new")
@@ -93,19 +83,20 @@ def schedule_maintenance(
             }
         )
         if errors:
-            return _maintenance_form(request, session, post.staff, form, errors, status=422)
+            return _maintenance_form(
+                request, session, post.staff, FormState(form, errors, status=422)
+            )
         found = maintenance.schedule_maintenance(
             session, data=data, settings=settings, actor=post.actor, now=clock()
         )
     except ValidationError as exc:
-        errors = FormErrors({**FormErrors.from_validation(exc), **errors})
-        return _maintenance_form(request, session, post.staff, form, errors, status=422)
+        shown = invalid(form, exc)
+        shown.errors.update(errors)  # the times' own errors win
     except PharosError as exc:
-        session.rollback()
-        return _maintenance_form(
-            request, session, post.staff, form, FormErrors.from_domain(exc), status=exc.status_code
-        )
-    return done(f"{PREFIX}/maintenance/{found.id}", "scheduled")
+        shown = refused(session, form, exc)
+    else:
+        return done(f"{PREFIX}/maintenance/{found.id}", "scheduled")
+    return _maintenance_form(request, session, post.staff, shown)
 
 
 def _maintenance_page(
@@ -114,24 +105,19 @@ def _maintenance_page(
     settings: Settings,
     staff: SignedIn,
     maintenance_id: str,
-    values: FormValues | None = None,
-    errors: FormErrors | None = None,
-    draft: Draft | None = None,
-    status: int = 200,
+    shown: FormState,
 ) -> HTMLResponse:
     found = maintenance.get_maintenance(session, maintenance_id)
     (row,) = views.incident_rows(session, [found], settings.tz)
-    return render(
+    return render_form(
         request,
         "admin/maintenance.html",
-        staff=staff,
-        status=status,
+        staff,
+        shown,
+        defaults=FormValues.of(status=found.status.value, notify=True),
         maintenance=row,
         window=f"{views.when(found.scheduled_for, settings.tz)} - "
         f"{views.when(found.scheduled_until, settings.tz)}",
-        values=values or FormValues.of(status=found.status.value, notify=True),
-        errors=errors or FormErrors(),
-        draft=draft,
         choices=MAINTENANCE_CHOICES,
     )
 
@@ -145,9 +131,8 @@ def maintenance_page(
     staff: Viewer,
 ) -> HTMLResponse:
     """One maintenance: its window, timeline and the post-update form."""
-    draft = take_draft(session, staff, request.url.path)
-    values = draft.values if draft else None
-    return _maintenance_page(request, session, settings, staff, maintenance_id, values, None, draft)
+    shown = kept(session, staff, request)
+    return _maintenance_page(request, session, settings, staff, maintenance_id, shown)
 
 
 @router.post("/maintenance/{maintenance_id}/updates")
@@ -173,17 +158,12 @@ def post_maintenance_update(
             session, maintenance_id, data=data, settings=settings, actor=post.actor, now=clock()
         )
     except ValidationError as exc:
-        return _maintenance_page(
-            request, session, settings, post.staff, maintenance_id, form,
-            FormErrors.from_validation(exc), status=422,
-        )  # fmt: skip
+        shown = invalid(form, exc)
     except PharosError as exc:
-        session.rollback()
-        return _maintenance_page(
-            request, session, settings, post.staff, maintenance_id, form,
-            FormErrors.from_domain(exc, "status"), status=exc.status_code,
-        )  # fmt: skip
-    return done(f"{PREFIX}/maintenance/{maintenance_id}", "posted")
+        shown = refused(session, form, exc, "status")
+    else:
+        return done(f"{PREFIX}/maintenance/{maintenance_id}", "posted")
+    return _maintenance_page(request, session, settings, post.staff, maintenance_id, shown)
 
 
 @router.get("/maintenance/{maintenance_id}/cancel")
@@ -192,7 +172,7 @@ def cancel_confirm(
 ) -> HTMLResponse:
     """Ask before cancelling a maintenance that has not started."""
     found = maintenance.get_maintenance(session, maintenance_id)
-    return render(request, "admin/maintenance_cancel.html", staff=staff, maintenance=found)
+    return confirmation(request, "admin/maintenance_cancel.html", staff, maintenance=found)
 
 
 @router.post("/maintenance/{maintenance_id}/cancel")
@@ -203,14 +183,9 @@ def cancel(
     try:
         maintenance.cancel_maintenance(session, maintenance_id, actor=post.actor, now=clock())
     except PharosError as exc:
-        session.rollback()
+        refusal = refused(session, post.form, exc)
         found = maintenance.get_maintenance(session, maintenance_id)
-        return render(
-            request,
-            "admin/maintenance_cancel.html",
-            staff=post.staff,
-            maintenance=found,
-            errors=FormErrors.from_domain(exc),
-            status=exc.status_code,
+        return confirmation(
+            request, "admin/maintenance_cancel.html", post.staff, refusal, maintenance=found
         )
     return done(f"{PREFIX}/maintenance", "deleted")

@@ -10,15 +10,13 @@ from sqlmodel import Session
 from app.admin import views
 from app.admin.deps import (
     PREFIX,
-    Draft,
     EditorPost,
     Viewer,
     ViewerPost,
     done,
-    render,
-    take_draft,
 )
-from app.admin.forms import FormErrors, FormValues
+from app.admin.flow import FormState, invalid, kept, refused, render_form
+from app.admin.forms import FormValues
 from app.clock import ClockDep
 from app.config import Settings, SettingsDep
 from app.db import SessionDep
@@ -37,24 +35,19 @@ def _postmortem_page(
     settings: Settings,
     staff: SignedIn,
     incident_id: str,
-    values: FormValues | None = None,
-    errors: FormErrors | None = None,
-    draft: Draft | None = None,
+    shown: FormState,
     preview: bool = False,
-    status: int = 200,
 ) -> HTMLResponse:
     incident = views.incident_page(session, settings, incident_id)
-    values = values or FormValues.of(body=incident.postmortem_draft or "", notify=True)
+    values = shown.values or FormValues.of(body=incident.postmortem_draft or "", notify=True)
     body = values.get("body")
-    return render(
+    return render_form(
         request,
         "admin/postmortem.html",
-        staff=staff,
-        status=status,
+        staff,
+        shown,
+        defaults=values,
         incident=incident,
-        values=values,
-        errors=errors or FormErrors(),
-        draft=draft,
         # The public page's renderer and sanitizer, with the same heading level.
         preview_html=render_markdown(body, heading_offset=2) if preview and body else None,
     )
@@ -65,9 +58,8 @@ def postmortem_form(
     incident_id: str, request: Request, session: SessionDep, settings: SettingsDep, staff: Viewer
 ) -> HTMLResponse:
     """The postmortem editor."""
-    draft = take_draft(session, staff, request.url.path)
-    values = draft.values if draft else None
-    return _postmortem_page(request, session, settings, staff, incident_id, values, draft=draft)
+    shown = kept(session, staff, request)
+    return _postmortem_page(request, session, settings, staff, incident_id, shown)
 
 
 @router.post("/incidents/{incident_id}/postmortem")
@@ -84,7 +76,7 @@ def postmortem_action(
     page = f"{PREFIX}/incidents/{incident_id}/postmortem"
     if action == "preview":
         return _postmortem_page(
-            request, session, settings, post.staff, incident_id, form, preview=True
+            request, session, settings, post.staff, incident_id, FormState(form), preview=True
         )
     try:
         if action == "unpublish":
@@ -108,17 +100,12 @@ def postmortem_action(
             now=clock(),
         )
     except ValidationError as exc:
-        errors = FormErrors.from_validation(exc)
-        return _postmortem_page(
-            request, session, settings, post.staff, incident_id, form, errors, status=422
-        )
+        shown = invalid(form, exc)
     except PharosError as exc:
-        session.rollback()
-        return _postmortem_page(
-            request, session, settings, post.staff, incident_id, form,
-            FormErrors.from_domain(exc), status=exc.status_code,
-        )  # fmt: skip
-    return done(page, "published")
+        shown = refused(session, form, exc)
+    else:
+        return done(page, "published")
+    return _postmortem_page(request, session, settings, post.staff, incident_id, shown)
 
 
 @router.post("/preview")

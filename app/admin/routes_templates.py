@@ -13,10 +13,9 @@ from app.admin.deps import (
     EditorPost,
     Viewer,
     done,
-    render,
-    take_draft,
 )
-from app.admin.forms import FormErrors, FormValues
+from app.admin.flow import FormState, invalid, kept, refused, render_form
+from app.admin.forms import FormValues
 from app.clock import ClockDep
 from app.db import SessionDep
 from app.errors import PharosError
@@ -30,22 +29,13 @@ ROLE_CHOICES = [(r.value, r.value.capitalize()) for r in UserRole]
 
 
 def _templates_page(
-    request: Request,
-    session: Session,
-    staff: SignedIn,
-    values: FormValues,
-    errors: FormErrors | None = None,
-    status: int = 200,
-    draft: object = None,
+    request: Request, session: Session, staff: SignedIn, shown: FormState
 ) -> HTMLResponse:
-    return render(
+    return render_form(
         request,
         "admin/templates.html",
-        staff=staff,
-        status=status,
-        values=values,
-        errors=errors or FormErrors(),
-        draft=draft,
+        staff,
+        shown,
         templates=incident_templates.list_templates(session),
         components=views.component_rows(session),
         incident_choices=views.INCIDENT_CHOICES,
@@ -56,9 +46,8 @@ def _templates_page(
 @router.get("/templates")
 def template_list(request: Request, session: SessionDep, staff: Viewer) -> HTMLResponse:
     """Saved incident templates and the form to add one."""
-    draft = take_draft(session, staff, request.url.path)
-    values = draft.values if draft else FormValues.of(status="investigating")
-    return _templates_page(request, session, staff, values, draft=draft)
+    shown = kept(session, staff, request, FormValues.of(status="investigating"))
+    return _templates_page(request, session, staff, shown)
 
 
 @router.post("/templates")
@@ -79,13 +68,12 @@ def create_template(
         )
         incident_templates.create_template(session, data=data, actor=post.actor, now=clock())
     except ValidationError as exc:
-        errors = FormErrors.from_validation(exc, prefix={"components": "component."})
-        return _templates_page(request, session, post.staff, form, errors, status=422)
+        shown = invalid(form, exc, prefix={"components": "component."})
     except PharosError as exc:
-        session.rollback()
-        errors = FormErrors.from_domain(exc, "name")
-        return _templates_page(request, session, post.staff, form, errors, exc.status_code)
-    return done(f"{PREFIX}/templates", "saved")
+        shown = refused(session, form, exc, "name")
+    else:
+        return done(f"{PREFIX}/templates", "saved")
+    return _templates_page(request, session, post.staff, shown)
 
 
 @router.post("/templates/{template_id}/delete")
