@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(
         default=1_048_576, gt=0, description="Largest accepted request body (413 above)"
     )
-    log_level: str = Field(default="info", description="uvicorn log level")
+    log_level: str = Field(default="info", description="Server log level (granian or uvicorn)")
     run_workers: bool = Field(
         default=True, description="Run background workers (webhook delivery) inside serve"
     )
