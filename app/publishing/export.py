@@ -23,10 +23,8 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 import httpx
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
-from app.db import READ_ONLY
-from app.incidents import read
+from app import data_version
 
 log = logging.getLogger("pharos.export")
 
@@ -195,8 +193,7 @@ class SiteExporter:
         self.app, self.engine, self.directory, self.poll = app, engine, directory, poll_seconds
 
     def _last_change(self) -> object:
-        with Session(self.engine.execution_options(**{READ_ONLY: True})) as session:
-            return read.last_change(session)
+        return data_version.read(self.engine)  # moves with every change to public data
 
     async def run(self, beat: Callable[[], None]) -> None:
         """Look for changes every poll interval, forever."""
