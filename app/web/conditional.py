@@ -8,7 +8,8 @@ from email.utils import format_datetime, parsedate_to_datetime
 
 from fastapi import Request, Response
 
-CACHE_CONTROL = "public, max-age=30"
+# One policy for public answers, whether the render cache serves them or the route does.
+CACHE_CONTROL = "public, max-age=10, stale-while-revalidate=30, stale-if-error=86400"
 
 
 def etag_of(body: bytes) -> str:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gzip
-import hashlib
 import logging
 import threading
 import time
@@ -39,10 +38,11 @@ from sqlalchemy.engine import Engine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import data_version
+from app.web import conditional
 
 log = logging.getLogger(__name__)
 
-CACHE_CONTROL = b"public, max-age=10, stale-while-revalidate=30, stale-if-error=86400"
+CACHE_CONTROL = conditional.CACHE_CONTROL.encode()
 # Headers the cache sets itself on every answer, or never shares between readers.
 _OWN_HEADERS = {
     b"set-cookie",
@@ -490,7 +490,7 @@ class RenderCache:
         headers = [(k, v) for k, v in collected.headers if k not in _OWN_HEADERS]
         content_type = next((v for k, v in headers if k == b"content-type"), b"")
         last_modified = next((v for k, v in headers if k == b"last-modified"), None)
-        etag = b'"' + hashlib.sha256(body).hexdigest()[:32].encode() + b'"'
+        etag = conditional.etag_of(body).encode()
         if previous is not None and previous.etag == etag:
             gz, br = previous.gzip, previous.br  # same bytes as before: no need to compress
         else:
