@@ -4,22 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
-from sqlmodel import Session
+from sqlalchemy.engine import Engine
 
+from app import commands
 from app.auth import service as tokens_service
 from app.clock import utcnow
-from app.config import Settings
-from app.db import create_db_engine, migrate
-from app.maintenance.scheduler import MaintenanceScheduler
-from app.notifications.worker import DeliveryWorker
+from app.loops import background_loops
 from app.probes.cli import probe_cli
-from app.probes.runner import probe_loops
 from app.publishing.cli import cli as publishing_cli
 from app.server import ServerKind
 from app.server import run as run_server
@@ -40,28 +34,6 @@ cli.add_typer(probe_cli, name="probe")
 cli.add_typer(users_cli, name="users")
 
 
-def _settings() -> Settings:
-    try:
-        return Settings()
-    except ValidationError as exc:
-        for error in exc.errors():
-            field = ".".join(str(p) for p in error["loc"])
-            typer.echo(f"configuration error: PHAROS_{field.upper()}: {error['msg']}", err=True)
-        raise typer.Exit(2) from exc
-
-
-@contextmanager
-def _session() -> Iterator[Session]:
-    """A session on a migrated database, for one CLI command."""
-    engine = create_db_engine(_settings().database_url)
-    try:
-        migrate(engine)
-        with Session(engine, expire_on_commit=False) as session:
-            yield session
-    finally:
-        engine.dispose()
-
-
 @cli.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to bind")] = "127.0.0.1",
@@ -78,28 +50,18 @@ def serve(
     ] = ServerKind.granian,
 ) -> None:
     """Apply migrations, then serve the status page and API."""
-    settings = _settings()
-    engine = create_db_engine(settings.database_url)
-    migrate(engine)
-    engine.dispose()
+    settings = commands.load_settings()
+    commands.migrate_database(settings)
     run_server(settings, host=host, port=port, workers=workers, kind=server)
 
 
 @cli.command()
 def worker() -> None:
-    """Run the background workers (webhook delivery) without the web server."""
-    settings = _settings()
-    engine = create_db_engine(settings.database_url)
-    migrate(engine)
+    """Run the background workers (delivery, maintenance, probes) without the web server."""
+    settings = commands.load_settings()
 
-    async def main() -> None:
-        supervisor = Supervisor(
-            [
-                DeliveryWorker(engine, settings),
-                MaintenanceScheduler(engine, settings),
-                *probe_loops(engine, settings),
-            ]
-        )
+    async def main(engine: Engine) -> None:
+        supervisor = Supervisor(background_loops(engine, settings))
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -109,17 +71,15 @@ def worker() -> None:
         await stop.wait()
         await supervisor.stop()
 
-    try:
-        asyncio.run(main())
-    finally:
-        engine.dispose()
+    with commands.database(settings) as engine:
+        asyncio.run(main(engine))
 
 
 @cli.command("rebuild-uptime")
 def rebuild_uptime() -> None:
     """Recompute the daily uptime figures from the status log (after changing PHAROS_TIMEZONE)."""
-    settings = _settings()
-    with _session() as session:
+    settings = commands.load_settings()
+    with commands.transaction(settings) as session:
         rows = uptime_service.rebuild_rollups(session, tz=settings.tz)
     typer.echo(f"rebuilt {rows} daily rows in {settings.timezone}")
 
@@ -127,9 +87,7 @@ def rebuild_uptime() -> None:
 @cli.command("migrate")
 def migrate_command() -> None:
     """Bring the database schema up to date."""
-    engine = create_db_engine(_settings().database_url)
-    migrate(engine)
-    engine.dispose()
+    commands.migrate_database()
     typer.echo("database is up to date")
 
 
@@ -137,7 +95,7 @@ def migrate_command() -> None:
 def tokens_create(name: Annotated[str, typer.Argument(help="Who or what uses the token")]) -> None:
     """Create an API token; it is printed once, alone on the last line."""
     try:
-        with _session() as session:
+        with commands.transaction() as session:
             token, plain = tokens_service.create_token(session, name=name, now=utcnow())
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
@@ -149,7 +107,7 @@ def tokens_create(name: Annotated[str, typer.Argument(help="Who or what uses the
 @tokens.command("list")
 def tokens_list() -> None:
     """List tokens (never their values)."""
-    with _session() as session:
+    with commands.transaction() as session:
         for t in tokens_service.list_tokens(session):
             state = f"revoked {t.revoked_at:%Y-%m-%d}" if t.revoked_at else "active"
             used = f"{t.last_used_at:%Y-%m-%d %H:%M}Z" if t.last_used_at else "never"
@@ -159,7 +117,7 @@ def tokens_list() -> None:
 @tokens.command("revoke")
 def tokens_revoke(token_id: Annotated[int, typer.Argument(help="Id from `tokens list`")]) -> None:
     """Revoke a token."""
-    with _session() as session:
+    with commands.transaction() as session:
         token = tokens_service.revoke_token(session, token_id=token_id, now=utcnow())
     if token is None:
         typer.echo(f"error: no token {token_id}", err=True)

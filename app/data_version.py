@@ -4,18 +4,22 @@ A transaction that writes a public table (any table not marked ``PRIVATE_TABLE``
 number once, in the same transaction, so the bump commits or rolls back with the change itself.
 Render caches in every replica poll the number (``read``) and re-render when it moves; in the
 writing process, subscribers hear of the commit at once (``subscribe``).
+
+The hooks are installed on a session factory (``install``; app.db does it where it makes the
+factory), never on SQLAlchemy's global Session class.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from itertools import chain
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import ORMExecuteState, SessionTransaction, UOWTransaction
+from sqlalchemy.orm import ORMExecuteState, SessionTransaction, UOWTransaction, sessionmaker
 from sqlmodel import Session
 
 from app.models import DataVersion
@@ -23,9 +27,16 @@ from app.models import DataVersion
 Listener = Callable[[int], None]
 
 _TABLE = DataVersion.__table__  # type: ignore[attr-defined]
-_WRITTEN = "pharos_data_version"  # session.info key: (engine key, version) this transaction wrote
+_WRITTEN = "pharos_data_version"  # session.info key: the Bump this transaction made
 _listeners: dict[str, list[Listener]] = {}
 _lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class _Bump:
+    engine_key: str
+    version: int
+    transaction: SessionTransaction  # the innermost transaction (maybe a savepoint) it is in
 
 
 def _key(engine: Engine) -> str:
@@ -33,10 +44,8 @@ def _key(engine: Engine) -> str:
 
 
 def read(engine: Engine) -> int:
-    """The committed data version (0 on a database without the row)."""
-    from app.db import READ_ONLY
-
-    with engine.execution_options(**{READ_ONLY: True}).connect() as conn:
+    """The committed data version (0 on a database without the row); pass a read-only engine."""
+    with engine.connect() as conn:
         version = conn.execute(sa.select(_TABLE.c.version).where(_TABLE.c.id == 1)).scalar()
     return int(version or 0)
 
@@ -77,11 +86,11 @@ def _bump(session: Session) -> None:
         .values(version=_TABLE.c.version + 1)
         .returning(_TABLE.c.version)
     ).scalar()
-    if version is not None:
-        session.info[_WRITTEN] = (_key(conn.engine), int(version))
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    if version is not None and transaction is not None:
+        session.info[_WRITTEN] = _Bump(_key(conn.engine), int(version), transaction)
 
 
-@sa.event.listens_for(Session, "after_flush")
 def _after_flush(session: Session, _flush: UOWTransaction) -> None:
     for obj in chain(session.new, session.deleted, session.dirty):
         table = getattr(obj, "__table__", None)
@@ -93,7 +102,6 @@ def _after_flush(session: Session, _flush: UOWTransaction) -> None:
         return
 
 
-@sa.event.listens_for(Session, "do_orm_execute")
 def _on_execute(state: ORMExecuteState) -> None:
     # Bulk INSERT/UPDATE/DELETE statements bypass the flush.
     if state.is_insert or state.is_update or state.is_delete:
@@ -102,19 +110,38 @@ def _on_execute(state: ORMExecuteState) -> None:
             _bump(state.session)  # type: ignore[arg-type]
 
 
-@sa.event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
-    written = session.info.pop(_WRITTEN, None)
-    if written is None:
+    if session.in_nested_transaction():
+        return  # a savepoint was released: the outer transaction may still roll back
+    bump: _Bump | None = session.info.pop(_WRITTEN, None)
+    if bump is None:
         return
-    key, version = written
     with _lock:
-        listeners = list(_listeners.get(key, ()))
+        listeners = list(_listeners.get(bump.engine_key, ()))
     for listener in listeners:
-        listener(version)
+        listener(bump.version)
 
 
-@sa.event.listens_for(Session, "after_transaction_end")
+def _after_soft_rollback(session: Session, rolled_back: SessionTransaction) -> None:
+    """A rollback undoes the bump if the bump was made in it (or in a savepoint within it)."""
+    bump: _Bump | None = session.info.get(_WRITTEN)
+    transaction: SessionTransaction | None = bump.transaction if bump else None
+    while transaction is not None:
+        if transaction is rolled_back:
+            session.info.pop(_WRITTEN, None)
+            return
+        transaction = transaction.parent
+
+
 def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:  # the outermost transaction: committed or rolled back
         session.info.pop(_WRITTEN, None)
+
+
+def install(factory: sessionmaker[Session]) -> None:
+    """Bump and announce the data version in every session this factory makes."""
+    sa.event.listen(factory, "after_flush", _after_flush)
+    sa.event.listen(factory, "do_orm_execute", _on_execute)
+    sa.event.listen(factory, "after_commit", _after_commit)
+    sa.event.listen(factory, "after_soft_rollback", _after_soft_rollback)
+    sa.event.listen(factory, "after_transaction_end", _after_transaction_end)

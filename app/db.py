@@ -1,8 +1,15 @@
-"""Engine factory, request sessions and the Alembic bootstrap."""
+"""Engines, sessions and units of work, and the Alembic bootstrap.
+
+Where a transaction begins and ends: at the edge. A request (``SessionDep``), a worker job and a
+CLI command each open one unit of work (``unit_of_work``) and commit it once when the use case
+is done, or roll all of it back when it fails. Services only ``flush()``.
+"""
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,15 +18,19 @@ from alembic import command
 from alembic.config import Config
 from fastapi import Depends, Request
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
-from app import data_version  # noqa: F401  (installs the session hooks that bump it)
+from app import data_version
+from app.errors import EarlyAnswer
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 # Marks connections that only read; on SQLite every other transaction takes the write lock
 # up front (BEGIN IMMEDIATE) so two writers queue instead of failing half-way.
 READ_ONLY = "pharos_read_only"
+
+_factories: weakref.WeakKeyDictionary[Engine, sessionmaker[Session]] = weakref.WeakKeyDictionary()
 
 
 def normalize_url(url: str) -> str:
@@ -57,6 +68,47 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
     return engine
 
 
+def read_only(engine: Engine) -> Engine:
+    """The same engine for reads only: on SQLite its transactions never take the write lock."""
+    return engine.execution_options(**{READ_ONLY: True})
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """The engine's session factory, made once, with the data-version hooks installed on it."""
+    factory = _factories.get(engine)
+    if factory is None:
+        factory = sessionmaker(engine, class_=Session, expire_on_commit=False)
+        data_version.install(factory)
+        _factories[engine] = factory
+    return factory
+
+
+@contextmanager
+def unit_of_work(engine: Engine, *, dry_run: bool = False) -> Iterator[Session]:
+    """One use case's transaction: committed when the block ends, rolled back if it raises.
+
+    With `dry_run` the whole of it is rolled back at the end instead: what would change, did
+    change, and then didn't.
+    """
+    with session_factory(engine)() as session:
+        try:
+            yield session
+        except BaseException:
+            session.rollback()
+            raise
+        if dry_run:
+            session.rollback()
+        else:
+            session.commit()
+
+
+@contextmanager
+def read_session(engine: Engine) -> Iterator[Session]:
+    """A session for reads only (never takes SQLite's write lock); nothing is committed."""
+    with Session(read_only(engine)) as session:
+        yield session
+
+
 def alembic_config(engine: Engine) -> Config:
     """An Alembic config bound to this engine (no alembic.ini needed)."""
     cfg = Config()
@@ -71,17 +123,29 @@ def migrate(engine: Engine) -> None:
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """A session for one request; services commit, anything uncommitted is rolled back."""
-    with Session(request.app.state.engine, expire_on_commit=False) as session:
-        yield session
+    """The request's unit of work: committed when the handler returns, rolled back if it raises.
+
+    Function-scoped (see SessionDep), so the commit happens before the response is sent: a
+    client never sees a success that was not stored, and the render cache re-renders first.
+    """
+    with session_factory(request.app.state.engine)() as session:
+        try:
+            yield session
+        except EarlyAnswer as answer:
+            if answer.keep_writes:
+                session.commit()
+            raise
+        except BaseException:
+            session.rollback()
+            raise
+        session.commit()
 
 
 def get_read_session(request: Request) -> Iterator[Session]:
     """A session for public reads; never takes the SQLite write lock."""
-    engine = request.app.state.engine.execution_options(**{READ_ONLY: True})
-    with Session(engine) as session:
+    with read_session(request.app.state.engine) as session:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 ReadSessionDep = Annotated[Session, Depends(get_read_session)]

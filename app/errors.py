@@ -5,6 +5,9 @@ PharosError
 ├── Conflict            409  the request clashes with the object's current state
 │   └── InvalidTransition  409  a status change the lifecycle does not allow
 └── InvalidInput        422  the payload is well-formed but refers to something impossible
+
+EarlyAnswer is not an error: a request answered before its handler finished (a redirect to sign
+in, a refused form kept as a draft).
 """
 
 from __future__ import annotations
@@ -46,3 +49,15 @@ class InvalidInput(PharosError):
 
     status_code = 422
     code = "invalid_input"
+
+
+class EarlyAnswer(Exception):
+    """Stop handling the request and answer now; not a failure.
+
+    The request's unit of work rolls back what the request wrote, unless `keep_writes` says
+    those writes are the point (a refused form kept as a draft).
+    """
+
+    def __init__(self, *, keep_writes: bool = False) -> None:
+        super().__init__("answered early")
+        self.keep_writes = keep_writes

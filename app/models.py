@@ -171,6 +171,8 @@ class Incident(SQLModel, table=True):
     impact: Impact = Field(default=Impact.none, sa_type=_enum(Impact))
     impact_override: Impact | None = Field(default=None, sa_type=_enum(Impact))
     backfilled: bool = Field(default=False)
+    # Automation (probes) tells this incident's story until a person posts an update.
+    automated: bool = Field(default=False)
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
     started_at: datetime = Field(sa_type=UTCDateTime, index=True)

@@ -32,10 +32,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from app.config import Settings
-from app.db import create_db_engine, migrate
+from app.db import create_db_engine, migrate, unit_of_work
 from app.models import Incident
 from app.probes.config import load_probes
 from app.probes.runner import ProbeRunner, probe_client
@@ -157,7 +157,7 @@ def noise(tmp: Path, windows: int, seed: int) -> dict[str, Any]:
         probe = runner.probes["ocpp-backend"]
 
         def incident_count() -> int:
-            with Session(engine) as session:
+            with unit_of_work(engine) as session:
                 return len(session.exec(select(Incident)).all())
 
         async def simulate() -> int:
@@ -179,7 +179,7 @@ def noise(tmp: Path, windows: int, seed: int) -> dict[str, Any]:
         start = time.monotonic()
         total_runs = asyncio.run(simulate())
         took = time.monotonic() - start
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         opened = len(session.exec(select(Incident)).all())
     engine.dispose()
     return {

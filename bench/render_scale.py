@@ -27,10 +27,9 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 from common import free_port, peak_rss_mb, pharos_env, start_pharos
-from sqlmodel import Session
 
 from app.auth import service as auth
-from app.db import create_db_engine, migrate
+from app.db import create_db_engine, migrate, unit_of_work
 from app.models import AffectedComponent, Component, ComponentDay, Incident, IncidentUpdate, new_id
 
 ADDRESSES = [
@@ -137,7 +136,7 @@ def seed(
                     "set_here": True,
                 }
             )
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         for model, rows in (
             (Component, group_rows),
             (Component, leaf_rows),

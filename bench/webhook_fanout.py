@@ -24,10 +24,9 @@ from pathlib import Path
 import httpx
 import sqlalchemy as sa
 from common import PHAROS, free_port, peak_rss_mb, wait_http
-from sqlmodel import Session
 
 from app.auth import service as auth
-from app.db import create_db_engine, migrate
+from app.db import create_db_engine, migrate, unit_of_work
 from app.models import Subscriber
 from app.notifications.webhooks import new_secret
 
@@ -51,7 +50,7 @@ def main() -> None:
     secret = new_secret()
     receiver_port, server_port = free_port(), free_port()
     hook = f"http://127.0.0.1:{receiver_port}/hook"
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         session.execute(sa.delete(Subscriber))
         session.execute(
             sa.insert(Subscriber),

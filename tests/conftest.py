@@ -18,12 +18,11 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine, make_url
-from sqlmodel import Session
 
 from app.auth import service as auth
 from app.clock import get_clock
 from app.config import Settings
-from app.db import create_db_engine, migrate, normalize_url
+from app.db import create_db_engine, migrate, normalize_url, unit_of_work
 from app.main import create_app
 
 PG_URL = os.environ.get("PHAROS_TEST_DATABASE_URL")
@@ -118,7 +117,7 @@ def client(app: FastAPI) -> Iterator[TestClient]:
 @pytest.fixture
 def staff(app: FastAPI, engine: Engine, clock: FakeClock) -> Iterator[TestClient]:
     """An HTTP client carrying a valid staff token."""
-    with Session(engine, expire_on_commit=False) as session:
+    with unit_of_work(engine) as session:
         _, plain = auth.create_token(session, name="tester", now=clock())
     with TestClient(app, headers={"Authorization": f"Bearer {plain}"}) as client:
         yield client

@@ -23,6 +23,7 @@ from app.admin.forms import FormErrors, FormValues
 from app.clock import ClockDep
 from app.config import Settings
 from app.db import SessionDep
+from app.errors import EarlyAnswer
 from app.models import UserRole
 from app.users import sessions
 from app.users.sessions import SignedIn
@@ -53,11 +54,11 @@ DRAFT_REASONS = {
 }
 
 
-class AdminResponse(Exception):
+class AdminResponse(EarlyAnswer):
     """Stop handling the request and answer with this response (redirects, refusals)."""
 
-    def __init__(self, response: Response) -> None:
-        super().__init__("admin response")
+    def __init__(self, response: Response, *, keep_writes: bool = False) -> None:
+        super().__init__(keep_writes=keep_writes)
         self.response = response
 
 
@@ -229,7 +230,7 @@ def posted(role: UserRole) -> Callable[..., Posted]:
             )
         if not hmac.compare_digest(form.get("csrf_token"), staff.session.csrf_token):
             keep_draft(session, staff, back, form, reason="stale")
-            raise AdminResponse(RedirectResponse(back, status_code=303))
+            raise AdminResponse(RedirectResponse(back, status_code=303), keep_writes=True)
         if RANK[staff.user.role] < RANK[role]:
             raise _forbidden(request, staff, role)
         return Posted(staff=staff, form=form, back=back)

@@ -1,23 +1,19 @@
 """What admin form pages share: showing a kept draft, and showing a refused form again.
 
-A page's form is shown from a FormState; a route tries the service and, when it refuses, shows
-the form again with the errors:
+A page's form is shown from a FormState; a route attempts the use case and, when it is refused,
+shows the form again with the errors:
 
-    try:
-        ...
-    except ValidationError as exc:
-        shown = invalid(form, exc)
-    except PharosError as exc:
-        shown = refused(session, form, exc)
-    else:
-        return done(...)
-    return _form_page(..., shown)
+    outcome = attempt(session, form, lambda: service.do_it(session, ...))
+    if isinstance(outcome, FormState):
+        return _form_page(..., outcome)
+    return done(...)
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -55,12 +51,35 @@ def invalid(
     return FormState(values, FormErrors.from_validation(exc, prefix=prefix), status=422)
 
 
-def refused(
-    session: Session, values: FormValues, exc: PharosError, field: str = "_form"
-) -> FormState:
-    """A service's refusal: its changes rolled back, the form again with the reason by `field`."""
-    session.rollback()
+def refused(values: FormValues, exc: PharosError, field: str = "_form") -> FormState:
+    """A service's refusal: the form again with the reason by `field`."""
     return FormState(values, FormErrors.from_domain(exc, field), status=exc.status_code)
+
+
+T = TypeVar("T")
+FieldOf = str | Callable[[PharosError], str]
+
+
+def attempt(
+    session: Session,
+    values: FormValues,
+    action: Callable[[], T],
+    *,
+    field: FieldOf = "_form",
+    prefix: dict[str, str] | None = None,
+) -> T | FormState:
+    """Run a use case the page may refuse: its result, or the form state that shows why not.
+
+    It runs in a savepoint of the request's unit of work: refused, what it wrote is undone and
+    the request goes on to render the refusal (and commit what else it did, a kept draft say).
+    """
+    try:
+        with session.begin_nested():
+            return action()
+    except ValidationError as exc:
+        return invalid(values, exc, prefix=prefix)
+    except PharosError as exc:
+        return refused(values, exc, field(exc) if callable(field) else field)
 
 
 def render_form(

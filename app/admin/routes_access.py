@@ -16,12 +16,13 @@ from app.admin.deps import (
     done,
     render,
 )
+from app.admin.flow import FormState, attempt
 from app.admin.forms import FormErrors, FormValues
 from app.auth import service as tokens
 from app.clock import ClockDep
 from app.config import SettingsDep
 from app.db import SessionDep
-from app.errors import NotFound, PharosError
+from app.errors import NotFound
 from app.models import UserRole
 from app.users import service as users
 from app.users.sessions import SignedIn
@@ -147,19 +148,24 @@ def create_user(
     except ValueError:
         errors = FormErrors({"role": "Pick admin, editor or viewer."})
         return _users_page(request, session, post.staff, form, errors, status=422)
-    try:
-        user = users.create_user(
+    outcome = attempt(
+        session,
+        form,
+        lambda: users.create_user(
             session,
             email=form.get("email"),
             role=role,
             password=password,
             actor=post.actor,
             now=clock(),
+        ),
+        field="email",
+    )
+    if isinstance(outcome, FormState):
+        return _users_page(
+            request, session, post.staff, form, outcome.errors, status=outcome.status
         )
-    except PharosError as exc:
-        session.rollback()
-        errors = FormErrors.from_domain(exc, "email")
-        return _users_page(request, session, post.staff, form, errors, status=exc.status_code)
+    user = outcome
     return _users_page(
         request, session, post.staff, FormValues.of(role="editor"), created=(user.email, password)
     )
@@ -172,22 +178,25 @@ def change_user(
     """Change a user's role, or disable / enable it."""
     form = post.form
     try:
-        users.change_user(
-            session,
-            user_id,
-            role=UserRole(form.get("role")),
-            disabled=form.checked("disabled"),
-            actor=post.actor,
-            now=clock(),
-        )
+        role = UserRole(form.get("role"))
     except ValueError:
         errors = FormErrors({"_form": "Pick admin, editor or viewer."})
         return _users_page(request, session, post.staff, FormValues(), errors, status=422)
-    except PharosError as exc:
-        session.rollback()
-        errors = FormErrors.from_domain(exc)
+    outcome = attempt(
+        session,
+        form,
+        lambda: users.change_user(
+            session,
+            user_id,
+            role=role,
+            disabled=form.checked("disabled"),
+            actor=post.actor,
+            now=clock(),
+        ),
+    )
+    if isinstance(outcome, FormState):
         return _users_page(
-            request, session, post.staff, FormValues(), errors, status=exc.status_code
+            request, session, post.staff, FormValues(), outcome.errors, status=outcome.status
         )
     return done(f"{PREFIX}/users", "saved")
 
@@ -230,18 +239,21 @@ def change_password(
     elif form.get("new_password") != form.get("confirm_password"):
         errors["confirm_password"] = "The two new passwords differ."  # noqa: S105
     else:
-        try:
-            users.set_password(
+        outcome = attempt(
+            session,
+            form,
+            lambda: users.set_password(
                 session,
                 user.id,
                 password=form.get("new_password"),
                 actor=post.actor,
                 now=clock(),
                 keep_session=post.staff.session.id,
-            )
-        except PharosError as exc:
-            session.rollback()
-            errors = FormErrors.from_domain(exc, "new_password")
+            ),
+            field="new_password",
+        )
+        if isinstance(outcome, FormState):
+            errors = outcome.errors
     if errors:
         return _account_page(request, post.staff, errors, status=422)
     return done(f"{PREFIX}/account", "password")

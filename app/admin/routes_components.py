@@ -4,19 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from pydantic import ValidationError
 from sqlmodel import Session
 
 from app.admin import views
 from app.admin.deps import PREFIX, Editor, EditorPost, Viewer, done, render
-from app.admin.flow import FormState, confirmation, invalid, kept, refused, render_form
+from app.admin.flow import FormState, attempt, confirmation, kept, render_form
 from app.admin.forms import FormValues
 from app.clock import ClockDep
 from app.components import service as components
 from app.components.schemas import ComponentCreate, ComponentUpdate
 from app.config import SettingsDep
 from app.db import SessionDep
-from app.errors import PharosError
 from app.users.sessions import SignedIn
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
@@ -71,19 +69,20 @@ def create_component(
 ) -> Response:
     """Create a component or a group."""
     form = post.form
-    try:
-        fields = {**_component_data(form), "group": form.checked("group")}
-        if form.get("status") and not form.checked("group"):  # a group's status is derived
-            fields["status"] = form.get("status")
-        data = ComponentCreate.model_validate(fields)
-        components.create_component(session, data=data, actor=post.actor, now=clock())
-    except ValidationError as exc:
-        shown = invalid(form, exc)
-    except PharosError as exc:
-        shown = refused(session, form, exc, "group_id" if "group" in exc.message else "_form")
-    else:
-        return done(f"{PREFIX}/components", "saved")
-    return _component_page(request, session, post.staff, shown)
+    fields = {**_component_data(form), "group": form.checked("group")}
+    if form.get("status") and not form.checked("group"):  # a group's status is derived
+        fields["status"] = form.get("status")
+    outcome = attempt(
+        session,
+        form,
+        lambda: components.create_component(
+            session, data=ComponentCreate.model_validate(fields), actor=post.actor, now=clock()
+        ),
+        field=lambda exc: "group_id" if "group" in exc.message else "_form",
+    )
+    if isinstance(outcome, FormState):
+        return _component_page(request, session, post.staff, outcome)
+    return done(f"{PREFIX}/components", "saved")
 
 
 @router.get("/components/{component_id}/edit")
@@ -117,18 +116,21 @@ def edit_component(
     fields = _component_data(form)
     if form.get("status"):
         fields["status"] = form.get("status")
-    try:
-        data = ComponentUpdate.model_validate(fields)
-        components.update_component(
-            session, component_id, data=data, settings=settings, actor=post.actor, now=clock()
-        )
-    except ValidationError as exc:
-        shown = invalid(form, exc)
-    except PharosError as exc:
-        shown = refused(session, form, exc)
-    else:
-        return done(f"{PREFIX}/components", "saved")
-    return _component_page(request, session, post.staff, shown, component_id)
+    outcome = attempt(
+        session,
+        form,
+        lambda: components.update_component(
+            session,
+            component_id,
+            data=ComponentUpdate.model_validate(fields),
+            settings=settings,
+            actor=post.actor,
+            now=clock(),
+        ),
+    )
+    if isinstance(outcome, FormState):
+        return _component_page(request, session, post.staff, outcome, component_id)
+    return done(f"{PREFIX}/components", "saved")
 
 
 @router.post("/components/{component_id}/move")
@@ -159,12 +161,14 @@ def delete_component(
     component_id: str, request: Request, session: SessionDep, clock: ClockDep, post: EditorPost
 ) -> Response:
     """Delete after confirmation; refusals (open incident, non-empty group) are explained."""
-    try:
-        components.delete_component(session, component_id, actor=post.actor, now=clock())
-    except PharosError as exc:
-        refusal = refused(session, post.form, exc)
+    outcome = attempt(
+        session,
+        post.form,
+        lambda: components.delete_component(session, component_id, actor=post.actor, now=clock()),
+    )
+    if isinstance(outcome, FormState):
         c = components.get_component(session, component_id)
         return confirmation(
-            request, "admin/component_delete.html", post.staff, refusal, component=c
+            request, "admin/component_delete.html", post.staff, outcome, component=c
         )
     return done(f"{PREFIX}/components", "deleted")

@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from pydantic import ValidationError
 from sqlmodel import Session
 
 from app.admin import views
@@ -18,7 +17,7 @@ from app.admin.deps import (
     done,
     render,
 )
-from app.admin.flow import FormState, invalid, kept, refused, render_form
+from app.admin.flow import FormState, attempt, kept, render_form
 from app.admin.forms import FormValues
 from app.clock import ClockDep
 from app.config import Settings, SettingsDep
@@ -47,6 +46,13 @@ def _form_data(form: FormValues) -> dict[str, object]:
 def _domain_field(exc: PharosError) -> str:
     """Where a service's refusal of an incident form is shown."""
     return "components" if "component" in exc.message else "_form"
+
+
+def _update_field(exc: PharosError) -> str:
+    """Where a service's refusal of an update is shown."""
+    if "status" in exc.message or "resolved" in exc.message:
+        return "status"
+    return _domain_field(exc)
 
 
 @router.get("/incidents")
@@ -114,18 +120,22 @@ def open_incident(
 ) -> Response:
     """Open the incident through the same service as the API."""
     form = post.form
-    try:
-        data = IncidentCreate.model_validate({"name": form.get("name"), **_form_data(form)})
-        incident = service.open_incident(
-            session, data=data, settings=settings, actor=post.actor, now=clock()
-        )
-    except ValidationError as exc:
-        shown = invalid(form, exc, prefix=COMPONENTS)
-    except PharosError as exc:
-        shown = refused(session, form, exc, _domain_field(exc))
-    else:
-        return done(f"{PREFIX}/incidents/{incident.id}", "opened")
-    return _new_page(request, session, post.staff, shown)
+    outcome = attempt(
+        session,
+        form,
+        lambda: service.open_incident(
+            session,
+            data=IncidentCreate.model_validate({"name": form.get("name"), **_form_data(form)}),
+            settings=settings,
+            actor=post.actor,
+            now=clock(),
+        ),
+        field=_domain_field,
+        prefix=COMPONENTS,
+    )
+    if isinstance(outcome, FormState):
+        return _new_page(request, session, post.staff, outcome)
+    return done(f"{PREFIX}/incidents/{outcome.id}", "opened")
 
 
 def _incident_page(
@@ -170,21 +180,23 @@ def post_update(
     post: EditorPost,
 ) -> Response:
     """Post an update (status, message, component changes, notify), as the API does."""
-    try:
-        data = UpdateCreate.model_validate(_form_data(post.form))
-        service.post_update(
-            session, incident_id, data=data, settings=settings, actor=post.actor, now=clock()
-        )
-    except ValidationError as exc:
-        shown = invalid(post.form, exc, prefix=COMPONENTS)
-    except PharosError as exc:
-        field = _domain_field(exc)
-        if "status" in exc.message or "resolved" in exc.message:
-            field = "status"
-        shown = refused(session, post.form, exc, field)
-    else:
-        return done(f"{PREFIX}/incidents/{incident_id}", "posted")
-    return _incident_page(request, session, settings, post.staff, incident_id, shown)
+    outcome = attempt(
+        session,
+        post.form,
+        lambda: service.post_update(
+            session,
+            incident_id,
+            data=UpdateCreate.model_validate(_form_data(post.form)),
+            settings=settings,
+            actor=post.actor,
+            now=clock(),
+        ),
+        field=_update_field,
+        prefix=COMPONENTS,
+    )
+    if isinstance(outcome, FormState):
+        return _incident_page(request, session, settings, post.staff, incident_id, outcome)
+    return done(f"{PREFIX}/incidents/{incident_id}", "posted")
 
 
 def _edit_page(
@@ -236,15 +248,18 @@ def edit_update(
     post: EditorPost,
 ) -> Response:
     """Save the corrected text (audited, as through the API)."""
-    try:
-        data = UpdateEdit.model_validate({"body": post.form.get("body")})
-        service.edit_update(
-            session, incident_id, update_id, data=data, actor=post.actor, now=clock()
-        )
-    except ValidationError as exc:
-        shown = invalid(post.form, exc)
-    except PharosError as exc:
-        shown = refused(session, post.form, exc)
-    else:
-        return done(f"{PREFIX}/incidents/{incident_id}", "edited")
-    return _edit_page(request, session, settings, post.staff, incident_id, update_id, shown)
+    outcome = attempt(
+        session,
+        post.form,
+        lambda: service.edit_update(
+            session,
+            incident_id,
+            update_id,
+            data=UpdateEdit.model_validate({"body": post.form.get("body")}),
+            actor=post.actor,
+            now=clock(),
+        ),
+    )
+    if isinstance(outcome, FormState):
+        return _edit_page(request, session, settings, post.staff, incident_id, update_id, outcome)
+    return done(f"{PREFIX}/incidents/{incident_id}", "edited")

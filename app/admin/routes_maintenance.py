@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from pydantic import ValidationError
 from sqlmodel import Session
 
 from app.admin import views
 from app.admin.deps import PREFIX, Editor, EditorPost, Viewer, done, render
-from app.admin.flow import FormState, confirmation, invalid, kept, refused, render_form
+from app.admin.flow import FormState, attempt, confirmation, kept, render_form
 from app.admin.forms import FormErrors, FormValues, parse_local
 from app.clock import ClockDep
 from app.config import Settings, SettingsDep
 from app.db import SessionDep
-from app.errors import PharosError
 from app.incidents.present import STATUS_LABELS
 from app.maintenance import service as maintenance
 from app.maintenance.schemas import MAINTENANCE_STATUSES, MaintenanceCreate, MaintenanceUpdateCreate
@@ -72,31 +70,30 @@ def schedule_maintenance(
             times[name] = parse_local(form.get(name), settings.tz)
         except ValueError as exc:
             errors[name] = str(exc).capitalize()
-    try:
-        data = MaintenanceCreate.model_validate(
-            {
-                "name": form.get("name"),
-                "body": form.get("body"),
-                **times,
-                "component_ids": form.getlist("component_ids"),
-                "deliver_notifications": form.checked("notify"),
-            }
-        )
-        if errors:
-            return _maintenance_form(
-                request, session, post.staff, FormState(form, errors, status=422)
-            )
-        found = maintenance.schedule_maintenance(
-            session, data=data, settings=settings, actor=post.actor, now=clock()
-        )
-    except ValidationError as exc:
-        shown = invalid(form, exc)
-        shown.errors.update(errors)  # the times' own errors win
-    except PharosError as exc:
-        shown = refused(session, form, exc)
-    else:
-        return done(f"{PREFIX}/maintenance/{found.id}", "scheduled")
-    return _maintenance_form(request, session, post.staff, shown)
+    fields = {
+        "name": form.get("name"),
+        "body": form.get("body"),
+        **times,
+        "component_ids": form.getlist("component_ids"),
+        "deliver_notifications": form.checked("notify"),
+    }
+
+    # A time that can't be read is left out, so the schedule is refused as invalid below.
+    outcome = attempt(
+        session,
+        form,
+        lambda: maintenance.schedule_maintenance(
+            session,
+            data=MaintenanceCreate.model_validate(fields),
+            settings=settings,
+            actor=post.actor,
+            now=clock(),
+        ),
+    )
+    if isinstance(outcome, FormState):
+        outcome.errors.update(errors)  # the times' own errors win
+        return _maintenance_form(request, session, post.staff, outcome)
+    return done(f"{PREFIX}/maintenance/{outcome.id}", "scheduled")
 
 
 def _maintenance_page(
@@ -146,24 +143,27 @@ def post_maintenance_update(
 ) -> Response:
     """Post a maintenance update (start, verify, complete, or a note)."""
     form = post.form
-    try:
-        data = MaintenanceUpdateCreate.model_validate(
-            {
-                "status": form.get("status"),
-                "body": form.get("body"),
-                "deliver_notifications": form.checked("notify"),
-            }
-        )
-        maintenance.post_maintenance_update(
-            session, maintenance_id, data=data, settings=settings, actor=post.actor, now=clock()
-        )
-    except ValidationError as exc:
-        shown = invalid(form, exc)
-    except PharosError as exc:
-        shown = refused(session, form, exc, "status")
-    else:
-        return done(f"{PREFIX}/maintenance/{maintenance_id}", "posted")
-    return _maintenance_page(request, session, settings, post.staff, maintenance_id, shown)
+    fields = {
+        "status": form.get("status"),
+        "body": form.get("body"),
+        "deliver_notifications": form.checked("notify"),
+    }
+    outcome = attempt(
+        session,
+        form,
+        lambda: maintenance.post_maintenance_update(
+            session,
+            maintenance_id,
+            data=MaintenanceUpdateCreate.model_validate(fields),
+            settings=settings,
+            actor=post.actor,
+            now=clock(),
+        ),
+        field="status",
+    )
+    if isinstance(outcome, FormState):
+        return _maintenance_page(request, session, settings, post.staff, maintenance_id, outcome)
+    return done(f"{PREFIX}/maintenance/{maintenance_id}", "posted")
 
 
 @router.get("/maintenance/{maintenance_id}/cancel")
@@ -180,12 +180,16 @@ def cancel(
     maintenance_id: str, request: Request, session: SessionDep, clock: ClockDep, post: EditorPost
 ) -> Response:
     """Cancel (delete) it; refused once it has started."""
-    try:
-        maintenance.cancel_maintenance(session, maintenance_id, actor=post.actor, now=clock())
-    except PharosError as exc:
-        refusal = refused(session, post.form, exc)
+    outcome = attempt(
+        session,
+        post.form,
+        lambda: maintenance.cancel_maintenance(
+            session, maintenance_id, actor=post.actor, now=clock()
+        ),
+    )
+    if isinstance(outcome, FormState):
         found = maintenance.get_maintenance(session, maintenance_id)
         return confirmation(
-            request, "admin/maintenance_cancel.html", post.staff, refusal, maintenance=found
+            request, "admin/maintenance_cancel.html", post.staff, outcome, maintenance=found
         )
     return done(f"{PREFIX}/maintenance", "deleted")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from pydantic import ValidationError
 from sqlmodel import Session
 
 from app.admin import views
@@ -15,12 +14,11 @@ from app.admin.deps import (
     ViewerPost,
     done,
 )
-from app.admin.flow import FormState, invalid, kept, refused, render_form
+from app.admin.flow import FormState, attempt, kept, render_form
 from app.admin.forms import FormValues
 from app.clock import ClockDep
 from app.config import Settings, SettingsDep
 from app.db import SessionDep
-from app.errors import PharosError
 from app.incidents import postmortems, read
 from app.incidents.schemas import PostmortemDraft
 from app.publishing.markdown import render_markdown
@@ -78,10 +76,11 @@ def postmortem_action(
         return _postmortem_page(
             request, session, settings, post.staff, incident_id, FormState(form), preview=True
         )
-    try:
+
+    def act() -> str:
         if action == "unpublish":
             postmortems.unpublish_postmortem(session, incident_id, actor=post.actor, now=clock())
-            return done(page, "unpublished")
+            return "unpublished"
         data = PostmortemDraft.model_validate({"body": form.get("body")})
         current = read.get_incident(session, incident_id).postmortem_body
         if data.body != current:
@@ -89,7 +88,7 @@ def postmortem_action(
                 session, incident_id, body=data.body, actor=post.actor, now=clock()
             )
         if action != "publish":
-            return done(page, "saved")
+            return "saved"
         postmortems.publish_postmortem(
             session,
             incident_id,
@@ -99,13 +98,12 @@ def postmortem_action(
             actor=post.actor,
             now=clock(),
         )
-    except ValidationError as exc:
-        shown = invalid(form, exc)
-    except PharosError as exc:
-        shown = refused(session, form, exc)
-    else:
-        return done(page, "published")
-    return _postmortem_page(request, session, settings, post.staff, incident_id, shown)
+        return "published"
+
+    outcome = attempt(session, form, act)
+    if isinstance(outcome, FormState):
+        return _postmortem_page(request, session, settings, post.staff, incident_id, outcome)
+    return done(page, outcome)
 
 
 @router.post("/preview")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from pydantic import ValidationError
 from sqlmodel import Session
 
 from app.admin import views
@@ -14,11 +13,10 @@ from app.admin.deps import (
     Viewer,
     done,
 )
-from app.admin.flow import FormState, invalid, kept, refused, render_form
+from app.admin.flow import FormState, attempt, kept, render_form
 from app.admin.forms import FormValues
 from app.clock import ClockDep
 from app.db import SessionDep
-from app.errors import PharosError
 from app.incidents import templates as incident_templates
 from app.models import UserRole
 from app.users.sessions import SignedIn
@@ -56,24 +54,28 @@ def create_template(
 ) -> Response:
     """Save a new template."""
     form = post.form
-    try:
-        data = incident_templates.TemplateCreate.model_validate(
-            {
-                "name": form.get("name"),
-                "title": form.get("title"),
-                "body": form.get("body"),
-                "status": form.get("status"),
-                "components": form.with_prefix("component."),
-            }
-        )
-        incident_templates.create_template(session, data=data, actor=post.actor, now=clock())
-    except ValidationError as exc:
-        shown = invalid(form, exc, prefix={"components": "component."})
-    except PharosError as exc:
-        shown = refused(session, form, exc, "name")
-    else:
-        return done(f"{PREFIX}/templates", "saved")
-    return _templates_page(request, session, post.staff, shown)
+    fields = {
+        "name": form.get("name"),
+        "title": form.get("title"),
+        "body": form.get("body"),
+        "status": form.get("status"),
+        "components": form.with_prefix("component."),
+    }
+    outcome = attempt(
+        session,
+        form,
+        lambda: incident_templates.create_template(
+            session,
+            data=incident_templates.TemplateCreate.model_validate(fields),
+            actor=post.actor,
+            now=clock(),
+        ),
+        field="name",
+        prefix={"components": "component."},
+    )
+    if isinstance(outcome, FormState):
+        return _templates_page(request, session, post.staff, outcome)
+    return done(f"{PREFIX}/templates", "saved")
 
 
 @router.post("/templates/{template_id}/delete")

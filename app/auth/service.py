@@ -48,7 +48,7 @@ def create_token(
         at=now,
         data={"name": name, "scope": scope},
     )
-    session.commit()
+    session.flush()
     return token, plain
 
 
@@ -60,7 +60,7 @@ def verify_token(session: Session, *, plain: str, now: datetime) -> ApiToken | N
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
         token.last_used_at = now
         session.add(token)
-        session.commit()
+        session.flush()
     return token
 
 
@@ -88,5 +88,5 @@ def revoke_token(
             at=now,
             data={"name": token.name},
         )
-        session.commit()
+        session.flush()
     return token

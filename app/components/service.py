@@ -209,7 +209,7 @@ def create_component(
         at=now,
         data=data.model_dump(mode="json"),
     )
-    session.commit()
+    session.flush()
     return component
 
 
@@ -263,7 +263,7 @@ def update_component(
         at=now,
         data=data.model_dump(mode="json", exclude_unset=True),
     )
-    session.commit()
+    session.flush()
     return component
 
 
@@ -294,4 +294,4 @@ def delete_component(session: Session, component_id: str, *, actor: str, now: da
         at=now,
         data={"name": component.name},
     )
-    session.commit()
+    session.flush()

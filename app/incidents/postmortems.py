@@ -32,7 +32,7 @@ def save_postmortem_draft(
         at=now,
         data={"length": len(body)},
     )
-    session.commit()
+    session.flush()
     return incident
 
 
@@ -73,7 +73,7 @@ def publish_postmortem(
         at=now,
         data={"published_at": when.isoformat(), "notify_subscribers": notify_subscribers},
     )
-    session.commit()
+    session.flush()
     return incident
 
 
@@ -97,5 +97,5 @@ def unpublish_postmortem(
         object_id=incident.id,
         at=now,
     )
-    session.commit()
+    session.flush()
     return incident

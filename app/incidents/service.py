@@ -244,9 +244,18 @@ def apply_update(
 
 
 def open_incident(
-    session: Session, *, data: IncidentCreate, settings: Settings, actor: str, now: datetime
+    session: Session,
+    *,
+    data: IncidentCreate,
+    settings: Settings,
+    actor: str,
+    now: datetime,
+    automated: bool = False,
 ) -> Incident:
-    """Open an incident with its first update, changing component statuses as asked."""
+    """Open an incident with its first update, changing component statuses as asked.
+
+    `automated`: a probe opens it, and tells its story until a person posts an update.
+    """
     display_at = data.display_at or now
     check_display_at(display_at, now)
     started_at = data.started_at or display_at
@@ -257,6 +266,7 @@ def open_incident(
         status=data.status,
         impact_override=data.impact_override,
         backfilled=data.backfilled,
+        automated=automated,
         created_at=now,
         updated_at=now,
         started_at=started_at,
@@ -302,7 +312,7 @@ def open_incident(
         at=now,
         data=data.model_dump(mode="json"),
     )
-    session.commit()
+    session.flush()
     return incident
 
 
@@ -314,9 +324,15 @@ def post_update(
     settings: Settings,
     actor: str,
     now: datetime,
+    automated: bool = False,
 ) -> IncidentUpdate:
-    """Add an update to an incident's timeline; resolving restores components not named."""
+    """Add an update to an incident's timeline; resolving restores components not named.
+
+    An update a person posts (not `automated`) takes the incident's story over from probes.
+    """
     incident = lock_incident(session, incident_id)
+    if not automated:
+        incident.automated = False
     _check_transition(incident, data.status)
     display_at = data.display_at or now
     check_display_at(display_at, now)
@@ -346,7 +362,7 @@ def post_update(
         at=now,
         data={"update_id": update.id, **data.model_dump(mode="json")},
     )
-    session.commit()
+    session.flush()
     return update
 
 
@@ -393,7 +409,7 @@ def edit_update(
             "after": data.model_dump(mode="json", exclude_unset=True),
         },
     )
-    session.commit()
+    session.flush()
     return update
 
 
@@ -444,5 +460,5 @@ def edit_incident(
             },
         },
     )
-    session.commit()
+    session.flush()
     return incident

@@ -68,7 +68,7 @@ def create_template(
         at=now,
         data={"name": data.name},
     )
-    session.commit()
+    session.flush()
     return template
 
 
@@ -85,4 +85,4 @@ def delete_template(session: Session, template_id: str, *, actor: str, now: date
         at=now,
         data={"name": template.name},
     )
-    session.commit()
+    session.flush()

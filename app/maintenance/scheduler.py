@@ -8,10 +8,10 @@ from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
 from app.clock import utcnow
 from app.config import Settings
+from app.db import read_session, unit_of_work
 from app.maintenance import service
 from app.workers import Heartbeat
 
@@ -33,12 +33,11 @@ class MaintenanceScheduler:
 
     def run_once(self) -> int:
         """Do everything due now; returns how many maintenances were looked at."""
-        with Session(self.engine, expire_on_commit=False) as session:
+        with read_session(self.engine) as session:
             due = service.due_transitions(session, now=self.clock())
-            session.commit()
         for maintenance_id in due:
             try:
-                with Session(self.engine, expire_on_commit=False) as session:
+                with unit_of_work(self.engine) as session:
                     service.run_transition(
                         session, maintenance_id, settings=self.settings, now=self.clock()
                     )

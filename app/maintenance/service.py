@@ -102,7 +102,7 @@ def schedule_maintenance(
         at=now,
         data=data.model_dump(mode="json"),
     )
-    session.commit()
+    session.flush()
     return maintenance
 
 
@@ -140,7 +140,7 @@ def change_maintenance(
         at=now,
         data=data.model_dump(mode="json", exclude_unset=True),
     )
-    session.commit()
+    session.flush()
     return maintenance
 
 
@@ -159,7 +159,7 @@ def cancel_maintenance(session: Session, maintenance_id: str, *, actor: str, now
         at=now,
         data={"name": maintenance.name},
     )
-    session.commit()
+    session.flush()
 
 
 def _post(
@@ -236,7 +236,7 @@ def post_maintenance_update(
         at=now,
         data={"update_id": update.id, **data.model_dump(mode="json")},
     )
-    session.commit()
+    session.flush()
     return update
 
 
@@ -343,7 +343,7 @@ def run_transition(
             settings=settings,
             now=now,
         )
-    session.commit()
+    session.flush()
 
 
 def _maintenance_query(

@@ -119,7 +119,6 @@ def claim_due(
     until = now + lease
     ids = list(session.exec(due))
     if not ids:
-        session.commit()
         return []
     session.execute(sa.update(Delivery).where(col(Delivery.id).in_(ids)).values(lease_until=until))
     rows = session.exec(
@@ -128,7 +127,7 @@ def claim_due(
         .join(OutboxEvent, col(OutboxEvent.id) == Delivery.event_id)
         .where(col(Delivery.id).in_(ids))
     ).all()
-    jobs = [
+    return [
         Job(
             delivery_id=delivery.id,
             subscriber_id=subscriber.id,
@@ -149,8 +148,6 @@ def claim_due(
         )
         for delivery, subscriber, event in rows
     ]
-    session.commit()
-    return jobs
 
 
 def _next_delay(attempts_made: int) -> timedelta | None:
@@ -208,7 +205,7 @@ def settle(session: Session, results: list[tuple[Job, Outcome]], *, now: datetim
             _disable(session, subscriber, reason="the endpoint answered 410 Gone")
         else:
             _failed(delivery, subscriber, now=now)
-    session.commit()
+    session.flush()
 
 
 def _failed(delivery: Delivery, subscriber: Subscriber, *, now: datetime) -> None:

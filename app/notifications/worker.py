@@ -9,10 +9,10 @@ from datetime import datetime, timedelta
 
 import httpx
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
 from app.clock import utcnow
 from app.config import Settings
+from app.db import unit_of_work
 from app.notifications import outbox, targets, webhooks
 from app.workers import Heartbeat
 
@@ -43,7 +43,7 @@ class DeliveryWorker:
         self._limit = asyncio.Semaphore(settings.webhook_concurrency)
 
     def _claim(self, limit: int = BATCH) -> list[outbox.Job]:
-        with Session(self.engine, expire_on_commit=False) as session:
+        with unit_of_work(self.engine) as session:
             return outbox.claim_due(
                 session,
                 now=self.clock(),
@@ -53,7 +53,7 @@ class DeliveryWorker:
             )
 
     def _settle(self, results: list[tuple[outbox.Job, webhooks.Outcome]]) -> None:
-        with Session(self.engine, expire_on_commit=False) as session:
+        with unit_of_work(self.engine) as session:
             outbox.settle(session, results, now=self.clock())
         if self.metrics is not None:
             self.metrics.count([outcome for _, outcome in results])

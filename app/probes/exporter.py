@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
 from app.components.present import SEVERITY
+from app.db import read_session
 from app.probes import service
 from app.probes.runner import ProbeRunner
 
@@ -38,7 +38,7 @@ class ProbeCollector(Collector):
         failures = GaugeMetricFamily(
             "pharos_probe_consecutive_failures", "Unhealthy results in a row", labels=labels
         )
-        with Session(self.engine) as session:
+        with read_session(self.engine) as session:
             states = service.list_states(session)
         for state in states:
             if state.last_status is not None:

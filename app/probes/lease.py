@@ -19,21 +19,21 @@ def try_lead(session: Session, *, holder: str, now: datetime, ttl: float) -> boo
         select(ProbeLease).where(ProbeLease.name == LEASE).with_for_update()
     ).first()
     if lease is None:
-        session.add(ProbeLease(name=LEASE, holder=holder, expires_at=until, acquired_at=now))
         try:
-            session.commit()
-        except IntegrityError:  # another replica inserted it first
-            session.rollback()
+            with session.begin_nested():  # another replica may insert it first
+                session.add(
+                    ProbeLease(name=LEASE, holder=holder, expires_at=until, acquired_at=now)
+                )
+        except IntegrityError:
             return False
         return True
     if lease.holder != holder and lease.expires_at > now:
-        session.rollback()
         return False
     if lease.holder != holder:
         lease.holder, lease.acquired_at = holder, now
     lease.expires_at = until
     session.add(lease)
-    session.commit()
+    session.flush()
     return True
 
 
@@ -45,4 +45,4 @@ def release_lead(session: Session, *, holder: str, now: datetime) -> None:
     if lease is not None and lease.holder == holder:
         lease.expires_at = now
         session.add(lease)
-    session.commit()
+        session.flush()

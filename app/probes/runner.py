@@ -18,10 +18,10 @@ from datetime import datetime
 
 import httpx
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
 from app.clock import utcnow
 from app.config import Settings
+from app.db import read_session, unit_of_work
 from app.models import ComponentStatus
 from app.probes import lease, service
 from app.probes.config import HttpProbe, MetricsProbe, Ocpp16Probe, ProbeConfig, load_probes
@@ -105,40 +105,43 @@ class ProbeRunner:
         self._prepared = False
         self._pruned_at = 0.0
 
-    def _session(self) -> Session:
-        return Session(self.engine, expire_on_commit=False)
-
     def _lead(self) -> bool:
-        with self._session() as session:
+        with unit_of_work(self.engine) as session:
             return lease.try_lead(session, holder=self.holder, now=self.clock(), ttl=self.lease_ttl)
 
     def _release(self) -> None:
-        with self._session() as session:
+        with unit_of_work(self.engine) as session:
             lease.release_lead(session, holder=self.holder, now=self.clock())
 
     def prepare(self) -> None:
         """Resolve components (creating missing ones) and create state rows (blocking)."""
-        with self._session() as session:
+        with unit_of_work(self.engine) as session:
             service.sync_states(session, list(self.probes.values()), now=self.clock())
 
     def record(self, run: ProbeRun) -> None:
-        """Store a result and act on it (blocking; called in a thread)."""
-        with self._session() as session:
+        """Store a result and act on it: one transaction (blocking; called in a thread)."""
+        with unit_of_work(self.engine) as session:
             service.record_run(
                 session, self.probes[run.probe], run, settings=self.settings, now=self.clock()
             )
         self.runs += 1
 
     def settle(self) -> list[str]:
-        """Resolve incidents whose quiet period has passed (blocking; called in a thread)."""
+        """Resolve incidents whose quiet period has passed, one transaction each (blocking)."""
         quiet = {name: p.quiet_period for name, p in self.probes.items()}
-        with self._session() as session:
-            resolved = service.settle_quiet(
-                session, quiet, settings=self.settings, now=self.clock()
-            )
-            if time.monotonic() - self._pruned_at > PRUNE_EVERY:
+        with read_session(self.engine) as session:
+            linked = service.linked_incidents(session)
+        resolved = []
+        for incident_id in linked:
+            with unit_of_work(self.engine) as session:
+                if service.settle_incident(
+                    session, incident_id, quiet, settings=self.settings, now=self.clock()
+                ):
+                    resolved.append(incident_id)
+        if time.monotonic() - self._pruned_at > PRUNE_EVERY:
+            with unit_of_work(self.engine) as session:
                 service.prune_results(session, now=self.clock())
-                self._pruned_at = time.monotonic()
+            self._pruned_at = time.monotonic()
         return resolved
 
     async def run_probe(self, probe: ProbeConfig, http: httpx.AsyncClient) -> ProbeRun:

@@ -2,7 +2,9 @@
 resolve after a quiet period.
 
 Every automatic action goes through app.incidents.service / app.components.service (actor
-"probe:<name>") and is audited with the probe's evidence in the same transaction.
+"probe:<name>") and is audited with the probe's evidence in the same transaction. A decision is
+one transaction: the result, the counters, the incident and the probe's link to it commit
+together or not at all (the runner's job commits; nothing here does).
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from app.incidents import service as incidents
 from app.incidents.schemas import IncidentCreate, UpdateCreate
 from app.models import (
     OPEN_STATUSES,
-    AuditEvent,
     Component,
     ComponentStatus,
     Incident,
@@ -63,7 +64,7 @@ def sync_states(session: Session, probes: list[ProbeConfig], *, now: datetime) -
         state.component_id = component.id
         state.backend_group = probe.backend_group
         session.add(state)
-    session.commit()
+    session.flush()
 
 
 def _counters(state: ProbeState) -> rules.Counters:
@@ -80,18 +81,6 @@ def _counters(state: ProbeState) -> rules.Counters:
 def _thresholds(probe: ProbeConfig) -> rules.Thresholds:
     failing_for = None if probe.failing_for is None else timedelta(seconds=probe.failing_for)
     return rules.Thresholds(probe.failures_to_open, probe.successes_to_recover, failing_for)
-
-
-def staff_spoke(session: Session, incident_id: str) -> bool:
-    """Whether a human posted an update on the incident: then they own its story."""
-    posted = session.exec(
-        select(AuditEvent.id)
-        .where(AuditEvent.object_id == incident_id)
-        .where(AuditEvent.object_type == "incident")
-        .where(AuditEvent.action == "incident.update_posted")
-        .where(~col(AuditEvent.actor).startswith(ACTOR_PREFIX))
-    ).first()
-    return posted is not None
 
 
 def _open_incident_of_group(session: Session, state: ProbeState) -> Incident | None:
@@ -140,7 +129,6 @@ def record_run(
     session.add(state)
     component = session.get(Component, state.component_id) if state.component_id else None
     if decision == rules.Decision.none or component is None:
-        session.commit()
         return decision
     if decision == rules.Decision.recover:
         _recover(session, state, component, evidence, settings=settings, now=now)
@@ -172,7 +160,7 @@ def _set_component(
     settings: Settings,
     now: datetime,
 ) -> None:
-    """Keep the component current without speaking on an incident staff own (commits)."""
+    """Keep the component current without speaking on an incident staff own."""
     components.update_component(
         session,
         component.id,
@@ -208,19 +196,15 @@ def _declare(
         )
         data = IncidentCreate(name=name, body=body, components={component.id: status})
         opened = incidents.open_incident(
-            session, data=data, settings=settings, actor=actor(probe.name), now=now
+            session, data=data, settings=settings, actor=actor(probe.name), now=now, automated=True
         )
-        # open_incident commits the result and counters with the incident; the link and the
-        # evidence follow at once (the incident's own audit event names the probe as actor).
-        state.incident_id = opened.id
-        session.add(state)
+        link_incident(session, state, opened.id)
         _audit(session, state, "incident_opened", evidence, now)
-        session.commit()
         return
     joining = state.incident_id != incident.id
     state.incident_id = incident.id
     session.add(state)
-    if staff_spoke(session, incident.id):
+    if not incident.automated:
         _audit(session, state, "component_status", evidence, now)
         _set_component(session, state, component, status, settings=settings, now=now)
         return
@@ -233,8 +217,21 @@ def _declare(
     _audit(session, state, "incident_updated", evidence, now)
     update = UpdateCreate(status=new_status, body=body, components={component.id: status})
     incidents.post_update(
-        session, incident.id, data=update, settings=settings, actor=actor(state.name), now=now
+        session,
+        incident.id,
+        data=update,
+        settings=settings,
+        actor=actor(state.name),
+        now=now,
+        automated=True,
     )
+
+
+def link_incident(session: Session, state: ProbeState, incident_id: str) -> None:
+    """Remember the incident this probe drives (in the transaction that opened it)."""
+    state.incident_id = incident_id
+    session.add(state)
+    session.flush()
 
 
 def _recover(
@@ -255,11 +252,9 @@ def _recover(
         if component.status != ComponentStatus.operational:
             _audit(session, state, "component_status", evidence, now)
             _set_component(session, state, component, rules.OK, settings=settings, now=now)
-            return
-        session.commit()
         return
     session.add(state)
-    if staff_spoke(session, incident.id):
+    if not incident.automated:
         _audit(session, state, "component_status", evidence, now)
         _set_component(session, state, component, rules.OK, settings=settings, now=now)
         return
@@ -276,51 +271,74 @@ def _recover(
     _audit(session, state, "recovered", evidence, now)
     update = UpdateCreate(status=new_status, body=body, components={component.id: rules.OK})
     incidents.post_update(
-        session, incident.id, data=update, settings=settings, actor=actor(state.name), now=now
+        session,
+        incident.id,
+        data=update,
+        settings=settings,
+        actor=actor(state.name),
+        now=now,
+        automated=True,
     )
 
 
-def settle_quiet(
-    session: Session, quiet: dict[str, float], *, settings: Settings, now: datetime
-) -> list[str]:
-    """Resolve automatic incidents whose probes all stayed healthy for their quiet period.
+def linked_incidents(session: Session) -> list[str]:
+    """Ids of the incidents probes drive, for settle_incident (one transaction each)."""
+    linked = session.exec(
+        select(ProbeState.incident_id).where(col(ProbeState.incident_id).is_not(None))
+    )
+    return sorted({str(i) for i in linked})
+
+
+def settle_incident(
+    session: Session,
+    incident_id: str,
+    quiet: dict[str, float],
+    *,
+    settings: Settings,
+    now: datetime,
+) -> bool:
+    """Resolve an automatic incident whose probes all stayed healthy for their quiet period.
 
     `quiet` maps probe names to their quiet period in seconds. Incidents staff spoke on are
-    left to staff; closed ones are let go. Returns the ids of the incidents resolved.
+    left to staff; closed ones are let go. Returns whether the incident was resolved.
     """
-    resolved: list[str] = []
-    linked = session.exec(select(ProbeState).where(col(ProbeState.incident_id).is_not(None)))
-    by_incident: dict[str, list[ProbeState]] = {}
-    for state in linked:
-        by_incident.setdefault(str(state.incident_id), []).append(state)
-    for incident_id, states in by_incident.items():
-        incident = session.get(Incident, incident_id)
-        if incident is None or incident.status not in OPEN_STATUSES:
-            _let_go(session, states, settings=settings, now=now)
-            continue
-        if incident.status != IncidentStatus.monitoring or staff_spoke(session, incident_id):
-            continue
-        if any(s.active != rules.OK or s.recovered_at is None for s in states):
-            continue
-        since = max(s.recovered_at for s in states if s.recovered_at is not None)
-        wait = max(quiet.get(s.name, 900.0) for s in states)
-        if now - since < timedelta(seconds=wait):
-            continue
-        for state in states:
-            state.incident_id = None
-            session.add(state)
-        _audit(session, states[0], "incident_resolved", {"incident_id": incident_id}, now)
-        update = UpdateCreate(status=IncidentStatus.resolved, body=wording.RESOLVED)
-        incidents.post_update(
-            session,
-            incident_id,
-            data=update,
-            settings=settings,
-            actor=actor(states[0].name),
-            now=now,
+    states = list(
+        session.exec(
+            select(ProbeState)
+            .where(ProbeState.incident_id == incident_id)
+            .order_by(col(ProbeState.name))
+            .with_for_update()
         )
-        resolved.append(incident_id)
-    return resolved
+    )
+    incident = session.get(Incident, incident_id)
+    if not states:
+        return False
+    if incident is None or incident.status not in OPEN_STATUSES:
+        _let_go(session, states, settings=settings, now=now)
+        return False
+    if incident.status != IncidentStatus.monitoring or not incident.automated:
+        return False
+    if any(s.active != rules.OK or s.recovered_at is None for s in states):
+        return False
+    since = max(s.recovered_at for s in states if s.recovered_at is not None)
+    wait = max(quiet.get(s.name, 900.0) for s in states)
+    if now - since < timedelta(seconds=wait):
+        return False
+    for state in states:
+        state.incident_id = None
+        session.add(state)
+    _audit(session, states[0], "incident_resolved", {"incident_id": incident_id}, now)
+    update = UpdateCreate(status=IncidentStatus.resolved, body=wording.RESOLVED)
+    incidents.post_update(
+        session,
+        incident_id,
+        data=update,
+        settings=settings,
+        actor=actor(states[0].name),
+        now=now,
+        automated=True,
+    )
+    return True
 
 
 def _let_go(
@@ -331,7 +349,7 @@ def _let_go(
     for state in states:
         state.incident_id = None
         session.add(state)
-    session.commit()
+    session.flush()
     for state in states:
         component = session.get(Component, state.component_id) if state.component_id else None
         if component is not None and state.active not in (rules.OK, component.status):
@@ -342,7 +360,6 @@ def _let_go(
 def prune_results(session: Session, *, now: datetime) -> None:
     """Forget results older than the retention period."""
     session.exec(delete(ProbeResult).where(col(ProbeResult.at) < now - RESULTS_KEPT))
-    session.commit()
 
 
 def list_states(session: Session) -> list[ProbeState]:

@@ -6,28 +6,15 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
-from sqlmodel import Session
 
+from app import commands
 from app.clock import utcnow
-from app.config import Settings
-from app.db import create_db_engine, migrate
 from app.main import create_app
 from app.publishing import export, incidents_as_code, incidents_dump
 from app.publishing import s3 as s3_upload
 
 cli = typer.Typer()
 FOLDER = Path("incidents")
-
-
-def _settings() -> Settings:
-    try:
-        return Settings()
-    except ValidationError as exc:
-        for error in exc.errors():
-            name = ".".join(str(p) for p in error["loc"]).upper()
-            typer.echo(f"configuration error: PHAROS_{name}: {error['msg']}", err=True)
-        raise typer.Exit(2) from exc
 
 
 @cli.command()
@@ -44,26 +31,18 @@ def sync(
     ] = False,
 ) -> None:
     """Import incidents/<slug>.md files, keyed by slug: running it twice changes nothing."""
-    settings = _settings()
+    settings = commands.load_settings()
     if check:
         files, bad = incidents_as_code.load_files(directory, tz=settings.tz, now=utcnow())
         for outcome in bad:
             typer.echo(outcome.error, err=True)
         typer.echo(f"{len(files)} incident file(s) OK, {len(bad)} with problems")
         raise typer.Exit(1 if bad else 0)
-    engine = create_db_engine(settings.database_url)
-    try:
-        migrate(engine)
+    # One transaction: a dry run is the real sync, rolled back at the end.
+    with commands.transaction(settings, dry_run=dry_run) as session:
         report = incidents_as_code.sync_incidents(
-            engine,
-            directory,
-            settings=settings,
-            clock=utcnow,
-            dry_run=dry_run,
-            create_components=create_components,
+            session, directory, settings=settings, clock=utcnow, create_components=create_components
         )
-    finally:
-        engine.dispose()
     for outcome in report.outcomes:
         if outcome.error:
             typer.echo(f"error: {outcome.error}", err=True)
@@ -81,14 +60,9 @@ def dump(
     directory: Annotated[Path, typer.Argument(help="Folder to write incident files to")] = FOLDER,
 ) -> None:
     """Write every incident (made in the API or from files) to <folder>/<slug>.md."""
-    settings = _settings()
-    engine = create_db_engine(settings.database_url)
-    try:
-        migrate(engine)
-        with Session(engine, expire_on_commit=False) as session:
-            written = incidents_dump.dump_incidents(session, directory, tz=settings.tz)
-    finally:
-        engine.dispose()
+    settings = commands.load_settings()
+    with commands.transaction(settings) as session:
+        written = incidents_dump.dump_incidents(session, directory, tz=settings.tz)
     for path in written:
         typer.echo(f"wrote {path}")
     typer.echo(f"{len(written)} file(s) written")
@@ -111,10 +85,8 @@ def export_command(
         except ValueError as exc:
             typer.echo(f"error: --s3: {exc}", err=True)
             raise typer.Exit(2) from exc
-    settings = _settings().model_copy(update={"run_workers": False})
-    engine = create_db_engine(settings.database_url)
-    migrate(engine)
-    engine.dispose()
+    settings = commands.load_settings().model_copy(update={"run_workers": False})
+    commands.migrate_database(settings)
     app = create_app(settings)
     try:
         report = export.export_site(app, directory)

@@ -25,6 +25,7 @@ from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
 from app import data_version
+from app.db import read_only
 
 log = logging.getLogger("pharos.export")
 
@@ -193,7 +194,7 @@ class SiteExporter:
         self.app, self.engine, self.directory, self.poll = app, engine, directory, poll_seconds
 
     def _last_change(self) -> object:
-        return data_version.read(self.engine)  # moves with every change to public data
+        return data_version.read(read_only(self.engine))  # moves with every public change
 
     async def run(self, beat: Callable[[], None]) -> None:
         """Look for changes every poll interval, forever."""

@@ -1,8 +1,8 @@
 """Incidents as code: `pharos sync` imports incidents/<slug>.md files through the incident,
 postmortem and component services (incidents_dump.py writes them back).
 
-A sync runs in one database transaction with a savepoint per file: a file that fails leaves
-nothing behind, and a dry run is the same sync rolled back at the end.
+A sync is one unit of work (the caller's: `pharos sync` commits it, or rolls it back for a dry
+run) with a savepoint per file: a file that fails leaves nothing behind, the others go in.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from datetime import datetime, tzinfo
 from pathlib import Path
 
 from pydantic import ValidationError
-from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from app.clock import Clock
@@ -88,12 +87,11 @@ def load_files(
 
 
 def sync_incidents(
-    engine: Engine,
+    session: Session,
     directory: Path,
     *,
     settings: Settings,
     clock: Clock,
-    dry_run: bool = False,
     create_components: bool = False,
 ) -> SyncReport:
     """Make the database hold what the files say; files are matched to incidents by slug.
@@ -101,35 +99,20 @@ def sync_incidents(
     Every write reads the clock afresh, so updates posted in one sync keep their file order.
     """
     files, outcomes = load_files(directory, tz=settings.tz, now=clock())
-    with engine.connect() as conn:
-        outer = conn.begin()
-        session = Session(
-            bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False
-        )
-        # Oldest first, so each component's status log is written in time order.
-        for parsed in sorted(files, key=lambda f: (f.started_at, f.slug)):
-            outcome = FileOutcome(path=parsed.path)
-            savepoint = conn.begin_nested()
-            try:
+    # Oldest first, so each component's status log is written in time order.
+    for parsed in sorted(files, key=lambda f: (f.started_at, f.slug)):
+        outcome = FileOutcome(path=parsed.path)
+        try:
+            with session.begin_nested():  # a file with a problem writes nothing
                 outcome.actions = _sync_file(
                     session, parsed, settings=settings, clock=clock, create=create_components
                 )
-                session.commit()  # ends the session's own savepoint, if a read opened one
-                savepoint.commit()
-            except FileError as exc:
-                outcome.error = str(exc)
-            except (PharosError, ValidationError) as exc:
-                message = exc.message if isinstance(exc, PharosError) else _first_error(exc)
-                outcome.error = f"{parsed.path}:1: incident: {message}"
-            if outcome.error:
-                session.rollback()
-                savepoint.rollback()
-            outcomes.append(outcome)
-        session.close()
-        if dry_run:
-            outer.rollback()
-        else:
-            outer.commit()
+        except FileError as exc:
+            outcome.error = str(exc)
+        except (PharosError, ValidationError) as exc:
+            message = exc.message if isinstance(exc, PharosError) else _first_error(exc)
+            outcome.error = f"{parsed.path}:1: incident: {message}"
+        outcomes.append(outcome)
     return SyncReport(outcomes=outcomes)
 
 
@@ -233,7 +216,7 @@ def _import(
         _post(session, incident.id, u, ids, notify=notify, settings=settings, clock=clock)
     incident.source_slug = f.slug
     session.add(incident)
-    session.commit()
+    session.flush()
     how = "backfilled, no notifications" if backfilled else "notifies subscribers"
     actions.append(f"create incident {f.title!r} with {len(f.updates)} updates ({how})")
     _sync_postmortem(session, incident, f, clock=clock, settings=settings, actions=actions)

@@ -35,7 +35,6 @@ def dump_incidents(session: Session, directory: Path, *, tz: tzinfo) -> list[Pat
     everything = {c.id: c for c in components.list_components(session)}
     groups = {i: c for i, c in everything.items() if c.is_group}
     taken = {i.source_slug for i in found if i.source_slug}
-    claimed = False
     written: list[Path] = []
     directory.mkdir(parents=True, exist_ok=True)
     for detail in read.load_details(session, found):
@@ -44,14 +43,11 @@ def dump_incidents(session: Session, directory: Path, *, tz: tzinfo) -> list[Pat
             incident.source_slug = _free_slug(incident, taken, tz)
             taken.add(incident.source_slug)
             session.add(incident)
-            claimed = True
         text = render_file(_as_file(detail, everything, groups, directory), tz)
         path = directory / f"{incident.source_slug}.md"
         if not path.exists() or path.read_text(encoding="utf-8") != text:
             path.write_text(text, encoding="utf-8")
             written.append(path)
-    if claimed:
-        session.commit()
     return written
 
 

@@ -59,11 +59,10 @@ def subscribe(
         created_at=now,
         updated_at=now,
     )
-    session.add(subscriber)
     try:
-        session.flush()
+        with session.begin_nested():  # a savepoint: a lost race leaves the transaction usable
+            session.add(subscriber)
     except sa.exc.IntegrityError as exc:  # a concurrent subscribe of the same URL
-        session.rollback()
         raise Conflict("this URL is already subscribed") from exc
     audit.record(
         session,
@@ -74,7 +73,7 @@ def subscribe(
         at=now,
         data={"url": url, "component_ids": wanted},
     )
-    session.commit()
+    session.flush()
     return subscriber, secret
 
 
@@ -115,7 +114,7 @@ def _set_status(
         object_id=subscriber.id,
         at=now,
     )
-    session.commit()
+    session.flush()
     return subscriber
 
 
@@ -142,7 +141,7 @@ def delete_subscriber(session: Session, subscriber_id: str, *, actor: str, now: 
         at=now,
         data={"url": subscriber.url},
     )
-    session.commit()
+    session.flush()
 
 
 def find_by_token(session: Session, token: str) -> Subscriber:
@@ -168,7 +167,7 @@ def unsubscribe(session: Session, token: str, *, now: datetime) -> Subscriber:
         at=now,
         data={"url": subscriber.url},
     )
-    session.commit()
+    session.flush()
     return subscriber
 
 
@@ -254,4 +253,4 @@ def redeliver(session: Session, delivery_id: str, *, actor: str, now: datetime) 
         object_id=delivery.id,
         at=now,
     )
-    session.commit()
+    session.flush()

@@ -157,7 +157,7 @@ def rebuild_rollups(session: Session, *, tz: tzinfo) -> int:
         ComponentDay(component_id=cid, day=day, **{COLUMNS[s]: us for s, us in spent.items()})
         for (cid, day), spent in totals.items()
     )
-    session.commit()
+    session.flush()
     return len(totals)
 
 

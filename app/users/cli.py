@@ -6,25 +6,14 @@ import sys
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
-from sqlmodel import Session
 
+from app import commands
 from app.clock import utcnow
-from app.config import Settings
-from app.db import create_db_engine, migrate
 from app.errors import PharosError
 from app.models import UserRole
 from app.users import service
 
 users = typer.Typer(help="Staff users of the admin UI (/admin).", no_args_is_help=True)
-
-
-def _engine_url() -> str:
-    try:
-        return Settings().database_url
-    except ValidationError as exc:
-        typer.echo(f"configuration error: {exc}", err=True)
-        raise typer.Exit(2) from exc
 
 
 @users.command("create")
@@ -37,10 +26,8 @@ def create(
 ) -> None:
     """Create a user; prints a one-time password unless --password-stdin gives one."""
     password = sys.stdin.readline().rstrip("\r\n") if password_stdin else service.new_password()
-    engine = create_db_engine(_engine_url())
     try:
-        migrate(engine)
-        with Session(engine) as session:
+        with commands.transaction() as session:
             user = service.create_user(
                 session, email=email, role=role, password=password, actor="cli", now=utcnow()
             )
@@ -48,8 +35,6 @@ def create(
     except PharosError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(2) from exc
-    finally:
-        engine.dispose()
     if password_stdin:
         typer.echo(created)
     else:
@@ -60,12 +45,7 @@ def create(
 @users.command("list")
 def list_users() -> None:
     """List users and their roles."""
-    engine = create_db_engine(_engine_url())
-    try:
-        migrate(engine)
-        with Session(engine) as session:
-            for u in service.list_users(session):
-                state = "disabled" if u.disabled_at else "active"
-                typer.echo(f"{u.email}\t{u.role.value}\t{state}")
-    finally:
-        engine.dispose()
+    with commands.transaction() as session:
+        for u in service.list_users(session):
+            state = "disabled" if u.disabled_at else "active"
+            typer.echo(f"{u.email}\t{u.role.value}\t{state}")

@@ -106,7 +106,7 @@ def create_user(
         at=now,
         data={"email": email, "role": role.value},
     )
-    session.commit()
+    session.flush()
     return user
 
 
@@ -152,7 +152,7 @@ def change_user(
         at=now,
         data={"before": before, "after": {"role": role.value, "disabled": disabled}},
     )
-    session.commit()
+    session.flush()
     return user
 
 
@@ -178,7 +178,7 @@ def set_password(
         object_id=user.id,
         at=now,
     )
-    session.commit()
+    session.flush()
     return user
 
 

@@ -94,7 +94,7 @@ def sign_in(
     if ok and user is not None and users.needs_rehash(user):
         user.password_hash = users.hash_password(password)
         session.add(user)
-    session.commit()
+    session.flush()
     if not ok or user is None:
         raise SignInRefused("Wrong email or password.")
     return user
@@ -123,7 +123,7 @@ def start_session(
     )
     session.add(row)
     session.execute(sa.delete(StaffSession).where(col(StaffSession.expires_at) < now))
-    session.commit()
+    session.flush()
     return token
 
 
@@ -148,18 +148,18 @@ def load_session(
         row.last_seen_at = now
         row.expires_at = _expiry(row.created_at, now, settings)
         session.add(row)
-        session.commit()
+        session.flush()
     return SignedIn(session=row, user=user)
 
 
 def end_session(session: Session, *, token: str) -> None:
     """Sign out: the session is deleted."""
     session.execute(sa.delete(StaffSession).where(col(StaffSession.id) == _digest(token)))
-    session.commit()
+    session.flush()
 
 
 def keep_draft(session: Session, signed_in: SignedIn, draft: dict[str, Any] | None) -> None:
     """Remember (or forget) a refused form, to show it again on its page."""
     signed_in.session.draft = draft
     session.add(signed_in.session)
-    session.commit()
+    session.flush()

@@ -9,9 +9,9 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
 from app.clock import utcnow
+from app.db import read_session
 from app.notifications import outbox
 from app.notifications.worker import DeliveryCounters
 from app.web.render_cache import RenderCache
@@ -44,7 +44,7 @@ class PharosCollector(Collector):
         attempts.add_metric(["delivered"], self.counters.delivered)
         attempts.add_metric(["failed"], self.counters.failed_attempts)
         yield attempts
-        with Session(self.engine) as session:
+        with read_session(self.engine) as session:
             pending, oldest = outbox.backlog(session, now=utcnow())
         yield GaugeMetricFamily(
             "pharos_webhook_pending", "Deliveries waiting to be sent", value=pending

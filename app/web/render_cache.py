@@ -38,6 +38,7 @@ from sqlalchemy.engine import Engine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import data_version
+from app.db import read_only
 from app.web import conditional
 
 log = logging.getLogger(__name__)
@@ -301,7 +302,7 @@ class RenderCache:
         if not self._outer:
             self._outer = {k: scope[k] for k in ("app", "state") if k in scope}
         if not self._version_read:  # first request of this process: learn where the data is
-            self.observe(await asyncio.to_thread(data_version.read, self.engine))
+            self.observe(await asyncio.to_thread(data_version.read, read_only(self.engine)))
             self._version_read = True
         if await self.serve_hit(scope, send):
             return
@@ -571,7 +572,7 @@ class RenderCache:
                 await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
             self._wake.clear()
             try:
-                self.observe(await asyncio.to_thread(data_version.read, self.engine))
+                self.observe(await asyncio.to_thread(data_version.read, read_only(self.engine)))
                 await self.refresh()
             except Exception:  # a database hiccup: keep serving what we have, try again
                 log.exception("render cache refresh failed")

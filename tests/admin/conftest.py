@@ -11,8 +11,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx import Response
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
+from app.db import unit_of_work
 from app.models import UserRole
 from app.users import service as users
 from tests.conftest import FakeClock
@@ -26,7 +26,7 @@ SignIn = Callable[..., TestClient]
 
 def add_user(engine: Engine, clock: FakeClock, email: str, role: UserRole) -> None:
     """Create a user with the shared test password."""
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         users.create_user(
             session, email=email, role=role, password=PASSWORD, actor="test", now=clock()
         )

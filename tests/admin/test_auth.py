@@ -5,10 +5,11 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from app.clock import get_clock
 from app.config import Settings
+from app.db import unit_of_work
 from app.main import create_app
 from app.models import LoginAttempt, StaffSession, UserRole
 from tests.admin.conftest import PASSWORD, SignIn, add_user, post_form, sign_in, soup
@@ -37,7 +38,7 @@ def test_session_cookie_flags(browser: TestClient, engine: Engine, clock: FakeCl
     )
     flags = {part.strip().lower() for part in cookie.split(";")[1:]}
     assert {"httponly", "secure", "samesite=lax", "path=/admin"} <= flags
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         stored = session.exec(select(StaffSession)).one()
     token = cookie.split(";")[0].split("=", 1)[1]
     assert stored.id != token and len(stored.id) == 64  # only a hash is stored
@@ -110,7 +111,7 @@ def test_one_address_is_limited_across_accounts(
         assert sign_in(browser, f"guess{n}@example.com", "wrong password!").status_code == 401
     refused = sign_in(browser, "ann@example.com")
     assert refused.status_code == 429 and "your address" in refused.text
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         assert len(session.exec(select(LoginAttempt)).all()) == 20  # refusals aren't tries
 
 
@@ -146,7 +147,7 @@ def test_sign_out_ends_the_session_server_side(signed_in: SignIn, engine: Engine
     cookie = client.cookies.get("pharos_admin")
     out = post_form(client, "/admin/logout", {}, follow_redirects=False)
     assert out.status_code == 303 and out.headers["location"].startswith("/admin/login")
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         assert session.exec(select(StaffSession)).all() == []
     client.cookies.set("pharos_admin", str(cookie), domain="testserver", path="/admin")
     assert client.get("/admin/", follow_redirects=False).status_code == 303  # replay fails

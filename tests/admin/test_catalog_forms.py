@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import select
 
+from app.db import unit_of_work
 from app.models import Component, Incident, UserRole
 from tests.admin.conftest import SignIn, field_error, post_form, soup
 
@@ -22,7 +23,7 @@ def test_create_group_and_components_then_order_them(
     assert empty.status_code == 422 and field_error(soup(empty), "name")
     assert soup(empty).select_one("textarea[name=description]").get_text() == "kept"  # type: ignore[union-attr]
     post_form(editor, "/admin/components/new", {"name": "Charging cloud", "group": "on"})
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         group = session.exec(select(Component).where(Component.is_group)).one()
     for name in ("OCPP 1.6J", "OCPP 2.0.1"):
         done = post_form(
@@ -37,7 +38,7 @@ def test_create_group_and_components_then_order_them(
     )
     assert nested.status_code == 422 and "nested" in field_error(soup(nested), "group_id")
     assert _names(staff) == ["Charging cloud", "OCPP 1.6J", "OCPP 2.0.1"]
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         second = session.exec(select(Component).where(Component.name == "OCPP 2.0.1")).one()
     post_form(editor, f"/admin/components/{second.id}/move", {"direction": "up"})
     assert _names(staff) == ["Charging cloud", "OCPP 2.0.1", "OCPP 1.6J"]
@@ -50,7 +51,7 @@ def test_edit_component_status_and_name(
 ) -> None:
     editor = signed_in(UserRole.editor)
     post_form(editor, "/admin/components/new", {"name": "API", "status": "operational"})
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         api = session.exec(select(Component)).one()
     form = soup(editor.get(f"/admin/components/{api.id}/edit"))
     assert form.select_one("[name=name]")["value"] == "API"  # type: ignore[index]
@@ -70,7 +71,7 @@ def test_delete_asks_first_and_explains_refusals(
 ) -> None:
     editor = signed_in(UserRole.editor)
     post_form(editor, "/admin/components/new", {"name": "Group", "group": "on"})
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         group = session.exec(select(Component)).one()
     post_form(editor, "/admin/components/new", {"name": "Child", "group_id": group.id})
     confirm = soup(editor.get(f"/admin/components/{group.id}/delete"))
@@ -78,7 +79,7 @@ def test_delete_asks_first_and_explains_refusals(
     assert len(_names(staff)) == 2  # looking at the question deletes nothing
     refused = post_form(editor, f"/admin/components/{group.id}/delete", {})
     assert refused.status_code == 409 and "still has components" in refused.text
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         child = session.exec(select(Component).where(Component.name == "Child")).one()
     gone = post_form(editor, f"/admin/components/{child.id}/delete", {}, follow_redirects=False)
     assert gone.status_code == 303 and _names(staff) == ["Group"]
@@ -89,7 +90,7 @@ def test_schedule_maintenance_in_the_page_time_zone(
 ) -> None:
     editor = signed_in(UserRole.editor)
     post_form(editor, "/admin/components/new", {"name": "Broker", "status": "operational"})
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         broker = session.exec(select(Component)).one()
     bad = post_form(
         editor,
@@ -109,7 +110,7 @@ def test_schedule_maintenance_in_the_page_time_zone(
     )  # fmt: skip
     assert done.status_code == 303
     maintenance_id = done.headers["location"].split("?")[0].rsplit("/", 1)[1]
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         found = session.get(Incident, maintenance_id)
     assert found is not None and found.scheduled_for is not None
     assert found.scheduled_for.isoformat() == "2025-09-20T00:00:00+00:00"  # 02:00 CEST

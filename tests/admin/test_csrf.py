@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import select
 
+from app.db import unit_of_work
 from app.models import Incident, UserRole
 from tests.admin.conftest import SignIn, add_user, csrf, post_form, sign_in, soup
 from tests.conftest import FakeClock
@@ -54,7 +55,7 @@ def test_a_post_without_the_token_changes_nothing(signed_in: SignIn, engine: Eng
         follow_redirects=False,
     )
     assert response.status_code == 303
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         assert session.exec(select(Incident)).all() == []
 
 
@@ -83,7 +84,7 @@ def test_stale_token_brings_the_update_text_back(signed_in: SignIn, engine: Engi
     # ... with a fresh token, so sending it again works; the draft is shown once.
     again = soup(client.get(page))
     assert again.find("textarea", attrs={"name": "body"}).get_text() == ""  # type: ignore[union-attr]
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         assert session.get(Incident, incident).status == "investigating"  # type: ignore[union-attr]
 
 

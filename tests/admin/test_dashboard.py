@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from bs4 import Tag
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
 from app.config import Settings
+from app.db import unit_of_work
 from app.models import ComponentStatus, ProbeState, UserRole
 from app.probes import service as probes
 from app.probes.config import parse_probes
@@ -52,7 +52,7 @@ def test_dashboard_shows_probe_states_and_their_incident(
     signed_in: SignIn, engine: Engine, settings: Settings, clock: FakeClock
 ) -> None:
     ocpp, api, _queue = PROBES
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         probes.sync_states(session, PROBES, now=clock())
         for _ in range(3):  # three failures in a row open an incident
             failed = _run(ocpp.name, ComponentStatus.major_outage, error="connect_refused")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import select
 
+from app.db import unit_of_work
 from app.models import AuditEvent, Component, Incident, IncidentUpdate, UserRole
 from tests.admin.conftest import SignIn, field_error, post_form, soup
 from tests.conftest import make_component
@@ -37,7 +38,7 @@ def test_open_incident_with_two_components(
     )
     shown = staff.get(f"/api/v1/incidents/{incident}").json()
     assert shown["impact"] == "major"
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         assert session.get(Component, a).status == "partial_outage"  # type: ignore[union-attr]
         assert session.get(Component, b).status == "degraded_performance"  # type: ignore[union-attr]
     page = soup(client.get(f"/admin/incidents/{incident}?done=opened"))
@@ -63,7 +64,7 @@ def test_errors_are_shown_by_their_fields_and_typing_is_kept(
     assert "operational" in field_error(page, f"component.{a}")
     assert page.select_one("textarea[name=body]").get_text() == "Chargers can't start."  # type: ignore[union-attr]
     assert page.select_one("[name=name]")["aria-invalid"] == "true"  # type: ignore[index]
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         assert session.exec(select(Incident)).all() == []
 
 
@@ -83,7 +84,7 @@ def test_post_update_resolve_and_refused_transition(
         follow_redirects=False,
     )
     assert monitoring.status_code == 303
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         latest = session.exec(
             select(IncidentUpdate).where(IncidentUpdate.incident_id == incident)
         ).all()
@@ -115,7 +116,7 @@ def test_fix_a_typo_in_an_earlier_update(
     assert saved.status_code == 303
     shown = staff.get(f"/api/v1/incidents/{incident}").json()["incident_updates"][0]
     assert shown["body"] == "We are investigating."
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         event = session.exec(
             select(AuditEvent).where(AuditEvent.action == "incident.update_edited")
         ).one()
@@ -134,7 +135,7 @@ def test_postmortem_preview_save_publish_unpublish(
     assert rendered is not None and rendered.select_one("h3") is not None  # as the public page
     assert rendered.find("script") is None and "alert(1)" in rendered.get_text()
     assert preview.select_one("textarea[name=body]").get_text() == body  # type: ignore[union-attr]
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         assert session.get(Incident, incident).postmortem_body is None  # type: ignore[union-attr]
     early = post_form(editor, page, {"body": body, "action": "publish", "notify": "on"})
     assert early.status_code == 409 and "resolve the incident" in early.text.lower()
@@ -146,7 +147,7 @@ def test_postmortem_preview_save_publish_unpublish(
     assert published.status_code == 303
     public = client.get(f"/incidents/{incident}").text
     assert "Two consumers stalled" in public
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         event = session.exec(
             select(AuditEvent).where(AuditEvent.action == "postmortem.published")
         ).one()

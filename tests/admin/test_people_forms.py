@@ -6,8 +6,9 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import select
 
+from app.db import unit_of_work
 from app.models import ApiToken, Delivery, DeliveryStatus, User, UserRole
 from tests.admin.conftest import PASSWORD, SignIn, field_error, post_form, sign_in, soup
 from tests.conftest import open_incident
@@ -27,7 +28,7 @@ def test_subscribers_quarantined_first_reactivate_and_redeliver(
     bad = _subscribe(staff, "https://93.184.216.35/broken")
     open_incident(staff)  # one delivery for each subscriber
     staff.post(f"/api/v1/subscribers/{bad['id']}/quarantine")
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         delivery = session.exec(select(Delivery).where(Delivery.subscriber_id == bad["id"])).one()
         delivery.status, delivery.attempts = DeliveryStatus.failed, 8
         session.add(delivery)
@@ -77,7 +78,7 @@ def test_tokens_are_shown_once_and_revocable(
     assert client.post("/api/v1/components", json={"name": "x"}, headers=auth).status_code == 201
     listing = admin.get("/admin/tokens").text
     assert "ci" in listing and token not in listing
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         row = session.exec(select(ApiToken)).one()
     post_form(admin, f"/admin/tokens/{row.id}/revoke", {})
     assert client.get("/api/v1/components", headers=auth).status_code == 401
@@ -100,11 +101,11 @@ def test_users_added_with_a_one_time_password_and_roles_changed(
     with TestClient(app, base_url="https://testserver") as eve:
         assert sign_in(eve, "eve@example.com", password).status_code == 303
         assert eve.get("/admin/incidents/new").status_code == 403
-        with Session(engine) as session:
+        with unit_of_work(engine) as session:
             eve_id = session.exec(select(User).where(User.email == "eve@example.com")).one().id
         post_form(admin, f"/admin/users/{eve_id}", {"role": "editor"})
         assert eve.get("/admin/incidents/new").status_code == 200
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         root = session.exec(select(User).where(User.email == "root@example.com")).one()
     last = post_form(admin, f"/admin/users/{root.id}", {"role": "viewer"})
     assert last.status_code == 409 and "last admin" in last.text
@@ -135,7 +136,7 @@ def test_admin_gives_a_new_one_time_password(signed_in: SignIn, app: Any, engine
         )
         first = str(page.select_one("#new-password")["value"])  # type: ignore[index]
         assert sign_in(eve, "eve@example.com", first).status_code == 303
-        with Session(engine) as session:
+        with unit_of_work(engine) as session:
             eve_id = session.exec(select(User).where(User.email == "eve@example.com")).one().id
         reset = soup(post_form(admin, f"/admin/users/{eve_id}/password", {}))
         second = str(reset.select_one("#new-password")["value"])  # type: ignore[index]

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import select
 
+from app.db import unit_of_work
 from app.models import AuditEvent, Incident, UserRole
 from tests.admin.conftest import SignIn, post_form, soup
 
@@ -37,7 +38,7 @@ def test_viewer_reads_but_cannot_post(signed_in: SignIn, engine: Engine) -> None
     assert viewer.get("/admin/incidents/new").status_code == 403
     response = post_form(viewer, "/admin/incidents/new", OPEN)
     assert response.status_code == 403
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         assert session.exec(select(Incident)).all() == []
     nav = soup(viewer.get("/admin/")).get_text()
     assert "Open an incident" not in nav and "Users" not in nav
@@ -49,7 +50,7 @@ def test_editor_posts_and_the_audit_log_says_who_and_from_where(
     editor = signed_in(UserRole.editor, email="ed@example.com")
     response = post_form(editor, "/admin/incidents/new", OPEN, follow_redirects=False)
     assert response.status_code == 303
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         event = session.exec(select(AuditEvent).where(AuditEvent.action == "incident.opened")).one()
     assert event.actor == "user:ed@example.com"
     assert event.ip == "testclient"  # the request's client address

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
+from app.db import unit_of_work
 from app.models import AuditEvent, ComponentStatusChange
 from tests.conftest import FakeClock, make_component, open_incident
 
@@ -71,7 +72,7 @@ def test_status_changes_are_logged_exactly(
     clock.advance(minutes=30)
     staff.patch(f"/api/v1/components/{c['id']}", json={"status": "operational"})
     staff.patch(f"/api/v1/components/{c['id']}", json={"name": "OCPP 1.6J"})  # not a change
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         log = list(
             session.exec(select(ComponentStatusChange).order_by(col(ComponentStatusChange.id)))
         )

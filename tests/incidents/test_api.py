@@ -7,8 +7,9 @@ from datetime import datetime
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
+from app.db import unit_of_work
 from app.models import AuditEvent, ComponentStatusChange
 from tests.conftest import FakeClock, make_component, open_incident
 
@@ -162,7 +163,7 @@ def test_back_dated_changes_land_in_the_log_at_their_display_time(
         staff, components={ocpp["id"]: "partial_outage"}, display_at="2025-09-07T09:12:00Z"
     )
     _post(staff, incident["id"], status="resolved", body="Done.", display_at="2025-09-07T10:39:00Z")
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         log = list(
             session.exec(select(ComponentStatusChange).order_by(col(ComponentStatusChange.id)))
         )
@@ -285,7 +286,7 @@ def test_edit_update_body_and_time_is_audited_status_is_not_editable(
         ).status_code
         == 404
     )
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         edits = list(
             session.exec(select(AuditEvent).where(AuditEvent.action == "incident.update_edited"))
         )
@@ -363,7 +364,7 @@ def test_an_incident_reported_once_over_hands_its_components_back(
     )
     assert done["impact"] == "critical"
     assert _status(staff, c["id"]) == "operational"
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         log = list(
             session.exec(select(ComponentStatusChange).order_by(col(ComponentStatusChange.id)))
         )

@@ -8,11 +8,12 @@ from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from app.components import service as components
 from app.components.schemas import ComponentCreate
 from app.config import Settings
+from app.db import unit_of_work
 from app.incidents import service as incidents
 from app.incidents.schemas import IncidentCreate, UpdateCreate
 from app.models import (
@@ -52,7 +53,7 @@ def _run_together(*jobs: Callable[[], None]) -> list[BaseException]:
 
 
 def _setup(engine: Engine, settings: Settings) -> tuple[str, str, str]:
-    with Session(engine, expire_on_commit=False) as session:
+    with unit_of_work(engine) as session:
         comp = components.create_component(
             session, data=ComponentCreate(name="OCPP"), actor="t", now=NOW
         )
@@ -78,7 +79,7 @@ def test_concurrent_updates_keep_state_consistent(engine: Engine, settings: Sett
 
     def poster(incident_id: str, offset: int) -> Callable[[], None]:
         def job() -> None:
-            with Session(engine, expire_on_commit=False) as session:
+            with unit_of_work(engine) as session:
                 status = CYCLE[offset % len(CYCLE)]
                 incidents.post_update(
                     session,
@@ -101,7 +102,7 @@ def test_concurrent_updates_keep_state_consistent(engine: Engine, settings: Sett
         )
         assert errors == []
 
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         log = list(
             session.exec(
                 select(ComponentStatusChange)

@@ -10,9 +10,10 @@ import pytest
 from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from app.config import Settings
+from app.db import unit_of_work
 from app.maintenance.scheduler import MaintenanceScheduler
 from app.models import OutboxEvent
 from tests.conftest import FakeClock, make_component, open_incident
@@ -70,7 +71,7 @@ def test_a_maintenance_starts_and_completes_on_time(
         "in_progress",
         "scheduled",
     ]
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         kinds = list(session.exec(select(OutboxEvent.type).order_by(col(OutboxEvent.id))))
     assert [k for k in kinds if k.startswith("maintenance.")] == [
         "maintenance.scheduled",
@@ -105,7 +106,7 @@ def test_a_reminder_goes_out_once_before_the_start(
     clock.set(START - timedelta(minutes=59))
     scheduler.run_once()
     scheduler.run_once()
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         kinds = list(session.exec(select(OutboxEvent.type)))
     assert kinds.count("maintenance.reminder") == 1
 
@@ -297,7 +298,7 @@ def test_a_quiet_maintenance_stays_quiet(
     _schedule(staff, deliver_notifications=False, scheduled_remind_prior=30)
     clock.set(END + timedelta(minutes=1))
     scheduler.run_once()
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         kinds = list(session.exec(select(OutboxEvent.type)))
     assert [k for k in kinds if k.startswith("maintenance.")] == []
 

@@ -16,10 +16,11 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 from standardwebhooks import Webhook
 
 from app.config import Settings
+from app.db import unit_of_work
 from app.models import Delivery, DeliveryStatus, OutboxEvent
 from app.notifications import outbox
 from app.notifications.worker import DeliveryWorker
@@ -247,7 +248,7 @@ def test_retries_follow_the_schedule_with_a_stable_id_then_give_up(
     assert again["status"] == "pending"
     assert deliver() == 1
     assert receiver.requests[-1].headers["webhook-id"] == delivery["webhook_id"]
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         assert session.get(Delivery, delivery["id"]).status == DeliveryStatus.delivered  # type: ignore[union-attr]
 
 
@@ -289,7 +290,7 @@ def test_gone_disables_and_redirect_is_a_failure(
     assert deliver() == 4
     assert staff.get(f"/api/v1/subscribers/{gone['id']}").json()["status"] == "disabled"
     assert {r.url.host for r in receiver.requests} == {"gone.example.com", "moved.example.com"}
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         rows = list(session.exec(select(Delivery)))
     by_sub = {d.subscriber_id: d.status for d in rows if d.status != DeliveryStatus.pending}
     assert by_sub[gone["id"]] == DeliveryStatus.cancelled
@@ -324,7 +325,7 @@ def test_a_rolled_back_change_queues_nothing(staff: TestClient, engine: Engine) 
         "/api/v1/incidents", json={"name": "X", "body": "y", "components": {"nope": "major_outage"}}
     )
     assert refused.status_code == 422
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         assert session.exec(select(OutboxEvent)).first() is None
         assert session.exec(select(Delivery)).first() is None
 
@@ -368,7 +369,7 @@ def test_private_targets_are_refused_unless_allowed(
     from app.main import create_app
 
     strict = settings.model_copy(update={"webhook_allow_private": False})
-    with Session(engine, expire_on_commit=False) as session:
+    with unit_of_work(engine) as session:
         _, token = auth.create_token(session, name="t", now=clock())
     with TestClient(create_app(strict), headers={"Authorization": f"Bearer {token}"}) as staff:
         for url in (
@@ -410,7 +411,7 @@ def test_public_form_subscribes_and_the_link_unsubscribes(
     assert "gopher://x" in bad.text  # what was typed is kept
     (sub,) = staff.get("/api/v1/subscribers").json()
     assert sub["component_ids"] == [ocpp["id"]]
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         from app.models import Subscriber
 
         token = session.exec(select(Subscriber.unsubscribe_token)).one()
@@ -436,17 +437,17 @@ def test_claims_are_exclusive_while_leased(
     _subscribe(staff, "https://hooks.example.com/")
     open_incident(staff)
     lease = timedelta(seconds=60)
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         first = outbox.claim_due(
             session, now=clock(), limit=10, lease=lease, public_url=settings.public_url
         )
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         second = outbox.claim_due(
             session, now=clock(), limit=10, lease=lease, public_url=settings.public_url
         )
     assert len(first) == 1 and second == []
     clock.advance(seconds=61)  # a crashed worker's lease runs out; someone else sends it
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         third = outbox.claim_due(
             session, now=clock(), limit=10, lease=lease, public_url=settings.public_url
         )
@@ -464,7 +465,7 @@ def test_two_workers_claiming_at_once_never_share_a_delivery(
     claimed: list[list[str]] = []
 
     def claim() -> None:
-        with Session(engine) as session:
+        with unit_of_work(engine) as session:
             barrier.wait()
             jobs = outbox.claim_due(
                 session,
@@ -555,23 +556,23 @@ def test_a_result_for_an_expired_lease_is_ignored(
     _subscribe(staff, "https://hooks.example.com/")
     open_incident(staff)
     lease = timedelta(seconds=60)
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         (stale,) = outbox.claim_due(
             session, now=clock.now, limit=5, lease=lease, public_url=settings.public_url
         )
     clock.advance(seconds=61)
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         (fresh,) = outbox.claim_due(
             session, now=clock.now, limit=5, lease=lease, public_url=settings.public_url
         )
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         outbox.settle(
             session, [(stale, Outcome(status_code=500, latency_ms=1, error="late"))], now=clock.now
         )
         outbox.settle(
             session, [(fresh, Outcome(status_code=204, latency_ms=1, error=None))], now=clock.now
         )
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         delivery = session.get(Delivery, fresh.delivery_id)
         assert delivery is not None
         assert (delivery.status, delivery.attempts) == (DeliveryStatus.delivered, 1)

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from app.db import unit_of_work
 from app.models import Component, Incident, IncidentUpdate, ProbeState
 from app.probes.config import ProbeConfig, parse_probes
 from app.probes.runner import ProbeRunner
@@ -68,7 +69,7 @@ async def eventually(
     while True:
 
         def look() -> T | None:
-            with Session(engine) as session:
+            with unit_of_work(engine) as session:
                 return probe(session)
 
         found = await asyncio.to_thread(look)

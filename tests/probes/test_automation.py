@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from app.config import Settings
+from app.db import unit_of_work
 from app.incidents import service as incident_service
 from app.incidents.schemas import UpdateCreate
 from app.models import AuditEvent, ComponentStatus, Incident, IncidentStatus, ProbeResult
@@ -94,18 +95,18 @@ def test_fault_opens_an_incident_and_recovery_resolves_it(
             await eventually(
                 engine, lambda s: (st := state(s, "ocpp-backend")) and st.successes >= 2
             )
-            with Session(engine) as session:
+            with unit_of_work(engine) as session:
                 assert incidents(session) == []
             csms.set_fault(fault, only=only)
             incident = await eventually(engine, _open_incident)
-            with Session(engine) as session:
+            with unit_of_work(engine) as session:
                 assert component_named(session, COMPONENT).status == expected
             csms.set_fault(None)
             await eventually(
                 engine,
                 lambda s: in_status(s, incident.id, IncidentStatus.monitoring),
             )
-            with Session(engine) as session:
+            with unit_of_work(engine) as session:
                 assert component_named(session, COMPONENT).status == ComponentStatus.operational
             clock.advance(minutes=16)
             await eventually(
@@ -115,7 +116,7 @@ def test_fault_opens_an_incident_and_recovery_resolves_it(
             return incident.id
 
     incident_id = asyncio.run(scenario())
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         incident = session.get(Incident, incident_id)
         assert incident is not None and incident.name == name
         timeline = updates(session, incident_id)
@@ -159,7 +160,7 @@ def test_a_second_component_of_the_backend_joins_the_open_incident(
             await eventually(
                 engine, lambda s: component_named(s, "OCPP B").status == "partial_outage"
             )
-            with Session(engine) as session:
+            with unit_of_work(engine) as session:
                 assert [i.id for i in incidents(session)] == [first.id]
             csms.set_fault(None)
             await eventually(
@@ -168,7 +169,7 @@ def test_a_second_component_of_the_backend_joins_the_open_incident(
             )
 
     asyncio.run(scenario())
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         (incident,) = incidents(session)
         bodies = [u.body for u in updates(session, incident.id)]
         assert "OCPP B is affected as well" in bodies[1]
@@ -189,7 +190,7 @@ def test_once_staff_speak_automation_only_keeps_component_status(
             )
             csms.set_fault("stall_processing")
             incident = await eventually(engine, _open_incident)
-            with Session(engine, expire_on_commit=False) as session:
+            with unit_of_work(engine) as session:
                 incident_service.post_update(
                     session,
                     incident.id,
@@ -209,7 +210,7 @@ def test_once_staff_speak_automation_only_keeps_component_status(
             return incident.id
 
     incident_id = asyncio.run(scenario())
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         assert [u.status for u in updates(session, incident_id)] == ["investigating", "identified"]
         incident = session.get(Incident, incident_id)
         assert incident is not None and incident.status == IncidentStatus.identified
@@ -233,7 +234,7 @@ def test_isolated_failures_never_open_an_incident(
 
     oks = asyncio.run(scenario())
     assert [ok for i, ok in enumerate(oks) if i % 3 == 2] == [False] * 5
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         assert incidents(session) == []
         assert component_named(session, COMPONENT).status == "operational"
         assert len(session.exec(select(ProbeResult)).all()) == 15
@@ -249,7 +250,7 @@ def test_staff_resolving_a_live_problem_leaves_the_component_truthful(
             await eventually(engine, lambda s: (st := state(s, "ocpp-backend")) and st.successes)
             csms.set_fault("stall_processing")
             incident = await eventually(engine, _open_incident)
-            with Session(engine, expire_on_commit=False) as session:
+            with unit_of_work(engine) as session:
                 incident_service.post_update(
                     session,
                     incident.id,
@@ -272,6 +273,6 @@ def test_staff_resolving_a_live_problem_leaves_the_component_truthful(
             return incident.id
 
     incident_id = asyncio.run(scenario())
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         assert [i.id for i in incidents(session)] == [incident_id]
         assert [u.status for u in updates(session, incident_id)] == ["investigating", "resolved"]

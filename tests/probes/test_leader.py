@@ -11,10 +11,11 @@ import time
 from datetime import timedelta
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from app.clock import utcnow
 from app.config import Settings
+from app.db import unit_of_work
 from app.models import ProbeResult
 from app.probes import lease
 from app.probes.runner import ProbeRunner
@@ -25,7 +26,7 @@ from tests.probes.helpers import ocpp_probe_table, probes
 
 def test_lease_is_held_renewed_and_taken_over_after_expiry(engine: Engine) -> None:
     def lead(holder: str, seconds: float) -> bool:
-        with Session(engine) as session:
+        with unit_of_work(engine) as session:
             return lease.try_lead(
                 session, holder=holder, now=START + timedelta(seconds=seconds), ttl=10
             )
@@ -36,7 +37,7 @@ def test_lease_is_held_renewed_and_taken_over_after_expiry(engine: Engine) -> No
     assert not lead("b", 18)
     assert lead("b", 19.5)
     assert not lead("a", 20)
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         lease.release_lead(session, holder="b", now=START + timedelta(seconds=21))
     assert lead("a", 21)
 
@@ -47,7 +48,7 @@ def test_exactly_one_of_many_racing_replicas_leads(engine: Engine) -> None:
 
     def contender(holder: str) -> None:
         barrier.wait()
-        with Session(engine) as session:
+        with unit_of_work(engine) as session:
             if lease.try_lead(session, holder=holder, now=utcnow(), ttl=30):
                 won.append(holder)
 
@@ -94,5 +95,5 @@ def test_a_follower_takes_over_within_one_interval_when_the_leader_dies(
 
         took = asyncio.run(scenario())
     assert took <= 1.0 + second.tick + 0.3  # one interval, give or take a round
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         assert len(session.exec(select(ProbeResult)).all()) >= 2

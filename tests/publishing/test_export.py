@@ -17,11 +17,11 @@ from bs4 import BeautifulSoup
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
 from app.auth import service as auth
 from app.clock import get_clock
 from app.config import Settings
+from app.db import unit_of_work
 from app.main import create_app
 from app.publishing.export import export_site, file_for, site_links
 from app.web.links import relative
@@ -302,7 +302,7 @@ def test_serve_keeps_a_static_copy_up_to_date(
         )
     )
     app.dependency_overrides[get_clock] = lambda: clock
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         _, token = auth.create_token(session, name="exporter", now=clock())
     with TestClient(app, headers={"Authorization": f"Bearer {token}"}) as client:
         wait_for(copy / "index.html", "All Systems Operational")  # exported at start

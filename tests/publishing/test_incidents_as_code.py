@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, func, select
+from sqlmodel import col, func, select
 from typer.testing import CliRunner
 
 from app.cli import cli
 from app.config import Settings
-from app.db import create_db_engine, migrate
+from app.db import create_db_engine, migrate, unit_of_work
 from app.models import AuditEvent, Incident, IncidentStatus, IncidentUpdate, OutboxEvent
 from app.publishing.incident_files import FileError, parse_file
 from app.publishing.incidents_as_code import SyncReport, sync_incidents
@@ -55,22 +55,25 @@ def folder(tmp_path: Path) -> Path:
 def sync(
     engine: Engine, folder: Path, settings: Settings, clock: FakeClock, **kw: bool
 ) -> SyncReport:
+    """One sync as `pharos sync` runs it: one unit of work, rolled back for a dry run."""
+    dry_run = kw.pop("dry_run", False)
     kw.setdefault("create_components", True)
-    return sync_incidents(engine, folder, settings=settings, clock=clock, **kw)
+    with unit_of_work(engine, dry_run=dry_run) as session:
+        return sync_incidents(session, folder, settings=settings, clock=clock, **kw)
 
 
 def count(engine: Engine, model: type[AuditEvent] | type[OutboxEvent] | type[Incident]) -> int:
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         return session.exec(select(func.count()).select_from(model)).one()
 
 
 def event_types(engine: Engine) -> list[str]:
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         return list(session.exec(select(OutboxEvent.type).order_by(col(OutboxEvent.id))))
 
 
 def the_incident(engine: Engine, slug: str) -> Incident:
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         return session.exec(select(Incident).where(Incident.source_slug == slug)).one()
 
 
@@ -219,7 +222,7 @@ def test_an_edit_changes_the_incident_without_notifying(
     incident = the_incident(engine, path.stem)
     assert incident.name == "Delayed charging events"
     assert "## Impact on customers" in (incident.postmortem_published_body or "")
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         times = session.exec(
             select(IncidentUpdate.display_at).where(IncidentUpdate.incident_id == incident.id)
         ).all()
@@ -291,7 +294,7 @@ def test_a_bad_file_writes_nothing_of_itself_and_the_others_still_apply(
     ]
     assert count(engine, Incident) == 2  # the good file was imported
     incident = the_incident(engine, path.stem)
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         bodies = session.exec(
             select(IncidentUpdate.body).where(IncidentUpdate.incident_id == incident.id)
         ).all()
@@ -351,7 +354,7 @@ def test_dump_sync_into_a_fresh_database_dump_is_byte_identical(
     staff.put(f"/api/v1/incidents/{second['id']}/postmortem", json={"body": "Draft only."})
 
     one, two = tmp_path / "one", tmp_path / "two"
-    with Session(engine, expire_on_commit=False) as session:
+    with unit_of_work(engine) as session:
         written = dump_incidents(session, one, tz=settings.tz)
     assert sorted(p.name for p in written) == [
         "2025-09-07-delays-charging-events-part-1-2.md",
@@ -365,7 +368,7 @@ def test_dump_sync_into_a_fresh_database_dump_is_byte_identical(
     try:
         report = sync(fresh, one, settings, clock)
         assert report.errors == []
-        with Session(fresh, expire_on_commit=False) as session:
+        with unit_of_work(fresh) as session:
             dump_incidents(session, two, tz=settings.tz)
     finally:
         fresh.dispose()

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from app.components import service as components
 from app.config import Settings
+from app.db import unit_of_work
 from app.models import Component, ComponentDay, ComponentStatus
 from app.uptime import service as uptime
 
@@ -32,7 +33,7 @@ def oslo(year: int, month: int, day: int, hour: int, minute: int, second: int = 
 @pytest.fixture
 def session(engine: Engine) -> Iterator[Session]:
     """A session on the migrated test database."""
-    with Session(engine, expire_on_commit=False) as session:
+    with unit_of_work(engine) as session:
         yield session
 
 

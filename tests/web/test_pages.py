@@ -12,6 +12,7 @@ from bs4 import BeautifulSoup, Tag
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from app.db import unit_of_work
 from tests.conftest import FakeClock, make_component, open_incident
 
 XSS_SCRIPT = "<script>alert(1)</script>"
@@ -581,7 +582,6 @@ def test_a_large_page_shows_one_row_of_bars_per_group(
 def test_group_sums_equal_the_sum_of_their_components(
     staff: TestClient, clock: FakeClock, engine: Any
 ) -> None:
-    from sqlmodel import Session
 
     from app.components import service as components
     from app.uptime import service as uptime
@@ -591,7 +591,7 @@ def test_group_sums_equal_the_sum_of_their_components(
     make_component(staff, name="Webhooks", group_id=made["cloud"]["id"])
     now = datetime(2025, 9, 7, 9, 0, tzinfo=UTC)
     first, last, tz = datetime(2025, 8, 20).date(), now.date(), ZoneInfo("Europe/Oslo")
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         leaves = [c for c in components.list_components(session) if not c.is_group]
         rows: dict[str, list[Any]] = {}
         for c in leaves:

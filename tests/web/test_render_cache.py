@@ -14,11 +14,11 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 from starlette.types import Message, Receive, Scope, Send
 
 from app import data_version
 from app.auth import service as auth
+from app.db import unit_of_work
 from app.models import Component, DataVersion
 from app.web.render_cache import CACHE_CONTROL, RenderCache
 from tests.conftest import FakeClock, make_component, open_incident
@@ -164,13 +164,13 @@ def test_staff_api_and_forms_are_never_cached(staff: TestClient, client: TestCli
 
 def test_only_public_writes_move_the_data_version(engine: Engine, clock: FakeClock) -> None:
     start = data_version.read(engine)
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         auth.create_token(session, name="private", now=clock())  # a private table
     assert data_version.read(engine) == start
     heard: list[int] = []
     unsubscribe = data_version.subscribe(engine, heard.append)
     try:
-        with Session(engine) as session:
+        with unit_of_work(engine) as session:
             session.add(Component(name="A", created_at=clock(), updated_at=clock()))
             session.add(Component(name="B", created_at=clock(), updated_at=clock()))
             session.flush()
@@ -178,12 +178,12 @@ def test_only_public_writes_move_the_data_version(engine: Engine, clock: FakeClo
             session.commit()  # one transaction, one bump, however many flushes
         assert data_version.read(engine) == start + 1
         assert heard == [start + 1]
-        with Session(engine) as session:
+        with unit_of_work(engine) as session:
             session.add(Component(name="D", created_at=clock(), updated_at=clock()))
             session.flush()
             session.rollback()  # a rolled-back change bumps nothing and tells nobody
         assert data_version.read(engine) == start + 1
-        with Session(engine) as session:
+        with unit_of_work(engine) as session:
             session.execute(sa.update(Component).values(description="bulk"))
             session.commit()  # bulk statements bypass the flush, not the version
         assert data_version.read(engine) == start + 2
