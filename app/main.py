@@ -23,13 +23,14 @@ from app.incidents.api import router as incidents_router
 from app.maintenance.api import router as maintenance_router
 from app.maintenance.scheduler import MaintenanceScheduler
 from app.notifications.worker import DeliveryCounters, DeliveryWorker
+from app.page import page_info
 from app.probes.api import router as probes_router
 from app.probes.exporter import ProbeCollector
 from app.probes.runner import probe_loops
 from app.publishing.export import SiteExporter
 from app.subscribers.api import router as subscribers_router
 from app.uptime.api import router as uptime_router
-from app.web import links, views
+from app.web import links
 from app.web.badges import router as badges_router
 from app.web.feeds import router as feeds_router
 from app.web.limits import BodySizeLimit
@@ -69,7 +70,7 @@ def install_error_handlers(app: FastAPI) -> None:
         return templates.TemplateResponse(
             request,
             "error.html",
-            {"page": views.page_info(settings), "title": title, "message": message},
+            {"page": page_info(settings), "title": title, "message": message},
             status_code=status,
         )
 

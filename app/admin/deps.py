@@ -25,9 +25,9 @@ from app.config import Settings
 from app.db import SessionDep
 from app.errors import EarlyAnswer
 from app.models import UserRole
+from app.page import page_info
 from app.users import sessions
 from app.users.sessions import SignedIn
-from app.web import views
 
 COOKIE = "pharos_admin"
 LOGIN_COOKIE = "pharos_admin_login"  # double-submit token of the sign-in form
@@ -90,7 +90,7 @@ def render(
 ) -> HTMLResponse:
     """An admin page; never cached, since it is one user's view."""
     settings: Settings = request.app.state.settings
-    context.setdefault("page", views.page_info(settings))
+    context.setdefault("page", page_info(settings))
     context.setdefault("errors", FormErrors())
     context.setdefault("values", FormValues())
     context["staff"] = staff

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
+from app import labels
 from app.admin import views
 from app.admin.deps import PREFIX, Editor, EditorPost, Viewer, done, render
 from app.admin.flow import FormState, attempt, confirmation, kept, render_form
@@ -13,13 +14,12 @@ from app.admin.forms import FormErrors, FormValues, parse_local
 from app.clock import ClockDep
 from app.config import Settings, SettingsDep
 from app.db import SessionDep
-from app.incidents.present import STATUS_LABELS
 from app.maintenance import service as maintenance
 from app.maintenance.schemas import MAINTENANCE_STATUSES, MaintenanceCreate, MaintenanceUpdateCreate
 from app.users.sessions import SignedIn
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
-MAINTENANCE_CHOICES = [(s.value, STATUS_LABELS[s.value]) for s in MAINTENANCE_STATUSES]
+MAINTENANCE_CHOICES = [(s.value, labels.incident_status(s)) for s in MAINTENANCE_STATUSES]
 
 
 @router.get("/maintenance")

@@ -9,11 +9,12 @@ import sqlalchemy as sa
 from markupsafe import Markup
 from sqlmodel import Session, col, select
 
+from app import labels, timefmt
 from app.components import present as component_present
 from app.components import service as components
 from app.config import Settings
 from app.incidents import read as incidents
-from app.incidents.present import STATUS_LABELS, page_path
+from app.incidents.present import page_path
 from app.models import (
     OPEN_STATUSES,
     Component,
@@ -28,12 +29,11 @@ from app.models import (
 from app.notifications import outbox
 from app.probes import service as probes
 from app.publishing.markdown import render_markdown
-from app.web import timefmt
-from app.web.views import COMPONENT_LABELS
 
-COMPONENT_CHOICES = [(s.value, COMPONENT_LABELS[s]) for s in ComponentStatus]
+COMPONENT_CHOICES = [(s.value, labels.component_status(s)) for s in ComponentStatus]
 INCIDENT_CHOICES = [
-    (s, STATUS_LABELS[s]) for s in ("investigating", "identified", "monitoring", "resolved")
+    (s, labels.incident_status(s))
+    for s in ("investigating", "identified", "monitoring", "resolved")
 ]
 
 
@@ -139,7 +139,7 @@ def component_rows(session: Session) -> list[ComponentRow]:
             id=c.id,
             name=c.name,
             status=status.value,
-            status_label=COMPONENT_LABELS[status],
+            status_label=labels.component_status(status),
             is_group=c.is_group,
             group_name=group.name if group else None,
             position=c.position,
@@ -156,8 +156,8 @@ def component_rows(session: Session) -> list[ComponentRow]:
 
 def _change_text(name: str, old: ComponentStatus, new: ComponentStatus) -> str:
     if old == new:
-        return f"{name}: {COMPONENT_LABELS[new]}"
-    return f"{name}: {COMPONENT_LABELS[old]} → {COMPONENT_LABELS[new]}"
+        return f"{name}: {labels.component_status(new)}"
+    return f"{name}: {labels.component_status(old)} → {labels.component_status(new)}"
 
 
 def incident_rows(session: Session, found: list[Incident], tz: tzinfo) -> list[IncidentRow]:
@@ -169,7 +169,7 @@ def incident_rows(session: Session, found: list[Incident], tz: tzinfo) -> list[I
             UpdateRow(
                 id=u.id,
                 status=u.status.value,
-                status_label=STATUS_LABELS[u.status.value],
+                status_label=labels.incident_status(u.status),
                 body=u.body,
                 body_html=render_markdown(u.body, heading_offset=3),
                 posted=timefmt.posted(u.display_at, tz),
@@ -188,7 +188,7 @@ def incident_rows(session: Session, found: list[Incident], tz: tzinfo) -> list[I
                 id=i.id,
                 name=i.name,
                 status=i.status.value,
-                status_label=STATUS_LABELS[i.status.value],
+                status_label=labels.incident_status(i.status),
                 impact=i.impact.value,
                 started=timefmt.posted(i.started_at, tz),
                 public_url=page_path(i),
@@ -250,10 +250,10 @@ def _latency(ms: float | None) -> str:
 def _probe_state(s: ProbeState, tz: tzinfo) -> tuple[str, str, str]:
     """The state, its label and a note: the declared status and how sure automation is."""
     if s.active != ComponentStatus.operational:
-        label = f"Failing: {COMPONENT_LABELS[s.active]}"
+        label = f"Failing: {labels.component_status(s.active)}"
         if s.pending is not None:
             runs = f"{s.pending_count} run{'' if s.pending_count == 1 else 's'}"
-            note = f"{COMPONENT_LABELS[s.pending]} for {runs}, not confirmed yet"
+            note = f"{labels.component_status(s.pending)} for {runs}, not confirmed yet"
         elif s.successes:
             note = "Recovering"
         else:
@@ -264,7 +264,7 @@ def _probe_state(s: ProbeState, tz: tzinfo) -> tuple[str, str, str]:
     if s.failures:
         failed = f"Last run{'s' if s.failures > 1 else ''} failed"
         if s.last_status is not None:
-            failed += f" ({COMPONENT_LABELS[s.last_status]})"
+            failed += f" ({labels.component_status(s.last_status)})"
         return "healthy", "Healthy", f"{failed}, not confirmed yet"
     return "healthy", "Healthy", ""
 
@@ -293,7 +293,7 @@ def probe_rows(session: Session, tz: tzinfo) -> list[ProbeRow]:
                     id=incident.id,
                     name=incident.name,
                     status=incident.status.value,
-                    status_label=STATUS_LABELS[incident.status.value],
+                    status_label=labels.incident_status(incident.status),
                 )
                 if incident
                 else None,

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from app.audit import service as audit
+from app.components import events
 from app.components.schemas import ComponentCreate, ComponentUpdate
 from app.config import Settings
 from app.errors import Conflict, InvalidInput, NotFound
@@ -22,7 +23,6 @@ from app.models import (
     Incident,
     IncidentUpdate,
 )
-from app.notifications import events
 from app.uptime import service as uptime
 
 
@@ -251,7 +251,7 @@ def update_component(
     if "status" in changes:
         change = change_status(session, component, changes["status"], now=now, tz=settings.tz)
         if change is not None:
-            events.component_event(session, settings, component, change, now=now)
+            events.status_changed(session, settings, component, change, now=now)
     component.updated_at = now
     session.add(component)
     audit.record(

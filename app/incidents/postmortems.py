@@ -9,9 +9,9 @@ from sqlmodel import Session
 from app.audit import service as audit
 from app.config import Settings
 from app.errors import Conflict, InvalidInput, InvalidTransition
+from app.incidents import events
 from app.incidents import service as incidents
 from app.models import CLOSED_STATUSES, Incident, IncidentStatus
-from app.notifications import events
 
 
 def save_postmortem_draft(

@@ -9,18 +9,6 @@ from app.incidents.read import IncidentDetail
 from app.incidents.schemas import AffectedComponentPublic, IncidentPublic, IncidentUpdatePublic
 from app.models import Incident
 
-STATUS_LABELS = {
-    "investigating": "Investigating",
-    "identified": "Identified",
-    "monitoring": "Monitoring",
-    "resolved": "Resolved",
-    "postmortem": "Postmortem",
-    "scheduled": "Scheduled",
-    "in_progress": "In progress",
-    "verifying": "Verifying",
-    "completed": "Completed",
-}
-
 
 def page_path(incident: Incident) -> str:
     """The public page of an incident or a maintenance (shortlinks and feeds link it)."""

@@ -10,15 +10,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from app.components import present as component_present
 from app.errors import NotFound
 from app.models import (
-    OPEN_STATUSES,
     AffectedComponent,
     AuditEvent,
     Component,
-    ComponentStatus,
-    Impact,
     Incident,
     IncidentStatus,
     IncidentUpdate,
@@ -181,16 +177,6 @@ def affected_component_ids(session: Session, incident_id: str) -> list[str]:
         .distinct()
     )
     return list(session.exec(stmt))
-
-
-def page_status(session: Session) -> tuple[str, str]:
-    """The page's (indicator, description) from the components and the unresolved incidents."""
-    leaves = [
-        ComponentStatus(s)
-        for s in session.exec(select(Component.status).where(~col(Component.is_group)))
-    ]
-    impacts = session.exec(select(Incident.impact).where(col(Incident.status).in_(OPEN_STATUSES)))
-    return component_present.page_status(leaves, (Impact(i).value for i in impacts))
 
 
 def last_change(session: Session) -> datetime | None:

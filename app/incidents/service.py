@@ -10,11 +10,12 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from app.audit import service as audit
+from app.components import events as component_events
 from app.components import present as component_present
 from app.components import service as components
 from app.config import Settings
 from app.errors import InvalidInput, InvalidTransition, NotFound
-from app.incidents import read
+from app.incidents import events, read
 from app.incidents.schemas import ComponentChanges, IncidentCreate, UpdateCreate, UpdateEdit
 from app.models import (
     CLOSED_STATUSES,
@@ -28,7 +29,6 @@ from app.models import (
     IncidentStatus,
     IncidentUpdate,
 )
-from app.notifications import events
 
 IMPACT_OF: dict[ComponentStatus, Impact] = {
     ComponentStatus.operational: Impact.none,
@@ -122,7 +122,7 @@ def _hand_back(
             incident_id=incident.id,
         )
         if change is not None and notify:
-            events.component_event(session, settings, component, change, now=now)
+            component_events.status_changed(session, settings, component, change, now=now)
 
 
 def _check_transition(incident: Incident, new: IncidentStatus) -> None:
@@ -237,9 +237,9 @@ def apply_update(
     session.add(incident)
     session.flush()
     _sync_from_updates(session, incident)
-    if deliver_notifications:
+    if deliver_notifications and not incident.backfilled:
         for component, change in changed:
-            events.component_event(session, settings, component, change, now=now)
+            component_events.status_changed(session, settings, component, change, now=now)
     return update
 
 

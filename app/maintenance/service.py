@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 from app.audit import service as audit
 from app.config import Settings
 from app.errors import Conflict, InvalidInput, InvalidTransition, NotFound
-from app.incidents import read
+from app.incidents import events, read
 from app.incidents import service as incidents
 from app.maintenance.schemas import (
     MAINTENANCE_STATUSES,
@@ -24,7 +24,6 @@ from app.maintenance.schemas import (
     MaintenanceUpdateCreate,
 )
 from app.models import ComponentStatus, Impact, Incident, IncidentStatus, IncidentUpdate
-from app.notifications import events
 
 ORDER = {status: rank for rank, status in enumerate(MAINTENANCE_STATUSES)}
 UPCOMING = (IncidentStatus.scheduled,)

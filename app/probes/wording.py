@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from app import labels
 from app.models import ComponentStatus
 
 # problem -> (incident name, first update body)
@@ -24,11 +25,11 @@ OPENING: dict[str, tuple[str, str]] = {
     ),
 }
 
-IMPACT_WORDS = {
-    ComponentStatus.degraded_performance: "degraded performance",
-    ComponentStatus.partial_outage: "a partial outage",
-    ComponentStatus.major_outage: "a major outage",
-}
+
+def impact_words(status: ComponentStatus) -> str:
+    """A status within a sentence: "degraded performance", "a partial outage"."""
+    phrase = labels.COMPONENT_STATUS_PHRASE[status]
+    return f"a {phrase}" if phrase.endswith("outage") else phrase
 
 
 def fill(template: str, *, component: str, probe: str) -> str:
@@ -49,7 +50,7 @@ def opening(
 
 def joined(component: str, status: ComponentStatus) -> str:
     """A second component of the same backend is affected."""
-    return f"{component} is affected as well ({IMPACT_WORDS[status]}). We are investigating."
+    return f"{component} is affected as well ({impact_words(status)}). We are investigating."
 
 
 def relapsed(component: str) -> str:
@@ -59,7 +60,7 @@ def relapsed(component: str) -> str:
 
 def severity_changed(component: str, status: ComponentStatus) -> str:
     """The impact got better or worse while the incident is open."""
-    return f"The impact on {component} has changed: it now has {IMPACT_WORDS[status]}."
+    return f"The impact on {component} has changed: it now has {impact_words(status)}."
 
 
 def partly_recovered(component: str) -> str:

@@ -7,13 +7,14 @@ from html import escape
 
 from fastapi import APIRouter, Request, Response
 
+from app import labels
 from app.components import present as component_present
+from app.components import read as component_read
 from app.components import service as components
 from app.config import SettingsDep
 from app.db import ReadSessionDep
 from app.incidents import read
 from app.web.conditional import conditional_response
-from app.web.views import COMPONENT_LABELS
 
 router = APIRouter(tags=["badges"], include_in_schema=False)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -74,7 +75,7 @@ def _send(request: Request, body: bytes, updated: datetime | None) -> Response:
 @router.get("/badge.svg")
 def page_badge(request: Request, session: ReadSessionDep, settings: SettingsDep) -> Response:
     """The page's status, e.g. "Zaptec status | All Systems Operational"."""
-    indicator, description = read.page_status(session)
+    indicator, description = component_read.page_status(session)
     body = badge_svg(f"{settings.page_name} status", description, INDICATOR_COLOURS[indicator])
     return _send(request, body, read.last_change(session))
 
@@ -87,5 +88,5 @@ def component_badge(component_id: str, request: Request, session: ReadSessionDep
     # The shared presenter gives a group the worst status and newest change of its components.
     public = component_present.present_components([component, *children], page_id="")[0]
     colour = INDICATOR_COLOURS[STATUS_INDICATOR[public.status.value]]
-    body = badge_svg(component.name, COMPONENT_LABELS[public.status], colour)
+    body = badge_svg(component.name, labels.component_status(public.status), colour)
     return _send(request, body, public.updated_at)

@@ -11,7 +11,7 @@ from app.components import service as components
 from app.config import Settings, SettingsDep
 from app.db import ReadSessionDep
 from app.incidents import read as incidents
-from app.notifications import feeds
+from app.web import feed_builder as feeds
 from app.web.conditional import conditional_response
 
 router = APIRouter(tags=["feeds"])

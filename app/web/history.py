@@ -8,19 +8,18 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from app import timefmt
 from app.components import service as components
 from app.config import Settings
 from app.errors import NotFound
 from app.models import Incident
-from app.uptime import present as uptime_present
-from app.web import timefmt
+from app.page import PageInfo, page_info
+from app.web import uptime_view
 from app.web.views import (
     HISTORY_MONTHS_PER_PAGE,
     IncidentView,
-    PageInfo,
     incident_views,
     month_start,
-    page_info,
 )
 
 # A month lists its newest incidents up to this many, then links to the whole month.
@@ -61,17 +60,17 @@ class HistoryPage:
     @property
     def newer_path(self) -> str:
         """The page before this one (newer incidents)."""
-        return uptime_present.history_path(self.newer or 1)
+        return uptime_view.history_path(self.newer or 1)
 
     @property
     def back_path(self) -> str:
         """From a whole month, back to the history page holding it, at the month."""
-        return f"{uptime_present.history_path(self.number)}#month-{self.months[0].iso}"
+        return f"{uptime_view.history_path(self.number)}#month-{self.months[0].iso}"
 
     @property
     def older_path(self) -> str:
         """The page after this one (older incidents)."""
-        return uptime_present.history_path(self.older or self.number)
+        return uptime_view.history_path(self.older or self.number)
 
 
 def _page_of(today: date, month: date) -> int:

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 from app.clock import ClockDep
 from app.config import SettingsDep
 from app.db import ReadSessionDep
+from app.page import page_info
 from app.web import history as history_views
 from app.web import views
 
@@ -18,7 +19,7 @@ router = APIRouter(tags=["public pages"], include_in_schema=False)
 
 
 def render(request: Request, template: str, **context: object) -> HTMLResponse:
-    context.setdefault("page", views.page_info(request.app.state.settings))
+    context.setdefault("page", page_info(request.app.state.settings))
     response: HTMLResponse = request.app.state.templates.TemplateResponse(
         request, template, context
     )

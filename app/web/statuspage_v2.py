@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlmodel import Session
 
 from app.components import present as component_present
+from app.components import read as component_read
 from app.components import service as components
 from app.config import Settings, SettingsDep
 from app.db import ReadSessionDep
@@ -113,7 +114,7 @@ def _json(
 def status(request: Request, session: ReadSessionDep, settings: SettingsDep) -> Response:
     """The page's status rollup: indicator and description."""
     page, updated = _page(session, settings)
-    indicator, description = read.page_status(session)
+    indicator, description = component_read.page_status(session)
     body = {"page": page, "status": {"indicator": indicator, "description": description}}
     return _json(request, body, updated)
 
@@ -244,7 +245,7 @@ def summary(request: Request, session: ReadSessionDep, settings: SettingsDep) ->
     """Status, components, unresolved incidents and upcoming or active maintenance at once."""
     page, updated = _page(session, settings)
     found = read.list_incidents(session, statuses=list(OPEN_STATUSES), limit=MAX_PER_PAGE)
-    indicator, description = read.page_status(session)
+    indicator, description = component_read.page_status(session)
     body = {
         "page": page,
         "components": _components(session, settings),

@@ -10,27 +10,21 @@ import sqlalchemy as sa
 from markupsafe import Markup
 from sqlmodel import Session, col, select
 
+from app import labels, timefmt
 from app.components import present as component_present
 from app.components import service as components
 from app.components.schemas import ComponentPublic
 from app.config import Settings
 from app.errors import NotFound
 from app.incidents import read as incidents
-from app.incidents.present import STATUS_LABELS, page_folder
+from app.incidents.present import page_folder
 from app.maintenance import service as maintenance
 from app.models import OPEN_STATUSES, Component, ComponentStatus, Incident
+from app.page import PageInfo, page_info
 from app.publishing.markdown import render_markdown
-from app.uptime import present as uptime_present
 from app.uptime import service as uptime
-from app.web import timefmt
+from app.web import uptime_view
 
-COMPONENT_LABELS = {
-    ComponentStatus.operational: "Operational",
-    ComponentStatus.under_maintenance: "Under Maintenance",
-    ComponentStatus.degraded_performance: "Degraded Performance",
-    ComponentStatus.partial_outage: "Partial Outage",
-    ComponentStatus.major_outage: "Major Outage",
-}
 PAST_DAYS = 14
 HISTORY_MONTHS_PER_PAGE = 3
 UPTIME_MONTHS = 3
@@ -38,15 +32,6 @@ UPTIME_MONTHS = 3
 # (its components added up) and folds the groups; the uptime page has them all.
 FRONT_PAGE_BARS = 50
 UPTIME_COMPONENTS_PER_PAGE = 25
-
-
-@dataclass(frozen=True)
-class PageInfo:
-    """What every page's frame shows."""
-
-    name: str
-    url: str
-    time_zone: str
 
 
 @dataclass(frozen=True)
@@ -60,7 +45,7 @@ class ComponentView:
     status_label: str
     is_group: bool = False
     children: list[ComponentView] = field(default_factory=list)
-    uptime: uptime_present.UptimeBars | None = None
+    uptime: uptime_view.UptimeBars | None = None
 
 
 @dataclass(frozen=True)
@@ -158,7 +143,7 @@ class UptimePage:
     range: str
     weekdays: list[str]
     note: str
-    components: list[uptime_present.ComponentCalendar]
+    components: list[uptime_view.ComponentCalendar]
     number: int = 1
     newer: int | None = None
     older: int | None = None
@@ -179,11 +164,6 @@ def uptime_path(number: int) -> str:
     return f"/uptime/{number}/" if number > 1 else "/uptime/"
 
 
-def page_info(settings: Settings) -> PageInfo:
-    """The frame's data."""
-    return PageInfo(name=settings.page_name, url=settings.public_url, time_zone=settings.timezone)
-
-
 def affected_sentence(names: list[tuple[str | None, str]]) -> str:
     """Statuspage's list style: "A and B", "Group (X, Y), A, and B"."""
     grouped: dict[str | None, list[str]] = {}
@@ -202,7 +182,7 @@ def affected_sentence(names: list[tuple[str | None, str]]) -> str:
 
 
 def _component_views(
-    presented: list[ComponentPublic], uptime_bars: dict[str, uptime_present.UptimeBars]
+    presented: list[ComponentPublic], uptime_bars: dict[str, uptime_view.UptimeBars]
 ) -> list[ComponentView]:
     children: dict[str, list[ComponentView]] = {}
     top: list[tuple[str, ComponentView]] = []
@@ -214,7 +194,7 @@ def _component_views(
             name=c.name,
             description=c.description,
             status=c.status.value,
-            status_label=COMPONENT_LABELS[c.status],
+            status_label=labels.component_status(c.status),
             is_group=c.group,
             children=[],
             uptime=uptime_bars.get(c.id),
@@ -251,12 +231,12 @@ def incident_views(
                 id=i.id,
                 name=i.name,
                 status=i.status.value,
-                status_label=STATUS_LABELS[i.status.value],
+                status_label=labels.incident_status(i.status),
                 impact=i.impact.value,
                 updates=[
                     UpdateView(
                         status=u.status.value,
-                        status_label=STATUS_LABELS[u.status.value],
+                        status_label=labels.incident_status(u.status),
                         body_html=render_markdown(u.body, heading_offset=4),
                         posted=timefmt.posted(u.display_at, tz),
                         display_at=u.display_at,
@@ -351,7 +331,7 @@ def _showcased(
 
 def _uptime_bars(
     session: Session, settings: Settings, shown: list[Component], now: datetime
-) -> dict[str, uptime_present.UptimeBars]:
+) -> dict[str, uptime_view.UptimeBars]:
     """90 daily bars per showcased component, from one query of rollups for all of them.
 
     On a page with more than FRONT_PAGE_BARS showcased components, each group gets one row of
@@ -381,9 +361,9 @@ def _uptime_bars(
             into.update((ref.id, ref) for ref in refs)
         found = {key: list(refs.values()) for key, refs in merged.items()}
     weights = uptime.weights_of(settings)
-    href = uptime_present.history_links(last, HISTORY_MONTHS_PER_PAGE)
+    href = uptime_view.history_links(last, HISTORY_MONTHS_PER_PAGE)
     return {
-        cid: uptime_present.uptime_bars(cid, days, found, weights=weights, history_href=href)
+        cid: uptime_view.uptime_bars(cid, days, found, weights=weights, history_href=href)
         for cid, days in figures.items()
     }
 
@@ -404,9 +384,9 @@ def uptime_page(session: Session, settings: Settings, now: datetime, number: int
         session, shown, first_day=months[0], last_day=today, now=now, tz=tz
     )
     weights = uptime.weights_of(settings)
-    href = uptime_present.history_links(today, HISTORY_MONTHS_PER_PAGE)
+    href = uptime_view.history_links(today, HISTORY_MONTHS_PER_PAGE)
     calendars = [
-        uptime_present.component_calendar(
+        uptime_view.component_calendar(
             c.id,
             components.display_name(c, groups),
             history.figures[c.id],
@@ -421,7 +401,7 @@ def uptime_page(session: Session, settings: Settings, now: datetime, number: int
         page=page_info(settings),
         range=f"{timefmt.day_heading(months[0])} \N{EN DASH} {timefmt.day_heading(today)}",
         weekdays=list(calendar.day_abbr),
-        note=uptime_present.weights_note(weights),
+        note=uptime_view.weights_note(weights),
         components=calendars,
         number=number,
         newer=number - 1 if number > 1 else None,

@@ -194,6 +194,29 @@ def test_event_types_and_what_sends_nothing(
     assert published["status"] == "postmortem"
 
 
+def test_a_backfilled_incident_sends_nothing_now_or_later(
+    staff: TestClient, engine: Engine, clock: FakeClock
+) -> None:
+    _subscribe(staff, "https://hooks.example.com/status")
+    ocpp = make_component(staff, name="OCPP")
+    written = clock.now - timedelta(days=30)
+    incident = open_incident(
+        staff,
+        name="Last month",
+        backfilled=True,
+        display_at=written.isoformat(),
+        components={ocpp["id"]: "major_outage"},
+    )
+    base = f"/api/v1/incidents/{incident['id']}"
+    for status in ("identified", "monitoring", "resolved"):
+        body = {"status": status, "body": status, "components": {ocpp["id"]: "partial_outage"}}
+        assert staff.post(f"{base}/updates", json=body).status_code == 201
+    staff.put(f"{base}/postmortem", json={"body": "What happened."})
+    assert staff.post(f"{base}/postmortem/publish").status_code == 200
+    with unit_of_work(engine) as session:
+        assert session.exec(select(OutboxEvent)).all() == []
+
+
 def test_component_filters_apply(
     staff: TestClient, receiver: Receiver, deliver: Callable[[], int]
 ) -> None:

@@ -15,7 +15,8 @@ from urllib.parse import urlsplit
 
 from feedgen.feed import FeedGenerator
 
-from app.incidents.present import STATUS_LABELS, page_path
+from app import labels
+from app.incidents.present import page_path
 from app.incidents.read import IncidentDetail
 from app.models import Incident, IncidentUpdate
 
@@ -65,7 +66,7 @@ def update_html(update: IncidentUpdate, tz: tzinfo) -> str:
     body = escape(update.body).replace("\n", "<br>")
     return (
         f"<p><small>{_stamp(update.display_at, tz)}</small><br>"
-        f"<strong>{STATUS_LABELS[update.status.value]}</strong> - {body}</p>"
+        f"<strong>{labels.incident_status(update.status)}</strong> - {body}</p>"
     )
 
 
@@ -161,7 +162,7 @@ def updates_feed(
             flavor,
             atom_id=f"tag:{site.tag_authority},2005:IncidentUpdate/{u.id}",
             url=f"{site.incident_url(detail.incident)}#update-{u.id}",
-            title=f"{detail.incident.name} - {STATUS_LABELS[u.status.value]}",
+            title=f"{detail.incident.name} - {labels.incident_status(u.status)}",
             published=u.display_at,
             updated=u.updated_at,
             rss_date=u.display_at,

@@ -11,16 +11,18 @@ from functools import lru_cache
 
 from markupsafe import Markup, escape
 
+from app import labels
 from app.models import ComponentStatus
+from app.timefmt import day_heading
 from app.uptime.service import DayFigures, IncidentRef, Weights, period_percent
 from app.web.links import relative
 
 # What the label names, worst first; operational time is the rest of the day.
 TROUBLE = (
-    (ComponentStatus.major_outage, "major outage"),
-    (ComponentStatus.partial_outage, "partial outage"),
-    (ComponentStatus.degraded_performance, "degraded performance"),
-    (ComponentStatus.under_maintenance, "maintenance"),
+    ComponentStatus.major_outage,
+    ComponentStatus.partial_outage,
+    ComponentStatus.degraded_performance,
+    ComponentStatus.under_maintenance,
 )
 US_PER_MINUTE = 60_000_000
 LABEL_INCIDENTS = 3  # a day's label names this many incidents, then says how many more
@@ -120,11 +122,6 @@ def weights_note(weights: Weights) -> str:
     )
 
 
-def day_heading(day: date) -> str:
-    """A day as labels show it, e.g. "Sep 7, 2025"."""
-    return f"{day:%b} {day.day}, {day.year}"
-
-
 def format_percent(value: float | None) -> str:
     """Uptime rounded down to two decimals ("99.99%" is never a rounded-up 99.996%)."""
     if value is None:
@@ -147,7 +144,11 @@ def day_label(figures: DayFigures, incidents: Sequence[IncidentRef]) -> str:
     heading = day_heading(figures.day)
     if not figures.has_data:
         return f"{heading}: no data"
-    trouble = [f"{duration(figures.us[s])} {name}" for s, name in TROUBLE if figures.us[s] > 0]
+    trouble = [
+        f"{duration(figures.us[s])} {labels.COMPONENT_STATUS_PHRASE[s]}"
+        for s in TROUBLE
+        if figures.us[s] > 0
+    ]
     label = f"{heading}: {', '.join(trouble) if trouble else 'no downtime'}"
     if incidents:
         noun = "Incident" if len(incidents) == 1 else "Incidents"

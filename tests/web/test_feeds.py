@@ -10,7 +10,7 @@ import feedparser
 import pytest
 from fastapi.testclient import TestClient
 
-from app.notifications.feeds import FEED_ITEM_CAP
+from app.web.feed_builder import FEED_ITEM_CAP
 from tests.conftest import FakeClock, make_component, open_incident
 
 ATOM = "{http://www.w3.org/2005/Atom}"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 from app.models import ComponentStatus
-from app.uptime.present import day_label
 from app.uptime.service import DayFigures, IncidentRef
+from app.web.uptime_view import day_label
 
 
 def test_a_day_names_three_incidents_then_counts_the_rest() -> None:

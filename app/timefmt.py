@@ -33,3 +33,8 @@ def window(start: datetime, end: datetime, tz: tzinfo) -> str:
     if a.tzname() != b.tzname():
         return f"{first} {a:%Z} - {b:%H:%M %Z}"
     return f"{first} - {b:%H:%M %Z}"
+
+
+def iso_z(value: datetime | None) -> str | None:
+    """A UTC time as webhook payloads write it ("2025-09-07T09:12:00Z"), None for none."""
+    return value.isoformat().replace("+00:00", "Z") if value else None

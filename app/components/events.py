@@ -1,0 +1,63 @@
+"""What the components domain tells subscribers: component.status_changed, built here and
+handed to the outbox in the transaction of the change."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from app.components import present, read
+from app.config import Settings
+from app.models import Component, ComponentStatusChange
+from app.notifications import outbox
+from app.timefmt import iso_z
+
+
+def page_block(session: Session, settings: Settings) -> dict[str, str]:
+    """The `page` object of Statuspage's webhooks: id and the current status."""
+    indicator, description = read.page_status(session)
+    return {
+        "id": settings.page_id,
+        "status_indicator": indicator,
+        "status_description": description,
+    }
+
+
+def component_payload(
+    session: Session, settings: Settings, component: Component, change: ComponentStatusChange
+) -> dict[str, Any]:
+    """`page` + `component` + `component_update` as Statuspage's component webhooks carry them."""
+    (public,) = present.present_components([component], page_id=settings.page_id)
+    return {
+        "page": page_block(session, settings),
+        "component": public.model_dump(mode="json", exclude={"components"}),
+        "component_update": {
+            "old_status": change.old_status.value,
+            "new_status": change.new_status.value,
+            "created_at": iso_z(change.recorded_at),
+            "component_type": "Component",
+            "id": str(change.id),
+            "component_id": component.id,
+        },
+    }
+
+
+def status_changed(
+    session: Session,
+    settings: Settings,
+    component: Component,
+    change: ComponentStatusChange,
+    *,
+    now: datetime,
+) -> None:
+    """Queue component.status_changed for the subscribers of the component (or its group)."""
+    session.flush()  # the change's id is part of the payload
+    outbox.emit(
+        session,
+        event_type="component.status_changed",
+        payload=component_payload(session, settings, component, change),
+        component_ids=read.with_groups(session, {component.id}),
+        now=now,
+    )

@@ -1,0 +1,21 @@
+"""The page itself, as every screen's frame shows it: its name, address and time zone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.config import Settings
+
+
+@dataclass(frozen=True)
+class PageInfo:
+    """What every page's frame shows."""
+
+    name: str
+    url: str
+    time_zone: str
+
+
+def page_info(settings: Settings) -> PageInfo:
+    """The frame's data."""
+    return PageInfo(name=settings.page_name, url=settings.public_url, time_zone=settings.timezone)
