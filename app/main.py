@@ -15,6 +15,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.admin.app import install as install_admin
+from app.cacheable import PublicPaths
 from app.components.api import router as components_router
 from app.config import Settings
 from app.db import create_db_engine
@@ -170,6 +171,7 @@ def create_app(settings: Settings) -> FastAPI:
             max_bytes=settings.render_cache_max_mb * 1024 * 1024,
             ttl_seconds=settings.render_cache_ttl_seconds,
             poll_seconds=settings.data_version_poll_seconds,
+            is_cacheable=PublicPaths(app),
             on_create=lambda cache: setattr(app.state, "render_cache", cache),
         )
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -7,7 +7,6 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlmodel import col, select
 
 from app.admin import views
 from app.admin.deps import (
@@ -18,10 +17,11 @@ from app.admin.deps import (
     render,
 )
 from app.admin.forms import FormErrors, FormValues, parse_local
+from app.audit import service as audit
 from app.clock import ClockDep
 from app.config import SettingsDep
 from app.db import SessionDep
-from app.models import AuditEvent, UserRole
+from app.models import UserRole
 from app.subscribers import service as subscribers
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
@@ -93,28 +93,16 @@ def audit_log(
 ) -> HTMLResponse:
     """Who did what, when and from where; filter by actor, action, object and date."""
     errors = FormErrors()
-    stmt = select(AuditEvent)
-    if actor.strip():
-        stmt = stmt.where(col(AuditEvent.actor).contains(actor.strip()))
-    if action.strip():
-        stmt = stmt.where(col(AuditEvent.action).startswith(action.strip()))
-    if object_id.strip():
-        stmt = stmt.where(AuditEvent.object_id == object_id.strip())
     try:
         start = parse_local(since, settings.tz)
     except ValueError as exc:
         errors["since"] = str(exc).capitalize()
         start = None
-    if start is not None:
-        stmt = stmt.where(col(AuditEvent.at) >= start)
-    found = list(
-        session.exec(
-            stmt.order_by(col(AuditEvent.at).desc(), col(AuditEvent.id).desc())
-            .offset((page - 1) * AUDIT_PER_PAGE)
-            .limit(AUDIT_PER_PAGE + 1)
-        )
+    where = audit.AuditFilter(actor=actor, action=action, object_id=object_id, since=start)
+    found = audit.list_events(
+        session, where, limit=AUDIT_PER_PAGE + 1, offset=(page - 1) * AUDIT_PER_PAGE
     )
-    actions = sorted(session.exec(select(AuditEvent.action).distinct()).all())
+    actions = audit.actions(session)
     return render(
         request,
         "admin/audit.html",

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, tzinfo
 
-import sqlalchemy as sa
 from markupsafe import Markup
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from app import labels, timefmt
 from app.components import present as component_present
@@ -19,16 +18,13 @@ from app.models import (
     OPEN_STATUSES,
     Component,
     ComponentStatus,
-    Delivery,
-    DeliveryStatus,
     Incident,
     ProbeState,
-    Subscriber,
     SubscriberStatus,
 )
-from app.notifications import outbox
 from app.probes import service as probes
 from app.publishing.markdown import render_markdown
+from app.subscribers import service as subscribers
 
 COMPONENT_CHOICES = [(s.value, labels.component_status(s)) for s in ComponentStatus]
 INCIDENT_CHOICES = [
@@ -213,26 +209,15 @@ def incident_page(session: Session, settings: Settings, incident_id: str) -> Inc
 
 def delivery_health(session: Session, *, now: datetime) -> DeliveryHealth:
     """Subscribers by state, the pending backlog and recent give-ups."""
-    counts = dict(
-        session.exec(
-            select(Subscriber.status, sa.func.count()).group_by(col(Subscriber.status))
-        ).all()
-    )
-    pending, age = outbox.backlog(session, now=now)
-    failed: int = session.exec(
-        select(sa.func.count())
-        .select_from(Delivery)
-        .where(Delivery.status == DeliveryStatus.failed)
-        .where(col(Delivery.created_at) >= now - timedelta(days=1))
-    ).one()
-    minutes = int(age // 60)
+    health = subscribers.delivery_health(session, now=now)
+    minutes = int(health.oldest_pending_seconds // 60)
     return DeliveryHealth(
-        active=counts.get(SubscriberStatus.active, 0),
-        quarantined=counts.get(SubscriberStatus.quarantined, 0),
-        disabled=counts.get(SubscriberStatus.disabled, 0),
-        pending=pending,
-        oldest_pending=f"{minutes} min" if pending else "none",
-        failed_last_day=failed,
+        active=health.by_status.get(SubscriberStatus.active, 0),
+        quarantined=health.by_status.get(SubscriberStatus.quarantined, 0),
+        disabled=health.by_status.get(SubscriberStatus.disabled, 0),
+        pending=health.pending,
+        oldest_pending=f"{minutes} min" if health.pending else "none",
+        failed_last_day=health.failed_last_day,
     )
 
 
@@ -272,9 +257,7 @@ def _probe_state(s: ProbeState, tz: tzinfo) -> tuple[str, str, str]:
 def probe_rows(session: Session, tz: tzinfo) -> list[ProbeRow]:
     """Every probe's state, by name, with its component and the incident it drives."""
     rows = []
-    for s in probes.list_states(session):
-        component = session.get(Component, s.component_id) if s.component_id else None
-        incident = session.get(Incident, s.incident_id) if s.incident_id else None
+    for s, component, incident in probes.states_with_links(session):
         state, label, note = _probe_state(s, tz)
         rows.append(
             ProbeRow(

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from app.models import AuditEvent
 
@@ -36,3 +37,35 @@ def record(
     )
     session.add(event)
     return event
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """Which events to list: by who (part of the actor), action prefix, object and time."""
+
+    actor: str = ""
+    action: str = ""
+    object_id: str = ""
+    since: datetime | None = None
+
+
+def list_events(
+    session: Session, where: AuditFilter, *, limit: int, offset: int = 0
+) -> list[AuditEvent]:
+    """Matching events, newest first."""
+    stmt = select(AuditEvent)
+    if where.actor.strip():
+        stmt = stmt.where(col(AuditEvent.actor).contains(where.actor.strip()))
+    if where.action.strip():
+        stmt = stmt.where(col(AuditEvent.action).startswith(where.action.strip()))
+    if where.object_id.strip():
+        stmt = stmt.where(AuditEvent.object_id == where.object_id.strip())
+    if where.since is not None:
+        stmt = stmt.where(col(AuditEvent.at) >= where.since)
+    stmt = stmt.order_by(col(AuditEvent.at).desc(), col(AuditEvent.id).desc())
+    return list(session.exec(stmt.offset(offset).limit(limit)))
+
+
+def actions(session: Session) -> list[str]:
+    """Every action the log holds, for the filter's choices."""
+    return sorted(session.exec(select(AuditEvent.action).distinct()).all())

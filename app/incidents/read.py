@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, tzinfo
 from typing import Any
 
 import sqlalchemy as sa
@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from app.errors import NotFound
 from app.models import (
+    OPEN_STATUSES,
     AffectedComponent,
     AuditEvent,
     Component,
@@ -128,6 +129,46 @@ def load_details(session: Session, incidents: list[Incident]) -> list[IncidentDe
                     seen[row.component_id] = current[row.component_id]
         detail.components = sorted(seen.values(), key=lambda c: (c.position, c.name))
     return [by_incident[i] for i in ids]
+
+
+def by_month(
+    session: Session, firsts: list[date], *, tz: tzinfo, limit: int | None
+) -> dict[date, tuple[list[Incident], int]]:
+    """Incidents and maintenances that started in each month (given by its first day, in tz):
+    the newest `limit` of them (all with None) and how many there were."""
+    months: dict[date, tuple[list[Incident], int]] = {}
+    for first in firsts:
+        lower = datetime.combine(first, datetime.min.time(), tzinfo=tz)
+        following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+        upper = datetime.combine(following, datetime.min.time(), tzinfo=tz)
+        within = (col(Incident.started_at) >= lower, col(Incident.started_at) < upper)
+        query = select(Incident).where(*within).order_by(col(Incident.started_at).desc())
+        listed = list(session.exec(query if limit is None else query.limit(limit)))
+        total = len(listed)
+        if limit is not None and total >= limit:
+            counted = select(sa.func.count()).select_from(Incident).where(*within)
+            total = session.exec(counted).one()
+        months[first] = (listed, total)
+    return months
+
+
+def recent_or_open(session: Session, *, since: datetime) -> list[Incident]:
+    """Incidents and maintenances that started or ended since `since`, or are still open;
+    latest started first."""
+    stmt = select(Incident).where(
+        sa.or_(
+            col(Incident.started_at) >= since,
+            col(Incident.resolved_at) >= since,
+            col(Incident.status).in_(OPEN_STATUSES),
+        )
+    )
+    return list(session.exec(stmt.order_by(col(Incident.started_at).desc())))
+
+
+def any_started_before(session: Session, when: datetime) -> bool:
+    """Whether any incident or maintenance started before `when`."""
+    found = session.exec(select(Incident.id).where(col(Incident.started_at) < when).limit(1))
+    return found.first() is not None
 
 
 def _affecting(component_ids: list[str]) -> sa.Select[str]:

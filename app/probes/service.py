@@ -367,6 +367,19 @@ def list_states(session: Session) -> list[ProbeState]:
     return list(session.exec(select(ProbeState).order_by(col(ProbeState.name))))
 
 
+def states_with_links(
+    session: Session,
+) -> list[tuple[ProbeState, Component | None, Incident | None]]:
+    """Every probe's state, by name, with its component and the incident it drives (one query)."""
+    stmt = (
+        select(ProbeState, Component, Incident)
+        .join(Component, col(Component.id) == ProbeState.component_id, isouter=True)
+        .join(Incident, col(Incident.id) == ProbeState.incident_id, isouter=True)
+        .order_by(col(ProbeState.name))
+    )
+    return [(state, component, incident) for state, component, incident in session.exec(stmt)]
+
+
 def recent_results(session: Session, probe_name: str, *, limit: int) -> list[ProbeResult]:
     """A probe's latest results, newest first."""
     stmt = (

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -254,3 +255,33 @@ def redeliver(session: Session, delivery_id: str, *, actor: str, now: datetime) 
         at=now,
     )
     session.flush()
+
+
+@dataclass(frozen=True)
+class DeliveryHealth:
+    """How delivery to subscribers is doing, for the dashboard."""
+
+    by_status: dict[SubscriberStatus, int]
+    pending: int
+    oldest_pending_seconds: float
+    failed_last_day: int
+
+
+def delivery_health(session: Session, *, now: datetime) -> DeliveryHealth:
+    """Subscribers by state, the pending backlog and the deliveries given up in a day."""
+    counts = session.exec(
+        select(Subscriber.status, sa.func.count()).group_by(col(Subscriber.status))
+    ).all()
+    pending, age = outbox.backlog(session, now=now)
+    failed: int = session.exec(
+        select(sa.func.count())
+        .select_from(Delivery)
+        .where(Delivery.status == DeliveryStatus.failed)
+        .where(col(Delivery.created_at) >= now - timedelta(days=1))
+    ).one()
+    return DeliveryHealth(
+        by_status={SubscriberStatus(status): n for status, n in counts},
+        pending=pending,
+        oldest_pending_seconds=age,
+        failed_last_day=failed,
+    )

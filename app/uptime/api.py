@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
+from app.cacheable import PublicRoute
 from app.clock import ClockDep
 from app.config import SettingsDep
 from app.db import ReadSessionDep
 from app.uptime import service
 from app.uptime.schemas import ComponentUptime
 
-router = APIRouter(prefix="/api/v2/components", tags=["public API v2 (Statuspage-compatible)"])
+router = APIRouter(
+    prefix="/api/v2/components",
+    tags=["public API v2 (Statuspage-compatible)"],
+    route_class=PublicRoute,
+)
 
 
 @router.get("/{component_id}/uptime.json")

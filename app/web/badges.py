@@ -8,6 +8,7 @@ from html import escape
 from fastapi import APIRouter, Request, Response
 
 from app import labels
+from app.cacheable import PublicRoute
 from app.components import present as component_present
 from app.components import read as component_read
 from app.components import service as components
@@ -16,7 +17,7 @@ from app.db import ReadSessionDep
 from app.incidents import read
 from app.web.conditional import conditional_response
 
-router = APIRouter(tags=["badges"], include_in_schema=False)
+router = APIRouter(tags=["badges"], include_in_schema=False, route_class=PublicRoute)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Colours with at least 4.5:1 contrast for white text.
 INDICATOR_COLOURS = {

@@ -7,6 +7,7 @@ from typing import Literal
 from fastapi import APIRouter, Request, Response
 from sqlmodel import Session
 
+from app.cacheable import PublicRoute
 from app.components import service as components
 from app.config import Settings, SettingsDep
 from app.db import ReadSessionDep
@@ -14,7 +15,7 @@ from app.incidents import read as incidents
 from app.web import feed_builder as feeds
 from app.web.conditional import conditional_response
 
-router = APIRouter(tags=["feeds"])
+router = APIRouter(tags=["feeds"], route_class=PublicRoute)
 
 
 def _site(settings: Settings) -> feeds.FeedSite:

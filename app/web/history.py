@@ -5,14 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-import sqlalchemy as sa
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from app import timefmt
 from app.components import service as components
 from app.config import Settings
 from app.errors import NotFound
-from app.models import Incident
+from app.incidents import read as incidents
 from app.page import PageInfo, page_info
 from app.web import uptime_view
 from app.web.views import (
@@ -98,28 +97,17 @@ def history_page(
     else:
         newest = month_start(today, (number - 1) * HISTORY_MONTHS_PER_PAGE)
         firsts = [month_start(newest, n) for n in range(HISTORY_MONTHS_PER_PAGE)]
-    found: list[Incident] = []
-    totals: dict[date, int] = {}
-    for first in firsts:
-        lower = datetime.combine(first, datetime.min.time(), tzinfo=tz)
-        upper = datetime.combine(month_start(first, -1), datetime.min.time(), tzinfo=tz)
-        within = (col(Incident.started_at) >= lower, col(Incident.started_at) < upper)
-        query = select(Incident).where(*within).order_by(col(Incident.started_at).desc())
-        if month is None:
-            query = query.limit(MONTH_SHOWN)
-        listed = list(session.exec(query))
-        found.extend(listed)
-        totals[first] = (
-            len(listed)
-            if month is not None or len(listed) < MONTH_SHOWN
-            else session.exec(select(sa.func.count()).select_from(Incident).where(*within)).one()
-        )
+    months = incidents.by_month(
+        session, firsts, tz=tz, limit=None if month is not None else MONTH_SHOWN
+    )
+    found = [i for listed, _ in months.values() for i in listed]
+    totals = {first: total for first, (_, total) in months.items()}
     groups = components.groups_by_id(session)
     by_month: dict[date, list[IncidentView]] = {}
     for view in incident_views(session, found, tz=tz, groups=groups):
         local = view.started_at.astimezone(tz).date()
         by_month.setdefault(local.replace(day=1), []).append(view)
-    months = [
+    month_views = [
         MonthView(
             heading=timefmt.month_heading(m),
             iso=m.isoformat()[:7],
@@ -129,12 +117,10 @@ def history_page(
         for m in firsts
     ]
     oldest = datetime.combine(firsts[-1], datetime.min.time(), tzinfo=tz)
-    older_exists = session.exec(
-        select(Incident.id).where(col(Incident.started_at) < oldest).limit(1)
-    ).first()
+    older_exists = incidents.any_started_before(session, oldest)
     return HistoryPage(
         page=page_info(settings),
-        months=months,
+        months=month_views,
         number=number,
         newer=number - 1 if number > 1 else None,
         older=number + 1 if older_exists else None,

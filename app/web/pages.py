@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse
 
+from app.cacheable import PublicRoute
 from app.clock import ClockDep
 from app.config import SettingsDep
 from app.db import ReadSessionDep
@@ -15,7 +16,7 @@ from app.page import page_info
 from app.web import history as history_views
 from app.web import views
 
-router = APIRouter(tags=["public pages"], include_in_schema=False)
+router = APIRouter(tags=["public pages"], include_in_schema=False, route_class=PublicRoute)
 
 
 def render(request: Request, template: str, **context: object) -> HTMLResponse:

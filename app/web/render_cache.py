@@ -21,119 +21,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gzip
 import logging
 import threading
 import time
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
-from functools import cached_property, lru_cache
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-import brotli
 from sqlalchemy.engine import Engine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import data_version
 from app.db import read_only
-from app.web import conditional
+from app.web.cached_answer import Collected, Rendered, package, send_answer
 
 log = logging.getLogger(__name__)
 
-CACHE_CONTROL = conditional.CACHE_CONTROL.encode()
-# Headers the cache sets itself on every answer, or never shares between readers.
-_OWN_HEADERS = {
-    b"set-cookie",
-    b"content-length",
-    b"content-encoding",
-    b"etag",
-    b"cache-control",
-    b"vary",
-    b"date",
-    b"server",
-}
-_COMPRESSIBLE = (
-    b"text/",
-    b"application/json",
-    b"application/xml",
-    b"application/rss+xml",
-    b"application/atom+xml",
-    b"image/svg+xml",
-    b"application/javascript",
-)
-MIN_COMPRESS = 256  # bytes; below this, compression costs more than it saves
 CACHEABLE_STATUS = (200,)
 REFRESH_CONCURRENCY = 4  # renders in flight during a refresh
-
-
-def is_public_path(path: str) -> bool:
-    """Addresses whose answer is the same for every reader and changes only with the data."""
-    if path == "/":
-        return True
-    if path.startswith(("/subscribe", "/subscriptions/", "/api/v1/", "/admin")):
-        return False
-    return path.startswith(
-        (
-            "/incidents/",
-            "/maintenance/",
-            "/history",
-            "/updates.",
-            "/uptime",
-            "/api/v2/",
-            "/badge.svg",
-            "/components/",
-            "/static/",
-        )
-    )
-
-
-Header = tuple[bytes, bytes]
-
-
-@dataclass(frozen=True)
-class Rendered:
-    """One address's answer, in every encoding we serve."""
-
-    status: int
-    headers: list[Header]
-    body: bytes
-    gzip: bytes | None
-    br: bytes | None
-    etag: bytes  # strong, of the identity body: b'"abc..."'
-    last_modified: float | None  # POSIX seconds, for If-Modified-Since
-    version: int
-    rendered_at: float  # time.monotonic()
-
-    @property
-    def size(self) -> int:
-        """Bytes held in memory."""
-        return len(self.body) + len(self.gzip or b"") + len(self.br or b"")
-
-    def variant_etag(self, encoding: bytes | None) -> bytes:
-        """A distinct strong ETag per content coding, as RFC 9110 asks."""
-        if encoding is None:
-            return self.etag
-        return self.etag[:-1] + b"-" + encoding + b'"'
-
-    @cached_property
-    def answers(self) -> dict[bytes | None, tuple[bytes, list[Header], list[Header]]]:
-        """Per content coding: the body, the 200 headers and the 304 headers, built once."""
-        out = {}
-        for encoding, body in ((None, self.body), (b"gzip", self.gzip), (b"br", self.br)):
-            if body is None:
-                continue
-            common = [(b"etag", self.variant_etag(encoding)), (b"cache-control", CACHE_CONTROL)]
-            if self.gzip is not None:
-                common.append((b"vary", b"Accept-Encoding"))
-            full = [*self.headers, *common, (b"content-length", str(len(body)).encode())]
-            if encoding is not None:
-                full.append((b"content-encoding", encoding))
-            brief = [h for h in self.headers if h[0] != b"content-type"] + common
-            out[encoding] = (body, full, brief)
-        return out
 
 
 @dataclass
@@ -160,62 +67,11 @@ class CacheStats:
     last_refresh_seconds: float = 0.0
 
 
-@dataclass
-class _Collected:
-    status: int = 500
-    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
-    chunks: list[bytes] = field(default_factory=list)
-
-
-def _compress(content_type: bytes, body: bytes) -> tuple[bytes | None, bytes | None]:
-    if len(body) < MIN_COMPRESS or not content_type.startswith(_COMPRESSIBLE):
-        return None, None
-    # Middle levels: brotli's top quality takes seconds on a large page (about 4 ms per KB),
-    # and renders must stay quick; these give most of the saving at tens of ms per MB.
-    gz = gzip.compress(body, compresslevel=6, mtime=0)
-    br = brotli.compress(body, quality=6)
-    return gz, br
-
-
-@lru_cache(maxsize=256)  # readers send few distinct values
-def _accepted(accept_encoding: bytes) -> frozenset[bytes]:
-    """Content codings the reader accepts (q=0 means refused)."""
-    accepted = set()
-    for part in accept_encoding.lower().split(b","):
-        coding, _, params = part.strip().partition(b";")
-        q = params.strip()
-        if q.startswith(b"q="):
-            try:
-                if float(q[2:]) <= 0:
-                    continue
-            except ValueError:
-                continue
-        accepted.add(coding.strip())
-    return frozenset(accepted)
-
-
 def _key(scope: Scope) -> str:
     """A cached address: path and raw query string."""
     path: str = scope["path"]
     query = scope.get("query_string")
     return f"{path}?{query.decode('latin-1')}" if query else path
-
-
-def _etag_matches(if_none_match: bytes, rendered: Rendered) -> bool:
-    if if_none_match.strip() == b"*":
-        return True
-    tags = {t.strip().removeprefix(b"W/") for t in if_none_match.split(b",")}
-    return any(rendered.variant_etag(e) in tags for e in (None, b"gzip", b"br"))
-
-
-def _not_modified_since(if_modified_since: bytes, rendered: Rendered) -> bool:
-    if rendered.last_modified is None:
-        return False
-    try:
-        since = parsedate_to_datetime(if_modified_since.decode("latin-1"))
-    except (TypeError, ValueError):
-        return False
-    return since.tzinfo is not None and int(rendered.last_modified) <= since.timestamp()
 
 
 class RenderCache:
@@ -230,7 +86,7 @@ class RenderCache:
         max_bytes: int = 64 * 1024 * 1024,
         ttl_seconds: float = 60.0,
         poll_seconds: float = 0.5,
-        is_cacheable: Callable[[str], bool] = is_public_path,
+        is_cacheable: Callable[[str], bool],
         on_create: Callable[[RenderCache], None] | None = None,
     ) -> None:
         self.app = app
@@ -365,48 +221,8 @@ class RenderCache:
         await self.app(scope, receive, send_when_rendered)
 
     async def _send(self, scope: Scope, send: Send, rendered: Rendered, how: bytes) -> None:
-        accept_encoding = if_none_match = if_modified_since = None
-        for name, value in scope["headers"]:
-            if name == b"accept-encoding":
-                accept_encoding = value
-            elif name == b"if-none-match":
-                if_none_match = value
-            elif name == b"if-modified-since":
-                if_modified_since = value
-        answers = rendered.answers
-        encoding: bytes | None = None
-        if len(answers) > 1 and accept_encoding:
-            accepted = _accepted(bytes(accept_encoding))
-            if b"br" in accepted:
-                encoding = b"br"
-            elif b"gzip" in accepted or b"x-gzip" in accepted:
-                encoding = b"gzip"
-        body, headers, brief = answers[encoding]
-        if (if_none_match is not None and _etag_matches(bytes(if_none_match), rendered)) or (
-            if_none_match is None
-            and if_modified_since is not None
-            and _not_modified_since(bytes(if_modified_since), rendered)
-        ):
+        if await send_answer(scope, send, rendered, how):
             self.stats.not_modified += 1
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 304,
-                    "headers": [*brief, (b"x-pharos-cache", how)],
-                }
-            )
-            await send({"type": "http.response.body", "body": b""})
-            return
-        await send(
-            {
-                "type": "http.response.start",
-                "status": rendered.status,
-                "headers": [*headers, (b"x-pharos-cache", how)],
-            }
-        )
-        await send(
-            {"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body}
-        )
 
     # -- rendering -------------------------------------------------------------------------
 
@@ -442,7 +258,7 @@ class RenderCache:
             "server": self._server,
             **self._outer,  # the application object and lifespan state, as a request carries
         }
-        collected = _Collected()
+        collected = Collected()
         done = asyncio.Event()
         requested = False
 
@@ -481,36 +297,10 @@ class RenderCache:
         previous = self.entries.get(key)
         # Compression releases the GIL: in a thread, readers keep being served meanwhile.
         rendered = await asyncio.to_thread(
-            self._package, collected, version, previous.rendered if previous else None
+            package, collected, version, previous.rendered if previous else None
         )
         self._store(key, rendered)
         return rendered
-
-    def _package(self, collected: _Collected, version: int, previous: Rendered | None) -> Rendered:
-        body = b"".join(collected.chunks)
-        headers = [(k, v) for k, v in collected.headers if k not in _OWN_HEADERS]
-        content_type = next((v for k, v in headers if k == b"content-type"), b"")
-        last_modified = next((v for k, v in headers if k == b"last-modified"), None)
-        etag = conditional.etag_of(body).encode()
-        if previous is not None and previous.etag == etag:
-            gz, br = previous.gzip, previous.br  # same bytes as before: no need to compress
-        else:
-            gz, br = _compress(content_type.lower(), body)
-        modified: float | None = None
-        if last_modified is not None:
-            with contextlib.suppress(TypeError, ValueError):
-                modified = parsedate_to_datetime(last_modified.decode("latin-1")).timestamp()
-        return Rendered(
-            status=collected.status,
-            headers=headers,
-            body=body,
-            gzip=gz,
-            br=br,
-            etag=etag,
-            last_modified=modified,
-            version=version,
-            rendered_at=time.monotonic(),
-        )
 
     def _drop(self, key: str) -> None:
         old = self.entries.pop(key, None)

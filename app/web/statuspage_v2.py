@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlmodel import Session
 
+from app.cacheable import PublicRoute
 from app.components import present as component_present
 from app.components import read as component_read
 from app.components import service as components
@@ -29,7 +30,9 @@ from app.models import OPEN_STATUSES, Incident, IncidentStatus
 from app.schemas import UtcDatetime
 from app.web.conditional import conditional_response
 
-router = APIRouter(prefix="/api/v2", tags=["public API v2 (Statuspage-compatible)"])
+router = APIRouter(
+    prefix="/api/v2", tags=["public API v2 (Statuspage-compatible)"], route_class=PublicRoute
+)
 RECENT = 50  # Statuspage's incidents.json holds the 50 most recent
 MAX_PER_PAGE = 100
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

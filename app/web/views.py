@@ -6,9 +6,8 @@ import calendar
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 
-import sqlalchemy as sa
 from markupsafe import Markup
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from app import labels, timefmt
 from app.components import present as component_present
@@ -272,19 +271,7 @@ def index_page(session: Session, settings: Settings, now: datetime) -> IndexPage
     today = now.astimezone(tz).date()
     first_day = today - timedelta(days=PAST_DAYS - 1)
     window_start = datetime.combine(first_day, datetime.min.time(), tzinfo=tz)
-    recent = list(
-        session.exec(
-            select(Incident)
-            .where(
-                sa.or_(
-                    col(Incident.started_at) >= window_start,
-                    col(Incident.resolved_at) >= window_start,
-                    col(Incident.status).in_(OPEN_STATUSES),
-                )
-            )
-            .order_by(col(Incident.started_at).desc())
-        )
-    )
+    recent = incidents.recent_or_open(session, since=window_start)
     recent_views = incident_views(session, recent, tz=tz, groups=groups)
     by_day: dict[date, list[IncidentView]] = {}
     for view in recent_views:

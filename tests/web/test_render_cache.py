@@ -11,16 +11,18 @@ import brotli
 import httpx
 import pytest
 import sqlalchemy as sa
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from starlette.types import Message, Receive, Scope, Send
 
 from app import data_version
 from app.auth import service as auth
+from app.cacheable import PublicRoute
 from app.db import unit_of_work
 from app.models import Component, DataVersion
-from app.web.render_cache import CACHE_CONTROL, RenderCache
+from app.web.cached_answer import CACHE_CONTROL
+from app.web.render_cache import RenderCache
 from tests.conftest import FakeClock, make_component, open_incident
 
 
@@ -192,6 +194,57 @@ def test_only_public_writes_move_the_data_version(engine: Engine, clock: FakeClo
         unsubscribe()
 
 
+def test_a_savepoint_rolled_back_undoes_its_bump_and_a_released_one_keeps_it(
+    engine: Engine, clock: FakeClock
+) -> None:
+    start = data_version.read(engine)
+    heard: list[int] = []
+    unsubscribe = data_version.subscribe(engine, heard.append)
+    try:
+        with unit_of_work(engine) as session:
+            try:
+                with session.begin_nested():  # a refused form, a bad incident file
+                    session.add(Component(name="A", created_at=clock(), updated_at=clock()))
+                    session.flush()
+                    raise RuntimeError("refused")
+            except RuntimeError:
+                pass
+            assert heard == []  # nothing is told before the outer transaction commits
+            session.add(Component(name="B", created_at=clock(), updated_at=clock()))
+        # the bump of the rolled-back savepoint went with it; B's write bumped again
+        assert data_version.read(engine) == start + 1
+        assert heard == [start + 1]
+        with unit_of_work(engine) as session:
+            with session.begin_nested():  # released: its bump is the transaction's
+                session.add(Component(name="C", created_at=clock(), updated_at=clock()))
+            assert heard == [start + 1]
+        assert data_version.read(engine) == start + 2
+        assert heard == [start + 1, start + 2]
+    finally:
+        unsubscribe()
+
+
+def test_a_route_declared_public_is_cached_without_naming_it_anywhere(app: FastAPI) -> None:
+    extra = APIRouter(route_class=PublicRoute)
+
+    @extra.get("/brand-new.json")
+    def brand_new() -> dict[str, str]:
+        return {"hello": "readers"}
+
+    private = APIRouter()
+
+    @private.get("/brand-new-private.json")
+    def brand_new_private() -> dict[str, str]:
+        return {"hello": "staff"}
+
+    app.include_router(extra)
+    app.include_router(private)
+    with TestClient(app) as client:
+        assert client.get("/brand-new.json").headers["x-pharos-cache"] == "miss"
+        assert client.get("/brand-new.json").headers["x-pharos-cache"] == "hit"
+        assert "x-pharos-cache" not in client.get("/brand-new-private.json").headers
+
+
 # -- the cache's own behaviour, on a small ASGI app that counts and can stall its renders --
 
 
@@ -239,6 +292,14 @@ async def get(cache: RenderCache, path: str) -> tuple[str, bytes]:
     return headers.get(b"x-pharos-cache", b"").decode(), messages[1]["body"]
 
 
+PUBLIC_URL = "https://status.example.com"
+
+
+def everything(_path: str) -> bool:
+    """The fake app's every address is public."""
+    return True
+
+
 def bump_elsewhere(engine: Engine) -> None:
     """What another replica's commit looks like from here: the row moves, no local event."""
     table = DataVersion.__table__  # type: ignore[attr-defined]
@@ -249,7 +310,7 @@ def bump_elsewhere(engine: Engine) -> None:
 def test_readers_get_the_previous_bytes_while_a_render_runs(engine: Engine) -> None:
     async def scenario() -> None:
         pages = Pages()
-        cache = RenderCache(pages, engine=engine, public_url="https://status.example.com")
+        cache = RenderCache(pages, engine=engine, public_url=PUBLIC_URL, is_cacheable=everything)
         assert await get(cache, "/") == ("miss", b"/ render 1 " * 40)
         bump_elsewhere(engine)
         cache.observe(data_version.read(engine))
@@ -282,7 +343,7 @@ def test_the_refresher_notices_another_replicas_write_by_polling(engine: Engine)
     async def scenario() -> None:
         pages = Pages()
         cache = RenderCache(
-            pages, engine=engine, public_url="https://status.example.com", poll_seconds=0.05
+            pages, engine=engine, public_url=PUBLIC_URL, is_cacheable=everything, poll_seconds=0.05
         )
         await cache.start()
         await get(cache, "/")
@@ -302,7 +363,7 @@ def test_the_refresher_notices_another_replicas_write_by_polling(engine: Engine)
 def test_a_failed_render_keeps_the_previous_bytes(engine: Engine) -> None:
     async def scenario() -> None:
         pages = Pages()
-        cache = RenderCache(pages, engine=engine, public_url="https://status.example.com")
+        cache = RenderCache(pages, engine=engine, public_url=PUBLIC_URL, is_cacheable=everything)
         await get(cache, "/")
         bump_elsewhere(engine)
         cache.observe(data_version.read(engine))
@@ -319,7 +380,7 @@ def test_entries_age_out_after_the_ttl(engine: Engine) -> None:
     async def scenario() -> None:
         pages = Pages()
         cache = RenderCache(
-            pages, engine=engine, public_url="https://status.example.com", ttl_seconds=0.05
+            pages, engine=engine, public_url=PUBLIC_URL, is_cacheable=everything, ttl_seconds=0.05
         )
         await get(cache, "/")
         assert (await get(cache, "/"))[0] == "hit"
@@ -334,7 +395,7 @@ def test_memory_stays_within_the_bound(engine: Engine) -> None:
     async def scenario() -> None:
         pages = Pages()
         cache = RenderCache(
-            pages, engine=engine, public_url="https://status.example.com", max_bytes=20_000
+            pages, engine=engine, public_url=PUBLIC_URL, is_cacheable=everything, max_bytes=20_000
         )
         for n in range(50):
             await get(cache, f"/incidents/{n}")
