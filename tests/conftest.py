@@ -139,3 +139,11 @@ def open_incident(staff: TestClient, **fields: Any) -> dict[str, Any]:
     assert response.status_code == 201, response.text
     result: dict[str, Any] = response.json()
     return result
+
+
+def subscribe_webhook(staff: TestClient, url: str, **fields: Any) -> dict[str, Any]:
+    """Subscribe a webhook through the staff API and return its JSON (with the secret)."""
+    response = staff.post("/api/v1/subscribers", json={"url": url, **fields})
+    assert response.status_code == 201, response.text
+    result: dict[str, Any] = response.json()
+    return result

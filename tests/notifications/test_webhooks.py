@@ -24,7 +24,7 @@ from app.db import unit_of_work
 from app.models import Delivery, DeliveryStatus, OutboxEvent
 from app.notifications import outbox
 from app.notifications.worker import DeliveryWorker
-from tests.conftest import FakeClock, make_component, open_incident
+from tests.conftest import FakeClock, make_component, open_incident, subscribe_webhook
 
 Handler = Callable[[httpx.Request], httpx.Response]
 # Keys of Statuspage's incident webhook (zulip's fixtures, ../shared/reference).
@@ -114,17 +114,10 @@ def deliver(
     asyncio.run(client.aclose())
 
 
-def _subscribe(staff: TestClient, url: str, **fields: Any) -> dict[str, Any]:
-    response = staff.post("/api/v1/subscribers", json={"url": url, **fields})
-    assert response.status_code == 201, response.text
-    result: dict[str, Any] = response.json()
-    return result
-
-
 def test_incident_webhook_is_signed_and_statuspage_shaped(
     staff: TestClient, receiver: Receiver, deliver: Callable[[], int]
 ) -> None:
-    sub = _subscribe(staff, "https://hooks.example.com/status")
+    sub = subscribe_webhook(staff, "https://hooks.example.com/status")
     assert sub["secret"].startswith("whsec_")
     ocpp = make_component(staff, name="OCPP")
     incident = open_incident(staff, components={ocpp["id"]: "partial_outage"})
@@ -156,7 +149,7 @@ def test_incident_webhook_is_signed_and_statuspage_shaped(
 def test_tampered_body_fails_verification(
     staff: TestClient, receiver: Receiver, deliver: Callable[[], int]
 ) -> None:
-    sub = _subscribe(staff, "https://hooks.example.com/status")
+    sub = subscribe_webhook(staff, "https://hooks.example.com/status")
     open_incident(staff)
     deliver()
     (request,) = receiver.requests
@@ -169,7 +162,7 @@ def test_tampered_body_fails_verification(
 def test_event_types_and_what_sends_nothing(
     staff: TestClient, receiver: Receiver, deliver: Callable[[], int]
 ) -> None:
-    _subscribe(staff, "https://hooks.example.com/status")
+    subscribe_webhook(staff, "https://hooks.example.com/status")
     incident = open_incident(staff)
     base = f"/api/v1/incidents/{incident['id']}"
     staff.post(
@@ -197,7 +190,7 @@ def test_event_types_and_what_sends_nothing(
 def test_a_backfilled_incident_sends_nothing_now_or_later(
     staff: TestClient, engine: Engine, clock: FakeClock
 ) -> None:
-    _subscribe(staff, "https://hooks.example.com/status")
+    subscribe_webhook(staff, "https://hooks.example.com/status")
     ocpp = make_component(staff, name="OCPP")
     written = clock.now - timedelta(days=30)
     incident = open_incident(
@@ -223,9 +216,9 @@ def test_component_filters_apply(
     group = make_component(staff, name="Cloud", group=True)
     ocpp = make_component(staff, name="OCPP", group_id=group["id"])
     portal = make_component(staff, name="Portal")
-    _subscribe(staff, "https://a.example.com/", component_ids=[portal["id"]])
-    _subscribe(staff, "https://b.example.com/", component_ids=[group["id"]])
-    _subscribe(staff, "https://c.example.com/")
+    subscribe_webhook(staff, "https://a.example.com/", component_ids=[portal["id"]])
+    subscribe_webhook(staff, "https://b.example.com/", component_ids=[group["id"]])
+    subscribe_webhook(staff, "https://c.example.com/")
     open_incident(staff, components={ocpp["id"]: "major_outage"})
     open_incident(staff, name="No components")
     deliver()
@@ -248,7 +241,7 @@ def test_retries_follow_the_schedule_with_a_stable_id_then_give_up(
     clock: FakeClock,
     engine: Engine,
 ) -> None:
-    sub = _subscribe(staff, "https://down.example.com/")
+    sub = subscribe_webhook(staff, "https://down.example.com/")
     receiver.reply = lambda r: httpx.Response(503)
     open_incident(staff)
     assert deliver() == 1
@@ -278,7 +271,7 @@ def test_retries_follow_the_schedule_with_a_stable_id_then_give_up(
 def test_quarantine_after_an_hour_of_failures_and_reactivation_releases_held(
     staff: TestClient, receiver: Receiver, deliver: Callable[[], int], clock: FakeClock
 ) -> None:
-    sub = _subscribe(staff, "https://flaky.example.com/")
+    sub = subscribe_webhook(staff, "https://flaky.example.com/")
     receiver.reply = lambda r: httpx.Response(500)
     for n in range(6):
         open_incident(staff, name=f"Incident {n}")
@@ -301,8 +294,8 @@ def test_quarantine_after_an_hour_of_failures_and_reactivation_releases_held(
 def test_gone_disables_and_redirect_is_a_failure(
     staff: TestClient, receiver: Receiver, deliver: Callable[[], int], engine: Engine
 ) -> None:
-    gone = _subscribe(staff, "https://gone.example.com/")
-    moved = _subscribe(staff, "https://moved.example.com/")
+    gone = subscribe_webhook(staff, "https://gone.example.com/")
+    moved = subscribe_webhook(staff, "https://moved.example.com/")
     receiver.reply = lambda r: (
         httpx.Response(410)
         if r.url.host == "gone.example.com"
@@ -324,8 +317,8 @@ def test_gone_disables_and_redirect_is_a_failure(
 def test_a_failing_receiver_does_not_hold_up_others(
     staff: TestClient, receiver: Receiver, deliver: Callable[[], int]
 ) -> None:
-    _subscribe(staff, "https://broken.example.com/")
-    _subscribe(staff, "https://fine.example.com/")
+    subscribe_webhook(staff, "https://broken.example.com/")
+    subscribe_webhook(staff, "https://fine.example.com/")
 
     def reply(request: httpx.Request) -> httpx.Response:
         if request.url.host == "broken.example.com":
@@ -343,7 +336,7 @@ def test_a_failing_receiver_does_not_hold_up_others(
 
 
 def test_a_rolled_back_change_queues_nothing(staff: TestClient, engine: Engine) -> None:
-    _subscribe(staff, "https://hooks.example.com/")
+    subscribe_webhook(staff, "https://hooks.example.com/")
     refused = staff.post(
         "/api/v1/incidents", json={"name": "X", "body": "y", "components": {"nope": "major_outage"}}
     )
@@ -353,101 +346,8 @@ def test_a_rolled_back_change_queues_nothing(staff: TestClient, engine: Engine) 
         assert session.exec(select(Delivery)).first() is None
 
 
-def test_staff_manage_subscribers(staff: TestClient, client: TestClient) -> None:
-    sub = _subscribe(staff, "https://hooks.example.com/", email="ops@example.com")
-    assert "secret" not in staff.get(f"/api/v1/subscribers/{sub['id']}").json()
-    assert (
-        staff.post(f"/api/v1/subscribers/{sub['id']}/quarantine").json()["status"] == "quarantined"
-    )
-    assert staff.delete(f"/api/v1/subscribers/{sub['id']}").status_code == 204
-    assert staff.get(f"/api/v1/subscribers/{sub['id']}").status_code == 404
-    assert client.get("/api/v1/subscribers").status_code == 401
-
-
-def test_bad_subscriptions_are_refused(staff: TestClient) -> None:
-    ocpp = make_component(staff, name="OCPP")
-    _subscribe(staff, "https://taken.example.com/")
-    cases: list[tuple[dict[str, Any], int, str]] = [
-        ({"url": "not a url"}, 422, "http"),
-        ({"url": "ftp://files.example.com/"}, 422, "http"),
-        ({"url": "https://user:pw@hooks.example.com/"}, 422, "credentials"),
-        ({"url": "https://x.example.com/", "component_ids": ["nope", ocpp["id"]]}, 422, "nope"),
-        ({"url": "https://x.example.com/", "component_ids": []}, 422, "empty"),
-        ({"url": "https://x.example.com/", "email": "not-an-email"}, 422, "email"),
-        ({"url": "https://x.example.com/" + "a" * 3000}, 422, "url"),
-        ({"url": "https://taken.example.com/"}, 409, "already"),
-    ]
-    for payload, status, hint in cases:
-        response = staff.post("/api/v1/subscribers", json=payload)
-        assert response.status_code == status, (payload, response.text)
-        body = response.json()
-        assert hint in (body.get("message") or body["detail"]), (payload, body)
-    assert len(staff.get("/api/v1/subscribers").json()) == 1
-
-
-def test_private_targets_are_refused_unless_allowed(
-    engine: Engine, settings: Settings, clock: FakeClock
-) -> None:
-    from app.auth import service as auth
-    from app.main import create_app
-
-    strict = settings.model_copy(update={"webhook_allow_private": False})
-    with unit_of_work(engine) as session:
-        _, token = auth.create_token(session, name="t", now=clock())
-    with TestClient(create_app(strict), headers={"Authorization": f"Bearer {token}"}) as staff:
-        for url in (
-            "http://127.0.0.1:9/",
-            "http://[::1]/",
-            "http://169.254.169.254/latest/",
-            "http://10.0.0.5/",
-            "http://[::ffff:192.168.1.1]/",
-            "http://[64:ff9b::a00:1]/",
-            "http://[fd00:ec2::254]/",
-            "http://[::a9fe:a9fe]/",
-            "http://[fec0::1]/",
-            "http://localhost/",
-        ):
-            response = staff.post("/api/v1/subscribers", json={"url": url})
-            assert response.status_code == 422, url
-            assert "non-public" in response.json()["detail"], url
-        assert staff.get("/api/v1/subscribers").json() == []
-
-
-def test_public_form_subscribes_and_the_link_unsubscribes(
-    client: TestClient, engine: Engine, staff: TestClient
-) -> None:
-    ocpp = make_component(staff, name="OCPP")
-    form = client.get("/subscribe")
-    assert form.status_code == 200 and 'name="component_ids"' in form.text
-    done = client.post(
-        "/subscriptions/webhook",
-        data={
-            "url": "https://hooks.example.com/x",
-            "email": "me@example.com",
-            "component_ids": [ocpp["id"]],
-        },
-    )
-    assert done.status_code == 201
-    assert "whsec_" in done.text
-    bad = client.post("/subscriptions/webhook", data={"url": "gopher://x"})
-    assert bad.status_code == 422
-    assert "gopher://x" in bad.text  # what was typed is kept
-    (sub,) = staff.get("/api/v1/subscribers").json()
-    assert sub["component_ids"] == [ocpp["id"]]
-    with unit_of_work(engine) as session:
-        from app.models import Subscriber
-
-        token = session.exec(select(Subscriber.unsubscribe_token)).one()
-    link = f"/subscriptions/{token}/unsubscribe"
-    assert client.get(link).status_code == 200
-    assert staff.get("/api/v1/subscribers").json() != []  # GET only asks
-    assert client.post(link).status_code == 200
-    assert staff.get("/api/v1/subscribers").json() == []
-    assert client.get(link).status_code == 404
-
-
 def test_metrics_show_the_backlog(staff: TestClient, client: TestClient, clock: FakeClock) -> None:
-    _subscribe(staff, "https://hooks.example.com/")
+    subscribe_webhook(staff, "https://hooks.example.com/")
     open_incident(staff)
     text = client.get("/metrics").text
     assert "pharos_webhook_pending 1.0" in text
@@ -457,7 +357,7 @@ def test_metrics_show_the_backlog(staff: TestClient, client: TestClient, clock: 
 def test_claims_are_exclusive_while_leased(
     engine: Engine, staff: TestClient, clock: FakeClock, settings: Settings
 ) -> None:
-    _subscribe(staff, "https://hooks.example.com/")
+    subscribe_webhook(staff, "https://hooks.example.com/")
     open_incident(staff)
     lease = timedelta(seconds=60)
     with unit_of_work(engine) as session:
@@ -482,7 +382,7 @@ def test_two_workers_claiming_at_once_never_share_a_delivery(
     engine: Engine, staff: TestClient, clock: FakeClock, settings: Settings
 ) -> None:
     for n in range(40):
-        _subscribe(staff, f"https://hooks{n}.example.com/")
+        subscribe_webhook(staff, f"https://hooks{n}.example.com/")
     open_incident(staff)
     barrier = threading.Barrier(2)
     claimed: list[list[str]] = []
@@ -512,8 +412,8 @@ def test_two_workers_claiming_at_once_never_share_a_delivery(
 def test_a_slow_receiver_never_holds_up_deliveries_to_others(
     engine: Engine, staff: TestClient, settings: Settings
 ) -> None:
-    _subscribe(staff, "https://slow.example.com/")
-    _subscribe(staff, "https://fast.example.com/")
+    subscribe_webhook(staff, "https://slow.example.com/")
+    subscribe_webhook(staff, "https://fast.example.com/")
     fast_names: list[str] = []
 
     async def scenario() -> tuple[list[str], bool]:
@@ -555,8 +455,8 @@ def test_a_slow_receiver_never_holds_up_deliveries_to_others(
 def test_an_unexpected_error_for_one_delivery_does_not_sink_the_batch(
     staff: TestClient, receiver: Receiver, deliver: Callable[[], int]
 ) -> None:
-    _subscribe(staff, "https://odd.example.com/")
-    fine = _subscribe(staff, "https://fine.example.com/")
+    subscribe_webhook(staff, "https://odd.example.com/")
+    fine = subscribe_webhook(staff, "https://fine.example.com/")
 
     def reply(request: httpx.Request) -> httpx.Response:
         if request.url.host == "odd.example.com":
@@ -576,7 +476,7 @@ def test_a_result_for_an_expired_lease_is_ignored(
 ) -> None:
     from app.notifications.webhooks import Outcome
 
-    _subscribe(staff, "https://hooks.example.com/")
+    subscribe_webhook(staff, "https://hooks.example.com/")
     open_incident(staff)
     lease = timedelta(seconds=60)
     with unit_of_work(engine) as session:
