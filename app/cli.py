@@ -17,7 +17,7 @@ from app.probes.cli import probe_cli
 from app.publishing.cli import cli as publishing_cli
 from app.server import ServerKind
 from app.server import run as run_server
-from app.uptime import service as uptime_service
+from app.uptime import rollups
 from app.users.cli import users as users_cli
 from app.workers import Supervisor
 
@@ -80,7 +80,7 @@ def rebuild_uptime() -> None:
     """Recompute the daily uptime figures from the status log (after changing PHAROS_TIMEZONE)."""
     settings = commands.load_settings()
     with commands.transaction(settings) as session:
-        rows = uptime_service.rebuild_rollups(session, tz=settings.tz)
+        rows = rollups.rebuild_rollups(session, tz=settings.tz)
     typer.echo(f"rebuilt {rows} daily rows in {settings.timezone}")
 
 

@@ -23,7 +23,7 @@ from app.models import (
     Incident,
     IncidentUpdate,
 )
-from app.uptime import service as uptime
+from app.uptime import rollups
 
 
 def list_components(session: Session) -> list[Component]:
@@ -111,7 +111,7 @@ def change_status(
     ).one()
     if last is not None:
         at = max(at, last)
-    uptime.add_interval(session, component, component.status, start=last, end=at, tz=tz)
+    rollups.add_interval(session, component, component.status, start=last, end=at, tz=tz)
     change = ComponentStatusChange(
         component_id=component.id,
         old_status=component.status,

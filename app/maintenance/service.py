@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 from app.audit import service as audit
 from app.config import Settings
 from app.errors import Conflict, InvalidInput, InvalidTransition, NotFound
-from app.incidents import events, read
+from app.incidents import events, read, timeline
 from app.incidents import service as incidents
 from app.maintenance.schemas import (
     MAINTENANCE_STATUSES,
@@ -75,7 +75,7 @@ def schedule_maintenance(
     )
     session.add(maintenance)
     session.flush()
-    incidents.apply_update(
+    timeline.apply_update(
         session,
         maintenance,
         status=IncidentStatus.scheduled,
@@ -184,7 +184,7 @@ def _post(
         for component_id in read.affected_component_ids(session, maintenance.id):
             changes.setdefault(component_id, ComponentStatus.under_maintenance)
     finishing = status == IncidentStatus.completed and current != IncidentStatus.completed
-    update = incidents.apply_update(
+    update = timeline.apply_update(
         session,
         maintenance,
         status=status,

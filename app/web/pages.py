@@ -13,8 +13,9 @@ from app.clock import ClockDep
 from app.config import SettingsDep
 from app.db import ReadSessionDep
 from app.page import page_info
+from app.web import front_page, views
 from app.web import history as history_views
-from app.web import views
+from app.web import uptime_page as uptime_pages
 
 router = APIRouter(tags=["public pages"], include_in_schema=False, route_class=PublicRoute)
 
@@ -32,7 +33,7 @@ def index(
     request: Request, session: ReadSessionDep, settings: SettingsDep, clock: ClockDep
 ) -> HTMLResponse:
     """The status page."""
-    return render(request, "index.html", view=views.index_page(session, settings, clock()))
+    return render(request, "index.html", view=front_page.index_page(session, settings, clock()))
 
 
 @router.get("/incidents/{incident_id}/")
@@ -99,7 +100,7 @@ def uptime(
     request: Request, session: ReadSessionDep, settings: SettingsDep, clock: ClockDep
 ) -> HTMLResponse:
     """Monthly uptime calendars of the showcased components, the first page of them."""
-    return render(request, "uptime.html", view=views.uptime_page(session, settings, clock()))
+    return render(request, "uptime.html", view=uptime_pages.uptime_page(session, settings, clock()))
 
 
 @router.get("/uptime/{number:int}/")
@@ -111,5 +112,5 @@ def uptime_page(
     number: Annotated[int, Path(ge=1, le=10_000)],
 ) -> HTMLResponse:
     """Page `number` of the uptime calendars (page 1 is /uptime/)."""
-    view = views.uptime_page(session, settings, clock(), number)
+    view = uptime_pages.uptime_page(session, settings, clock(), number)
     return render(request, "uptime.html", view=view)

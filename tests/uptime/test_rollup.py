@@ -14,6 +14,7 @@ from app.components import service as components
 from app.config import Settings
 from app.db import unit_of_work
 from app.models import Component, ComponentDay, ComponentStatus
+from app.uptime import rollups
 from app.uptime import service as uptime
 
 OSLO = ZoneInfo("Europe/Oslo")
@@ -80,7 +81,7 @@ def stored(session: Session, component: Component) -> dict[date, dict[ComponentS
         .order_by(col(ComponentDay.day))
     )
     return {
-        row.day: {s: getattr(row, c) / 1e6 for s, c in uptime.COLUMNS.items() if getattr(row, c)}
+        row.day: {s: getattr(row, c) / 1e6 for s, c in rollups.COLUMNS.items() if getattr(row, c)}
         for row in rows
     }
 
@@ -158,7 +159,7 @@ def test_dst_days_have_their_real_length(session: Session, day: date, hours: int
 
 
 def test_split_by_day_cuts_at_local_midnight_not_utc() -> None:
-    pieces = uptime.split_by_day(
+    pieces = rollups.split_by_day(
         datetime(2025, 9, 6, 21, 0, tzinfo=UTC), datetime(2025, 9, 8, 1, 0, tzinfo=UTC), OSLO
     )
     # 21:00 UTC is 23:00 in Oslo; Oslo's midnight is 22:00 UTC.
@@ -168,8 +169,8 @@ def test_split_by_day_cuts_at_local_midnight_not_utc() -> None:
         (date(2025, 9, 8), 3 * HOUR * 10**6),
     ]
     moment = datetime(2025, 9, 8, tzinfo=UTC)
-    assert uptime.split_by_day(moment, moment, OSLO) == []
-    assert uptime.split_by_day(moment, moment - timedelta(hours=1), OSLO) == []
+    assert rollups.split_by_day(moment, moment, OSLO) == []
+    assert rollups.split_by_day(moment, moment - timedelta(hours=1), OSLO) == []
 
 
 def test_back_dated_change_before_creation_counts_no_negative_time(session: Session) -> None:
@@ -230,7 +231,7 @@ def test_incremental_rollup_equals_a_replay_of_the_whole_log(session: Session) -
     incremental = {c.name: stored(session, c) for c in (a, b)}
     assert incremental["A"][date(2025, 3, 30)] == {MAJOR: 2.5 * HOUR, DEGRADED: 20.5 * HOUR}
     assert sum(incremental["B"][date(2025, 10, 26)].values()) == 25 * HOUR
-    uptime.rebuild_rollups(session, tz=OSLO)
+    rollups.rebuild_rollups(session, tz=OSLO)
     assert {c.name: stored(session, c) for c in (a, b)} == incremental
 
 

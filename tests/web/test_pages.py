@@ -547,7 +547,7 @@ def test_uptime_page_without_components_says_so(client: TestClient) -> None:
 def test_a_large_page_shows_one_row_of_bars_per_group(
     staff: TestClient, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from app.web import views
+    from app.web import front_page
 
     made = uptime_history(staff, clock)
     # Two more components in the Cloud group: three showcased beside OCPP, over the limit.
@@ -555,7 +555,7 @@ def test_a_large_page_shows_one_row_of_bars_per_group(
     clock.set(datetime(2025, 9, 1, 10, 0, tzinfo=UTC))
     make_component(staff, name="Webhooks", group_id=cloud)
     clock.set(datetime(2025, 9, 7, 9, 0, tzinfo=UTC))
-    monkeypatch.setattr(views, "FRONT_PAGE_BARS", 2)
+    monkeypatch.setattr(front_page, "FRONT_PAGE_BARS", 2)
     page = fetch(staff, "/")
 
     group = one(page, f"li.group[data-component-id='{cloud}']")
@@ -612,9 +612,9 @@ def test_group_sums_equal_the_sum_of_their_components(
 def test_uptime_calendars_come_a_page_of_components_at_a_time(
     staff: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from app.web import views
+    from app.web import uptime_page
 
-    monkeypatch.setattr(views, "UPTIME_COMPONENTS_PER_PAGE", 2)
+    monkeypatch.setattr(uptime_page, "UPTIME_COMPONENTS_PER_PAGE", 2)
     for name in ("A", "B", "C"):
         make_component(staff, name=name)
     first = fetch(staff, "/uptime")
