@@ -15,21 +15,35 @@ from app.models import AuditEvent
 origin: ContextVar[str | None] = ContextVar("audit_origin", default=None)
 
 
+# What an action's first word says about the object it changed.
+OBJECT_TYPES = {
+    "component": "component",
+    "incident": "incident",
+    "maintenance": "incident",  # a maintenance is an incident row with a schedule
+    "postmortem": "incident",
+    "template": "incident_template",
+    "token": "api_token",
+    "user": "user",
+    "subscriber": "subscriber",
+    "delivery": "delivery",
+    "probe": "probe",
+}
+
+
 def record(
     session: Session,
-    *,
     actor: str,
     action: str,
-    object_type: str,
     object_id: str,
+    *,
     at: datetime,
     data: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Add one audit event to the session (not committed here)."""
+    """Add one audit event (`action` is "<object>.<verb>") to the session's transaction."""
     event = AuditEvent(
         actor=actor,
         action=action,
-        object_type=object_type,
+        object_type=OBJECT_TYPES[action.partition(".")[0]],
         object_id=object_id,
         at=at,
         data=data or {},

@@ -40,15 +40,8 @@ def create_token(
     session.add(token)
     session.flush()
     audit.record(
-        session,
-        actor=actor,
-        action="token.created",
-        object_type="api_token",
-        object_id=str(token.id),
-        at=now,
-        data={"name": name, "scope": scope},
+        session, actor, "token.created", str(token.id), at=now, data={"name": name, "scope": scope}
     )
-    session.flush()
     return token, plain
 
 
@@ -80,13 +73,6 @@ def revoke_token(
         token.revoked_at = now
         session.add(token)
         audit.record(
-            session,
-            actor=actor,
-            action="token.revoked",
-            object_type="api_token",
-            object_id=str(token.id),
-            at=now,
-            data={"name": token.name},
+            session, actor, "token.revoked", str(token.id), at=now, data={"name": token.name}
         )
-        session.flush()
     return token

@@ -201,15 +201,8 @@ def create_component(
             )
         )
     audit.record(
-        session,
-        actor=actor,
-        action="component.created",
-        object_type="component",
-        object_id=component.id,
-        at=now,
-        data=data.model_dump(mode="json"),
+        session, actor, "component.created", component.id, at=now, data=data.model_dump(mode="json")
     )
-    session.flush()
     return component
 
 
@@ -256,14 +249,12 @@ def update_component(
     session.add(component)
     audit.record(
         session,
-        actor=actor,
-        action="component.updated",
-        object_type="component",
-        object_id=component.id,
+        actor,
+        "component.updated",
+        component.id,
         at=now,
         data=data.model_dump(mode="json", exclude_unset=True),
     )
-    session.flush()
     return component
 
 
@@ -286,12 +277,5 @@ def delete_component(session: Session, component_id: str, *, actor: str, now: da
     session.flush()
     _renumber(session, group_id)
     audit.record(
-        session,
-        actor=actor,
-        action="component.deleted",
-        object_type="component",
-        object_id=component_id,
-        at=now,
-        data={"name": component.name},
+        session, actor, "component.deleted", component_id, at=now, data={"name": component.name}
     )
-    session.flush()

@@ -24,15 +24,8 @@ def save_postmortem_draft(
     incident.updated_at = now
     session.add(incident)
     audit.record(
-        session,
-        actor=actor,
-        action="postmortem.draft_saved",
-        object_type="incident",
-        object_id=incident.id,
-        at=now,
-        data={"length": len(body)},
+        session, actor, "postmortem.draft_saved", incident.id, at=now, data={"length": len(body)}
     )
-    session.flush()
     return incident
 
 
@@ -66,14 +59,12 @@ def publish_postmortem(
         )
     audit.record(
         session,
-        actor=actor,
-        action="postmortem.published",
-        object_type="incident",
-        object_id=incident.id,
+        actor,
+        "postmortem.published",
+        incident.id,
         at=now,
         data={"published_at": when.isoformat(), "notify_subscribers": notify_subscribers},
     )
-    session.flush()
     return incident
 
 
@@ -89,13 +80,5 @@ def unpublish_postmortem(
     incident.status = IncidentStatus.resolved
     incident.updated_at = now
     session.add(incident)
-    audit.record(
-        session,
-        actor=actor,
-        action="postmortem.unpublished",
-        object_type="incident",
-        object_id=incident.id,
-        at=now,
-    )
-    session.flush()
+    audit.record(session, actor, "postmortem.unpublished", incident.id, at=now)
     return incident

@@ -111,15 +111,8 @@ def open_incident(
     if notify:
         events.incident_event(session, settings, incident, event_type="incident.created", now=now)
     audit.record(
-        session,
-        actor=actor,
-        action="incident.opened",
-        object_type="incident",
-        object_id=incident.id,
-        at=now,
-        data=data.model_dump(mode="json"),
+        session, actor, "incident.opened", incident.id, at=now, data=data.model_dump(mode="json")
     )
-    session.flush()
     return incident
 
 
@@ -162,14 +155,12 @@ def post_update(
         events.incident_event(session, settings, incident, event_type=kind, now=now)
     audit.record(
         session,
-        actor=actor,
-        action="incident.update_posted",
-        object_type="incident",
-        object_id=incident.id,
+        actor,
+        "incident.update_posted",
+        incident.id,
         at=now,
         data={"update_id": update.id, **data.model_dump(mode="json")},
     )
-    session.flush()
     return update
 
 
@@ -205,10 +196,9 @@ def edit_update(
     timeline.sync_from_updates(session, incident)
     audit.record(
         session,
-        actor=actor,
-        action="incident.update_edited",
-        object_type="incident",
-        object_id=incident.id,
+        actor,
+        "incident.update_edited",
+        incident.id,
         at=now,
         data={
             "update_id": update.id,
@@ -216,7 +206,6 @@ def edit_update(
             "after": data.model_dump(mode="json", exclude_unset=True),
         },
     )
-    session.flush()
     return update
 
 
@@ -253,10 +242,9 @@ def edit_incident(
     timeline.sync_from_updates(session, incident)
     audit.record(
         session,
-        actor=actor,
-        action="incident.edited",
-        object_type="incident",
-        object_id=incident.id,
+        actor,
+        "incident.edited",
+        incident.id,
         at=now,
         data={
             "before": before,
@@ -267,5 +255,4 @@ def edit_incident(
             },
         },
     )
-    session.flush()
     return incident

@@ -59,16 +59,7 @@ def create_template(
     )
     session.add(template)
     session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="template.created",
-        object_type="incident_template",
-        object_id=template.id,
-        at=now,
-        data={"name": data.name},
-    )
-    session.flush()
+    audit.record(session, actor, "template.created", template.id, at=now, data={"name": data.name})
     return template
 
 
@@ -77,12 +68,5 @@ def delete_template(session: Session, template_id: str, *, actor: str, now: date
     template = get_template(session, template_id)
     session.delete(template)
     audit.record(
-        session,
-        actor=actor,
-        action="template.deleted",
-        object_type="incident_template",
-        object_id=template_id,
-        at=now,
-        data={"name": template.name},
+        session, actor, "template.deleted", template_id, at=now, data={"name": template.name}
     )
-    session.flush()

@@ -94,14 +94,12 @@ def schedule_maintenance(
         )
     audit.record(
         session,
-        actor=actor,
-        action="maintenance.scheduled",
-        object_type="incident",
-        object_id=maintenance.id,
+        actor,
+        "maintenance.scheduled",
+        maintenance.id,
         at=now,
         data=data.model_dump(mode="json"),
     )
-    session.flush()
     return maintenance
 
 
@@ -132,14 +130,12 @@ def change_maintenance(
     session.add(maintenance)
     audit.record(
         session,
-        actor=actor,
-        action="maintenance.changed",
-        object_type="incident",
-        object_id=maintenance.id,
+        actor,
+        "maintenance.changed",
+        maintenance.id,
         at=now,
         data=data.model_dump(mode="json", exclude_unset=True),
     )
-    session.flush()
     return maintenance
 
 
@@ -151,14 +147,12 @@ def cancel_maintenance(session: Session, maintenance_id: str, *, actor: str, now
     session.delete(maintenance)
     audit.record(
         session,
-        actor=actor,
-        action="maintenance.cancelled",
-        object_type="incident",
-        object_id=maintenance_id,
+        actor,
+        "maintenance.cancelled",
+        maintenance_id,
         at=now,
         data={"name": maintenance.name},
     )
-    session.flush()
 
 
 def _post(
@@ -228,14 +222,12 @@ def post_maintenance_update(
     )
     audit.record(
         session,
-        actor=actor,
-        action="maintenance.update_posted",
-        object_type="incident",
-        object_id=maintenance.id,
+        actor,
+        "maintenance.update_posted",
+        maintenance.id,
         at=now,
         data={"update_id": update.id, **data.model_dump(mode="json")},
     )
-    session.flush()
     return update
 
 

@@ -142,10 +142,9 @@ def _audit(
 ) -> None:
     audit.record(
         session,
-        actor=actor(state.name),
-        action=f"probe.{action}",
-        object_type="probe",
-        object_id=state.name,
+        actor(state.name),
+        f"probe.{action}",
+        state.name,
         at=now,
         data={"incident_id": state.incident_id, "evidence": evidence},
     )

@@ -67,14 +67,12 @@ def subscribe(
         raise Conflict("this URL is already subscribed") from exc
     audit.record(
         session,
-        actor=actor,
-        action="subscriber.created",
-        object_type="subscriber",
-        object_id=subscriber.id,
+        actor,
+        "subscriber.created",
+        subscriber.id,
         at=now,
         data={"url": url, "component_ids": wanted},
     )
-    session.flush()
     return subscriber, secret
 
 
@@ -107,15 +105,7 @@ def _set_status(
         subscriber.failing_since = None
         outbox.release_held(session, subscriber.id, now=now)
     session.add(subscriber)
-    audit.record(
-        session,
-        actor=actor,
-        action=f"subscriber.{status.value}",
-        object_type="subscriber",
-        object_id=subscriber.id,
-        at=now,
-    )
-    session.flush()
+    audit.record(session, actor, f"subscriber.{status.value}", subscriber.id, at=now)
     return subscriber
 
 
@@ -134,15 +124,8 @@ def delete_subscriber(session: Session, subscriber_id: str, *, actor: str, now: 
     subscriber = get_subscriber(session, subscriber_id)
     session.delete(subscriber)
     audit.record(
-        session,
-        actor=actor,
-        action="subscriber.deleted",
-        object_type="subscriber",
-        object_id=subscriber_id,
-        at=now,
-        data={"url": subscriber.url},
+        session, actor, "subscriber.deleted", subscriber_id, at=now, data={"url": subscriber.url}
     )
-    session.flush()
 
 
 def find_by_token(session: Session, token: str) -> Subscriber:
@@ -161,14 +144,12 @@ def unsubscribe(session: Session, token: str, *, now: datetime) -> Subscriber:
     session.delete(subscriber)
     audit.record(
         session,
-        actor="subscriber",
-        action="subscriber.unsubscribed",
-        object_type="subscriber",
-        object_id=subscriber.id,
+        "subscriber",
+        "subscriber.unsubscribed",
+        subscriber.id,
         at=now,
         data={"url": subscriber.url},
     )
-    session.flush()
     return subscriber
 
 
@@ -246,15 +227,7 @@ def redeliver(session: Session, delivery_id: str, *, actor: str, now: datetime) 
     delivery.next_attempt_at = now
     delivery.lease_until = None
     session.add(delivery)
-    audit.record(
-        session,
-        actor=actor,
-        action="delivery.redelivered",
-        object_type="delivery",
-        object_id=delivery.id,
-        at=now,
-    )
-    session.flush()
+    audit.record(session, actor, "delivery.redelivered", delivery.id, at=now)
 
 
 @dataclass(frozen=True)

@@ -98,15 +98,8 @@ def create_user(
     session.add(user)
     session.flush()
     audit.record(
-        session,
-        actor=actor,
-        action="user.created",
-        object_type="user",
-        object_id=user.id,
-        at=now,
-        data={"email": email, "role": role.value},
+        session, actor, "user.created", user.id, at=now, data={"email": email, "role": role.value}
     )
-    session.flush()
     return user
 
 
@@ -145,14 +138,12 @@ def change_user(
     session.add(user)
     audit.record(
         session,
-        actor=actor,
-        action="user.changed",
-        object_type="user",
-        object_id=user.id,
+        actor,
+        "user.changed",
+        user.id,
         at=now,
         data={"before": before, "after": {"role": role.value, "disabled": disabled}},
     )
-    session.flush()
     return user
 
 
@@ -170,15 +161,7 @@ def set_password(
     user.password_hash = hash_password(check_password(password))
     session.add(user)
     _end_sessions(session, user.id, keep=keep_session)
-    audit.record(
-        session,
-        actor=actor,
-        action="user.password_set",
-        object_type="user",
-        object_id=user.id,
-        at=now,
-    )
-    session.flush()
+    audit.record(session, actor, "user.password_set", user.id, at=now)
     return user
 
 
