@@ -5,17 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from html import escape
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 
 from app import labels
 from app.cacheable import PublicRoute
 from app.components import present as component_present
 from app.components import read as component_read
 from app.components import service as components
-from app.config import SettingsDep
-from app.db import ReadSessionDep
 from app.incidents import read
 from app.web.conditional import conditional_response
+from app.web.reader import Reader, ReaderDep
 
 router = APIRouter(tags=["badges"], include_in_schema=False, route_class=PublicRoute)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -65,29 +64,29 @@ font-size="110" transform="scale(.1)">\
     return svg.encode()
 
 
-def _send(request: Request, body: bytes, updated: datetime | None) -> Response:
+def _send(r: Reader, body: bytes, updated: datetime | None) -> Response:
     response = conditional_response(
-        request, body, media_type="image/svg+xml", last_modified=updated or EPOCH
+        r.request, body, media_type="image/svg+xml", last_modified=updated or EPOCH
     )
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response
 
 
 @router.get("/badge.svg")
-def page_badge(request: Request, session: ReadSessionDep, settings: SettingsDep) -> Response:
+def page_badge(r: ReaderDep) -> Response:
     """The page's status, e.g. "Zaptec status | All Systems Operational"."""
-    indicator, description = component_read.page_status(session)
-    body = badge_svg(f"{settings.page_name} status", description, INDICATOR_COLOURS[indicator])
-    return _send(request, body, read.last_change(session))
+    indicator, description = component_read.page_status(r.session)
+    body = badge_svg(f"{r.settings.page_name} status", description, INDICATOR_COLOURS[indicator])
+    return _send(r, body, read.last_change(r.session))
 
 
 @router.get("/components/{component_id}/badge.svg")
-def component_badge(component_id: str, request: Request, session: ReadSessionDep) -> Response:
+def component_badge(component_id: str, r: ReaderDep) -> Response:
     """One component's status, e.g. "OCPP | Partial Outage"."""
-    component = components.get_component(session, component_id)
-    children = [c for c in components.list_components(session) if c.group_id == component.id]
+    component = components.get_component(r.session, component_id)
+    children = [c for c in components.list_components(r.session) if c.group_id == component.id]
     # The shared presenter gives a group the worst status and newest change of its components.
     public = component_present.present_components([component, *children], page_id="")[0]
     colour = INDICATOR_COLOURS[STATUS_INDICATOR[public.status.value]]
     body = badge_svg(component.name, labels.component_status(public.status), colour)
-    return _send(request, body, public.updated_at)
+    return _send(r, body, public.updated_at)

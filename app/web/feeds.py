@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Callable
 
-from fastapi import APIRouter, Request, Response
-from sqlmodel import Session
+from fastapi import APIRouter, Response
 
 from app.cacheable import PublicRoute
 from app.components import service as components
-from app.config import Settings, SettingsDep
-from app.db import ReadSessionDep
+from app.config import Settings
 from app.incidents import read as incidents
+from app.models import Incident
 from app.web import feed_builder as feeds
 from app.web.conditional import conditional_response
+from app.web.reader import Reader, ReaderDep
 
+Flavor = feeds.Flavor
+Builder = Callable[..., feeds.Feed]
 router = APIRouter(tags=["feeds"], route_class=PublicRoute)
 
 
@@ -22,70 +24,48 @@ def _site(settings: Settings) -> feeds.FeedSite:
     return feeds.FeedSite(name=settings.page_name, public_url=settings.public_url, tz=settings.tz)
 
 
-def _send(request: Request, session: Session, feed: feeds.Feed) -> Response:
+def _send(r: Reader, feed: feeds.Feed) -> Response:
     # Last-Modified is the page's last change, not the newest entry's: an entry can vanish
     # (a cancelled maintenance) and an If-Modified-Since must not then answer 304.
-    changed = max(feed.last_modified, incidents.last_change(session) or feed.last_modified)
+    changed = max(feed.last_modified, incidents.last_change(r.session) or feed.last_modified)
     return conditional_response(
-        request, feed.body, media_type=feed.media_type, last_modified=changed
+        r.request, feed.body, media_type=feed.media_type, last_modified=changed
     )
+
+
+def _feed(
+    r: Reader, flavor: Flavor, build: Builder, found: list[Incident], path: str, what: str
+) -> Response:
+    """Build a feed of these incidents and answer it (with validators)."""
+    feed = build(
+        _site(r.settings),
+        incidents.load_details(r.session, found),
+        flavor=flavor,
+        path=path,
+        title=f"{r.settings.page_name} Status - {what}",
+    )
+    return _send(r, feed)
 
 
 @router.get("/history.{flavor}", response_class=Response)
-def history_feed(
-    flavor: Literal["atom", "rss"],
-    request: Request,
-    session: ReadSessionDep,
-    settings: SettingsDep,
-) -> Response:
+def history_feed(flavor: Flavor, r: ReaderDep) -> Response:
     """One entry per incident, Statuspage's feed shape."""
-    found = incidents.recently_changed(session, limit=feeds.FEED_ITEM_CAP)
-    feed = feeds.history_feed(
-        _site(settings),
-        incidents.load_details(session, found),
-        flavor=flavor,
-        path="/history",
-        title=f"{settings.page_name} Status - Incident History",
-    )
-    return _send(request, session, feed)
+    found = incidents.recently_changed(r.session, limit=feeds.FEED_ITEM_CAP)
+    return _feed(r, flavor, feeds.history_feed, found, "/history", "Incident History")
 
 
 @router.get("/updates.{flavor}", response_class=Response)
-def updates_feed(
-    flavor: Literal["atom", "rss"],
-    request: Request,
-    session: ReadSessionDep,
-    settings: SettingsDep,
-) -> Response:
+def updates_feed(flavor: Flavor, r: ReaderDep) -> Response:
     """One entry per incident update, so every update is a new item."""
-    found = incidents.with_recent_updates(session, limit=feeds.FEED_ITEM_CAP)
-    feed = feeds.updates_feed(
-        _site(settings),
-        incidents.load_details(session, found),
-        flavor=flavor,
-        path="/updates",
-        title=f"{settings.page_name} Status - Incident Updates",
-    )
-    return _send(request, session, feed)
+    found = incidents.with_recent_updates(r.session, limit=feeds.FEED_ITEM_CAP)
+    return _feed(r, flavor, feeds.updates_feed, found, "/updates", "Incident Updates")
 
 
 @router.get("/components/{component_id}/history.{flavor}", response_class=Response)
-def component_feed(
-    component_id: str,
-    flavor: Literal["atom", "rss"],
-    request: Request,
-    session: ReadSessionDep,
-    settings: SettingsDep,
-) -> Response:
+def component_feed(component_id: str, flavor: Flavor, r: ReaderDep) -> Response:
     """Incidents that affected one component (or any component of a group)."""
-    component = components.get_component(session, component_id)
-    ids = [component.id, *components.child_ids(session, component.id)]
-    found = incidents.recently_changed(session, limit=feeds.FEED_ITEM_CAP, component_ids=ids)
-    feed = feeds.history_feed(
-        _site(settings),
-        incidents.load_details(session, found),
-        flavor=flavor,
-        path=f"/components/{component.id}/history",
-        title=f"{settings.page_name} Status - {component.name} Incident History",
-    )
-    return _send(request, session, feed)
+    component = components.get_component(r.session, component_id)
+    ids = [component.id, *components.child_ids(r.session, component.id)]
+    found = incidents.recently_changed(r.session, limit=feeds.FEED_ITEM_CAP, component_ids=ids)
+    path = f"/components/{component.id}/history"
+    return _feed(r, flavor, feeds.history_feed, found, path, f"{component.name} Incident History")

@@ -9,18 +9,17 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse
 
 from app.cacheable import PublicRoute
-from app.clock import ClockDep
-from app.config import SettingsDep
-from app.db import ReadSessionDep
 from app.page import page_info
 from app.web import front_page, views
 from app.web import history as history_views
 from app.web import uptime_page as uptime_pages
+from app.web.reader import Reader, ReaderDep
 
 router = APIRouter(tags=["public pages"], include_in_schema=False, route_class=PublicRoute)
 
 
 def render(request: Request, template: str, **context: object) -> HTMLResponse:
+    """A public page from its template and view model."""
     context.setdefault("page", page_info(request.app.state.settings))
     response: HTMLResponse = request.app.state.templates.TemplateResponse(
         request, template, context
@@ -29,88 +28,65 @@ def render(request: Request, template: str, **context: object) -> HTMLResponse:
 
 
 @router.get("/")
-def index(
-    request: Request, session: ReadSessionDep, settings: SettingsDep, clock: ClockDep
-) -> HTMLResponse:
+def index(r: ReaderDep) -> HTMLResponse:
     """The status page."""
-    return render(request, "index.html", view=front_page.index_page(session, settings, clock()))
+    return render(r.request, "index.html", view=front_page.index_page(r.session, r.settings, r.now))
 
 
 @router.get("/incidents/{incident_id}/")
-def incident(
-    incident_id: str, request: Request, session: ReadSessionDep, settings: SettingsDep
-) -> HTMLResponse:
+def incident(incident_id: str, r: ReaderDep) -> HTMLResponse:
     """One incident's report: postmortem first, then the timeline."""
-    view = views.incident_page(session, settings, incident_id)
-    return render(request, "incident.html", incident=view)
+    return render(
+        r.request, "incident.html", incident=views.incident_page(r.session, r.settings, incident_id)
+    )
 
 
 @router.get("/maintenance/{maintenance_id}/")
-def maintenance(
-    maintenance_id: str, request: Request, session: ReadSessionDep, settings: SettingsDep
-) -> HTMLResponse:
+def maintenance(maintenance_id: str, r: ReaderDep) -> HTMLResponse:
     """One scheduled maintenance: its window, the timeline, what it affects."""
-    view = views.incident_page(session, settings, maintenance_id, is_maintenance=True)
-    return render(request, "incident.html", incident=view)
+    view = views.incident_page(r.session, r.settings, maintenance_id, is_maintenance=True)
+    return render(r.request, "incident.html", incident=view)
 
 
 @router.get("/history/")
-def history(
-    request: Request,
-    session: ReadSessionDep,
-    settings: SettingsDep,
-    clock: ClockDep,
-    page: Annotated[int, Query(ge=1, le=1200)] = 1,
-) -> HTMLResponse:
+def history(r: ReaderDep, page: Annotated[int, Query(ge=1, le=1200)] = 1) -> HTMLResponse:
     """Past incidents by month, three months a page (`?page=N` is kept for old links)."""
     return render(
-        request, "history.html", view=history_views.history_page(session, settings, clock(), page)
+        r.request,
+        "history.html",
+        view=history_views.history_page(r.session, r.settings, r.now, page),
     )
 
 
 @router.get("/history/{number:int}/")
-def history_page(
-    request: Request,
-    session: ReadSessionDep,
-    settings: SettingsDep,
-    clock: ClockDep,
-    number: Annotated[int, Path(ge=1, le=1200)],
-) -> HTMLResponse:
+def history_page(r: ReaderDep, number: Annotated[int, Path(ge=1, le=1200)]) -> HTMLResponse:
     """Page `number` of past incidents (page 1 is /history/)."""
-    view = history_views.history_page(session, settings, clock(), number)
-    return render(request, "history.html", view=view)
+    return history(r, number)
 
 
 @router.get("/history/{month}/")
 def history_month(
-    request: Request,
-    session: ReadSessionDep,
-    settings: SettingsDep,
-    clock: ClockDep,
+    r: ReaderDep,
     month: Annotated[str, Path(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")],
 ) -> HTMLResponse:
     """Every incident of one month (a history page lists a busy month's newest only)."""
     first = date.fromisoformat(month + "-01")
-    view = history_views.history_page(session, settings, clock(), 1, first)
-    return render(request, "history.html", view=view)
+    view = history_views.history_page(r.session, r.settings, r.now, 1, first)
+    return render(r.request, "history.html", view=view)
+
+
+def _uptime(r: Reader, number: int) -> HTMLResponse:
+    view = uptime_pages.uptime_page(r.session, r.settings, r.now, number)
+    return render(r.request, "uptime.html", view=view)
 
 
 @router.get("/uptime/")
-def uptime(
-    request: Request, session: ReadSessionDep, settings: SettingsDep, clock: ClockDep
-) -> HTMLResponse:
+def uptime(r: ReaderDep) -> HTMLResponse:
     """Monthly uptime calendars of the showcased components, the first page of them."""
-    return render(request, "uptime.html", view=uptime_pages.uptime_page(session, settings, clock()))
+    return _uptime(r, 1)
 
 
 @router.get("/uptime/{number:int}/")
-def uptime_page(
-    request: Request,
-    session: ReadSessionDep,
-    settings: SettingsDep,
-    clock: ClockDep,
-    number: Annotated[int, Path(ge=1, le=10_000)],
-) -> HTMLResponse:
+def uptime_page(r: ReaderDep, number: Annotated[int, Path(ge=1, le=10_000)]) -> HTMLResponse:
     """Page `number` of the uptime calendars (page 1 is /uptime/)."""
-    view = uptime_pages.uptime_page(session, settings, clock(), number)
-    return render(request, "uptime.html", view=view)
+    return _uptime(r, number)

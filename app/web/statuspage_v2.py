@@ -13,22 +13,22 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Response
 from sqlmodel import Session
 
 from app.cacheable import PublicRoute
 from app.components import present as component_present
 from app.components import read as component_read
 from app.components import service as components
-from app.config import Settings, SettingsDep
-from app.db import ReadSessionDep
+from app.config import Settings
 from app.incidents import read
 from app.incidents.present import present_incident
 from app.maintenance import service as maintenance
 from app.maintenance.present import present_maintenance
-from app.models import OPEN_STATUSES, Incident, IncidentStatus
+from app.models import OPEN_STATUSES, Incident
 from app.schemas import UtcDatetime
 from app.web.conditional import conditional_response
+from app.web.reader import Reader, ReaderDep
 
 router = APIRouter(
     prefix="/api/v2", tags=["public API v2 (Statuspage-compatible)"], route_class=PublicRoute
@@ -98,14 +98,11 @@ def _incidents(
 
 
 def _json(
-    request: Request,
-    body: dict[str, Any],
-    last_modified: datetime,
-    headers: dict[str, str] | None = None,
+    r: Reader, body: dict[str, Any], last_modified: datetime, headers: dict[str, str] | None = None
 ) -> Response:
     data = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
     response = conditional_response(
-        request, data, media_type="application/json", last_modified=last_modified
+        r.request, data, media_type="application/json", last_modified=last_modified
     )
     response.headers["Access-Control-Allow-Origin"] = "*"
     for name, value in (headers or {}).items():
@@ -113,30 +110,30 @@ def _json(
     return response
 
 
+def _answer(r: Reader, key: str, value: object, headers: dict[str, str] | None = None) -> Response:
+    """{"page": ..., key: value}, with the page's last change as Last-Modified."""
+    page, updated = _page(r.session, r.settings)
+    return _json(r, {"page": page, key: value}, updated, headers)
+
+
 @router.get("/status.json")
-def status(request: Request, session: ReadSessionDep, settings: SettingsDep) -> Response:
+def status(r: ReaderDep) -> Response:
     """The page's status rollup: indicator and description."""
-    page, updated = _page(session, settings)
-    indicator, description = component_read.page_status(session)
-    body = {"page": page, "status": {"indicator": indicator, "description": description}}
-    return _json(request, body, updated)
+    indicator, description = component_read.page_status(r.session)
+    return _answer(r, "status", {"indicator": indicator, "description": description})
 
 
 @router.get("/components.json")
-def components_json(request: Request, session: ReadSessionDep, settings: SettingsDep) -> Response:
+def components_json(r: ReaderDep) -> Response:
     """Every component; groups list their components' ids."""
-    page, updated = _page(session, settings)
-    return _json(request, {"page": page, "components": _components(session, settings)}, updated)
+    return _answer(r, "components", _components(r.session, r.settings))
 
 
 @router.get("/incidents/unresolved.json")
-def unresolved(request: Request, session: ReadSessionDep, settings: SettingsDep) -> Response:
+def unresolved(r: ReaderDep) -> Response:
     """Incidents in investigating, identified or monitoring."""
-    page, updated = _page(session, settings)
-    found = read.list_incidents(session, statuses=list(OPEN_STATUSES), limit=MAX_PER_PAGE)
-    return _json(
-        request, {"page": page, "incidents": _incidents(session, settings, found)}, updated
-    )
+    found = read.list_incidents(r.session, statuses=list(OPEN_STATUSES), limit=MAX_PER_PAGE)
+    return _answer(r, "incidents", _incidents(r.session, r.settings, found))
 
 
 @dataclass(frozen=True)
@@ -184,83 +181,69 @@ PagingDep = Annotated[Paging, Depends(paging)]
 
 
 @router.get("/incidents.json")
-def incidents_json(
-    request: Request, session: ReadSessionDep, settings: SettingsDep, pages: PagingDep
-) -> Response:
+def incidents_json(r: ReaderDep, pages: PagingDep) -> Response:
     """The most recent incidents (50 by default); page through older ones by started_at."""
-    block, updated = _page(session, settings)
+    since, until = pages.since, pages.until
     found = read.list_incidents(
-        session, since=pages.since, until=pages.until, limit=pages.per_page, offset=pages.offset
+        r.session, since=since, until=until, limit=pages.per_page, offset=pages.offset
     )
-    total = read.count_incidents(session, since=pages.since, until=pages.until)
-    headers = pages.headers(f"{settings.public_url}/api/v2/incidents.json", total)
-    body = {"page": block, "incidents": _incidents(session, settings, found)}
-    return _json(request, body, updated, headers)
+    total = read.count_incidents(r.session, since=since, until=until)
+    headers = pages.headers(f"{r.settings.public_url}/api/v2/incidents.json", total)
+    return _answer(r, "incidents", _incidents(r.session, r.settings, found), headers)
 
 
 def _maintenances(
-    request: Request,
-    session: Session,
-    settings: Settings,
-    statuses: tuple[IncidentStatus, ...] | None,
+    r: Reader, found: list[Incident], headers: dict[str, str] | None = None
 ) -> Response:
-    page, updated = _page(session, settings)
-    found = maintenance.list_maintenances(session, statuses=statuses, limit=MAX_PER_PAGE)
-    body = {
-        "page": page,
-        "scheduled_maintenances": _incidents(session, settings, found, maintenances=True),
-    }
-    return _json(request, body, updated)
+    body = _incidents(r.session, r.settings, found, maintenances=True)
+    return _answer(r, "scheduled_maintenances", body, headers)
 
 
 @router.get("/scheduled-maintenances.json")
-def maintenances(
-    request: Request, session: ReadSessionDep, settings: SettingsDep, pages: PagingDep
-) -> Response:
+def maintenances(r: ReaderDep, pages: PagingDep) -> Response:
     """The 50 most recent maintenances, completed ones included; page by scheduled_for."""
-    block, updated = _page(session, settings)
+    since, until = pages.since, pages.until
     found = maintenance.list_maintenances(
-        session, since=pages.since, until=pages.until, limit=pages.per_page, offset=pages.offset
+        r.session, since=since, until=until, limit=pages.per_page, offset=pages.offset
     )
-    total = maintenance.count_maintenances(session, since=pages.since, until=pages.until)
-    headers = pages.headers(f"{settings.public_url}/api/v2/scheduled-maintenances.json", total)
-    body = {
-        "page": block,
-        "scheduled_maintenances": _incidents(session, settings, found, maintenances=True),
-    }
-    return _json(request, body, updated, headers)
+    total = maintenance.count_maintenances(r.session, since=since, until=until)
+    url = f"{r.settings.public_url}/api/v2/scheduled-maintenances.json"
+    return _maintenances(r, found, pages.headers(url, total))
 
 
 @router.get("/scheduled-maintenances/upcoming.json")
-def upcoming(request: Request, session: ReadSessionDep, settings: SettingsDep) -> Response:
+def upcoming(r: ReaderDep) -> Response:
     """Maintenances still scheduled, soonest first."""
-    return _maintenances(request, session, settings, maintenance.UPCOMING)
+    found = maintenance.list_maintenances(
+        r.session, statuses=maintenance.UPCOMING, limit=MAX_PER_PAGE
+    )
+    return _maintenances(r, found)
 
 
 @router.get("/scheduled-maintenances/active.json")
-def active(request: Request, session: ReadSessionDep, settings: SettingsDep) -> Response:
+def active(r: ReaderDep) -> Response:
     """Maintenances in progress or verifying."""
-    return _maintenances(request, session, settings, maintenance.ACTIVE)
+    found = maintenance.list_maintenances(
+        r.session, statuses=maintenance.ACTIVE, limit=MAX_PER_PAGE
+    )
+    return _maintenances(r, found)
 
 
 @router.get("/summary.json")
-def summary(request: Request, session: ReadSessionDep, settings: SettingsDep) -> Response:
+def summary(r: ReaderDep) -> Response:
     """Status, components, unresolved incidents and upcoming or active maintenance at once."""
+    session, settings = r.session, r.settings
     page, updated = _page(session, settings)
     found = read.list_incidents(session, statuses=list(OPEN_STATUSES), limit=MAX_PER_PAGE)
+    planned = maintenance.list_maintenances(
+        session, statuses=maintenance.ACTIVE + maintenance.UPCOMING, limit=MAX_PER_PAGE
+    )
     indicator, description = component_read.page_status(session)
     body = {
         "page": page,
         "components": _components(session, settings),
         "incidents": _incidents(session, settings, found),
-        "scheduled_maintenances": _incidents(
-            session,
-            settings,
-            maintenance.list_maintenances(
-                session, statuses=maintenance.ACTIVE + maintenance.UPCOMING, limit=MAX_PER_PAGE
-            ),
-            maintenances=True,
-        ),
+        "scheduled_maintenances": _incidents(session, settings, planned, maintenances=True),
         "status": {"indicator": indicator, "description": description},
     }
-    return _json(request, body, updated)
+    return _json(r, body, updated)
