@@ -11,7 +11,7 @@ import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import sqlalchemy as sa
 from alembic import command
@@ -22,7 +22,7 @@ from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
 from app import data_version
-from app.errors import EarlyAnswer
+from app.errors import EarlyAnswer, NotFound
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -107,6 +107,17 @@ def read_session(engine: Engine) -> Iterator[Session]:
     """A session for reads only (never takes SQLite's write lock); nothing is committed."""
     with Session(read_only(engine)) as session:
         yield session
+
+
+T = TypeVar("T")
+
+
+def get_one(session: Session, model: type[T], key: str, what: str) -> T:
+    """The row of `model` with this primary key, or NotFound naming it as `what`."""
+    found = session.get(model, key)
+    if found is None:
+        raise NotFound(f"{what} {key!r} does not exist")
+    return found
 
 
 def alembic_config(engine: Engine) -> Config:

@@ -2,25 +2,41 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlmodel import Session
 
 from app.auth import service
 from app.clock import ClockDep
+from app.config import Settings, SettingsDep
 from app.db import SessionDep
 
 _bearer = HTTPBearer(auto_error=False, description="A token from `pharos tokens create NAME`")
 
 
+@dataclass(frozen=True)
+class Staff:
+    """One staff API request: its unit of work, the page's settings, who acts, and when."""
+
+    session: Session
+    settings: Settings
+    actor: str  # "token:<name>", as the audit log names it
+    now: datetime
+
+
 def require_staff(
     request: Request,
     session: SessionDep,
+    settings: SettingsDep,
     clock: ClockDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> str:
-    """The acting staff member's name (the token's name)."""
+) -> Staff:
+    """The request's context, for a valid token only (401 without one, 403 for a read token
+    asked to write)."""
     challenge = {"WWW-Authenticate": "Bearer"}
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing bearer token", headers=challenge)
@@ -31,7 +47,7 @@ def require_staff(
         )
     if token.scope == "read" and request.method not in ("GET", "HEAD"):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "this token may only read (scope: read)")
-    return f"token:{token.name}"
+    return Staff(session=session, settings=settings, actor=f"token:{token.name}", now=clock())
 
 
-StaffDep = Annotated[str, Depends(require_staff)]
+StaffDep = Annotated[Staff, Depends(require_staff)]

@@ -12,6 +12,7 @@ from app.audit import service as audit
 from app.components import events
 from app.components.schemas import ComponentCreate, ComponentUpdate
 from app.config import Settings
+from app.db import get_one
 from app.errors import Conflict, InvalidInput, NotFound
 from app.models import (
     MAINTENANCE_OPEN_STATUSES,
@@ -34,10 +35,7 @@ def list_components(session: Session) -> list[Component]:
 
 def get_component(session: Session, component_id: str) -> Component:
     """One component or group, or NotFound."""
-    component = session.get(Component, component_id)
-    if component is None:
-        raise NotFound(f"component {component_id!r} does not exist")
-    return component
+    return get_one(session, Component, component_id, "component")
 
 
 def get_components_for_update(

@@ -8,7 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlmodel import Session, col, select
 
 from app.audit import service as audit
-from app.errors import Conflict, NotFound
+from app.db import get_one
+from app.errors import Conflict
 from app.incidents.schemas import ComponentChanges, _realtime
 from app.models import IncidentStatus, IncidentTemplate
 from app.schemas import Body, Name
@@ -35,10 +36,7 @@ def list_templates(session: Session) -> list[IncidentTemplate]:
 
 def get_template(session: Session, template_id: str) -> IncidentTemplate:
     """One template or NotFound."""
-    template = session.get(IncidentTemplate, template_id)
-    if template is None:
-        raise NotFound(f"template {template_id!r} does not exist")
-    return template
+    return get_one(session, IncidentTemplate, template_id, "template")
 
 
 def create_template(

@@ -6,6 +6,7 @@ timeline, affected components, feeds and payloads work as an incident's do.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -278,6 +279,23 @@ def _after_last(session: Session, maintenance: Incident, planned: datetime) -> d
     return max(planned, newest) if newest is not None else planned
 
 
+# The automatic updates, in order: (status, body, the time it is due at, whether it applies now).
+AUTOMATIC: list[tuple[IncidentStatus, str, str, Callable[[Incident], bool]]] = [
+    (
+        IncidentStatus.in_progress,
+        STARTED_BODY,
+        "scheduled_for",
+        lambda m: m.status == IncidentStatus.scheduled and m.scheduled_auto_in_progress,
+    ),
+    (
+        IncidentStatus.completed,
+        COMPLETED_BODY,
+        "scheduled_until",
+        lambda m: m.status in ACTIVE + UPCOMING and m.scheduled_auto_completed,
+    ),
+]
+
+
 def run_transition(
     session: Session, maintenance_id: str, *, settings: Settings, now: datetime
 ) -> None:
@@ -302,38 +320,20 @@ def run_transition(
             events.incident_event(
                 session, settings, maintenance, event_type="maintenance.reminder", now=now
             )
-    if (
-        maintenance.status == IncidentStatus.scheduled
-        and maintenance.scheduled_auto_in_progress
-        and maintenance.scheduled_for <= now
-    ):
-        _post(
-            session,
-            maintenance,
-            status=IncidentStatus.in_progress,
-            body=STARTED_BODY,
-            changes={},
-            display_at=_after_last(session, maintenance, maintenance.scheduled_for),
-            deliver_notifications=notify,
-            settings=settings,
-            now=now,
-        )
-    if (
-        maintenance.status in ACTIVE + UPCOMING
-        and maintenance.scheduled_auto_completed
-        and maintenance.scheduled_until <= now
-    ):
-        _post(
-            session,
-            maintenance,
-            status=IncidentStatus.completed,
-            body=COMPLETED_BODY,
-            changes={},
-            display_at=_after_last(session, maintenance, maintenance.scheduled_until),
-            deliver_notifications=notify,
-            settings=settings,
-            now=now,
-        )
+    for status, body, planned, applies in AUTOMATIC:
+        at = getattr(maintenance, planned)
+        if applies(maintenance) and at <= now:
+            _post(
+                session,
+                maintenance,
+                status=status,
+                body=body,
+                changes={},
+                display_at=_after_last(session, maintenance, at),
+                deliver_notifications=notify,
+                settings=settings,
+                now=now,
+            )
     session.flush()
 
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from sqlmodel import Session
 
 from app.auth.deps import StaffDep
-from app.db import SessionDep
-from app.errors import NotFound
 from app.models import ProbeState
 from app.probes import service
 from app.probes.schemas import ProbeResultPublic, ProbeStatePublic
@@ -35,30 +34,27 @@ def _present(state: ProbeState, results: list[ProbeResultPublic]) -> ProbeStateP
     )
 
 
-def _results(session: SessionDep, name: str, limit: int) -> list[ProbeResultPublic]:
+def _results(session: Session, name: str, limit: int) -> list[ProbeResultPublic]:
     rows = service.recent_results(session, name, limit=limit)
     return [ProbeResultPublic.model_validate(r, from_attributes=True) for r in rows]
 
 
 @router.get("")
 def list_probes(
-    session: SessionDep,
-    _staff: StaffDep,
+    staff: StaffDep,
     results: Annotated[int, Query(ge=0, le=100, description="Recent results per probe")] = 10,
 ) -> list[ProbeStatePublic]:
     """Every probe's state with its latest results, newest first."""
+    session = staff.session
     return [_present(s, _results(session, s.name, results)) for s in service.list_states(session)]
 
 
 @router.get("/{name}")
 def get_probe(
     name: str,
-    session: SessionDep,
-    _staff: StaffDep,
+    staff: StaffDep,
     results: Annotated[int, Query(ge=0, le=1000, description="Recent results")] = 100,
 ) -> ProbeStatePublic:
     """One probe's state and a longer run of results (for latency charts)."""
-    state = session.get(ProbeState, name)
-    if state is None:
-        raise NotFound(f"probe {name!r} does not exist")
-    return _present(state, _results(session, name, results))
+    state = service.get_state(staff.session, name)
+    return _present(state, _results(staff.session, name, results))

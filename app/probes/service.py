@@ -18,6 +18,7 @@ from app.audit import service as audit
 from app.components import service as components
 from app.components.schemas import ComponentCreate, ComponentUpdate
 from app.config import Settings
+from app.db import get_one
 from app.incidents import service as incidents
 from app.incidents.schemas import IncidentCreate, UpdateCreate
 from app.models import (
@@ -359,6 +360,11 @@ def _let_go(
 def prune_results(session: Session, *, now: datetime) -> None:
     """Forget results older than the retention period."""
     session.exec(delete(ProbeResult).where(col(ProbeResult.at) < now - RESULTS_KEPT))
+
+
+def get_state(session: Session, name: str) -> ProbeState:
+    """One probe's state, or NotFound."""
+    return get_one(session, ProbeState, name, "probe")
 
 
 def list_states(session: Session) -> list[ProbeState]:

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from app.audit import service as audit
+from app.db import get_one
 from app.errors import Conflict, InvalidInput, NotFound
 from app.models import (
     Component,
@@ -84,10 +85,7 @@ def list_subscribers(session: Session) -> list[Subscriber]:
 
 def get_subscriber(session: Session, subscriber_id: str) -> Subscriber:
     """One subscriber or NotFound."""
-    subscriber = session.get(Subscriber, subscriber_id)
-    if subscriber is None:
-        raise NotFound(f"subscriber {subscriber_id!r} does not exist")
-    return subscriber
+    return get_one(session, Subscriber, subscriber_id, "subscriber")
 
 
 def _set_status(
