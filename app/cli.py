@@ -1,4 +1,4 @@
-"""The `pharos` command: serve, migrate, tokens, sync, dump, export."""
+"""The `pharos` command: serve, migrate, tokens, sync, dump, export, import."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from app.auth import service as tokens_service
 from app.clock import utcnow
 from app.config import Settings
 from app.db import create_db_engine, migrate
+from app.importers.cli import importer as import_cli
 from app.maintenance.scheduler import MaintenanceScheduler
 from app.notifications.worker import DeliveryWorker
 from app.probes.cli import probe_cli
@@ -38,6 +39,7 @@ cli.add_typer(tokens, name="tokens")
 cli.add_typer(publishing_cli)  # sync, dump, export
 cli.add_typer(probe_cli, name="probe")
 cli.add_typer(users_cli, name="users")
+cli.add_typer(import_cli, name="import")
 
 
 def _settings() -> Settings:
