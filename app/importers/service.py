@@ -116,7 +116,8 @@ def import_incidents(
         except SourceError as exc:
             report.skip("incident", "", exc.message)
     for src, raw in sorted(parsed, key=lambda p: (_first_time(p[0]), p[0].id)):
-        fingerprint = digest(raw)
+        # Not the embedded components: they are today's, not the incident's history.
+        fingerprint = digest({k: v for k, v in raw.items() if k != "components"})
         if incident_import.unchanged(session, source, src, fingerprint):
             report.count(incident_import.kind_of(src), "unchanged")
             continue
