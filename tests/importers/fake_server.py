@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -108,8 +109,6 @@ def _feed(page: FakePage, base: str) -> str:
     for i in sorted(page.incidents, key=lambda x: x["updated_at"], reverse=True):
         parts = []
         for u in i["incident_updates"]:
-            from datetime import datetime
-
             local = datetime.fromisoformat(u["display_at"]).astimezone(TZ)
             label = LABEL.get(u["status"], u["status"].replace("_", " ").capitalize())
             parts.append(
