@@ -14,10 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -25,6 +24,7 @@ from app.clock import Clock
 from app.config import Settings
 from app.importers import components as component_import
 from app.importers import incidents as incident_import
+from app.importers import keys
 from app.importers.report import ImportReport
 from app.importers.source import (
     SourceComponent,
@@ -38,8 +38,7 @@ from app.importers.status_log import sync_status_logs
 from app.importers.statuspage_api import StatuspageClient
 from app.importers.subscribers import import_subscribers
 from app.importers.templates import import_templates
-from app.models import Component, ComponentStatus
-from app.uptime import service as uptime
+from app.importers.uptime_check import check_uptime
 
 FetchPostmortem = Callable[[str], Any]
 
@@ -188,6 +187,7 @@ def import_statuspage(
                 now=clock(),
                 report=report,
             )
+            note_gone(session, source, raws, report)
             sync_status_logs(
                 session,
                 source=source,
@@ -227,64 +227,16 @@ def import_statuspage(
     return report
 
 
-class SourceUptime(BaseModel):
-    """Statuspage's uptime figures of one component over a range of days."""
-
-    range_start: date
-    range_end: date
-    uptime_percentage: float
-    major_outage: int = 0
-    partial_outage: int = 0
-
-
-def check_uptime(
-    session: Session,
-    client: StatuspageClient,
-    base: str,
-    everything: list[SourceComponent],
-    ids: dict[str, str],
-    settings: Settings,
-    now: datetime,
-    report: ImportReport,
-) -> None:
-    """Compare each showcased component's uptime here with Statuspage's, over its range."""
-    weights = uptime.weights_of(settings)
-    for c in everything:
-        if c.group or not c.showcase or c.id not in ids:
-            continue
-        raw = client.get_json(f"{base}/components/{c.id}/uptime", missing_ok=True)
-        if not isinstance(raw, dict):
-            continue
-        try:
-            theirs = SourceUptime.model_validate(
-                {
-                    **raw,
-                    "range_start": str(raw.get("range_start", ""))[:10],
-                    "range_end": str(raw.get("range_end", ""))[:10],
-                }
-            )
-        except ValueError:
-            report.notes.append(f"uptime of {c.name!r}: Statuspage's answer was not understood")
-            continue
-        component = session.get(Component, ids[c.id])
-        if component is None:
-            continue
-        last = min(theirs.range_end, now.astimezone(settings.tz).date())
-        days = uptime.daily_figures(
-            session,
-            [component],
-            first_day=theirs.range_start,
-            last_day=last,
-            now=now,
-            tz=settings.tz,
-        )[component.id]
-        ours = uptime.period_percent(days, weights)
-        major = sum(d.us[ComponentStatus.major_outage] for d in days) // 1_000_000
-        partial = sum(d.us[ComponentStatus.partial_outage] for d in days) // 1_000_000
-        same = ours is not None and abs(ours - theirs.uptime_percentage) < 0.01
-        report.uptime.append(
-            f"{c.name}: Statuspage {theirs.uptime_percentage:.2f}% ({theirs.major_outage} s major, "
-            f"{theirs.partial_outage} s partial outage), Pharos "
-            f"{'-' if ours is None else f'{ours:.2f}'}% ({major} s, {partial} s) "
-            f"from {theirs.range_start} to {theirs.range_end}: {'same' if same else 'DIFFERENT'}"
+def note_gone(session: Session, source: str, raws: list[Any], report: ImportReport) -> None:
+    """Say which incidents imported earlier the source no longer lists (they are kept)."""
+    listed = {str(r.get("id")) for r in raws if isinstance(r, dict)}
+    gone = sorted(
+        k.external_id
+        for k in keys.keys_of(session, source, incident_import.KINDS)
+        if k.external_id not in listed
+    )
+    if gone:
+        report.notes.append(
+            f"{len(gone)} incident(s) imported earlier are no longer on the source and were "
+            f"kept: {', '.join(gone[:10])}{' ...' if len(gone) > 10 else ''}"
         )

@@ -18,7 +18,7 @@ from app.errors import PharosError
 from app.importers import keys
 from app.importers.report import ImportReport, Secret
 from app.importers.source import SourceError, SourceSubscriber, digest, parse
-from app.models import Subscriber, SubscriberStatus
+from app.models import Subscriber
 from app.subscribers import service as subscribers
 from app.subscribers.schemas import SubscriberCreate
 
@@ -106,15 +106,13 @@ def _refresh(
     now: datetime,
     report: ImportReport,
 ) -> None:
-    """An imported subscriber again: keep its secret, follow its component filter."""
+    """An imported subscriber again: it keeps its secret and its delivery state here, and
+    follows the source's component filter."""
     fingerprint = digest(raw)
     if key_digest == fingerprint:
         report.count(KIND, "unchanged")
         return
     existing.component_ids = sorted(wanted) if wanted else None
-    if s.quarantined_at is None and existing.status == SubscriberStatus.quarantined:
-        existing.status = SubscriberStatus.active
-        existing.quarantined_at = None
     existing.updated_at = now
     session.add(existing)
     keys.remember(

@@ -292,8 +292,15 @@ def test_a_rerun_follows_what_changed_on_the_source(
     for c in page.components:
         if c["id"] == API:
             c |= {"status": "operational", "updated_at": ts(when)}
+    # ... and an old incident was deleted there.
+    page.incidents.remove(page.find("incsmall0001"))
     report = run_import(engine, source, local, now, [])
     assert report.error is None
+    assert (
+        "1 incident(s) imported earlier are no longer on the source and were kept: incsmall0001"
+        in report.notes
+    )
+    assert count(engine, Incident) == 13
     assert (
         report.counts[("incident", "updated")] == 1 and report.counts[("incident", "created")] == 0
     )
