@@ -23,7 +23,7 @@ from app.audit import service as audit
 from app.importers import keys
 from app.importers.report import ImportReport
 from app.importers.source import SourceIncident, SourcePostmortem
-from app.models import AffectedComponent, Incident, IncidentUpdate
+from app.models import AffectedComponent, Incident, IncidentUpdate, new_id
 from app.schemas import NAME_MAX
 
 KINDS = ("incident", "maintenance")
@@ -170,10 +170,14 @@ def _replace_timeline(
             sa.delete(AffectedComponent).where(col(AffectedComponent.incident_update_id).in_(old))
         )
         session.execute(sa.delete(IncidentUpdate).where(col(IncidentUpdate.id).in_(old)))
+    wanted = [u.id for u in src.incident_updates]
+    taken = set(session.exec(select(IncidentUpdate.id).where(col(IncidentUpdate.id).in_(wanted))))
+    updates: list[IncidentUpdate] = []
     rows: list[Any] = []
     for u in src.incident_updates:
+        free = keys.PHAROS_ID.match(u.id) and u.id not in taken
         update = IncidentUpdate(
-            id=keys.claim_id(session, IncidentUpdate, u.id),
+            id=u.id if free else new_id(),
             incident_id=incident.id,
             status=u.status,
             body=u.body or "",
@@ -182,8 +186,7 @@ def _replace_timeline(
             updated_at=u.updated_at or u.created_at,
             deliver_notifications=False,
         )
-        session.add(update)
-        session.flush()
+        updates.append(update)
         rows += [
             AffectedComponent(
                 incident_update_id=update.id,
@@ -196,5 +199,7 @@ def _replace_timeline(
             )
             for a in u.affected_components or []
         ]
+    session.add_all(updates)
+    session.flush()  # updates first: no ORM relationship tells the flush their order
     session.add_all(rows)
     session.flush()
