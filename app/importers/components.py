@@ -80,6 +80,7 @@ def import_components(
             session, c, digest(raw), group_id=group_id, source=source, now=now, report=report
         )
         session.commit()
+    session.commit()  # the reads too: no transaction stays open for the next request
     return ids
 
 

@@ -61,7 +61,7 @@ class ImportReport:
         out += [f"skipped {s}" for s in self.skipped]
         out += [f"note: {n}" for n in self.notes]
         out += [f"uptime check: {u}" for u in self.uptime]
-        if self.secrets:
+        if self.secrets and not self.dry_run:
             out.append("webhook signing secrets (shown only now; give each to its receiver):")
             out += [f"  {s.url}  {s.secret}" for s in self.secrets]
         if self.error:

@@ -120,6 +120,9 @@ def import_incidents(
         if incident_import.unchanged(session, source, src, fingerprint):
             report.count(incident_import.kind_of(src), "unchanged")
             continue
+        # No transaction stays open across a request (on SQLite it would hold the write lock
+        # that a `pharos serve` beside the import needs).
+        session.commit()
         postmortem = None
         if fetch_postmortem is not None and src.may_have_postmortem:
             found = fetch_postmortem(src.id)
@@ -136,6 +139,7 @@ def import_incidents(
             report=report,
         )
         session.commit()
+    session.commit()
 
 
 def _union(*lists: list[Any]) -> list[Any]:

@@ -168,3 +168,4 @@ def sync_status_logs(
         else:
             report.count("status log", "unchanged")
         session.commit()
+    session.commit()  # the reads too: no transaction stays open for the next request

@@ -92,6 +92,7 @@ def import_subscribers(
         report.secrets.append(Secret(url=created.url, secret=secret))
         report.count(KIND, "created", f"create webhook subscriber {created.url}")
         session.commit()
+    session.commit()  # the reads too: no transaction stays open for the next request
 
 
 def _refresh(

@@ -83,3 +83,4 @@ def import_templates(
         outcome = "updated" if existing is not None else "created"
         report.count(KIND, outcome, f"{outcome[:-1]} template {t.name!r}")
         session.commit()
+    session.commit()  # the reads too: no transaction stays open for the next request

@@ -38,10 +38,13 @@ def check_uptime(
 ) -> None:
     """Compare each showcased component's uptime here with Statuspage's, over its range."""
     weights = uptime.weights_of(settings)
-    for c in everything:
-        if c.group or not c.showcase or c.id not in ids:
-            continue
-        raw = client.get_json(f"{base}/components/{c.id}/uptime", missing_ok=True)
+    session.commit()  # no transaction open across the requests
+    answers = [
+        (c, client.get_json(f"{base}/components/{c.id}/uptime", missing_ok=True))
+        for c in everything
+        if not c.group and c.showcase and c.id in ids
+    ]
+    for c, raw in answers:
         if not isinstance(raw, dict):
             continue
         try:
@@ -77,3 +80,4 @@ def check_uptime(
             f"{'-' if ours is None else f'{ours:.2f}'}% ({major} s, {partial} s) "
             f"from {theirs.range_start} to {theirs.range_end}: {'same' if same else 'DIFFERENT'}"
         )
+    session.commit()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -76,6 +76,7 @@ class Behaviour:
     recent: int = 50  # incidents.json holds this many
     log: list[tuple[str, str]] = field(default_factory=list)  # (path, query)
     auth: list[str | None] = field(default_factory=list)
+    hooks: dict[str, Callable[[], None]] = field(default_factory=dict)  # run before answering
 
 
 def v2_component(c: dict[str, Any]) -> dict[str, Any]:
@@ -139,6 +140,8 @@ def build_app(page: FakePage, behaviour: Behaviour) -> Starlette:
     async def handle(request: Request) -> Response:
         path = request.url.path
         behaviour.log.append((path, request.url.query))
+        if path in behaviour.hooks:
+            behaviour.hooks[path]()
         queued = behaviour.before.get(path)
         if queued:
             status = queued.pop(0)

@@ -4,6 +4,7 @@ failure midway are survived."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -339,3 +340,41 @@ def test_pharos_dump_writes_the_imported_history(
     ]
     assert parsed.components == {"Charging cloud - OCPP 1.6J": ComponentStatus.partial_outage}
     assert parsed.postmortem.startswith("## Timeline of Events")
+
+
+def test_no_transaction_is_held_across_requests(
+    engine: Engine,
+    source: str,
+    local: Settings,
+    now: FakeClock,
+    behaviour: Behaviour,
+    database_url: str,
+) -> None:
+    """On SQLite any transaction holds the write lock: `pharos serve` beside an import must
+    still be able to write while the import waits for Statuspage."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("the write lock is SQLite's")
+    outcomes: list[str] = []
+
+    def write_now() -> None:
+        conn = sqlite3.connect(database_url.removeprefix("sqlite:///"), timeout=0.5)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.rollback()
+            outcomes.append("written")
+        except sqlite3.OperationalError as exc:
+            outcomes.append(str(exc))
+        finally:
+            conn.close()
+
+    base = f"/v1/pages/{PAGE_ID}"
+    for path in (
+        f"{base}/incidents",
+        f"{base}/incidents/inc0seed0001/postmortem",
+        f"{base}/incident_templates",
+        f"{base}/subscribers",
+        f"{base}/components/{OCPP}/uptime",
+    ):
+        behaviour.hooks[path] = write_now
+    assert run_import(engine, source, local, now, []).error is None
+    assert outcomes and set(outcomes) == {"written"}
