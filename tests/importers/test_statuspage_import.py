@@ -378,3 +378,14 @@ def test_no_transaction_is_held_across_requests(
         behaviour.hooks[path] = write_now
     assert run_import(engine, source, local, now, []).error is None
     assert outcomes and set(outcomes) == {"written"}
+
+
+def test_webhooks_to_private_addresses_are_refused_like_any_subscription(
+    engine: Engine, source: str, settings: Settings, now: FakeClock
+) -> None:
+    assert not settings.webhook_allow_private
+    report = run_import(engine, source, settings, now, [])
+    assert report.error is None
+    refused = [s for s in report.skipped if "webhook URL refused" in s]
+    assert len(refused) == 2 and "127.0.0.1" in refused[0]
+    assert count(engine, Subscriber) == 0 and report.secrets == []
