@@ -32,7 +32,7 @@ REMIND_PRIOR_MINUTES = 60  # Statuspage's reminder is a flag: one hour before th
 
 
 def kind_of(incident: SourceIncident) -> str:
-    """ "maintenance" or "incident"."""
+    """The import key kind: maintenance or incident."""
     return "maintenance" if incident.is_maintenance else "incident"
 
 
@@ -55,15 +55,10 @@ def _postmortem(incident: Incident, src: SourceIncident, pm: SourcePostmortem | 
     published = pm.published_at if pm else src.postmortem_published_at
     body = markdown(pm.body if pm else src.postmortem_body)
     draft = markdown(pm.body_draft if pm else None) or body
+    edited = (pm.body_draft_updated_at or pm.body_updated_at) if pm else None
     incident.postmortem_body = draft
     incident.postmortem_body_updated_at = (
-        (
-            (pm.body_draft_updated_at or pm.body_updated_at)
-            if pm
-            else src.postmortem_body_last_updated_at
-        )
-        if draft
-        else None
+        (edited or src.postmortem_body_last_updated_at) if draft else None
     )
     incident.postmortem_published_body = body if published and body else None
     incident.postmortem_published_at = published if published and body else None

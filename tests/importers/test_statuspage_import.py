@@ -122,6 +122,9 @@ def test_the_imported_page_equals_the_source(
     assert (c[("template", "created")], c[("template", "skipped")]) == (1, 1)
     assert (c[("subscriber", "created")], c[("subscriber", "skipped")]) == (2, 3)
     assert sum("channel not available yet" in s for s in report.skipped) == 3
+    # Every list was paged through (2 a page here): 13 incidents in 7 pages.
+    pages = [q for path, q in behaviour.log if path == f"/v1/pages/{PAGE_ID}/incidents"]
+    assert len(pages) == 7 and "page=7" in pages[-1] and "limit=2" in pages[-1]
     # The key went in the Authorization header of every request, and nowhere in the report.
     assert set(behaviour.auth) == {f"OAuth {API_KEY}"}
     assert API_KEY not in "\n".join(report.lines())
@@ -142,6 +145,11 @@ def test_the_imported_page_equals_the_source(
     assert set(mine) == {m["id"] for m in theirs}
     for maintenance in theirs:
         assert_same_incident(mine[maintenance["id"]], maintenance)
+    # The pages show it: the postmortem first on the incident's page, the history, the bars.
+    page_html = client.get("/incidents/inc0seed0001/").text
+    assert "Timeline of Events" in page_html and "This incident has been resolved." in page_html
+    for path in ("/", "/history/", "/uptime/", "/maintenance/mnt1done0001/"):
+        assert client.get(path).status_code == 200, path
     summary = client.get("/api/v2/summary.json").json()
     assert summary["status"] == source_v2(source, "/api/v2/summary.json")["status"]
 
