@@ -116,11 +116,11 @@ def write_incident(
         at=now,
         data={"source": source, "external_id": src.id, "updates": len(src.incident_updates)},
     )
-    verb = "create" if created else "update"
+    verb, n = ("create" if created else "update"), len(src.incident_updates)
     report.count(
         kind,
         outcome,
-        f"{verb} {kind} {src.name!r} ({src.status.value}, {len(src.incident_updates)} updates)",
+        f"{verb} {kind} {src.name!r} ({src.status.value}, {n} update{'' if n == 1 else 's'})",
     )
 
 
