@@ -44,6 +44,15 @@ def unchanged(session: Session, source: str, incident: SourceIncident, fingerpri
     )
 
 
+def remind_minutes(value: bool | int | None) -> int | None:
+    """Statuspage's reminder as minutes before the start: a flag means one hour."""
+    if value is None or value is False:
+        return None
+    if value is True:
+        return REMIND_PRIOR_MINUTES
+    return value if 0 < value <= 7 * 24 * 60 else None
+
+
 def markdown(text: str | None) -> str | None:
     """Statuspage's Markdown with Windows line ends made plain."""
     if text is None:
@@ -139,9 +148,7 @@ def _fields(incident: Incident, src: SourceIncident) -> None:
     incident.scheduled_for = src.scheduled_for
     incident.scheduled_until = src.scheduled_until
     if src.is_maintenance:
-        incident.scheduled_remind_prior = (
-            REMIND_PRIOR_MINUTES if src.scheduled_remind_prior else None
-        )
+        incident.scheduled_remind_prior = remind_minutes(src.scheduled_remind_prior)
         incident.scheduled_reminded_at = src.scheduled_reminded_at
         incident.scheduled_auto_in_progress = bool(src.scheduled_auto_in_progress)
         incident.scheduled_auto_completed = bool(src.scheduled_auto_completed)

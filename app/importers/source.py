@@ -102,7 +102,7 @@ class SourceIncident(_Source):
     resolved_at: AwareDatetime | None = None
     scheduled_for: AwareDatetime | None = None
     scheduled_until: AwareDatetime | None = None
-    scheduled_remind_prior: bool | None = None
+    scheduled_remind_prior: bool | int | None = None  # documented as a flag; minutes seen too
     scheduled_reminded_at: AwareDatetime | None = None
     scheduled_auto_in_progress: bool | None = None
     scheduled_auto_completed: bool | None = None
@@ -112,6 +112,18 @@ class SourceIncident(_Source):
     postmortem_body_last_updated_at: AwareDatetime | None = None
     postmortem_published_at: AwareDatetime | None = None
     incident_updates: list[SourceUpdate] = Field(default_factory=list)
+
+    @field_validator(
+        "postmortem_published_at",
+        "scheduled_reminded_at",
+        "monitoring_at",
+        "resolved_at",
+        mode="before",
+    )
+    @classmethod
+    def _no_time(cls, value: Any) -> Any:
+        # One client's model types postmortem_published_at as a boolean: false means none.
+        return None if value is False or value == "" else value
 
     @property
     def is_maintenance(self) -> bool:
