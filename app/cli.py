@@ -1,4 +1,4 @@
-"""The `pharos` command: serve, migrate, tokens, sync, dump, export."""
+"""The `pharos` command: serve, migrate, tokens, sync, dump, export, import."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from app import commands
 from app.auth import service as tokens_service
 from app.clock import utcnow
+from app.importers.cli import importer as import_cli
 from app.loops import background_loops
 from app.probes.cli import probe_cli
 from app.publishing.cli import cli as publishing_cli
@@ -32,6 +33,7 @@ cli.add_typer(tokens, name="tokens")
 cli.add_typer(publishing_cli)  # sync, dump, export
 cli.add_typer(probe_cli, name="probe")
 cli.add_typer(users_cli, name="users")
+cli.add_typer(import_cli, name="import")
 
 
 @cli.command()

@@ -8,7 +8,7 @@ from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import Depends, Request
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -96,6 +96,10 @@ class Settings(BaseSettings):
     )
     admin_login_lockout_minutes: int = Field(
         default=15, ge=1, description="Window failed sign-ins are counted in, and lock-out time"
+    )
+    statuspage_api_key: SecretStr | None = Field(
+        default=None,
+        description="Statuspage API key for `pharos import statuspage` (or --api-key-file)",
     )
 
     @model_validator(mode="after")

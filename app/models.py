@@ -503,3 +503,22 @@ class IncidentTemplate(SQLModel, table=True):
     components: dict[str, str] = Field(default_factory=dict, sa_type=sa.JSON)
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+# --- imports from other services ---
+
+
+class ImportKey(SQLModel, table=True):
+    """An object brought in from another service (`pharos import`): its id there, its id here,
+    and a digest of how it looked when last imported, so a re-run updates what changed, skips
+    what did not, and never duplicates."""
+
+    __tablename__ = "import_key"
+    __table_args__ = PRIVATE_TABLE
+
+    source: str = Field(primary_key=True, max_length=64)  # "statuspage:<page id>"
+    kind: str = Field(primary_key=True, max_length=32)  # component, incident, template, ...
+    external_id: str = Field(primary_key=True, max_length=64)
+    pharos_id: str = Field(max_length=64, index=True)
+    digest: str = Field(max_length=64)  # SHA-256 of the source object's canonical JSON
+    imported_at: datetime = Field(sa_type=UTCDateTime)

@@ -1,0 +1,1 @@
+"""Bringing pages over from other status page services (`pharos import`)."""
