@@ -32,8 +32,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from common import free_port, pharos_env, start_pharos, wait_http
+from common import pharos_env, start_pharos, wait_http
 from render_scale import seed
+
+from peers.net import free_port
 
 NGINX_CONF = """
 worker_processes {workers};

@@ -28,9 +28,9 @@ from app.config import Settings
 from app.db import create_db_engine, migrate
 from app.importers.job import import_statuspage
 from app.importers.statuspage_api import StatuspageClient
-from tests.importers import fake_data
-from tests.importers.fake_data import NOW, PAGE_ID, FakePage, component, incident, update
-from tests.importers.fake_server import API_KEY, Behaviour, serve
+from peers import statuspage_data as fake_data
+from peers.statuspage import API_KEY, Behaviour, serve
+from peers.statuspage_data import NOW, PAGE_ID, FakePage, component, incident, update
 
 STATUSES = ("degraded_performance", "partial_outage", "major_outage")
 

@@ -39,7 +39,8 @@ from app.db import create_db_engine, migrate, unit_of_work
 from app.models import Incident
 from app.probes.config import load_probes
 from app.probes.runner import ProbeRunner, probe_client
-from tests.probes.csms import CentralSystem, free_port
+from peers.csms import CentralSystem
+from peers.net import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 PHAROS = Path(sys.executable).parent / "pharos"

@@ -26,11 +26,12 @@ from typing import Any
 
 import httpx
 import sqlalchemy as sa
-from common import free_port, peak_rss_mb, pharos_env, start_pharos
+from common import peak_rss_mb, pharos_env, start_pharos
 
 from app.auth import service as auth
 from app.db import create_db_engine, migrate, unit_of_work
 from app.models import AffectedComponent, Component, ComponentDay, Incident, IncidentUpdate, new_id
+from peers.net import free_port
 
 ADDRESSES = [
     "/",

@@ -23,12 +23,13 @@ from pathlib import Path
 
 import httpx
 import sqlalchemy as sa
-from common import PHAROS, free_port, peak_rss_mb, wait_http
+from common import PHAROS, peak_rss_mb, wait_http
 
 from app.auth import service as auth
 from app.db import create_db_engine, migrate, unit_of_work
 from app.models import Subscriber
 from app.notifications.webhooks import new_secret
+from peers.net import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -25,14 +24,6 @@ class Server:
     env: dict[str, str] = field(repr=False)  # keep the environment out of failure reports
     process: subprocess.Popen[bytes]
     stderr: Path
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def pharos_env(database: Path, public_url: str, **settings: str) -> dict[str, str]:

@@ -17,7 +17,8 @@ import httpx
 import pytest
 from bs4 import BeautifulSoup, Tag
 
-from tests.serving import Server, create_token, free_port, pharos_env, start, stop
+from peers.net import free_port
+from tests.serving import Server, create_token, pharos_env, start, stop
 
 TZ = ZoneInfo("Europe/Oslo")
 

@@ -13,7 +13,8 @@ import pytest
 from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
-from tests.serving import free_port, pharos_env, start, stop
+from peers.net import free_port
+from tests.serving import pharos_env, start, stop
 
 
 def children(pid: int) -> list[int]:

@@ -14,7 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.serving import PHAROS, Server, create_token, free_port, pharos_env, start, stop
+from peers.net import free_port
+from tests.serving import PHAROS, Server, create_token, pharos_env, start, stop
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [

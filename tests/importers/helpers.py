@@ -10,13 +10,13 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
 from app.config import Settings
+from app.importers.job import import_statuspage
 from app.importers.public import import_public_page
 from app.importers.report import ImportReport
-from app.importers.job import import_statuspage
 from app.importers.statuspage_api import StatuspageClient
+from peers.statuspage import API_KEY
+from peers.statuspage_data import PAGE_ID
 from tests.conftest import FakeClock
-from tests.importers.fake_data import PAGE_ID
-from tests.importers.fake_server import API_KEY
 
 COMPONENT_FIELDS = (
     "id",

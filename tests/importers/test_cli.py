@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 from app.cli import cli
 from app.models import Incident
-from tests.importers.fake_data import PAGE_ID, build_page
-from tests.importers.fake_server import API_KEY, Behaviour, serve
+from peers.statuspage import API_KEY, Behaviour, serve
+from peers.statuspage_data import PAGE_ID, build_page
 from tests.importers.helpers import count
 
 

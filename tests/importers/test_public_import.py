@@ -12,9 +12,9 @@ from sqlmodel import Session, col, select
 
 from app.config import Settings
 from app.models import Incident, IncidentUpdate, OutboxEvent
+from peers.statuspage import Behaviour, serve
+from peers.statuspage_data import NOW, FakePage, build_page
 from tests.conftest import FakeClock
-from tests.importers.fake_data import NOW, FakePage, build_page
-from tests.importers.fake_server import Behaviour, serve
 from tests.importers.helpers import (
     assert_same_component,
     assert_same_incident,

@@ -34,8 +34,8 @@ from app.models import (
 )
 from app.publishing.incident_files import parse_file
 from app.publishing.incidents_dump import dump_incidents
-from tests.conftest import FakeClock
-from tests.importers.fake_data import (
+from peers.statuspage import API_KEY, Behaviour, serve
+from peers.statuspage_data import (
     API,
     APP,
     NOW,
@@ -47,7 +47,7 @@ from tests.importers.fake_data import (
     ts,
     update,
 )
-from tests.importers.fake_server import API_KEY, Behaviour, serve
+from tests.conftest import FakeClock
 from tests.importers.helpers import (
     assert_same_component,
     assert_same_incident,

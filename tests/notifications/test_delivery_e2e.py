@@ -23,7 +23,8 @@ import httpx
 import pytest
 from standardwebhooks import Webhook
 
-from tests.serving import PHAROS, create_token, free_port, pharos_env, start, stop
+from peers.net import free_port
+from tests.serving import PHAROS, create_token, pharos_env, start, stop
 
 SUBSCRIBERS = 120
 RECEIVER_DELAY = 0.1  # seconds per request, so the fan-out takes a few seconds

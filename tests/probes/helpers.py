@@ -16,7 +16,7 @@ from app.db import unit_of_work
 from app.models import Component, Incident, IncidentUpdate, ProbeState
 from app.probes.config import ProbeConfig, parse_probes
 from app.probes.runner import ProbeRunner
-from tests.probes.csms import CentralSystem
+from peers.csms import CentralSystem
 
 T = TypeVar("T")
 

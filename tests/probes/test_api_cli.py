@@ -14,8 +14,9 @@ from typer.testing import CliRunner
 from app.cli import cli
 from app.config import Settings
 from app.probes.runner import ProbeRunner, probe_client
+from peers.csms import CentralSystem
+from peers.net import free_port
 from tests.conftest import FakeClock
-from tests.probes.csms import CentralSystem, free_port
 from tests.probes.helpers import ocpp_probe_table, probes
 
 

@@ -19,8 +19,8 @@ from app.incidents import service as incident_service
 from app.incidents.schemas import UpdateCreate
 from app.models import AuditEvent, ComponentStatus, Incident, IncidentStatus, ProbeResult
 from app.probes.runner import ProbeRunner, probe_client
+from peers.csms import CentralSystem
 from tests.conftest import FakeClock
-from tests.probes.csms import CentralSystem
 from tests.probes.helpers import (
     component_named,
     eventually,

@@ -19,8 +19,8 @@ from app.db import unit_of_work
 from app.models import ProbeResult
 from app.probes import lease
 from app.probes.runner import ProbeRunner
+from peers.csms import CentralSystem
 from tests.conftest import START
-from tests.probes.csms import CentralSystem
 from tests.probes.helpers import ocpp_probe_table, probes
 
 

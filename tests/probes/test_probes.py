@@ -16,7 +16,8 @@ from app.probes.config import MetricsProbe
 from app.probes.metrics import MetricsChecker
 from app.probes.outcome import ProbeRun
 from app.probes.runner import probe_client
-from tests.probes.csms import CentralSystem, free_port
+from peers.csms import CentralSystem
+from peers.net import free_port
 from tests.probes.helpers import ocpp_probe_table, probes
 
 

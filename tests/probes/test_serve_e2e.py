@@ -9,8 +9,9 @@ from pathlib import Path
 
 import httpx
 
-from tests.probes.csms import CentralSystem
-from tests.serving import free_port, pharos_env, start, stop
+from peers.csms import CentralSystem
+from peers.net import free_port
+from tests.serving import pharos_env, start, stop
 
 
 def wait(check: Callable[[], bool], within: float = 30.0) -> None:

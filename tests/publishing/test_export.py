@@ -25,6 +25,7 @@ from app.db import unit_of_work
 from app.main import create_app
 from app.publishing.export import export_site, file_for, site_links
 from app.web.links import relative
+from peers.net import free_port
 from tests import serving
 from tests.conftest import FakeClock, make_component, open_incident
 
@@ -201,7 +202,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, str, Path]]:
         check=False,
     )
     assert sync.returncode == 0, sync.stderr
-    live = serving.start(env, serving.free_port(), tmp_path)
+    live = serving.start(env, free_port(), tmp_path)
     static: subprocess.Popen[bytes] | None = None
     try:
         token = serving.create_token(env)
@@ -228,7 +229,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, str, Path]]:
             check=False,
         )
         assert export.returncode == 0, export.stderr
-        port = serving.free_port()
+        port = free_port()
         static = subprocess.Popen(
             [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
             cwd=out,

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from app.cli import cli
 from app.publishing.s3 import parse_target, upload_site
-from tests.serving import free_port
+from peers.net import free_port
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "incidents"
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.serving import Server, create_token, free_port, pharos_env, start, stop
+from peers.net import free_port
+from tests.serving import Server, create_token, pharos_env, start, stop
 
 
 @pytest.fixture

@@ -21,7 +21,6 @@ import asyncio
 import base64
 import contextlib
 import logging
-import socket
 import ssl
 import threading
 from collections.abc import Coroutine
@@ -43,6 +42,8 @@ from websockets.datastructures import Headers
 from websockets.http11 import Request as WsRequest
 from websockets.http11 import Response as WsResponse
 
+from peers.net import free_port
+
 QUIET = logging.getLogger("tests.csms")
 QUIET.setLevel(logging.CRITICAL)  # injected handler failures are expected
 FAULTS = {
@@ -56,14 +57,6 @@ FAULTS = {
     "error",
     "slow_commands",
 }
-
-
-def free_port() -> int:
-    """A loopback TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass

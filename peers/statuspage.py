@@ -18,8 +18,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.importers.fake_data import PAGE_ID, TZ, FakePage
-from tests.serving import free_port
+from peers.net import free_port
+from peers.statuspage_data import PAGE_ID, TZ, FakePage
 
 API_KEY = "sp-test-key-3f9a0c"
 V2_COMPONENT = (
