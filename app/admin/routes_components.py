@@ -111,11 +111,10 @@ def move_component(component_id: str, post: EditorPost) -> Response:
     """Move a component one place up or down among its siblings."""
     c = components.get_component(post.session, component_id)
     step = -1 if post.form.get("direction") == "up" else 1
-    data = ComponentUpdate(position=max(1, c.position + step))
     components.update_component(
         post.session,
         component_id,
-        data=data,
+        data=ComponentUpdate(position=max(1, c.position + step)),
         settings=post.settings,
         actor=post.actor,
         now=post.clock(),
