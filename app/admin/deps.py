@@ -1,5 +1,9 @@
 """Who is signed in, role checks, CSRF, and rendering admin pages.
 
+Handlers receive a Screen (request, the request's unit of work, settings, clock, the signed-in
+user) from a role dependency (Viewer, Editor, Admin), or a Posted (a Screen plus the checked form)
+from a post dependency (ViewerPost, EditorPost, AdminPost).
+
 A POST whose CSRF token is stale keeps the typed form as a draft in the session and sends the
 browser back to the form's page, which shows it again; a POST after the session expired shows
 the sign-in page carrying the form, and signing in puts it back on its page the same way.
@@ -12,6 +16,7 @@ import json
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -19,9 +24,10 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
+from app.admin import views
 from app.admin.forms import FormErrors, FormValues
-from app.clock import ClockDep
-from app.config import Settings
+from app.clock import Clock, ClockDep
+from app.config import Settings, SettingsDep
 from app.db import SessionDep
 from app.errors import EarlyAnswer
 from app.models import UserRole
@@ -47,10 +53,6 @@ NOTICES = {
     "revoked": "Token revoked.",
     "scheduled": "Maintenance scheduled.",
     "password": "Password changed. Your other sessions are signed out.",
-}
-DRAFT_REASONS = {
-    "stale": "Your form was not sent: the page had expired. Check it and send it again.",
-    "expired": "You are signed in again. Your form was not sent yet: check it and send it.",
 }
 
 
@@ -116,16 +118,9 @@ def sign_in_page(
     """The sign-in form, with a fresh double-submit token in a cookie and the form."""
     settings: Settings = request.app.state.settings
     token = secrets.token_urlsafe(24)
+    form = {"login_token": token, "next_path": next_path, "email": email, "carry": carry}
     response = render(
-        request,
-        "admin/login.html",
-        staff=None,
-        status=status,
-        login_token=token,
-        next_path=next_path,
-        message=message,
-        email=email,
-        carry=carry,
+        request, "admin/login.html", staff=None, status=status, message=message, **form
     )
     response.set_cookie(
         LOGIN_COOKIE,
@@ -151,52 +146,29 @@ def current_staff(request: Request, session: SessionDep, clock: ClockDep) -> Sig
 MaybeStaff = Annotated[SignedIn | None, Depends(current_staff)]
 
 
-def _forbidden(request: Request, staff: SignedIn, role: UserRole) -> AdminResponse:
-    return AdminResponse(
-        render(
-            request,
-            "admin/message.html",
-            staff=staff,
-            status=403,
-            title="Not allowed",
-            message=f"This needs the {role.value} role; you are signed in as "
-            f"{staff.user.role.value}.",
-        )
-    )
+@dataclass(frozen=True)
+class Screen:
+    """What an admin handler works with: the request, its unit of work, settings, clock, user."""
 
+    request: Request
+    session: Session
+    settings: Settings
+    clock: Clock
+    staff: SignedIn
 
-def signed_in(role: UserRole) -> Callable[..., SignedIn]:
-    """A dependency for pages: the user, at least of this role, or a redirect to sign in."""
+    def render(self, template: str, *, status: int = 200, **context: Any) -> HTMLResponse:
+        """This user's admin page from `template` (see render)."""
+        return render(self.request, template, staff=self.staff, status=status, **context)
 
-    def dependency(request: Request, staff: MaybeStaff) -> SignedIn:
-        if staff is None:
-            here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-            raise AdminResponse(
-                RedirectResponse(f"{PREFIX}/login?next={quote(here, safe='')}", status_code=303)
-            )
-        if RANK[staff.user.role] < RANK[role]:
-            raise _forbidden(request, staff, role)
-        return staff
-
-    return dependency
-
-
-Viewer = Annotated[SignedIn, Depends(signed_in(UserRole.viewer))]
-Editor = Annotated[SignedIn, Depends(signed_in(UserRole.editor))]
-Admin = Annotated[SignedIn, Depends(signed_in(UserRole.admin))]
-
-
-async def read_form(request: Request) -> FormValues:
-    """The posted form's fields (urlencoded or multipart, text only)."""
-    form = await request.form()
-    return FormValues({k: [v for v in form.getlist(k) if isinstance(v, str)] for k in form})
+    def when(self, value: datetime | None) -> str:
+        """A time in the page's zone, for the templates' tables."""
+        return views.when(value, self.settings.tz)
 
 
 @dataclass(frozen=True)
-class Posted:
-    """A checked form post: who sent it and what."""
+class Posted(Screen):
+    """A checked form post: the screen it came from, what was sent, and where it goes back to."""
 
-    staff: SignedIn
     form: FormValues
     back: str
 
@@ -206,17 +178,64 @@ class Posted:
         return self.staff.actor
 
 
+def current_screen(
+    request: Request, session: SessionDep, settings: SettingsDep, clock: ClockDep, staff: MaybeStaff
+) -> Screen | None:
+    """The signed-in user's screen, or None when nobody is signed in."""
+    return None if staff is None else Screen(request, session, settings, clock, staff)
+
+
+MaybeScreen = Annotated[Screen | None, Depends(current_screen)]
+
+
+def _forbidden(screen: Screen, role: UserRole) -> AdminResponse:
+    role_now = screen.staff.user.role.value
+    return AdminResponse(
+        screen.render(
+            "admin/message.html",
+            status=403,
+            title="Not allowed",
+            message=f"This needs the {role.value} role; you are signed in as {role_now}.",
+        )
+    )
+
+
+def signed_in(role: UserRole) -> Callable[..., Screen]:
+    """A dependency for pages: the user, at least of this role, or a redirect to sign in."""
+
+    def dependency(request: Request, screen: MaybeScreen) -> Screen:
+        if screen is None:
+            here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            raise AdminResponse(
+                RedirectResponse(f"{PREFIX}/login?next={quote(here, safe='')}", status_code=303)
+            )
+        if RANK[screen.staff.user.role] < RANK[role]:
+            raise _forbidden(screen, role)
+        return screen
+
+    return dependency
+
+
+Viewer = Annotated[Screen, Depends(signed_in(UserRole.viewer))]
+Editor = Annotated[Screen, Depends(signed_in(UserRole.editor))]
+Admin = Annotated[Screen, Depends(signed_in(UserRole.admin))]
+
+
+async def read_form(request: Request) -> FormValues:
+    """The posted form's fields (urlencoded or multipart, text only)."""
+    form = await request.form()
+    return FormValues({k: [v for v in form.getlist(k) if isinstance(v, str)] for k in form})
+
+
+FormDep = Annotated[FormValues, Depends(read_form)]
+
+
 def posted(role: UserRole) -> Callable[..., Posted]:
     """A dependency for form posts: signed in, CSRF token right, role enough."""
 
-    def dependency(
-        request: Request,
-        session: SessionDep,
-        staff: MaybeStaff,
-        form: Annotated[FormValues, Depends(read_form)],
-    ) -> Posted:
+    def dependency(request: Request, screen: MaybeScreen, form: FormDep) -> Posted:
         back = safe_back(form.get("_back"), request.url.path)
-        if staff is None:
+        if screen is None:
             carry = json.dumps(form.kept()) if form.get("_form") else ""
             raise AdminResponse(
                 sign_in_page(
@@ -228,12 +247,14 @@ def posted(role: UserRole) -> Callable[..., Posted]:
                     carry=carry,
                 )
             )
-        if not hmac.compare_digest(form.get("csrf_token"), staff.session.csrf_token):
-            keep_draft(session, staff, back, form, reason="stale")
+        if not hmac.compare_digest(form.get("csrf_token"), screen.staff.session.csrf_token):
+            keep_draft(screen, back, form, reason="stale")
             raise AdminResponse(RedirectResponse(back, status_code=303), keep_writes=True)
-        if RANK[staff.user.role] < RANK[role]:
-            raise _forbidden(request, staff, role)
-        return Posted(staff=staff, form=form, back=back)
+        if RANK[screen.staff.user.role] < RANK[role]:
+            raise _forbidden(screen, role)
+        return Posted(
+            screen.request, screen.session, screen.settings, screen.clock, screen.staff, form, back
+        )
 
     return dependency
 
@@ -243,34 +264,10 @@ EditorPost = Annotated[Posted, Depends(posted(UserRole.editor))]
 AdminPost = Annotated[Posted, Depends(posted(UserRole.admin))]
 
 
-def keep_draft(
-    session: Session, staff: SignedIn, path: str, form: FormValues, *, reason: str
-) -> None:
+def keep_draft(screen: Screen, path: str, form: FormValues, *, reason: str) -> None:
     """Keep a refused form in the session, for its page to show again."""
-    sessions.keep_draft(session, staff, {"path": path, "fields": form.kept(), "reason": reason})
-
-
-@dataclass(frozen=True)
-class Draft:
-    """A refused form to show again, with why it was refused."""
-
-    form: str
-    values: FormValues
-    message: str
-
-
-def take_draft(session: Session, staff: SignedIn, path: str) -> Draft | None:
-    """The draft kept for this page, if any (forgotten once taken)."""
-    draft = staff.session.draft
-    if not draft or draft.get("path") != path:
-        return None
-    sessions.keep_draft(session, staff, None)
-    values = FormValues(draft.get("fields") or {})
-    return Draft(
-        form=values.get("_form"),
-        values=values,
-        message=DRAFT_REASONS.get(str(draft.get("reason")), DRAFT_REASONS["stale"]),
-    )
+    draft = {"path": path, "fields": form.kept(), "reason": reason}
+    sessions.keep_draft(screen.session, screen.staff, draft)
 
 
 def done(path: str, notice: str) -> RedirectResponse:

@@ -2,235 +2,170 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
-from sqlmodel import Session
+from dataclasses import replace
 
-from app.admin import views
-from app.admin.deps import (
-    PREFIX,
-    Admin,
-    AdminPost,
-    Viewer,
-    ViewerPost,
-    done,
-    render,
-)
-from app.admin.flow import FormState, attempt
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse, Response
+
+from app.admin.deps import PREFIX, Admin, AdminPost, Screen, Viewer, ViewerPost, done
+from app.admin.flow import FormState, form_page, submit
 from app.admin.forms import FormErrors, FormValues
 from app.auth import service as tokens
-from app.clock import ClockDep
-from app.config import SettingsDep
-from app.db import SessionDep
 from app.errors import NotFound
 from app.models import UserRole
 from app.users import service as users
-from app.users.sessions import SignedIn
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
-AUDIT_PER_PAGE = 100
 ROLE_CHOICES = [(r.value, r.value.capitalize()) for r in UserRole]
 
 
-def _tokens_page(
-    request: Request,
-    session: Session,
-    staff: SignedIn,
-    values: FormValues,
-    errors: FormErrors | None = None,
-    created: str | None = None,
-    status: int = 200,
-    when: object = None,
-) -> HTMLResponse:
-    return render(
-        request,
+def _tokens_page(screen: Screen, shown: FormState, created: str | None = None) -> HTMLResponse:
+    return form_page(
+        screen,
         "admin/tokens.html",
-        staff=staff,
-        status=status,
-        values=values,
-        errors=errors or FormErrors(),
-        tokens=tokens.list_tokens(session),
+        shown,
+        defaults=FormValues.of(scope="write"),
+        tokens=tokens.list_tokens(screen.session),
         created=created,
-        when=when,
+        when=screen.when,
     )
 
 
 @router.get("/tokens")
-def token_list(
-    request: Request, session: SessionDep, settings: SettingsDep, staff: Admin
-) -> HTMLResponse:
+def token_list(screen: Admin) -> HTMLResponse:
     """Staff API tokens (never their values)."""
-    return _tokens_page(
-        request,
-        session,
-        staff,
-        FormValues.of(scope="write"),
-        when=lambda t: views.when(t, settings.tz),
-    )
+    return _tokens_page(screen, FormState())
 
 
 @router.post("/tokens")
-def create_token(
-    request: Request, session: SessionDep, settings: SettingsDep, clock: ClockDep, post: AdminPost
-) -> Response:
+def create_token(post: AdminPost) -> Response:
     """Create a token and show it this once."""
     form = post.form
     try:
         _, plain = tokens.create_token(
-            session,
+            post.session,
             name=form.get("name"),
             scope=form.get("scope"),
             actor=post.actor,
-            now=clock(),
+            now=post.clock(),
         )
     except ValueError as exc:
         field = "scope" if "scope" in str(exc) else "name"
         errors = FormErrors({field: str(exc).capitalize()})
-        return _tokens_page(
-            request, session, post.staff, form, errors, status=422,
-            when=lambda t: views.when(t, settings.tz),
-        )  # fmt: skip
-    return _tokens_page(
-        request,
-        session,
-        post.staff,
-        FormValues.of(scope="write"),
-        created=plain,
-        when=lambda t: views.when(t, settings.tz),
-    )
+        return _tokens_page(post, FormState(form, errors, status=422))
+    return _tokens_page(post, FormState(), created=plain)
 
 
 @router.post("/tokens/{token_id}/revoke")
-def revoke_token(token_id: int, session: SessionDep, clock: ClockDep, post: AdminPost) -> Response:
+def revoke_token(token_id: int, post: AdminPost) -> Response:
     """Revoke a token."""
-    if tokens.revoke_token(session, token_id=token_id, now=clock(), actor=post.actor) is None:
+    if (
+        tokens.revoke_token(post.session, token_id=token_id, now=post.clock(), actor=post.actor)
+        is None
+    ):
         raise NotFound(f"token {token_id} does not exist")
     return done(f"{PREFIX}/tokens", "revoked")
 
 
 def _users_page(
-    request: Request,
-    session: Session,
-    staff: SignedIn,
-    values: FormValues,
-    errors: FormErrors | None = None,
-    created: tuple[str, str] | None = None,
-    status: int = 200,
+    screen: Screen, shown: FormState, created: tuple[str, str] | None = None
 ) -> HTMLResponse:
-    return render(
-        request,
+    return form_page(
+        screen,
         "admin/users.html",
-        staff=staff,
-        status=status,
-        values=values,
-        errors=errors or FormErrors(),
-        users=users.list_users(session),
+        shown,
+        defaults=FormValues.of(role="editor"),
+        users=users.list_users(screen.session),
         created=created,
         role_choices=ROLE_CHOICES,
     )
 
 
+def _role(form: FormValues) -> UserRole | None:
+    """The role picked on the form; None when it is none of them."""
+    return next((r for r in UserRole if r.value == form.get("role")), None)
+
+
+def _no_role(values: FormValues, field: str) -> FormState:
+    """The users page answering a role that is none of them."""
+    return FormState(values, FormErrors({field: "Pick admin, editor or viewer."}), status=422)
+
+
 @router.get("/users")
-def user_list(request: Request, session: SessionDep, staff: Admin) -> HTMLResponse:
+def user_list(screen: Admin) -> HTMLResponse:
     """Users, their roles, and the form to add one."""
-    return _users_page(request, session, staff, FormValues.of(role="editor"))
+    return _users_page(screen, FormState())
 
 
 @router.post("/users")
-def create_user(
-    request: Request, session: SessionDep, clock: ClockDep, post: AdminPost
-) -> Response:
+def create_user(post: AdminPost) -> Response:
     """Add a user with a one-time password shown once."""
-    form = post.form
     password = users.new_password()
-    try:
-        role = UserRole(form.get("role"))
-    except ValueError:
-        errors = FormErrors({"role": "Pick admin, editor or viewer."})
-        return _users_page(request, session, post.staff, form, errors, status=422)
-    outcome = attempt(
-        session,
-        form,
+    role = _role(post.form)
+    if role is None:
+        return _users_page(post, _no_role(post.form, "role"))
+    return submit(
+        post,
         lambda: users.create_user(
-            session,
-            email=form.get("email"),
+            post.session,
+            email=post.form.get("email"),
             role=role,
             password=password,
             actor=post.actor,
-            now=clock(),
+            now=post.clock(),
         ),
         field="email",
-    )
-    if isinstance(outcome, FormState):
-        return _users_page(
-            request, session, post.staff, form, outcome.errors, status=outcome.status
-        )
-    user = outcome
-    return _users_page(
-        request, session, post.staff, FormValues.of(role="editor"), created=(user.email, password)
+        page=lambda shown: _users_page(post, shown),
+        then=lambda user: _users_page(post, FormState(), created=(user.email, password)),
     )
 
 
 @router.post("/users/{user_id}")
-def change_user(
-    user_id: str, request: Request, session: SessionDep, clock: ClockDep, post: AdminPost
-) -> Response:
+def change_user(user_id: str, post: AdminPost) -> Response:
     """Change a user's role, or disable / enable it."""
-    form = post.form
-    try:
-        role = UserRole(form.get("role"))
-    except ValueError:
-        errors = FormErrors({"_form": "Pick admin, editor or viewer."})
-        return _users_page(request, session, post.staff, FormValues(), errors, status=422)
-    outcome = attempt(
-        session,
-        form,
+    role = _role(post.form)
+    if role is None:
+        return _users_page(post, _no_role(FormValues(), "_form"))
+    return submit(
+        post,
         lambda: users.change_user(
-            session,
+            post.session,
             user_id,
             role=role,
-            disabled=form.checked("disabled"),
+            disabled=post.form.checked("disabled"),
             actor=post.actor,
-            now=clock(),
+            now=post.clock(),
         ),
+        # The add-user form below stays empty, not filled from the changed row.
+        page=lambda shown: _users_page(post, replace(shown, values=FormValues())),
+        then=lambda _: done(f"{PREFIX}/users", "saved"),
     )
-    if isinstance(outcome, FormState):
-        return _users_page(
-            request, session, post.staff, FormValues(), outcome.errors, status=outcome.status
-        )
-    return done(f"{PREFIX}/users", "saved")
 
 
 @router.post("/users/{user_id}/password")
-def reset_password(
-    user_id: str, request: Request, session: SessionDep, clock: ClockDep, post: AdminPost
-) -> Response:
+def reset_password(user_id: str, post: AdminPost) -> Response:
     """Give a user a new one-time password (shown once); their sessions end."""
     password = users.new_password()
-    user = users.set_password(session, user_id, password=password, actor=post.actor, now=clock())
-    return _users_page(
-        request, session, post.staff, FormValues.of(role="editor"), created=(user.email, password)
+    user = users.set_password(
+        post.session, user_id, password=password, actor=post.actor, now=post.clock()
     )
+    return _users_page(post, FormState(), created=(user.email, password))
 
 
-def _account_page(
-    request: Request, staff: SignedIn, errors: FormErrors | None = None, status: int = 200
-) -> HTMLResponse:
-    return render(
-        request, "admin/account.html", staff=staff, status=status, errors=errors or FormErrors()
+def _account_page(screen: Screen, errors: FormErrors | None = None) -> HTMLResponse:
+    return screen.render(
+        "admin/account.html", status=422 if errors else 200, errors=errors or FormErrors()
     )
 
 
 @router.get("/account")
-def account(request: Request, staff: Viewer) -> HTMLResponse:
+def account(screen: Viewer) -> HTMLResponse:
     """Change one's own password."""
-    return _account_page(request, staff)
+    return _account_page(screen)
 
 
 @router.post("/account")
-def change_password(
-    request: Request, session: SessionDep, clock: ClockDep, post: ViewerPost
-) -> Response:
+def change_password(post: ViewerPost) -> Response:
     """Check the current password, set the new one; other sessions of the user end."""
     form, user = post.form, post.staff.user
     errors = FormErrors()
@@ -238,22 +173,19 @@ def change_password(
         errors["password"] = "That is not your current password."  # noqa: S105
     elif form.get("new_password") != form.get("confirm_password"):
         errors["confirm_password"] = "The two new passwords differ."  # noqa: S105
-    else:
-        outcome = attempt(
-            session,
-            form,
-            lambda: users.set_password(
-                session,
-                user.id,
-                password=form.get("new_password"),
-                actor=post.actor,
-                now=clock(),
-                keep_session=post.staff.session.id,
-            ),
-            field="new_password",
-        )
-        if isinstance(outcome, FormState):
-            errors = outcome.errors
     if errors:
-        return _account_page(request, post.staff, errors, status=422)
-    return done(f"{PREFIX}/account", "password")
+        return _account_page(post, errors)
+    return submit(
+        post,
+        lambda: users.set_password(
+            post.session,
+            user.id,
+            password=form.get("new_password"),
+            actor=post.actor,
+            now=post.clock(),
+            keep_session=post.staff.session.id,
+        ),
+        field="new_password",
+        page=lambda shown: _account_page(post, shown.errors),
+        then=lambda _: done(f"{PREFIX}/account", "password"),
+    )

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import hmac
 import json
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.admin import views
@@ -14,12 +13,11 @@ from app.admin.deps import (
     COOKIE,
     LOGIN_COOKIE,
     PREFIX,
+    FormDep,
     MaybeStaff,
     Viewer,
     ViewerPost,
     client_ip,
-    read_form,
-    render,
     safe_back,
     secure_cookies,
     sign_in_page,
@@ -61,7 +59,7 @@ def login(
     session: SessionDep,
     settings: SettingsDep,
     clock: ClockDep,
-    form: Annotated[FormValues, Depends(read_form)],
+    form: FormDep,
 ) -> Response:
     """Check the credentials (rate limited), start a session, go where the user was going."""
     target = safe_back(form.get("next"), PREFIX + "/")
@@ -102,27 +100,23 @@ def login(
 
 
 @router.post("/logout")
-def logout(request: Request, session: SessionDep, post: ViewerPost) -> Response:
+def logout(post: ViewerPost) -> Response:
     """Sign out: the session is deleted and the cookie cleared."""
-    sessions.end_session(session, token=request.cookies.get(COOKIE, ""))
+    sessions.end_session(post.session, token=post.request.cookies.get(COOKIE, ""))
     response = RedirectResponse(f"{PREFIX}/login?done=signed_out", status_code=303)
     response.delete_cookie(COOKIE, path=PREFIX)
     return response
 
 
 @router.get("/")
-def dashboard(
-    request: Request, session: SessionDep, settings: SettingsDep, clock: ClockDep, staff: Viewer
-) -> HTMLResponse:
+def dashboard(screen: Viewer) -> HTMLResponse:
     """Open incidents, probe states, components with their status, delivery health."""
-    return render(
-        request,
+    return screen.render(
         "admin/dashboard.html",
-        staff=staff,
-        incidents=views.open_incidents(session, settings.tz),
-        components=views.component_rows(session),
-        probes=views.probe_rows(session, settings.tz),
-        health=views.delivery_health(session, now=clock()),
+        incidents=views.open_incidents(screen.session, screen.settings.tz),
+        components=views.component_rows(screen.session),
+        probes=views.probe_rows(screen.session, screen.settings.tz),
+        health=views.delivery_health(screen.session, now=screen.clock()),
     )
 
 

@@ -4,29 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
-from sqlmodel import Session
 
 from app.admin import views
-from app.admin.deps import (
-    PREFIX,
-    Editor,
-    EditorPost,
-    Viewer,
-    done,
-    render,
-)
-from app.admin.flow import FormState, attempt, kept, render_form
+from app.admin.deps import PREFIX, Editor, EditorPost, Screen, Viewer, done
+from app.admin.flow import FormState, form_page, kept, submit
 from app.admin.forms import FormValues
-from app.clock import ClockDep
-from app.config import Settings, SettingsDep
-from app.db import SessionDep
 from app.errors import InvalidInput, PharosError
 from app.incidents import read, service
 from app.incidents import templates as incident_templates
 from app.incidents.schemas import IncidentCreate, UpdateCreate, UpdateEdit
-from app.users.sessions import SignedIn
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 COMPONENTS = {"components": "component."}
@@ -56,49 +44,29 @@ def _update_field(exc: PharosError) -> str:
 
 
 @router.get("/incidents")
-def incident_list(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    staff: Viewer,
-    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
-) -> HTMLResponse:
+def incident_list(screen: Viewer, page: Annotated[int, Query(ge=1, le=10_000)] = 1) -> HTMLResponse:
     """Every incident, newest first."""
-    found = read.list_incidents(session, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
-    total = read.count_incidents(session)
-    return render(
-        request,
+    found = read.list_incidents(screen.session, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
+    return screen.render(
         "admin/incidents.html",
-        staff=staff,
-        incidents=views.incident_rows(session, found, settings.tz),
+        incidents=views.incident_rows(screen.session, found, screen.settings.tz),
         page_number=page,
-        has_more=page * PER_PAGE < total,
+        has_more=page * PER_PAGE < read.count_incidents(screen.session),
     )
 
 
-def _new_page(
-    request: Request, session: Session, staff: SignedIn, shown: FormState
-) -> HTMLResponse:
-    return render_form(
-        request,
-        "admin/incident_new.html",
-        staff,
-        shown,
-        components=views.component_rows(session),
-        templates=incident_templates.list_templates(session),
-        incident_choices=views.INCIDENT_CHOICES,
-        component_choices=views.COMPONENT_CHOICES,
+def _new_page(screen: Screen, shown: FormState) -> HTMLResponse:
+    return form_page(
+        screen, "admin/incident_new.html", shown, **views.template_pickers(screen.session)
     )
 
 
 @router.get("/incidents/new")
-def new_incident(
-    request: Request, session: SessionDep, staff: Editor, template: str = ""
-) -> HTMLResponse:
+def new_incident(screen: Editor, template: str = "") -> HTMLResponse:
     """The new-incident form, filled from a template when one is picked."""
-    shown = kept(session, staff, request, FormValues.of(status="investigating", notify=True))
+    shown = kept(screen, FormValues.of(status="investigating", notify=True))
     if template and not shown.draft:
-        t = incident_templates.get_template(session, template)
+        t = incident_templates.get_template(screen.session, template)
         values = FormValues.of(
             name=t.title,
             status=t.status.value,
@@ -107,115 +75,77 @@ def new_incident(
             **{f"component.{k}": v for k, v in t.components.items()},
         )
         shown = FormState(values)
-    return _new_page(request, session, staff, shown)
+    return _new_page(screen, shown)
 
 
 @router.post("/incidents/new")
-def open_incident(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    clock: ClockDep,
-    post: EditorPost,
-) -> Response:
+def open_incident(post: EditorPost) -> Response:
     """Open the incident through the same service as the API."""
-    form = post.form
-    outcome = attempt(
-        session,
-        form,
+    return submit(
+        post,
         lambda: service.open_incident(
-            session,
-            data=IncidentCreate.model_validate({"name": form.get("name"), **_form_data(form)}),
-            settings=settings,
+            post.session,
+            data=IncidentCreate.model_validate(
+                {"name": post.form.get("name"), **_form_data(post.form)}
+            ),
+            settings=post.settings,
             actor=post.actor,
-            now=clock(),
+            now=post.clock(),
         ),
         field=_domain_field,
         prefix=COMPONENTS,
+        page=lambda shown: _new_page(post, shown),
+        then=lambda incident: done(f"{PREFIX}/incidents/{incident.id}", "opened"),
     )
-    if isinstance(outcome, FormState):
-        return _new_page(request, session, post.staff, outcome)
-    return done(f"{PREFIX}/incidents/{outcome.id}", "opened")
 
 
-def _incident_page(
-    request: Request,
-    session: Session,
-    settings: Settings,
-    staff: SignedIn,
-    incident_id: str,
-    shown: FormState,
-) -> HTMLResponse:
-    incident = views.incident_page(session, settings, incident_id)
+def _incident_page(screen: Screen, incident_id: str, shown: FormState) -> HTMLResponse:
+    incident = views.incident_page(screen.session, screen.settings, incident_id)
     next_status = incident.status if incident.is_open else "resolved"
-    return render_form(
-        request,
+    return form_page(
+        screen,
         "admin/incident.html",
-        staff,
         shown,
         defaults=FormValues.of(status=next_status, notify=True),
         incident=incident,
-        components=views.component_rows(session),
-        incident_choices=views.INCIDENT_CHOICES,
-        component_choices=views.COMPONENT_CHOICES,
+        **views.incident_pickers(screen.session),
     )
 
 
 @router.get("/incidents/{incident_id}")
-def incident_page(
-    incident_id: str, request: Request, session: SessionDep, settings: SettingsDep, staff: Viewer
-) -> HTMLResponse:
+def incident_page(incident_id: str, screen: Viewer) -> HTMLResponse:
     """The staff incident page: timeline and the post-update form."""
-    shown = kept(session, staff, request)
-    return _incident_page(request, session, settings, staff, incident_id, shown)
+    return _incident_page(screen, incident_id, kept(screen))
 
 
 @router.post("/incidents/{incident_id}/updates")
-def post_update(
-    incident_id: str,
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    clock: ClockDep,
-    post: EditorPost,
-) -> Response:
+def post_update(incident_id: str, post: EditorPost) -> Response:
     """Post an update (status, message, component changes, notify), as the API does."""
-    outcome = attempt(
-        session,
-        post.form,
+    return submit(
+        post,
         lambda: service.post_update(
-            session,
+            post.session,
             incident_id,
             data=UpdateCreate.model_validate(_form_data(post.form)),
-            settings=settings,
+            settings=post.settings,
             actor=post.actor,
-            now=clock(),
+            now=post.clock(),
         ),
         field=_update_field,
         prefix=COMPONENTS,
+        page=lambda shown: _incident_page(post, incident_id, shown),
+        then=lambda _: done(f"{PREFIX}/incidents/{incident_id}", "posted"),
     )
-    if isinstance(outcome, FormState):
-        return _incident_page(request, session, settings, post.staff, incident_id, outcome)
-    return done(f"{PREFIX}/incidents/{incident_id}", "posted")
 
 
-def _edit_page(
-    request: Request,
-    session: Session,
-    settings: Settings,
-    staff: SignedIn,
-    incident_id: str,
-    update_id: str,
-    shown: FormState,
-) -> HTMLResponse:
-    incident = views.incident_page(session, settings, incident_id)
+def _edit_page(screen: Screen, incident_id: str, update_id: str, shown: FormState) -> HTMLResponse:
+    incident = views.incident_page(screen.session, screen.settings, incident_id)
     update = next((u for u in incident.updates if u.id == update_id), None)
     if update is None:
         raise InvalidInput(f"update {update_id!r} is not part of incident {incident_id!r}")
-    return render_form(
-        request,
+    return form_page(
+        screen,
         "admin/update_edit.html",
-        staff,
         shown,
         defaults=FormValues.of(body=update.body),
         incident=incident,
@@ -224,42 +154,24 @@ def _edit_page(
 
 
 @router.get("/incidents/{incident_id}/updates/{update_id}/edit")
-def edit_update_form(
-    incident_id: str,
-    update_id: str,
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    staff: Editor,
-) -> HTMLResponse:
+def edit_update_form(incident_id: str, update_id: str, screen: Editor) -> HTMLResponse:
     """Fix the text of an earlier update."""
-    shown = kept(session, staff, request)
-    return _edit_page(request, session, settings, staff, incident_id, update_id, shown)
+    return _edit_page(screen, incident_id, update_id, kept(screen))
 
 
 @router.post("/incidents/{incident_id}/updates/{update_id}/edit")
-def edit_update(
-    incident_id: str,
-    update_id: str,
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    clock: ClockDep,
-    post: EditorPost,
-) -> Response:
+def edit_update(incident_id: str, update_id: str, post: EditorPost) -> Response:
     """Save the corrected text (audited, as through the API)."""
-    outcome = attempt(
-        session,
-        post.form,
+    return submit(
+        post,
         lambda: service.edit_update(
-            session,
+            post.session,
             incident_id,
             update_id,
             data=UpdateEdit.model_validate({"body": post.form.get("body")}),
             actor=post.actor,
-            now=clock(),
+            now=post.clock(),
         ),
+        page=lambda shown: _edit_page(post, incident_id, update_id, shown),
+        then=lambda _: done(f"{PREFIX}/incidents/{incident_id}", "edited"),
     )
-    if isinstance(outcome, FormState):
-        return _edit_page(request, session, settings, post.staff, incident_id, update_id, outcome)
-    return done(f"{PREFIX}/incidents/{incident_id}", "edited")

@@ -2,56 +2,32 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
-from sqlmodel import Session
 
 from app.admin import views
-from app.admin.deps import (
-    PREFIX,
-    EditorPost,
-    Viewer,
-    done,
-)
-from app.admin.flow import FormState, attempt, kept, render_form
+from app.admin.deps import PREFIX, EditorPost, Screen, Viewer, done
+from app.admin.flow import FormState, form_page, kept, submit
 from app.admin.forms import FormValues
-from app.clock import ClockDep
-from app.db import SessionDep
 from app.incidents import templates as incident_templates
-from app.models import UserRole
-from app.users.sessions import SignedIn
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
-AUDIT_PER_PAGE = 100
-ROLE_CHOICES = [(r.value, r.value.capitalize()) for r in UserRole]
 
 
-def _templates_page(
-    request: Request, session: Session, staff: SignedIn, shown: FormState
-) -> HTMLResponse:
-    return render_form(
-        request,
-        "admin/templates.html",
-        staff,
-        shown,
-        templates=incident_templates.list_templates(session),
-        components=views.component_rows(session),
-        incident_choices=views.INCIDENT_CHOICES,
-        component_choices=views.COMPONENT_CHOICES,
+def _templates_page(screen: Screen, shown: FormState) -> HTMLResponse:
+    return form_page(
+        screen, "admin/templates.html", shown, **views.template_pickers(screen.session)
     )
 
 
 @router.get("/templates")
-def template_list(request: Request, session: SessionDep, staff: Viewer) -> HTMLResponse:
+def template_list(screen: Viewer) -> HTMLResponse:
     """Saved incident templates and the form to add one."""
-    shown = kept(session, staff, request, FormValues.of(status="investigating"))
-    return _templates_page(request, session, staff, shown)
+    return _templates_page(screen, kept(screen, FormValues.of(status="investigating")))
 
 
 @router.post("/templates")
-def create_template(
-    request: Request, session: SessionDep, clock: ClockDep, post: EditorPost
-) -> Response:
+def create_template(post: EditorPost) -> Response:
     """Save a new template."""
     form = post.form
     fields = {
@@ -61,27 +37,25 @@ def create_template(
         "status": form.get("status"),
         "components": form.with_prefix("component."),
     }
-    outcome = attempt(
-        session,
-        form,
+    return submit(
+        post,
         lambda: incident_templates.create_template(
-            session,
+            post.session,
             data=incident_templates.TemplateCreate.model_validate(fields),
             actor=post.actor,
-            now=clock(),
+            now=post.clock(),
         ),
         field="name",
         prefix={"components": "component."},
+        page=lambda shown: _templates_page(post, shown),
+        then=lambda _: done(f"{PREFIX}/templates", "saved"),
     )
-    if isinstance(outcome, FormState):
-        return _templates_page(request, session, post.staff, outcome)
-    return done(f"{PREFIX}/templates", "saved")
 
 
 @router.post("/templates/{template_id}/delete")
-def delete_template(
-    template_id: str, session: SessionDep, clock: ClockDep, post: EditorPost
-) -> Response:
+def delete_template(template_id: str, post: EditorPost) -> Response:
     """Delete a template."""
-    incident_templates.delete_template(session, template_id, actor=post.actor, now=clock())
+    incident_templates.delete_template(
+        post.session, template_id, actor=post.actor, now=post.clock()
+    )
     return done(f"{PREFIX}/templates", "deleted")

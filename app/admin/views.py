@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
+from typing import Any
 
 from markupsafe import Markup
 from sqlmodel import Session
@@ -13,6 +14,7 @@ from app.components import present as component_present
 from app.components import service as components
 from app.config import Settings
 from app.incidents import read as incidents
+from app.incidents import templates as incident_templates
 from app.incidents.present import page_path
 from app.models import (
     OPEN_STATUSES,
@@ -33,6 +35,17 @@ INCIDENT_CHOICES = [
 ]
 
 
+class IncidentStatusLabel:
+    """For rows with an incident's (or maintenance's) status: its label follows it."""
+
+    status: str
+
+    @property
+    def status_label(self) -> str:
+        """The status as people read it, e.g. "Monitoring"."""
+        return labels.incident_status(self.status)
+
+
 @dataclass(frozen=True)
 class ComponentRow:
     """A component (or group) in admin lists and status pickers."""
@@ -40,20 +53,23 @@ class ComponentRow:
     id: str
     name: str
     status: str
-    status_label: str
     is_group: bool
     group_name: str | None
     position: int
     description: str | None
 
+    @property
+    def status_label(self) -> str:
+        """The status as people read it."""
+        return labels.component_status(self.status)
+
 
 @dataclass(frozen=True)
-class UpdateRow:
+class UpdateRow(IncidentStatusLabel):
     """One timeline entry as staff see it: raw Markdown too, for editing."""
 
     id: str
     status: str
-    status_label: str
     body: str
     body_html: Markup
     posted: str
@@ -62,13 +78,12 @@ class UpdateRow:
 
 
 @dataclass(frozen=True)
-class IncidentRow:
+class IncidentRow(IncidentStatusLabel):
     """An incident in lists and on its staff page."""
 
     id: str
     name: str
     status: str
-    status_label: str
     impact: str
     started: str
     public_url: str
@@ -93,13 +108,12 @@ class DeliveryHealth:
 
 
 @dataclass(frozen=True)
-class IncidentLink:
+class IncidentLink(IncidentStatusLabel):
     """The incident something points at: enough for a link and a badge."""
 
     id: str
     name: str
     status: str
-    status_label: str
 
 
 @dataclass(frozen=True)
@@ -135,7 +149,6 @@ def component_rows(session: Session) -> list[ComponentRow]:
             id=c.id,
             name=c.name,
             status=status.value,
-            status_label=labels.component_status(status),
             is_group=c.is_group,
             group_name=group.name if group else None,
             position=c.position,
@@ -148,6 +161,20 @@ def component_rows(session: Session) -> list[ComponentRow]:
         rows.append(row(c, status))
         rows.extend(row(k, k.status) for k in kids)
     return rows
+
+
+def incident_pickers(session: Session) -> dict[str, Any]:
+    """What incident forms pick from: the components, their statuses and the incident statuses."""
+    return {
+        "components": component_rows(session),
+        "incident_choices": INCIDENT_CHOICES,
+        "component_choices": COMPONENT_CHOICES,
+    }
+
+
+def template_pickers(session: Session) -> dict[str, Any]:
+    """What incident forms that may start from a saved template pick from."""
+    return {"templates": incident_templates.list_templates(session), **incident_pickers(session)}
 
 
 def _change_text(name: str, old: ComponentStatus, new: ComponentStatus) -> str:
@@ -165,7 +192,6 @@ def incident_rows(session: Session, found: list[Incident], tz: tzinfo) -> list[I
             UpdateRow(
                 id=u.id,
                 status=u.status.value,
-                status_label=labels.incident_status(u.status),
                 body=u.body,
                 body_html=render_markdown(u.body, heading_offset=3),
                 posted=timefmt.posted(u.display_at, tz),
@@ -184,7 +210,6 @@ def incident_rows(session: Session, found: list[Incident], tz: tzinfo) -> list[I
                 id=i.id,
                 name=i.name,
                 status=i.status.value,
-                status_label=labels.incident_status(i.status),
                 impact=i.impact.value,
                 started=timefmt.posted(i.started_at, tz),
                 public_url=page_path(i),
@@ -276,7 +301,6 @@ def probe_rows(session: Session, tz: tzinfo) -> list[ProbeRow]:
                     id=incident.id,
                     name=incident.name,
                     status=incident.status.value,
-                    status_label=labels.incident_status(incident.status),
                 )
                 if incident
                 else None,
