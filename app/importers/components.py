@@ -119,15 +119,7 @@ def _import_one(
     existing.updated_at = c.updated_at
     session.add(existing)
     session.flush()
-    keys.remember(
-        session,
-        source=source,
-        kind=KIND,
-        external_id=c.id,
-        pharos_id=existing.id,
-        digest=fingerprint,
-        now=now,
-    )
+    keys.remember(session, source, KIND, c.id, existing.id, fingerprint, now=now)
     audit.record(
         session,
         ACTOR,

@@ -106,15 +106,7 @@ def write_incident(
     session.add(incident)
     session.flush()
     _replace_timeline(session, incident, src, component_ids)
-    keys.remember(
-        session,
-        source=source,
-        kind=kind,
-        external_id=src.id,
-        pharos_id=incident.id,
-        digest=fingerprint,
-        now=now,
-    )
+    keys.remember(session, source, kind, src.id, incident.id, fingerprint, now=now)
     outcome = "created" if created else "updated"
     audit.record(
         session,

@@ -28,15 +28,16 @@ def keys_of(session: Session, source: str, kinds: tuple[str, ...]) -> list[Impor
 
 def remember(
     session: Session,
-    *,
     source: str,
     kind: str,
     external_id: str,
     pharos_id: str,
     digest: str,
+    *,
     now: datetime,
 ) -> None:
-    """Record (or refresh) the key of an imported object."""
+    """Record (or refresh) the key of an imported object: `kind` `external_id` of `source` is
+    `pharos_id` here, imported from content with this `digest`."""
     key = find(session, source, kind, external_id) or ImportKey(
         source=source,
         kind=kind,

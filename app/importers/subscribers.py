@@ -83,15 +83,7 @@ def import_subscribers(
             continue
         if s.quarantined_at is not None:
             subscribers.quarantine(session, created.id, actor=ACTOR, now=now)
-        keys.remember(
-            session,
-            source=source,
-            kind=KIND,
-            external_id=s.id,
-            pharos_id=created.id,
-            digest=digest(raw),
-            now=now,
-        )
+        keys.remember(session, source, KIND, s.id, created.id, digest(raw), now=now)
         report.secrets.append(Secret(url=created.url, secret=secret))
         report.count(KIND, "created", f"create webhook subscriber {created.url}")
         checkpoint()
@@ -120,14 +112,6 @@ def _refresh(
     existing.component_ids = sorted(wanted) if wanted else None
     existing.updated_at = now
     session.add(existing)
-    keys.remember(
-        session,
-        source=source,
-        kind=KIND,
-        external_id=s.id,
-        pharos_id=existing.id,
-        digest=fingerprint,
-        now=now,
-    )
+    keys.remember(session, source, KIND, s.id, existing.id, fingerprint, now=now)
     report.count(KIND, "updated", f"update webhook subscriber {existing.url}")
     checkpoint()

@@ -73,15 +73,7 @@ def import_templates(
             session.rollback()
             report.skip(KIND, repr(t.name), exc.message)
             continue
-        keys.remember(
-            session,
-            source=source,
-            kind=KIND,
-            external_id=t.id,
-            pharos_id=created.id,
-            digest=fingerprint,
-            now=now,
-        )
+        keys.remember(session, source, KIND, t.id, created.id, fingerprint, now=now)
         outcome = "updated" if existing is not None else "created"
         report.count(KIND, outcome, f"{outcome[:-1]} template {t.name!r}")
         checkpoint()
