@@ -66,6 +66,7 @@ class IncidentRef:
 
     id: str
     name: str
+    maintenance: bool = False  # a scheduled maintenance (it has its own page), not an incident
 
 
 def weights_of(settings: Settings) -> Weights:
@@ -253,6 +254,7 @@ def incidents_by_day(
             col(Incident.name),
             col(Incident.started_at),
             col(Incident.resolved_at),
+            col(Incident.scheduled_for).is_not(None),
         )
         .join(IncidentUpdate, col(IncidentUpdate.id) == col(AffectedComponent.incident_update_id))
         .join(Incident, col(Incident.id) == col(IncidentUpdate.incident_id))
@@ -269,13 +271,14 @@ def incidents_by_day(
     ).all()
     out: dict[tuple[str, date], list[IncidentRef]] = defaultdict(list)
     wanted = set(component_ids)
-    for component_id, incident_id, name, started_at, resolved_at in found:
+    for component_id, incident_id, name, started_at, resolved_at, maintenance in found:
         if component_id not in wanted:
             continue
         day = max(started_at.astimezone(tz).date(), first_day)
         until = min((resolved_at or now).astimezone(tz).date(), last_day)
         while day <= until:
-            out[(component_id, day)].append(IncidentRef(id=incident_id, name=name))
+            ref = IncidentRef(id=incident_id, name=name, maintenance=bool(maintenance))
+            out[(component_id, day)].append(ref)
             day += timedelta(days=1)
     return dict(out)
 
