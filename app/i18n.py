@@ -105,16 +105,19 @@ def _locale(language: str) -> Locale:
         return Locale.parse(SOURCE)
 
 
-@lru_cache(maxsize=8192)
 def day(value: date, language: str | None = None) -> str:
     """A day, e.g. "Sep 7, 2025", "7. Sept. 2025", "7 sept. 2025" (CLDR's yMMMd)."""
-    return format_skeleton("yMMMd", value, locale=_locale(language or current()))
+    return _skeleton("yMMMd", value, language or current())
 
 
-@lru_cache(maxsize=1024)
 def month(value: date, language: str | None = None) -> str:
     """A month heading, e.g. "September 2025", "september 2025" (CLDR's yMMMM)."""
-    return format_skeleton("yMMMM", value, locale=_locale(language or current()))
+    return _skeleton("yMMMM", value, language or current())
+
+
+@lru_cache(maxsize=8192)  # a page names the same few hundred days again and again
+def _skeleton(skeleton: str, value: date, language: str) -> str:
+    return format_skeleton(skeleton, value, locale=_locale(language))
 
 
 def weekdays_short(language: str | None = None) -> list[str]:
