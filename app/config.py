@@ -101,6 +101,9 @@ class Settings(BaseSettings):
     probes_file: str = Field(
         default="", description="TOML file of backend probes that drive automatic incidents"
     )
+    fleet_file: str = Field(
+        default="", description="TOML file of [[area]] roll-ups of OCPI chargers into components"
+    )
     admin_session_idle_minutes: int = Field(
         default=120, ge=1, description="Admin UI sign-out after this long without a request"
     )

@@ -21,6 +21,7 @@ from app.components.api import router as components_router
 from app.config import Settings
 from app.db import create_db_engine
 from app.errors import PharosError, TooManyRequests
+from app.fleet.api import router as fleet_router
 from app.fleet.receiver import router as ocpi_router
 from app.incidents.api import router as incidents_router
 from app.maintenance.api import router as maintenance_router
@@ -217,6 +218,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(uptime_router)
     app.include_router(probes_router)
     app.include_router(ocpi_router)
+    app.include_router(fleet_router)
     app.include_router(feeds_router)
     app.include_router(badges_router)
     app.include_router(pages_router)
