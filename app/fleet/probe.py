@@ -22,7 +22,8 @@ from sqlalchemy.engine import Engine
 from app.clock import utcnow
 from app.config import Settings
 from app.db import unit_of_work
-from app.fleet import rollup, store
+from app.fleet import areas, rollup, store
+from app.fleet.config import load_areas
 from app.fleet.ocpi import OcpiClient, OcpiError
 from app.models import ComponentStatus, FleetPeer
 from app.probes.config import OcpiProbe
@@ -61,6 +62,15 @@ class OcpiPoller:
         self.engine = engine
         self.settings = settings
         self.clock = clock
+        # The fleet file is read now, so a bad one stops `pharos serve` at start.
+        self.file_areas = load_areas(settings.fleet_file) if settings.fleet_file else None
+
+    def _load_file_areas(self) -> None:
+        if self.file_areas is None:
+            return
+        with unit_of_work(self.engine) as session:
+            areas.load_file_areas(session, self.file_areas, now=self.clock())
+        self.file_areas = None
 
     # --- database steps (blocking; run in a thread) ---
     def _peer(self, name: str) -> FleetPeer:
@@ -139,6 +149,7 @@ class OcpiPoller:
         checks.append(Check(name, target, True, latency, detail=detail, slow=slow))
 
     async def _run(self, probe: OcpiProbe, http: httpx.AsyncClient, checks: list[Check]) -> None:
+        await asyncio.to_thread(self._load_file_areas)
         peer = await asyncio.to_thread(self._peer, probe.name)
         token = peer.token_c or (None if probe.handshake else probe.token)
         endpoints = dict(peer.endpoints)

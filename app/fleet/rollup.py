@@ -137,7 +137,7 @@ def evaluate(session: Session, *, settings: Settings, now: datetime) -> list[Are
         run = ProbeRun(rule.state_name, status, [check], None if check.ok else "chargers")
         probes.record_run(session, _as_probe(rule, count), run, settings=settings, now=now)
         incident = session.get(Incident, state.incident_id) if state.incident_id else None
-        driving = state.active != ComponentStatus.operational
+        driving = status != ComponentStatus.operational  # a recovery keeps the last count
         if incident and incident.automated and incident.status in OPEN_STATUSES and driving:
             incident.chargers_affected, incident.chargers_total = count.failing, count.total
             session.add(incident)

@@ -247,12 +247,15 @@ def incidents_by_day(
     if not component_ids:
         return {}
     lower, upper = day_start(first_day, tz), day_start(last_day + timedelta(days=1), tz)
+    # A maintenance touches its components from its window's start, not from when it was
+    # announced (its started_at, as on Statuspage).
+    start = sa.func.coalesce(col(Incident.scheduled_for), col(Incident.started_at))
     found = session.execute(
         sa.select(
             col(AffectedComponent.component_id),
             col(Incident.id),
             col(Incident.name),
-            col(Incident.started_at),
+            start,
             col(Incident.resolved_at),
             col(Incident.scheduled_for).is_not(None),
         )
@@ -263,11 +266,11 @@ def incidents_by_day(
             col(AffectedComponent.component_id).in_(component_ids)
             if len(component_ids) <= 50
             else sa.true(),
-            col(Incident.started_at) < upper,
+            start < upper,
             sa.or_(col(Incident.resolved_at).is_(None), col(Incident.resolved_at) >= lower),
         )
         .distinct()
-        .order_by(col(Incident.started_at), col(Incident.id))
+        .order_by(start, col(Incident.id))
     ).all()
     out: dict[tuple[str, date], list[IncidentRef]] = defaultdict(list)
     wanted = set(component_ids)

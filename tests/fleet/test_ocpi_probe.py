@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -15,11 +16,13 @@ from sqlmodel import Session, col, select
 
 from app.config import Settings
 from app.db import unit_of_work
+from app.fleet.config import FleetConfigError
 from app.fleet.ocpi import read_token
 from app.fleet.probe import OcpiPoller
 from app.models import (
     Component,
     EvseStatusChange,
+    FleetArea,
     FleetEvse,
     FleetLocation,
     FleetPeer,
@@ -247,3 +250,26 @@ def test_pushes_reach_the_receiver_with_token_b_only(
                 "TRD-1-2",
                 "TRD-1-3",
             ]
+
+
+def test_the_fleet_file_sets_areas_and_a_read_judges_them(
+    cpo: Cpo, settings: Settings, engine: Engine, clock: FakeClock, tmp_path: Path
+) -> None:
+    fleet_file = tmp_path / "fleet.toml"
+    fleet_file.write_text(
+        '[[area]]\nname = "Oslo"\ncomponent = "Oslo chargers"\ncities = ["Oslo"]\n'
+        "failures_to_open = 1\n"
+    )
+    here = settings.model_copy(update={"fleet_file": str(fleet_file)})
+    for uid in ("OSL-1-1", "OSL-1-2", "OSL-2-1", "OSL-3-1"):
+        cpo.set_status(uid[:5], uid, "OUTOFORDER", T0 + timedelta(minutes=1))
+    assert run_once(OcpiPoller(engine, here, clock=clock), ocpi_probe(cpo)).ok
+    with unit_of_work(engine) as session:
+        assert [a.source for a in session.exec(select(FleetArea))] == ["file"]
+        incident = session.exec(select(Incident)).one()
+        assert (incident.chargers_affected, incident.chargers_total) == (4, 8)
+        oslo = session.exec(select(Component).where(Component.name == "Oslo chargers")).one()
+        assert oslo.status == "major_outage"
+    fleet_file.write_text("[[area]]\nname = 'Oslo'\ncomponent = 'x'\n")
+    with pytest.raises(FleetConfigError, match='area "Oslo"'):
+        OcpiPoller(engine, here, clock=clock)
