@@ -141,6 +141,9 @@ def record_run(
     )
     state.failing_since, state.pending = counters.failing_since, counters.pending
     state.pending_count = counters.pending_count
+    if run.cert is not None:
+        state.cert_expires_at = datetime.fromisoformat(str(run.cert["not_after"]))
+        state.cert_subject = str(run.cert.get("subject") or "")[:255] or None
     state.last_run_at, state.last_status = now, run.status
     state.last_latency_ms, state.last_error_classes = run.latency_ms, run.error_classes
     session.add(state)
