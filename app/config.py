@@ -11,6 +11,8 @@ from fastapi import Depends, Request
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.i18n import LANGUAGES
+
 
 class Settings(BaseSettings):
     """Runtime configuration; every field maps to a PHAROS_<NAME> environment variable."""
@@ -29,6 +31,11 @@ class Settings(BaseSettings):
     timezone: str = Field(
         default="UTC", description="IANA time zone the page shows times in, e.g. Europe/Oslo"
     )
+    language: str = Field(
+        default="en",
+        description="The page's default language (en, nb, sv, da, fi, de, fr, nl, es); readers "
+        "choose another by Accept-Language or a /{lang}/ prefix",
+    )
     max_request_bytes: int = Field(
         default=1_048_576, gt=0, description="Largest accepted request body (413 above)"
     )
@@ -41,6 +48,18 @@ class Settings(BaseSettings):
     )
     webhook_timeout_seconds: float = Field(
         default=15.0, gt=0, le=60, description="Per-request timeout of a webhook delivery"
+    )
+    subscribe_limit_per_address: int = Field(
+        default=10, ge=1, description="Public subscriptions one client address may ask for per hour"
+    )
+    subscribe_limit_per_target: int = Field(
+        default=5, ge=1, description="Public subscriptions one target host may be given per hour"
+    )
+    subscribe_max_per_host: int = Field(
+        default=20, ge=1, description="Subscriptions one target host may hold at most"
+    )
+    webhook_verify_timeout_seconds: float = Field(
+        default=5.0, gt=0, le=30, description="Time a webhook has to answer its verification"
     )
     webhook_concurrency: int = Field(
         default=64, ge=1, le=1024, description="Webhook requests in flight per worker"
@@ -82,6 +101,9 @@ class Settings(BaseSettings):
     probes_file: str = Field(
         default="", description="TOML file of backend probes that drive automatic incidents"
     )
+    fleet_file: str = Field(
+        default="", description="TOML file of [[area]] roll-ups of OCPI chargers into components"
+    )
     admin_session_idle_minutes: int = Field(
         default=120, ge=1, description="Admin UI sign-out after this long without a request"
     )
@@ -107,6 +129,13 @@ class Settings(BaseSettings):
         if self.webhook_lease_seconds <= self.webhook_timeout_seconds:
             raise ValueError("webhook_lease_seconds must be longer than webhook_timeout_seconds")
         return self
+
+    @field_validator("language")
+    @classmethod
+    def _shipped_language(cls, value: str) -> str:
+        if value not in LANGUAGES:
+            raise ValueError(f"unknown language {value!r}; shipped: {', '.join(LANGUAGES)}")
+        return value
 
     @field_validator("timezone")
     @classmethod

@@ -246,9 +246,40 @@ class MetricsProbe(ProbeBase):
     rules: list[MetricRule] = Field(min_length=1)
 
 
+class OcpiProbe(ProbeBase):
+    """An OCPI 2.2.1 platform's Locations: EVSE statuses for the fleet roll-up (app.fleet)."""
+
+    kind: Literal["ocpi"]
+    versions_url: str = Field(description="The platform's OCPI versions endpoint")
+    token: str = Field(min_length=1, max_length=255, description="Credentials token A (or C)")
+    handshake: bool = Field(
+        default=True, description="Run the credentials handshake with `token` as Token A"
+    )
+    country_code: str = Field(default="NO", pattern=r"^[A-Z]{2}$", description="Ours, ISO 3166")
+    party_id: str = Field(default="PHA", pattern=r"^[A-Z0-9]{3}$", description="Ours")
+    full_read_every: Duration = Field(
+        default=3600.0, description="A full read this often; incremental (date_from) between"
+    )
+    receiver: bool = Field(
+        default=True, description="Offer our Locations receiver for pushed updates"
+    )
+    interval: Duration = 60.0
+
+    def budget(self) -> float:
+        """Handshake, discovery and every page of a full read."""
+        return 21 * self.timeout + 2.0
+
+    @field_validator("versions_url")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("an ocpi versions_url starts with http:// or https://")
+        return value
+
+
 # Every kind's config class; a new kind adds its class here and its runner in kinds.py.
 ProbeConfig = Annotated[
-    Ocpp16Probe | Ocpp2Probe | HttpProbe | MetricsProbe, Field(discriminator="kind")
+    Ocpp16Probe | Ocpp2Probe | HttpProbe | MetricsProbe | OcpiProbe, Field(discriminator="kind")
 ]
 KIND_NAMES = frozenset(
     literal

@@ -22,10 +22,11 @@ from sqlalchemy.engine import Engine
 from app.clock import utcnow
 from app.config import Settings
 from app.db import read_session, unit_of_work
+from app.fleet.probe import OcpiPoller
 from app.models import ComponentStatus
 from app.probes import lease, service
 from app.probes.config import ProbeConfig, load_probes
-from app.probes.kinds import RunOnce, run_once_for
+from app.probes.kinds import KindContext, RunOnce, run_once_for
 from app.probes.outcome import Check, ProbeRun
 from app.workers import Heartbeat
 
@@ -36,7 +37,9 @@ PRUNE_EVERY = 3600.0  # seconds between deletions of old results
 class ProbeExecutor:
     """Runs probes once each, with a hard time budget; keeps per-probe state (metric rates)."""
 
-    def __init__(self, probes: list[ProbeConfig]) -> None:
+    def __init__(self, probes: list[ProbeConfig], *, ocpi: OcpiPoller | None = None) -> None:
+        # Without an OCPI poller (probe check) an ocpi probe only checks its endpoints.
+        self.context = KindContext(ocpi=ocpi)
         self._runs: dict[str, tuple[ProbeConfig, RunOnce]] = {}
         for probe in probes:
             self.run_once(probe)
@@ -45,7 +48,7 @@ class ProbeExecutor:
         """This definition's run function (made anew when the definition changes)."""
         known = self._runs.get(probe.name)
         if known is None or known[0] != probe:
-            known = (probe, run_once_for(probe))
+            known = (probe, run_once_for(probe, self.context))
             self._runs[probe.name] = known
         return known[1]
 
@@ -88,7 +91,7 @@ class ProbeRunner:
         self.engine = engine
         self.settings = settings
         self.probes = {p.name: p for p in probes}
-        self.executor = ProbeExecutor(probes)
+        self.executor = ProbeExecutor(probes, ocpi=OcpiPoller(engine, settings, clock=clock))
         self.clock = clock
         self.sleep = sleep  # between quick re-probes (the benchmark's simulated time)
         self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"

@@ -1,7 +1,7 @@
 """probes managed in the API and admin UI; maintenance silence; backend certificate expiry
 
-Revision ID: 0160_probe_defs
-Revises: 0150
+Revision ID: 0180_probe_defs
+Revises: 0170
 Create Date: 2026-11-30
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0160_probe_defs"
-down_revision: str | None = "0150"
+revision: str = "0180_probe_defs"
+down_revision: str | None = "0170"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
