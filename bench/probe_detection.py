@@ -118,7 +118,7 @@ def detection(tmp: Path, trials: int, rng: random.Random) -> dict[str, Any]:
                 [str(PHAROS), "serve", "--port", str(port)], env=env, cwd=tmp, stderr=err
             )
         try:
-            wait_for(lambda: _answers(base), deadline=30, what="pharos serve")
+            wait_for(lambda: _answers(base), deadline=120, what="pharos serve")
             # Let a few healthy rounds pass (and the runner take the lease).
             time.sleep(2 * INTERVAL)
             if public_incident_status(base) is not None:
