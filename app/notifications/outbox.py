@@ -47,9 +47,9 @@ RETRY_SCHEDULE = [
 ]
 JITTER = 0.1  # +-10% so retries of one outage don't arrive as a wave
 # Quarantine after this many failures in a row spanning at least this long (Statuspage-like).
-# A subscriber's queue is retried one message at a time, on the schedule above: five failures
-# in a row are about two and a half hours of an endpoint being down.
-QUARANTINE_FAILURES = 5
+# A subscriber's queue is tried one message at a time: its oldest runs through the schedule
+# above (eight attempts), then the next one is tried, and two more failures quarantine it.
+QUARANTINE_FAILURES = 10
 QUARANTINE_AFTER = timedelta(hours=1)
 # Subscribers events are queued for: quarantined ones keep theirs until reactivated.
 HEARING = (SubscriberStatus.active, SubscriberStatus.quarantined)
