@@ -74,9 +74,7 @@ def emit(
     session.add(event)
     session.flush()
     subscribers = session.exec(
-        select(Subscriber.id, Subscriber.component_ids).where(
-            col(Subscriber.status).in_(HEARING)
-        )
+        select(Subscriber.id, Subscriber.component_ids).where(col(Subscriber.status).in_(HEARING))
     )
     rows = [
         {
