@@ -141,9 +141,9 @@ def claim_due(
     out one at a time, in event order."""
     earlier = aliased(Delivery)
     head = ~sa.exists().where(
-        earlier.subscriber_id == Delivery.subscriber_id,
-        earlier.status == DeliveryStatus.pending,
-        earlier.event_id < Delivery.event_id,
+        col(earlier.subscriber_id) == col(Delivery.subscriber_id),
+        col(earlier.status) == DeliveryStatus.pending,
+        col(earlier.event_id) < col(Delivery.event_id),
     )
     due = (
         select(Delivery.id)

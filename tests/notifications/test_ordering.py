@@ -15,6 +15,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import httpx
 import pytest
@@ -161,7 +162,7 @@ class Flaky:
 
     def __init__(self, fail: int) -> None:
         self.fail = fail
-        self.seen: list[dict[str, object]] = []
+        self.seen: list[dict[str, Any]] = []
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         if self.fail > 0:
