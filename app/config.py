@@ -42,6 +42,18 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = Field(
         default=15.0, gt=0, le=60, description="Per-request timeout of a webhook delivery"
     )
+    subscribe_limit_per_address: int = Field(
+        default=10, ge=1, description="Public subscriptions one client address may ask for per hour"
+    )
+    subscribe_limit_per_target: int = Field(
+        default=5, ge=1, description="Public subscriptions one target host may be given per hour"
+    )
+    subscribe_max_per_host: int = Field(
+        default=20, ge=1, description="Subscriptions one target host may hold at most"
+    )
+    webhook_verify_timeout_seconds: float = Field(
+        default=5.0, gt=0, le=30, description="Time a webhook has to answer its verification"
+    )
     webhook_concurrency: int = Field(
         default=64, ge=1, le=1024, description="Webhook requests in flight per worker"
     )
@@ -81,6 +93,9 @@ class Settings(BaseSettings):
     )
     probes_file: str = Field(
         default="", description="TOML file of backend probes that drive automatic incidents"
+    )
+    fleet_file: str = Field(
+        default="", description="TOML file of [[area]] roll-ups of OCPI chargers into components"
     )
     admin_session_idle_minutes: int = Field(
         default=120, ge=1, description="Admin UI sign-out after this long without a request"

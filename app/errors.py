@@ -4,7 +4,8 @@ PharosError
 ├── NotFound            404  the addressed object does not exist
 ├── Conflict            409  the request clashes with the object's current state
 │   └── InvalidTransition  409  a status change the lifecycle does not allow
-└── InvalidInput        422  the payload is well-formed but refers to something impossible
+├── InvalidInput        422  the payload is well-formed but refers to something impossible
+└── TooManyRequests     429  a rate limit refused the request; retry_after says when to retry
 
 EarlyAnswer is not an error: a request answered before its handler finished (a redirect to sign
 in, a refused form kept as a draft).
@@ -49,6 +50,17 @@ class InvalidInput(PharosError):
 
     status_code = 422
     code = "invalid_input"
+
+
+class TooManyRequests(PharosError):
+    """A rate limit refused the request; nothing was stored. Answered with Retry-After."""
+
+    status_code = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, retry_after)
 
 
 class EarlyAnswer(Exception):

@@ -19,7 +19,9 @@ from app.cacheable import PublicPaths
 from app.components.api import router as components_router
 from app.config import Settings
 from app.db import create_db_engine
-from app.errors import PharosError
+from app.errors import PharosError, TooManyRequests
+from app.fleet.api import router as fleet_router
+from app.fleet.receiver import router as ocpi_router
 from app.incidents.api import router as incidents_router
 from app.maintenance.api import router as maintenance_router
 from app.maintenance.scheduler import MaintenanceScheduler
@@ -29,6 +31,7 @@ from app.probes.api import router as probes_router
 from app.probes.exporter import ProbeCollector
 from app.probes.runner import probe_loops
 from app.publishing.export import SiteExporter
+from app.subscribers import abuse
 from app.subscribers.api import router as subscribers_router
 from app.uptime.api import router as uptime_router
 from app.web import links
@@ -77,12 +80,19 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(PharosError)
     async def _domain(request: Request, exc: PharosError) -> Response:
+        headers = {}
+        if isinstance(exc, TooManyRequests):
+            headers["Retry-After"] = str(exc.retry_after)
         if _wants_json(request):
             return JSONResponse(
-                {"detail": exc.message, "code": exc.code}, status_code=exc.status_code
+                {"detail": exc.message, "code": exc.code},
+                status_code=exc.status_code,
+                headers=headers,
             )
         title = "Not found" if exc.status_code == 404 else "Can't show this page"
-        return page(request, exc.status_code, title, exc.message)
+        answer = page(request, exc.status_code, title, exc.message)
+        answer.headers.update(headers)
+        return answer
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
@@ -137,6 +147,9 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = engine = create_db_engine(settings.database_url)
+    app.state.subscribe_throttle = abuse.subscribe_throttle(
+        settings.subscribe_limit_per_address, settings.subscribe_limit_per_target
+    )
     counters = DeliveryCounters()
     probes = probe_loops(engine, settings) if settings.run_workers else []
     loops: list[Loop] = [
@@ -182,6 +195,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(statuspage_v2_router)
     app.include_router(uptime_router)
     app.include_router(probes_router)
+    app.include_router(ocpi_router)
+    app.include_router(fleet_router)
     app.include_router(feeds_router)
     app.include_router(badges_router)
     app.include_router(pages_router)

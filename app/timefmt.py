@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 
 def posted(value: datetime, tz: tzinfo) -> str:
@@ -35,6 +35,28 @@ def window(start: datetime, end: datetime, tz: tzinfo) -> str:
     return f"{first} - {b:%H:%M %Z}"
 
 
-def iso_z(value: datetime | None) -> str | None:
-    """A UTC time as webhook payloads write it ("2025-09-07T09:12:00Z"), None for none."""
-    return value.isoformat().replace("+00:00", "Z") if value else None
+UTC_NAMES = {"UTC", "UCT", "Etc/UTC", "Zulu"}
+
+
+def iso(value: datetime, tz: tzinfo | None = None) -> str:
+    """A time exactly as Statuspage writes it, in every API answer and webhook.
+
+    Always three fractional digits (milliseconds, truncated like Rails' `xmlschema(3)`), then
+    "Z" when the zone is UTC itself, else the zone's offset with a colon:
+    "2025-09-07T09:12:00.000Z", "2025-09-07T11:12:00.000+02:00". A zone that is merely at
+    offset zero (Europe/London in winter) keeps "+00:00", as Statuspage writes it. Naive
+    values are UTC (the database stores UTC). With `tz`, the time is first moved into it.
+    """
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    if tz is not None:
+        value = value.astimezone(tz)
+    text = value.isoformat(timespec="milliseconds")
+    if value.tzname() in UTC_NAMES and value.utcoffset() == timedelta(0):
+        return text[: -len("+00:00")] + "Z"
+    return text
+
+
+def iso_or_none(value: datetime | None, tz: tzinfo | None = None) -> str | None:
+    """`iso`, with None for none (the optional times of payloads)."""
+    return iso(value, tz) if value is not None else None

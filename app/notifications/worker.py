@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from app.clock import utcnow
 from app.config import Settings
 from app.db import unit_of_work
-from app.notifications import outbox, targets, webhooks
+from app.notifications import outbound, outbox, webhooks
 from app.workers import Heartbeat
 
 log = logging.getLogger("pharos.webhooks")
@@ -68,12 +68,8 @@ class DeliveryWorker:
 
     async def _attempt(self, client: httpx.AsyncClient, job: outbox.Job) -> webhooks.Outcome:
         async with self._limit:
-            if not self.settings.webhook_allow_private:
-                try:
-                    # DNS can change after subscribing: check the target again before each send.
-                    await asyncio.to_thread(targets.check_target, job.url, allow_private=False)
-                except targets.UnsafeTarget as exc:
-                    return webhooks.Outcome(status_code=None, latency_ms=0, error=str(exc))
+            # DNS can change after subscribing: the client checks the address it connects to
+            # on every new connection, and connects to that address only (outbound.py).
             return await webhooks.send(
                 client, url=job.url, secret=job.secret, msg_id=job.msg_id, body=job.body
             )
@@ -92,14 +88,13 @@ class DeliveryWorker:
         if self._client is not None:
             await self._loop(self._client, beat)
             return
-        async with httpx.AsyncClient(
-            timeout=httpx.Timeout(self.settings.webhook_timeout_seconds),
+        async with outbound.async_client(
+            allow_private=self.settings.webhook_allow_private,
+            timeout=self.settings.webhook_timeout_seconds,
             limits=httpx.Limits(
                 max_connections=self.settings.webhook_concurrency,
                 max_keepalive_connections=self.settings.webhook_concurrency,
             ),
-            follow_redirects=False,
-            trust_env=False,
         ) as client:
             await self._loop(client, beat)
 

@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Query, Response
 from sqlmodel import Session
 
+from app import timefmt
 from app.cacheable import PublicRoute
 from app.components import present as component_present
 from app.components import read as component_read
@@ -62,7 +63,7 @@ def _page(session: Session, settings: Settings) -> tuple[dict[str, Any], datetim
         "name": settings.page_name,
         "url": settings.public_url,
         "time_zone": settings.timezone,
-        "updated_at": updated.astimezone(settings.tz).isoformat(),
+        "updated_at": timefmt.iso(updated, settings.tz),
     }
     return block, updated
 

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
+from sqlmodel import Session
 
 from app.clock import ClockDep
 from app.components import service as components
-from app.config import SettingsDep
+from app.config import Settings, SettingsDep
 from app.db import ReadSessionDep, SessionDep
-from app.errors import PharosError
-from app.subscribers import service
+from app.errors import PharosError, TooManyRequests
+from app.subscribers import abuse, service
 from app.subscribers.schemas import SubscriberCreate
 from app.web.pages import render
 
@@ -40,6 +42,19 @@ def _form(
     return response
 
 
+def guard_public_subscribe(
+    request: Request, session: Session, settings: Settings, *, now: datetime, target: str
+) -> None:
+    """The rate limits every public subscribe endpoint passes first (see subscribers/abuse.py).
+
+    `target` is what is subscribed to: a webhook's host, an email address's domain. Raises
+    TooManyRequests (429 + Retry-After) before anything is stored.
+    """
+    throttle: abuse.Throttle = request.app.state.subscribe_throttle
+    address = request.client.host if request.client else "unknown"
+    throttle.check(now, address=address, target=target)
+
+
 @router.get("/subscribe")
 def subscribe_form(request: Request, session: ReadSessionDep) -> HTMLResponse:
     """The webhook subscription form."""
@@ -60,6 +75,16 @@ def subscribe(
     values: dict[str, object] = {"url": url, "email": email, "component_ids": component_ids or []}
     try:
         data = SubscriberCreate(url=url, email=email or None, component_ids=component_ids or None)
+        host = abuse.target_host(data.url)
+        guard_public_subscribe(request, session, settings, now=clock(), target=host)
+        abuse.check_host_cap(
+            abuse.webhook_count_for_host(session, host), host, settings.subscribe_max_per_host
+        )
+        abuse.verify_webhook(
+            data.url,
+            allow_private=settings.webhook_allow_private,
+            timeout=settings.webhook_verify_timeout_seconds,
+        )
         subscriber, secret = service.subscribe(
             session,
             data=data,
@@ -71,9 +96,12 @@ def subscribe(
         message = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())
         return _form(request, session, error=message, values=values, status_code=422)
     except PharosError as exc:
-        return _form(
+        refused = _form(
             request, session, error=exc.message, values=values, status_code=exc.status_code
         )
+        if isinstance(exc, TooManyRequests):
+            refused.headers["Retry-After"] = str(exc.retry_after)
+        return refused
     unsubscribe = f"{settings.public_url}/subscriptions/{subscriber.unsubscribe_token}/unsubscribe"
     response = render(
         request, "subscribed.html", subscriber=subscriber, secret=secret, unsubscribe=unsubscribe

@@ -14,6 +14,7 @@ from app.config import Settings
 from app.db import unit_of_work
 from app.main import create_app
 from app.models import Subscriber
+from peers.webhook_receiver import WebhookReceiver
 from tests.conftest import FakeClock, make_component, subscribe_webhook
 
 
@@ -86,15 +87,17 @@ def test_public_form_subscribes_and_the_link_unsubscribes(
     ocpp = make_component(staff, name="OCPP")
     form = client.get("/subscribe")
     assert form.status_code == 200 and 'name="component_ids"' in form.text
+    receiver = WebhookReceiver()  # answers the verification request
     done = client.post(
         "/subscriptions/webhook",
         data={
-            "url": "https://hooks.example.com/x",
+            "url": f"{receiver.url}/x",
             "email": "me@example.com",
             "component_ids": [ocpp["id"]],
         },
     )
-    assert done.status_code == 201
+    receiver.stop()
+    assert done.status_code == 201, done.text
     assert "whsec_" in done.text
     bad = client.post("/subscriptions/webhook", data={"url": "gopher://x"})
     assert bad.status_code == 422

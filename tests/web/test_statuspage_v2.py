@@ -127,8 +127,8 @@ def test_times_carry_the_page_offset(
 ) -> None:
     _setup(staff, clock)
     incident = client.get("/api/v2/incidents/unresolved.json").json()["incidents"][0]
-    assert incident["started_at"] == "2025-09-07T11:00:00+02:00"
-    assert incident["incident_updates"][0]["display_at"] == "2025-09-07T11:00:00+02:00"
+    assert incident["started_at"] == "2025-09-07T11:00:00.000+02:00"
+    assert incident["incident_updates"][0]["display_at"] == "2025-09-07T11:00:00.000+02:00"
     page = client.get("/api/v2/status.json").json()["page"]
     assert page["updated_at"].endswith("+02:00")
 
