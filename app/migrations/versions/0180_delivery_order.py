@@ -1,7 +1,7 @@
 """delivery in order per subscriber: the event's subject and the subscriber's queue index
 
-Revision ID: 0160_delivery_order
-Revises: 0150
+Revision ID: 0180_delivery_order
+Revises: 0170
 Create Date: 2026-11-30
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0160_delivery_order"
-down_revision: str | None = "0150"
+revision: str = "0180_delivery_order"
+down_revision: str | None = "0170"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
