@@ -37,6 +37,7 @@ from app.subscribers.api import router as subscribers_router
 from app.uptime.api import router as uptime_router
 from app.web import language, links
 from app.web.badges import router as badges_router
+from app.web.cors import PublicApiCors
 from app.web.feeds import router as feeds_router
 from app.web.limits import BodySizeLimit
 from app.web.metrics import build_registry
@@ -209,6 +210,8 @@ def create_app(settings: Settings) -> FastAPI:
             varies_by_language=lambda path: not path.startswith(language.NEUTRAL),
             on_create=lambda cache: setattr(app.state, "render_cache", cache),
         )
+    # Outside the render cache, so its hits carry the CORS headers too.
+    app.add_middleware(PublicApiCors)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(components_router)
     app.include_router(incidents_router)

@@ -105,7 +105,6 @@ def _json(
     response = conditional_response(
         r.request, data, media_type="application/json", last_modified=last_modified
     )
-    response.headers["Access-Control-Allow-Origin"] = "*"
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
