@@ -7,6 +7,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, StringConstraints
 
+from app.text import refuse_bidi, refuse_controls
+
 NAME_MAX = 255
 BODY_MAX = 20_000  # characters in one incident update (Statuspage keeps them short too)
 POSTMORTEM_MAX = 200_000  # characters in a postmortem
@@ -28,8 +30,22 @@ def _to_utc(value: datetime) -> datetime:
 
 # Input datetimes must carry an offset (naive ones are rejected with 422); stored as UTC.
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX)]
-Body = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=BODY_MAX)]
-PostmortemBody = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=POSTMORTEM_MAX)
+# Text refuses what XML can't carry (app/text.py): a 422 naming the character, not broken feeds.
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX),
+    AfterValidator(refuse_controls),
 ]
+# A name that identifies something (a component): no bidirectional overrides either.
+IdentifierName = Annotated[Name, AfterValidator(refuse_bidi)]
+Body = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=BODY_MAX),
+    AfterValidator(refuse_controls),
+]
+PostmortemBody = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=POSTMORTEM_MAX),
+    AfterValidator(refuse_controls),
+]
+Description = Annotated[str, StringConstraints(max_length=2_000), AfterValidator(refuse_controls)]

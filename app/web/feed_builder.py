@@ -19,6 +19,7 @@ from app import labels
 from app.incidents.present import page_path
 from app.incidents.read import IncidentDetail
 from app.models import Incident, IncidentUpdate
+from app.text import xml_safe
 
 FEED_ITEM_CAP = 50  # newest entries per feed; the page's /history has the rest
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -75,14 +76,14 @@ def _generator(
 ) -> FeedGenerator:
     fg = FeedGenerator()
     fg.id(f"tag:{site.tag_authority},2005:{feed_id}")
-    fg.title(title)
-    fg.author({"name": site.name})
+    fg.title(xml_safe(title))
+    fg.author({"name": xml_safe(site.name)})
     fg.link(
         href=f"{site.public_url}{path}.{flavor}", rel="self", type=MEDIA_TYPES[flavor].split(";")[0]
     )
     fg.link(href=f"{site.public_url}/history", rel="alternate", type="text/html")
     fg.description(
-        f"Incidents and updates of {site.name}, newest {FEED_ITEM_CAP}. "
+        f"Incidents and updates of {xml_safe(site.name)}, newest {FEED_ITEM_CAP}. "
         f"Older ones: {site.public_url}/history"
     )
     fg.language("en")
@@ -106,6 +107,8 @@ def _entry(
 ) -> None:
     # feedgen keeps one id for both formats; Atom gets a tag: URI, RSS the page URL as guid.
     entry = fg.add_entry(order="append")
+    # Stored text may predate the input checks: drop what XML can't carry, never fail.
+    title, html = xml_safe(title), xml_safe(html)
     entry.title(title)
     entry.link(href=url, rel="alternate", type="text/html")
     if flavor == "atom":
