@@ -193,6 +193,9 @@ class Incident(SQLModel, table=True):
     auto_transition_to_operational_state: bool = False
     # incidents as code: the slug of the incidents/<slug>.md file this incident is kept in
     source_slug: str | None = Field(default=None, max_length=200, unique=True)
+    # Structured impact: "N of M chargers affected" (the fleet roll-up's, or typed by staff).
+    chargers_affected: int | None = None
+    chargers_total: int | None = None
 
 
 class IncidentUpdate(SQLModel, table=True):
@@ -522,3 +525,83 @@ class ImportKey(SQLModel, table=True):
     pharos_id: str = Field(max_length=64, index=True)
     digest: str = Field(max_length=64)  # SHA-256 of the source object's canonical JSON
     imported_at: datetime = Field(sa_type=UTCDateTime)
+
+
+# --- the charger fleet (OCPI): peers, locations, EVSEs and their status history ---
+
+
+class FleetPeer(SQLModel, table=True):
+    """An OCPI platform an `ocpi` probe reads: the credentials exchanged and the read cursor."""
+
+    __tablename__ = "fleet_peer"
+    __table_args__ = PRIVATE_TABLE
+
+    name: str = Field(primary_key=True, max_length=64)  # the probe's name
+    token_c: str | None = Field(default=None, max_length=255)  # we call them with it
+    token_b_hash: str | None = Field(default=None, max_length=64, index=True)  # they call us
+    country_code: str | None = Field(default=None, max_length=2)
+    party_id: str | None = Field(default=None, max_length=3)
+    endpoints: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    registered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    synced_to: datetime | None = Field(default=None, sa_type=UTCDateTime)  # next date_from
+    full_read_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class FleetLocation(SQLModel, table=True):
+    """An OCPI Location, with the fields areas match on."""
+
+    __tablename__ = "fleet_location"
+
+    peer: str = Field(primary_key=True, max_length=64)
+    id: str = Field(primary_key=True, max_length=36)
+    country_code: str = Field(max_length=2)
+    party_id: str = Field(max_length=3)
+    name: str | None = Field(default=None, max_length=255)
+    city: str | None = Field(default=None, max_length=45)
+    country: str | None = Field(default=None, max_length=3)
+    operator: str | None = Field(default=None, max_length=255)
+    publish: bool = Field(default=True)
+    last_updated: datetime = Field(sa_type=UTCDateTime)
+
+
+class FleetEvse(SQLModel, table=True):
+    """One EVSE (a charger, in customers' words) and its current OCPI status."""
+
+    __tablename__ = "fleet_evse"
+    __table_args__ = (sa.UniqueConstraint("peer", "location_id", "uid"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    peer: str = Field(max_length=64)
+    location_id: str = Field(max_length=36)
+    uid: str = Field(max_length=36)
+    evse_id: str | None = Field(default=None, max_length=48)
+    status: str = Field(max_length=16)
+    status_since: datetime = Field(sa_type=UTCDateTime)
+    last_updated: datetime = Field(sa_type=UTCDateTime)
+    max_power_kw: float | None = None
+
+
+class EvseStatusChange(SQLModel, table=True):
+    """One row per status an EVSE entered: the history reliability is computed from."""
+
+    __tablename__ = "evse_status_change"
+    __table_args__ = (
+        sa.Index("ix_evse_status_change_evse_at", "evse_id", "at"),
+        {"info": {"data_version": False}},
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    evse_id: int = Field(foreign_key="fleet_evse.id", ondelete="CASCADE")
+    status: str = Field(max_length=16)
+    at: datetime = Field(sa_type=UTCDateTime)
+
+
+class FleetArea(SQLModel, table=True):
+    """A roll-up: which locations make up a component, and the thresholds (app.fleet.config)."""
+
+    __tablename__ = "fleet_area"
+
+    name: str = Field(primary_key=True, max_length=48)
+    rule: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    source: str = Field(default="staff", max_length=16)  # "file" or "staff"
+    updated_at: datetime = Field(sa_type=UTCDateTime)

@@ -27,6 +27,8 @@ OBJECT_TYPES = {
     "subscriber": "subscriber",
     "delivery": "delivery",
     "probe": "probe",
+    "fleet_area": "fleet_area",
+    "reliability_exclusion": "reliability_exclusion",
 }
 
 

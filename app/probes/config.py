@@ -192,7 +192,36 @@ class MetricsProbe(ProbeBase):
     rules: list[MetricRule] = Field(min_length=1)
 
 
-ProbeConfig = Annotated[Ocpp16Probe | HttpProbe | MetricsProbe, Field(discriminator="kind")]
+class OcpiProbe(ProbeBase):
+    """An OCPI 2.2.1 platform's Locations: EVSE statuses for the fleet roll-up (app.fleet)."""
+
+    kind: Literal["ocpi"]
+    versions_url: str = Field(description="The platform's OCPI versions endpoint")
+    token: str = Field(min_length=1, max_length=255, description="Credentials token A (or C)")
+    handshake: bool = Field(
+        default=True, description="Run the credentials handshake with `token` as Token A"
+    )
+    country_code: str = Field(default="NO", pattern=r"^[A-Z]{2}$", description="Ours, ISO 3166")
+    party_id: str = Field(default="PHA", pattern=r"^[A-Z0-9]{3}$", description="Ours")
+    full_read_every: Duration = Field(
+        default=3600.0, description="A full read this often; incremental (date_from) between"
+    )
+    receiver: bool = Field(
+        default=True, description="Offer our Locations receiver for pushed updates"
+    )
+    interval: Duration = 60.0
+
+    @field_validator("versions_url")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("an ocpi versions_url starts with http:// or https://")
+        return value
+
+
+ProbeConfig = Annotated[
+    Ocpp16Probe | HttpProbe | MetricsProbe | OcpiProbe, Field(discriminator="kind")
+]
 
 
 class ProbesFile(_Strict):
@@ -220,7 +249,7 @@ def _where(loc: tuple[int | str, ...], data: dict[str, Any]) -> str:
         probes = data.get("probe", [])
         name = probes[loc[1]].get("name") if loc[1] < len(probes) else None
         head = f'probe "{name}"' if isinstance(name, str) else f"probe #{loc[1] + 1}"
-        rest = [p for p in parts[2:] if p not in ("ocpp16", "http", "metrics")]
+        rest = [p for p in parts[2:] if p not in ("ocpp16", "http", "metrics", "ocpi")]
         return f"{head}: {'.'.join(rest) or '(table)'}"
     return ".".join(parts) or "(file)"
 

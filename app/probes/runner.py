@@ -22,9 +22,17 @@ from sqlalchemy.engine import Engine
 from app.clock import utcnow
 from app.config import Settings
 from app.db import read_session, unit_of_work
+from app.fleet.probe import OcpiPoller, check_ocpi
 from app.models import ComponentStatus
 from app.probes import lease, service
-from app.probes.config import HttpProbe, MetricsProbe, Ocpp16Probe, ProbeConfig, load_probes
+from app.probes.config import (
+    HttpProbe,
+    MetricsProbe,
+    OcpiProbe,
+    Ocpp16Probe,
+    ProbeConfig,
+    load_probes,
+)
 from app.probes.http import run_http
 from app.probes.metrics import MetricsChecker
 from app.probes.ocpp import run_ocpp16
@@ -38,8 +46,9 @@ PRUNE_EVERY = 3600.0  # seconds between deletions of old results
 class ProbeExecutor:
     """Runs probes once each, with a hard time budget; keeps per-probe state (metric rates)."""
 
-    def __init__(self, probes: list[ProbeConfig]) -> None:
+    def __init__(self, probes: list[ProbeConfig], *, ocpi: OcpiPoller | None = None) -> None:
         self.probes = probes
+        self._ocpi = ocpi  # without one (probe check) an ocpi probe only checks its endpoints
         self._metrics = {p.name: MetricsChecker(p) for p in probes if isinstance(p, MetricsProbe)}
 
     @staticmethod
@@ -50,6 +59,8 @@ class ProbeExecutor:
             extra = 3 * probe.timeout
             extra += probe.propagation.timeout if probe.propagation else 0.0
             extra += probe.command.timeout if probe.command else 0.0
+        elif isinstance(probe, OcpiProbe):
+            extra = 20 * probe.timeout  # handshake, discovery and every page of a full read
         return probe.timeout + extra + 2.0
 
     async def run(self, probe: ProbeConfig, http: httpx.AsyncClient) -> ProbeRun:
@@ -68,6 +79,10 @@ class ProbeExecutor:
             return await run_ocpp16(probe, http)
         if isinstance(probe, HttpProbe):
             return await run_http(probe, http)
+        if isinstance(probe, OcpiProbe):
+            if self._ocpi is None:
+                return await check_ocpi(probe, http)
+            return await self._ocpi.run(probe, http)
         return await self._metrics[probe.name].run(http)
 
 
@@ -93,7 +108,7 @@ class ProbeRunner:
         self.engine = engine
         self.settings = settings
         self.probes = {p.name: p for p in probes}
-        self.executor = ProbeExecutor(probes)
+        self.executor = ProbeExecutor(probes, ocpi=OcpiPoller(engine, settings, clock=clock))
         self.clock = clock
         self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         shortest = min((p.interval for p in probes), default=15.0)

@@ -9,6 +9,7 @@ together or not at all (the runner's job commits; nothing here does).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,7 +32,7 @@ from app.models import (
     ProbeState,
 )
 from app.probes import rules, wording
-from app.probes.config import ProbeConfig
+from app.probes.config import ProbeBase
 from app.probes.outcome import ProbeRun
 
 ACTOR_PREFIX = "probe:"
@@ -55,7 +56,7 @@ def ensure_component(session: Session, ref: str, *, now: datetime) -> Component:
     return components.create_component(session, data=data, actor=actor("config"), now=now)
 
 
-def sync_states(session: Session, probes: list[ProbeConfig], *, now: datetime) -> None:
+def sync_states(session: Session, probes: Sequence[ProbeBase], *, now: datetime) -> None:
     """Create or refresh each probe's state row (component and group may have changed)."""
     for probe in probes:
         component = ensure_component(session, probe.component, now=now)
@@ -79,7 +80,7 @@ def _counters(state: ProbeState) -> rules.Counters:
     )
 
 
-def _thresholds(probe: ProbeConfig) -> rules.Thresholds:
+def _thresholds(probe: ProbeBase) -> rules.Thresholds:
     failing_for = None if probe.failing_for is None else timedelta(seconds=probe.failing_for)
     return rules.Thresholds(probe.failures_to_open, probe.successes_to_recover, failing_for)
 
@@ -99,7 +100,7 @@ def _open_incident_of_group(session: Session, state: ProbeState) -> Incident | N
 
 
 def record_run(
-    session: Session, probe: ProbeConfig, run: ProbeRun, *, settings: Settings, now: datetime
+    session: Session, probe: ProbeBase, run: ProbeRun, *, settings: Settings, now: datetime
 ) -> rules.Decision:
     """Store one result, apply the hysteresis, and act on the incident; one transaction."""
     state = session.exec(
@@ -174,7 +175,7 @@ def _set_component(
 def _declare(
     session: Session,
     state: ProbeState,
-    probe: ProbeConfig,
+    probe: ProbeBase,
     component: Component,
     run: ProbeRun,
     evidence: dict[str, Any],

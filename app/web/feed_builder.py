@@ -15,7 +15,8 @@ from urllib.parse import urlsplit
 
 from feedgen.feed import FeedGenerator
 
-from app import labels
+from app import i18n, labels
+from app.i18n import _
 from app.incidents.present import page_path
 from app.incidents.read import IncidentDetail
 from app.models import Incident, IncidentUpdate
@@ -83,10 +84,10 @@ def _generator(
     )
     fg.link(href=f"{site.public_url}/history", rel="alternate", type="text/html")
     fg.description(
-        f"Incidents and updates of {xml_safe(site.name)}, newest {FEED_ITEM_CAP}. "
-        f"Older ones: {site.public_url}/history"
+        _("Incidents and updates of %(name)s, newest %(count)d. Older ones: %(url)s")
+        % {"name": xml_safe(site.name), "count": FEED_ITEM_CAP, "url": f"{site.public_url}/history"}
     )
-    fg.language("en")
+    fg.language(i18n.current())
     fg.updated(updated)
     fg.lastBuildDate(updated)
     fg.generator("Pharos")

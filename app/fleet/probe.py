@@ -1,0 +1,224 @@
+"""The `ocpi` probe: the credentials handshake once, then a full read of the platform's
+Locations, incremental reads (date_from) between full ones, the EVSE statuses stored and the
+areas judged. The run's own result says whether the OCPI endpoint itself works: unreachable,
+refusing our token or answering 5xx is a failure the probes' hysteresis turns into an
+incident on the probe's component.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy.engine import Engine
+
+from app.clock import utcnow
+from app.config import Settings
+from app.db import unit_of_work
+from app.fleet import areas, rollup, store
+from app.fleet.config import load_areas
+from app.fleet.ocpi import OcpiClient, OcpiError
+from app.models import ComponentStatus, FleetPeer
+from app.probes.config import OcpiProbe
+from app.probes.outcome import Check, ProbeRun
+
+log = logging.getLogger("pharos.fleet")
+
+
+def token_hash(token: str) -> str:
+    """How a token the platform calls us with is kept (SHA-256, hex)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def our_credentials(probe: OcpiProbe, settings: Settings, token_b: str) -> dict[str, Any]:
+    """The OCPI credentials object Pharos hands the platform."""
+    return {
+        "token": token_b,
+        "url": f"{settings.public_url}/ocpi/versions",
+        "roles": [
+            {
+                "role": "OTHER",
+                "party_id": probe.party_id,
+                "country_code": probe.country_code,
+                "business_details": {"name": settings.page_name[:100]},
+            }
+        ],
+    }
+
+
+class OcpiPoller:
+    """Runs ocpi probes; state lives in the fleet_peer row, so a new leader carries on."""
+
+    def __init__(
+        self, engine: Engine, settings: Settings, *, clock: Callable[[], datetime] = utcnow
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.clock = clock
+        # The fleet file is read now, so a bad one stops `pharos serve` at start.
+        self.file_areas = load_areas(settings.fleet_file) if settings.fleet_file else None
+
+    def _load_file_areas(self) -> None:
+        if self.file_areas is None:
+            return
+        with unit_of_work(self.engine) as session:
+            areas.load_file_areas(session, self.file_areas, now=self.clock())
+        self.file_areas = None
+
+    # --- database steps (blocking; run in a thread) ---
+    def _peer(self, name: str) -> FleetPeer:
+        with unit_of_work(self.engine) as session:
+            peer = session.get(FleetPeer, name)
+            if peer is None:
+                peer = FleetPeer(name=name)
+                session.add(peer)
+                session.flush()
+            session.expunge(peer)
+            return peer
+
+    def _offer_token_b(self, name: str, token_b: str) -> None:
+        # Stored before the POST: the platform may call our versions endpoint with it at once.
+        with unit_of_work(self.engine) as session:
+            peer = session.get(FleetPeer, name) or FleetPeer(name=name)
+            peer.token_b_hash = token_hash(token_b)
+            session.add(peer)
+
+    def _registered(self, name: str, theirs: dict[str, Any], endpoints: dict[str, str]) -> None:
+        with unit_of_work(self.engine) as session:
+            peer = session.get(FleetPeer, name) or FleetPeer(name=name)
+            peer.token_c = str(theirs["token"])[:255]
+            roles = [r for r in theirs.get("roles") or [] if isinstance(r, dict)]
+            cpo = next((r for r in roles if r.get("role") == "CPO"), roles[0] if roles else {})
+            peer.country_code = str(cpo.get("country_code", ""))[:2] or None
+            peer.party_id = str(cpo.get("party_id", ""))[:3] or None
+            peer.endpoints, peer.registered_at = endpoints, self.clock()
+            session.add(peer)
+
+    def _store(
+        self,
+        name: str,
+        locations: list[dict[str, Any]],
+        *,
+        endpoints: dict[str, str],
+        cursor: datetime,
+        full: bool,
+    ) -> store.Applied:
+        with unit_of_work(self.engine) as session:
+            now = self.clock()
+            applied = store.apply_locations(session, name, locations, now=now)
+            peer = session.get(FleetPeer, name) or FleetPeer(name=name)
+            peer.endpoints, peer.synced_to = endpoints, cursor
+            if full:
+                peer.full_read_at = now
+            session.add(peer)
+            rollup.evaluate(session, settings=self.settings, now=now)
+            return applied
+
+    # --- the run ---
+    async def run(self, probe: OcpiProbe, http: httpx.AsyncClient) -> ProbeRun:
+        """One run: handshake if needed, read, store, judge; a failure is a failed result."""
+        checks: list[Check] = []
+        try:
+            await self._run(probe, http, checks)
+        except OcpiError as exc:
+            step = "locations" if any(c.name == "endpoints" for c in checks) else "endpoints"
+            checks.append(Check(step, probe.versions_url, False, None, exc.error_class, exc.detail))
+            return ProbeRun(probe.name, ComponentStatus(probe.on_failure), checks, "down")
+        if any(c.slow for c in checks):
+            return ProbeRun(probe.name, ComponentStatus(probe.on_slow), checks, "slow")
+        return ProbeRun(probe.name, ComponentStatus.operational, checks)
+
+    def _timed(
+        self,
+        checks: list[Check],
+        name: str,
+        target: str,
+        start: float,
+        probe: OcpiProbe,
+        detail: str = "",
+    ) -> None:
+        latency = (time.perf_counter() - start) * 1000
+        slow = latency > probe.slow * 1000
+        checks.append(Check(name, target, True, latency, detail=detail, slow=slow))
+
+    async def _run(self, probe: OcpiProbe, http: httpx.AsyncClient, checks: list[Check]) -> None:
+        await asyncio.to_thread(self._load_file_areas)
+        peer = await asyncio.to_thread(self._peer, probe.name)
+        token = peer.token_c or (None if probe.handshake else probe.token)
+        endpoints = dict(peer.endpoints)
+        if token is None:
+            start = time.perf_counter()
+            client = OcpiClient(http, probe.token, timeout=probe.timeout)
+            endpoints = await client.endpoints(probe.versions_url)
+            self._timed(checks, "endpoints", probe.versions_url, start, probe)
+            if "credentials" not in endpoints:
+                raise OcpiError("protocol", "the platform offers no credentials module")
+            token_b = secrets.token_urlsafe(32)
+            await asyncio.to_thread(self._offer_token_b, probe.name, token_b)
+            start = time.perf_counter()
+            theirs = await client.register(
+                endpoints["credentials"], our_credentials(probe, self.settings, token_b)
+            )
+            self._timed(checks, "credentials", endpoints["credentials"], start, probe)
+            await asyncio.to_thread(self._registered, probe.name, theirs, endpoints)
+            token = str(theirs["token"])
+            log.info("ocpi probe %s registered with %s", probe.name, probe.versions_url)
+        client = OcpiClient(http, token, timeout=probe.timeout)
+        now = self.clock()
+        full = (
+            peer.synced_to is None
+            or peer.full_read_at is None
+            or now - peer.full_read_at >= timedelta(seconds=probe.full_read_every)
+        )
+        if full or "locations" not in endpoints:
+            start = time.perf_counter()
+            endpoints = await client.endpoints(probe.versions_url)
+            self._timed(checks, "endpoints", probe.versions_url, start, probe)
+        if "locations" not in endpoints:
+            raise OcpiError("protocol", "the platform offers no Locations sender interface")
+        date_from = None if full else peer.synced_to
+        start = time.perf_counter()
+        locations, server_time = await client.locations(endpoints["locations"], date_from=date_from)
+        how = "full read" if full else f"changes since {date_from:%Y-%m-%dT%H:%M:%SZ}"
+        self._timed(
+            checks,
+            "locations",
+            endpoints["locations"],
+            start,
+            probe,
+            f"{len(locations)} locations ({how})",
+        )
+        cursor = server_time or now
+        await asyncio.to_thread(
+            self._store, probe.name, locations, endpoints=endpoints, cursor=cursor, full=full
+        )
+
+
+async def check_ocpi(probe: OcpiProbe, http: httpx.AsyncClient) -> ProbeRun:
+    """`pharos probe check`: reach the platform and list its endpoints with the token, no
+    handshake (Token A is single use) and nothing stored."""
+    checks: list[Check] = []
+    start = time.perf_counter()
+    try:
+        endpoints = await OcpiClient(http, probe.token, timeout=probe.timeout).endpoints(
+            probe.versions_url
+        )
+    except OcpiError as exc:
+        checks.append(
+            Check("endpoints", probe.versions_url, False, None, exc.error_class, exc.detail)
+        )
+        return ProbeRun(probe.name, ComponentStatus(probe.on_failure), checks, "down")
+    latency = (time.perf_counter() - start) * 1000
+    slow = latency > probe.slow * 1000
+    detail = "offers " + ", ".join(sorted(endpoints))
+    checks.append(Check("endpoints", probe.versions_url, True, latency, detail=detail, slow=slow))
+    if slow:
+        return ProbeRun(probe.name, ComponentStatus(probe.on_slow), checks, "slow")
+    return ProbeRun(probe.name, ComponentStatus.operational, checks)
