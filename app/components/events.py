@@ -80,4 +80,5 @@ def status_changed(
         payload=component_payload(session, settings, component, change),
         component_ids=read.with_groups(session, {component.id}),
         now=now,
+        subject=f"component:{component.id}",
     )

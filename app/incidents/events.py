@@ -94,4 +94,5 @@ def incident_event(
         payload=incident_payload(session, settings, incident),
         component_ids=component_read.with_groups(session, affected),
         now=now,
+        subject=f"incident:{incident.id}",
     )
