@@ -1,7 +1,7 @@
 """probes managed in the API and admin UI; maintenance silence; backend certificate expiry
 
-Revision ID: 0180_probe_defs
-Revises: 0170
+Revision ID: 0190_probe_defs
+Revises: 0180_delivery_order
 Create Date: 2026-11-30
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0180_probe_defs"
-down_revision: str | None = "0170"
+revision: str = "0190_probe_defs"
+down_revision: str | None = "0180_delivery_order"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
