@@ -283,6 +283,7 @@ class DeliveryStatus(StrEnum):
     delivered = "delivered"
     failed = "failed"  # every retry failed
     cancelled = "cancelled"  # the subscriber went away
+    superseded = "superseded"  # folded into a later delivery about the same subject
 
 
 class Subscriber(SQLModel, table=True):
@@ -319,12 +320,20 @@ class OutboxEvent(SQLModel, table=True):
     type: str = Field(max_length=64)
     created_at: datetime = Field(sa_type=UTCDateTime)
     payload: dict[str, Any] = Field(sa_type=sa.JSON)
+    # What the event is about ("incident:<id>", "component:<id>"): a later event about the same
+    # subject supersedes an earlier one still waiting for a retry.
+    subject: str | None = Field(default=None, max_length=64)
 
 
 class Delivery(SQLModel, table=True):
     """One event for one subscriber; its id is the webhook-id receivers deduplicate on."""
 
-    __table_args__ = (sa.Index("ix_delivery_due", "status", "next_attempt_at"), PRIVATE_TABLE)
+    __table_args__ = (
+        sa.Index("ix_delivery_due", "status", "next_attempt_at"),
+        # A subscriber's queue, in event order: only its oldest pending delivery is sent.
+        sa.Index("ix_delivery_queue", "subscriber_id", "status", "event_id"),
+        PRIVATE_TABLE,
+    )
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=12)
     event_id: int = Field(foreign_key="outbox_event.id", ondelete="CASCADE", index=True)
@@ -397,6 +406,11 @@ class ProbeState(SQLModel, table=True):
         default=None, foreign_key="incident.id", ondelete="SET NULL", max_length=12
     )
     recovered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The maintenance under way that keeps a confirmed problem from being declared.
+    silenced_by: str | None = Field(default=None, max_length=12)
+    # The backend's TLS certificate as a wss:// probe last saw it.
+    cert_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    cert_subject: str | None = Field(default=None, max_length=255)
     last_run_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_status: ComponentStatus | None = Field(default=None, sa_type=_enum(ComponentStatus))
     last_latency_ms: float | None = None
@@ -431,6 +445,21 @@ class ProbeLease(SQLModel, table=True):
     holder: str = Field(max_length=128)
     expires_at: datetime = Field(sa_type=UTCDateTime)
     acquired_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ProbeDefinition(SQLModel, table=True):
+    """A probe staff manage in the API or admin UI (the TOML file's probes are not stored)."""
+
+    __tablename__ = "probe_definition"
+    __table_args__ = {"info": {"data_version": False}}
+
+    name: str = Field(primary_key=True, max_length=64)
+    kind: str = Field(max_length=32)
+    # The probe's table, in the probes file's shape (validated by app.probes.config).
+    config: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    paused: bool = Field(default=False)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
 
 
 # --- admin UI: users, sessions, sign-in attempts, incident templates ---
