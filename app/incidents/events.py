@@ -26,6 +26,8 @@ def incident_payload(session: Session, settings: Settings, incident: Incident) -
     (detail,) = read.load_details(session, [incident])
     public = present_incident(detail, page_id=settings.page_id, public_url=settings.public_url)
     body = public.model_dump(mode="json")
+    if body["chargers"] is None:
+        del body["chargers"]  # additive, and only when the incident has a charger impact
     for update in body["incident_updates"]:
         update.update({"wants_twitter_update": False, "twitter_updated_at": None})
     body.update(

@@ -42,6 +42,8 @@ class ProbeRun:
     checks: list[Check] = field(default_factory=list)
     # What made it unhealthy, for incident templates: "down", "stalled", "slow" or None.
     problem: str | None = None
+    # (affected, total) chargers, for a roll-up's structured impact (app.fleet).
+    chargers: tuple[int, int] | None = None
 
     @property
     def ok(self) -> bool:

@@ -13,7 +13,7 @@ from app import labels, timefmt
 from app.components import service as components
 from app.config import Settings
 from app.incidents import read as incidents
-from app.incidents.present import page_folder
+from app.incidents.present import chargers_impact, page_folder
 from app.maintenance import service as maintenance
 from app.models import Component, Incident
 from app.publishing.markdown import render_markdown
@@ -48,6 +48,7 @@ class IncidentView:
     started_at: datetime
     url: str
     window: str | None = None  # a maintenance's schedule, in the page's zone
+    chargers: str | None = None  # structured impact: "5 of 17 chargers affected"
 
     @property
     def is_maintenance(self) -> bool:
@@ -135,6 +136,7 @@ def incident_views(
                 window=timefmt.window(i.scheduled_for, i.scheduled_until, tz)
                 if i.scheduled_for and i.scheduled_until
                 else None,
+                chargers=impact.text if (impact := chargers_impact(i)) else None,
             )
         )
     return views
