@@ -11,6 +11,8 @@ from fastapi import Depends, Request
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.i18n import LANGUAGES
+
 
 class Settings(BaseSettings):
     """Runtime configuration; every field maps to a PHAROS_<NAME> environment variable."""
@@ -28,6 +30,11 @@ class Settings(BaseSettings):
     )
     timezone: str = Field(
         default="UTC", description="IANA time zone the page shows times in, e.g. Europe/Oslo"
+    )
+    language: str = Field(
+        default="en",
+        description="The page's default language (en, nb, sv, da, fi, de, fr, nl, es); readers "
+        "choose another by Accept-Language or a /{lang}/ prefix",
     )
     max_request_bytes: int = Field(
         default=1_048_576, gt=0, description="Largest accepted request body (413 above)"
@@ -122,6 +129,13 @@ class Settings(BaseSettings):
         if self.webhook_lease_seconds <= self.webhook_timeout_seconds:
             raise ValueError("webhook_lease_seconds must be longer than webhook_timeout_seconds")
         return self
+
+    @field_validator("language")
+    @classmethod
+    def _shipped_language(cls, value: str) -> str:
+        if value not in LANGUAGES:
+            raise ValueError(f"unknown language {value!r}; shipped: {', '.join(LANGUAGES)}")
+        return value
 
     @field_validator("timezone")
     @classmethod

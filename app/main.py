@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app import i18n
 from app.admin.app import install as install_admin
 from app.cacheable import PublicPaths
 from app.components.api import router as components_router
@@ -34,8 +35,9 @@ from app.publishing.export import SiteExporter
 from app.subscribers import abuse
 from app.subscribers.api import router as subscribers_router
 from app.uptime.api import router as uptime_router
-from app.web import links
+from app.web import language, links
 from app.web.badges import router as badges_router
+from app.web.cors import PublicApiCors
 from app.web.feeds import router as feeds_router
 from app.web.limits import BodySizeLimit
 from app.web.metrics import build_registry
@@ -89,7 +91,11 @@ def install_error_handlers(app: FastAPI) -> None:
                 status_code=exc.status_code,
                 headers=headers,
             )
-        title = "Not found" if exc.status_code == 404 else "Can't show this page"
+        title = (
+            i18n.gettext("Not found")
+            if exc.status_code == 404
+            else i18n.gettext("Can't show this page")
+        )
         answer = page(request, exc.status_code, title, exc.message)
         answer.headers.update(headers)
         return answer
@@ -105,7 +111,7 @@ def install_error_handlers(app: FastAPI) -> None:
                 {"detail": errors, "message": message, "code": "validation_error"},
                 status_code=422,
             )
-        return page(request, 422, "Invalid request", message)
+        return page(request, 422, i18n.gettext("Invalid request"), message)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
@@ -113,7 +119,12 @@ def install_error_handlers(app: FastAPI) -> None:
             return JSONResponse(
                 {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
             )
-        return page(request, exc.status_code, "Not found", "There is no page at this address.")
+        return page(
+            request,
+            exc.status_code,
+            i18n.gettext("Not found"),
+            i18n.gettext("There is no page at this address."),
+        )
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -170,12 +181,22 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.metrics_registry.register(ProbeCollector(engine, probes))
     templates = Jinja2Templates(directory=TEMPLATES_DIR)
     templates.env.globals["href"] = links.href
+    templates.env.globals["href_language"] = links.href_language
+    templates.env.globals["languages"] = [(c, i18n.language_name(c)) for c in i18n.LANGUAGES]
+    templates.env.globals["language_prefix"] = links.language_prefix
+    templates.env.globals["current_language"] = i18n.current
+    templates.env.add_extension("jinja2.ext.i18n")
+    templates.env.install_gettext_callables(  # type: ignore[attr-defined]
+        i18n.gettext, i18n.ngettext, newstyle=True
+    )
     app.state.templates = templates
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(AuditOrigin)
+    app.add_middleware(language.LanguageRouting, default=settings.language)
     if settings.render_cache:
+        public = PublicPaths(app)
         # Outermost, so a cache hit skips everything else; renders go through the rest.
         app.add_middleware(
             RenderCache,
@@ -184,9 +205,13 @@ def create_app(settings: Settings) -> FastAPI:
             max_bytes=settings.render_cache_max_mb * 1024 * 1024,
             ttl_seconds=settings.render_cache_ttl_seconds,
             poll_seconds=settings.data_version_poll_seconds,
-            is_cacheable=PublicPaths(app),
+            is_cacheable=lambda path: public(language.split_prefix(path)[1]),
+            localize=lambda scope: language.cache_path(scope, settings.language),
+            varies_by_language=lambda path: not path.startswith(language.NEUTRAL),
             on_create=lambda cache: setattr(app.state, "render_cache", cache),
         )
+    # Outside the render cache, so its hits carry the CORS headers too.
+    app.add_middleware(PublicApiCors)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(components_router)
     app.include_router(incidents_router)

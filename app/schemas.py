@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, PlainSerializer, StringConstraints
+
+from app import timefmt
 
 NAME_MAX = 255
 BODY_MAX = 20_000  # characters in one incident update (Statuspage keeps them short too)
@@ -28,6 +30,15 @@ def _to_utc(value: datetime) -> datetime:
 
 # Input datetimes must carry an offset (naive ones are rejected with 422); stored as UTC.
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+
+
+def _api_time(value: datetime) -> str:
+    return timefmt.iso(value)
+
+
+# Output datetimes, in every JSON answer and webhook: exactly as Statuspage writes them
+# ("2025-09-07T09:12:00.000Z", or "...000+02:00" in the page's zone); see app/timefmt.py.
+ApiTime = Annotated[datetime, PlainSerializer(_api_time, return_type=str, when_used="json")]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX)]
 Body = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=BODY_MAX)]
 PostmortemBody = Annotated[

@@ -12,7 +12,7 @@ from app.components import present, read
 from app.config import Settings
 from app.models import Component, ComponentStatusChange
 from app.notifications import outbox
-from app.timefmt import iso_z
+from app.timefmt import iso
 
 
 def page_block(session: Session, settings: Settings) -> dict[str, str]:
@@ -36,7 +36,7 @@ def component_payload(
         "component_update": {
             "old_status": change.old_status.value,
             "new_status": change.new_status.value,
-            "created_at": iso_z(change.recorded_at),
+            "created_at": iso(change.recorded_at),
             "component_type": "Component",
             "id": str(change.id),
             "component_id": component.id,

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.models import ComponentStatus
-from app.schemas import Name
+from app.schemas import ApiTime, Name
 
 
 class ComponentCreate(BaseModel):
@@ -47,8 +47,8 @@ class ComponentPublic(BaseModel):
     id: str
     page_id: str
     group_id: str | None
-    created_at: datetime
-    updated_at: datetime
+    created_at: ApiTime
+    updated_at: ApiTime
     group: bool
     name: str
     description: str | None

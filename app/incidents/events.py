@@ -18,7 +18,7 @@ from app.incidents import read
 from app.incidents.present import present_incident
 from app.models import Incident
 from app.notifications import outbox
-from app.timefmt import iso_z
+from app.timefmt import iso_or_none
 
 
 def incident_payload(session: Session, settings: Settings, incident: Incident) -> dict[str, Any]:
@@ -37,10 +37,10 @@ def incident_payload(session: Session, settings: Settings, incident: Incident) -
             "postmortem_ignored": False,
             "postmortem_notified_subscribers": incident.postmortem_published_at is not None,
             "postmortem_notified_twitter": False,
-            "scheduled_for": iso_z(incident.scheduled_for),
-            "scheduled_until": iso_z(incident.scheduled_until),
+            "scheduled_for": iso_or_none(incident.scheduled_for),
+            "scheduled_until": iso_or_none(incident.scheduled_until),
             "scheduled_remind_prior": bool(incident.scheduled_remind_prior),
-            "scheduled_reminded_at": iso_z(incident.scheduled_reminded_at),
+            "scheduled_reminded_at": iso_or_none(incident.scheduled_reminded_at),
             "scheduled_auto_in_progress": incident.scheduled_auto_in_progress,
             "scheduled_auto_completed": incident.scheduled_auto_completed,
         }

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from app.components.schemas import ComponentPublic
 from app.models import ComponentStatus, Impact, IncidentStatus
-from app.schemas import Body, Name, PostmortemBody, UtcDatetime
+from app.schemas import ApiTime, Body, Name, PostmortemBody, UtcDatetime
 
 ComponentChanges = dict[str, ComponentStatus]
 
@@ -159,9 +158,9 @@ class IncidentUpdatePublic(BaseModel):
     status: IncidentStatus
     body: str
     incident_id: str
-    created_at: datetime
-    updated_at: datetime
-    display_at: datetime
+    created_at: ApiTime
+    updated_at: ApiTime
+    display_at: ApiTime
     affected_components: list[AffectedComponentPublic] | None
     deliver_notifications: bool
     custom_tweet: str | None = None
@@ -174,19 +173,19 @@ class IncidentPublic(BaseModel):
     id: str
     name: str
     status: IncidentStatus
-    created_at: datetime
-    updated_at: datetime
-    monitoring_at: datetime | None
-    resolved_at: datetime | None
+    created_at: ApiTime
+    updated_at: ApiTime
+    monitoring_at: ApiTime | None
+    resolved_at: ApiTime | None
     impact: Impact
     impact_override: Impact | None
     shortlink: str
-    started_at: datetime
+    started_at: ApiTime
     page_id: str
     backfilled: bool
     postmortem_body: str | None = Field(description="The postmortem draft")
-    postmortem_body_last_updated_at: datetime | None
-    postmortem_published_at: datetime | None
+    postmortem_body_last_updated_at: ApiTime | None
+    postmortem_published_at: ApiTime | None
     incident_updates: list[IncidentUpdatePublic]
     components: list[ComponentPublic]
     chargers: ChargersImpact | None = Field(

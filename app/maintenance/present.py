@@ -7,15 +7,16 @@ from datetime import UTC, datetime, tzinfo
 from app.incidents.present import present_incident
 from app.incidents.read import IncidentDetail
 from app.incidents.schemas import IncidentPublic
+from app.schemas import ApiTime
 
 
 class MaintenancePublic(IncidentPublic):
     """A scheduled maintenance: an incident with scheduled_for/until and its automation."""
 
-    scheduled_for: datetime | None
-    scheduled_until: datetime | None
+    scheduled_for: ApiTime | None
+    scheduled_until: ApiTime | None
     scheduled_remind_prior: int | None
-    scheduled_reminded_at: datetime | None
+    scheduled_reminded_at: ApiTime | None
     scheduled_auto_in_progress: bool
     scheduled_auto_completed: bool
     auto_transition_to_maintenance_state: bool
@@ -29,11 +30,15 @@ def _at(value: datetime | None, tz: tzinfo) -> datetime | None:
 def present_maintenance(
     detail: IncidentDetail, *, page_id: str, public_url: str, tz: tzinfo = UTC
 ) -> MaintenancePublic:
-    """One maintenance with its updates newest first."""
+    """One maintenance with its updates newest first.
+
+    Its `started_at` is when it was announced (created), as on Statuspage, not its window's
+    start: that is `scheduled_for`.
+    """
     base = present_incident(detail, page_id=page_id, public_url=public_url, tz=tz)
     m = detail.incident
     return MaintenancePublic(
-        **base.model_dump(),
+        **{**base.model_dump(), "started_at": m.created_at.astimezone(tz)},
         scheduled_for=_at(m.scheduled_for, tz),
         scheduled_until=_at(m.scheduled_until, tz),
         scheduled_remind_prior=m.scheduled_remind_prior,

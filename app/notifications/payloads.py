@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from app.timefmt import iso_z
+from app.timefmt import iso
 
 DOCUMENTATION = "https://github.com/pharos-status/pharos#webhooks"
 
@@ -19,7 +19,7 @@ def envelope(
         "meta": {
             "unsubscribe": unsubscribe_url,
             "documentation": DOCUMENTATION,
-            "generated_at": iso_z(generated_at),
+            "generated_at": iso(generated_at),
         },
         **payload,
     }

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
 
 from app.models import ComponentStatus
+from app.schemas import ApiTime
 
 
 class ProbeResultPublic(BaseModel):
     """One run: what latency charts plot, and the evidence behind it."""
 
-    at: datetime
+    at: ApiTime
     status: ComponentStatus
     latency_ms: float | None
     error_classes: list[str]
@@ -29,10 +29,10 @@ class ProbeStatePublic(BaseModel):
     active_status: ComponentStatus
     consecutive_failures: int
     consecutive_successes: int
-    failing_since: datetime | None
+    failing_since: ApiTime | None
     incident_id: str | None
-    recovered_at: datetime | None
-    last_run_at: datetime | None
+    recovered_at: ApiTime | None
+    last_run_at: ApiTime | None
     last_status: ComponentStatus | None
     last_latency_ms: float | None
     last_error_classes: list[str]

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from app.models import DeliveryStatus, SubscriberStatus
+from app.schemas import ApiTime
 
 URL_MAX = 2048
 
@@ -31,12 +30,12 @@ class SubscriberPublic(BaseModel):
     email: str | None
     component_ids: list[str] | None
     status: SubscriberStatus
-    created_at: datetime
-    quarantined_at: datetime | None
+    created_at: ApiTime
+    quarantined_at: ApiTime | None
     disabled_reason: str | None
     consecutive_failures: int
-    failing_since: datetime | None
-    last_success_at: datetime | None
+    failing_since: ApiTime | None
+    last_success_at: ApiTime | None
 
 
 class SubscriberCreated(SubscriberPublic):
@@ -48,7 +47,7 @@ class SubscriberCreated(SubscriberPublic):
 class AttemptPublic(BaseModel):
     """One HTTP attempt."""
 
-    at: datetime
+    at: ApiTime
     status_code: int | None
     latency_ms: int
     error: str | None
@@ -63,9 +62,9 @@ class DeliveryPublic(BaseModel):
     subscriber_id: str
     status: DeliveryStatus
     attempts: int
-    next_attempt_at: datetime | None
-    created_at: datetime
-    delivered_at: datetime | None
+    next_attempt_at: ApiTime | None
+    created_at: ApiTime
+    delivered_at: ApiTime | None
     last_status_code: int | None
     last_error: str | None
     attempt_log: list[AttemptPublic]

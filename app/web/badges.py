@@ -12,6 +12,7 @@ from app.cacheable import PublicRoute
 from app.components import present as component_present
 from app.components import read as component_read
 from app.components import service as components
+from app.i18n import _
 from app.incidents import read
 from app.web.conditional import conditional_response
 from app.web.reader import Reader, ReaderDep
@@ -76,7 +77,11 @@ def _send(r: Reader, body: bytes, updated: datetime | None) -> Response:
 def page_badge(r: ReaderDep) -> Response:
     """The page's status, e.g. "Zaptec status | All Systems Operational"."""
     indicator, description = component_read.page_status(r.session)
-    body = badge_svg(f"{r.settings.page_name} status", description, INDICATOR_COLOURS[indicator])
+    body = badge_svg(
+        _("%(name)s status") % {"name": r.settings.page_name},
+        labels.page_status(description),
+        INDICATOR_COLOURS[indicator],
+    )
     return _send(r, body, read.last_change(r.session))
 
 

@@ -53,6 +53,7 @@ class Rendered:
     last_modified: float | None  # POSIX seconds, for If-Modified-Since
     version: int
     rendered_at: float  # time.monotonic()
+    vary_language: bool = False  # read in the language the reader's Accept-Language chooses
 
     @property
     def size(self) -> int:
@@ -73,8 +74,11 @@ class Rendered:
             if body is None:
                 continue
             common = [(b"etag", self.variant_etag(encoding)), (b"cache-control", CACHE_CONTROL)]
-            if self.gzip is not None:
-                common.append((b"vary", b"Accept-Encoding"))
+            vary = [b"Accept-Encoding"] if self.gzip is not None else []
+            if self.vary_language:
+                vary.append(b"Accept-Language")
+            if vary:
+                common.append((b"vary", b", ".join(vary)))
             full = [*self.headers, *common, (b"content-length", str(len(body)).encode())]
             if encoding is not None:
                 full.append((b"content-encoding", encoding))
@@ -134,7 +138,9 @@ def not_modified_since(if_modified_since: bytes, rendered: Rendered) -> bool:
     return since.tzinfo is not None and int(rendered.last_modified) <= since.timestamp()
 
 
-def package(collected: Collected, version: int, previous: Rendered | None) -> Rendered:
+def package(
+    collected: Collected, version: int, previous: Rendered | None, *, vary_language: bool = False
+) -> Rendered:
     """The bytes of one render with their compressed variants and validators."""
     body = b"".join(collected.chunks)
     headers = [(k, v) for k, v in collected.headers if k not in _OWN_HEADERS]
@@ -159,6 +165,7 @@ def package(collected: Collected, version: int, previous: Rendered | None) -> Re
         last_modified=modified,
         version=version,
         rendered_at=time.monotonic(),
+        vary_language=vary_language,
     )
 
 

@@ -15,7 +15,8 @@ from urllib.parse import urlsplit
 
 from feedgen.feed import FeedGenerator
 
-from app import labels
+from app import i18n, labels
+from app.i18n import _
 from app.incidents.present import chargers_impact, page_path
 from app.incidents.read import IncidentDetail
 from app.models import Incident, IncidentUpdate
@@ -72,7 +73,14 @@ def update_html(update: IncidentUpdate, tz: tzinfo) -> str:
 
 def _impact_html(incident: Incident) -> str:
     impact = chargers_impact(incident)
-    return f"<p><strong>{escape(impact.text)}</strong></p>" if impact else ""
+    if impact is None:
+        return ""
+    text = i18n.ngettext(
+        "%(affected)d of %(num)d charger affected",
+        "%(affected)d of %(num)d chargers affected",
+        impact.total,
+    ) % {"affected": impact.affected, "num": impact.total}
+    return f"<p><strong>{escape(text)}</strong></p>"
 
 
 def _generator(
@@ -87,10 +95,10 @@ def _generator(
     )
     fg.link(href=f"{site.public_url}/history", rel="alternate", type="text/html")
     fg.description(
-        f"Incidents and updates of {site.name}, newest {FEED_ITEM_CAP}. "
-        f"Older ones: {site.public_url}/history"
+        _("Incidents and updates of %(name)s, newest %(count)d. Older ones: %(url)s")
+        % {"name": site.name, "count": FEED_ITEM_CAP, "url": f"{site.public_url}/history"}
     )
-    fg.language("en")
+    fg.language(i18n.current())
     fg.updated(updated)
     fg.lastBuildDate(updated)
     fg.generator("Pharos")

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Response
 from app.cacheable import PublicRoute
 from app.components import service as components
 from app.config import Settings
+from app.i18n import _
 from app.incidents import read as incidents
 from app.models import Incident
 from app.web import feed_builder as feeds
@@ -42,7 +43,7 @@ def _feed(
         incidents.load_details(r.session, found),
         flavor=flavor,
         path=path,
-        title=f"{r.settings.page_name} Status - {what}",
+        title=_("%(name)s Status - %(what)s") % {"name": r.settings.page_name, "what": what},
     )
     return _send(r, feed)
 
@@ -51,14 +52,14 @@ def _feed(
 def history_feed(flavor: Flavor, r: ReaderDep) -> Response:
     """One entry per incident, Statuspage's feed shape."""
     found = incidents.recently_changed(r.session, limit=feeds.FEED_ITEM_CAP)
-    return _feed(r, flavor, feeds.history_feed, found, "/history", "Incident History")
+    return _feed(r, flavor, feeds.history_feed, found, "/history", _("Incident History"))
 
 
 @router.get("/updates.{flavor}", response_class=Response)
 def updates_feed(flavor: Flavor, r: ReaderDep) -> Response:
     """One entry per incident update, so every update is a new item."""
     found = incidents.with_recent_updates(r.session, limit=feeds.FEED_ITEM_CAP)
-    return _feed(r, flavor, feeds.updates_feed, found, "/updates", "Incident Updates")
+    return _feed(r, flavor, feeds.updates_feed, found, "/updates", _("Incident Updates"))
 
 
 @router.get("/components/{component_id}/history.{flavor}", response_class=Response)
@@ -68,4 +69,11 @@ def component_feed(component_id: str, flavor: Flavor, r: ReaderDep) -> Response:
     ids = [component.id, *components.child_ids(r.session, component.id)]
     found = incidents.recently_changed(r.session, limit=feeds.FEED_ITEM_CAP, component_ids=ids)
     path = f"/components/{component.id}/history"
-    return _feed(r, flavor, feeds.history_feed, found, path, f"{component.name} Incident History")
+    return _feed(
+        r,
+        flavor,
+        feeds.history_feed,
+        found,
+        path,
+        _("%(component)s Incident History") % {"component": component.name},
+    )

@@ -130,7 +130,7 @@ def index_page(session: Session, settings: Settings, now: datetime) -> IndexPage
     return IndexPage(
         page=page_info(settings),
         indicator=indicator,
-        description=description,
+        description=labels.page_status(description),
         components=_component_views(
             presented,
             _uptime_bars(session, settings, uptime_page.showcased(everything, presented), now),

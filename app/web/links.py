@@ -13,6 +13,8 @@ from typing import Any
 
 from jinja2 import pass_context
 
+from app.web.language import PREFIX_KEY
+
 _SPLIT = re.compile(r"[?#]")
 
 
@@ -31,8 +33,36 @@ def relative(target: str, current: str) -> str:
     return link + rest
 
 
+# Site paths that are the same in every language (outside any /{lang}/ prefix).
+UNPREFIXED = ("/static/",)
+
+
+def language_prefix_of(request: Any) -> str:
+    """The /{lang} prefix the page was asked for under ("" without one)."""
+    return str(request.scope.get(PREFIX_KEY, "")) if request is not None else ""
+
+
 @pass_context
 def href(context: Any, target: str) -> str:
-    """Jinja global: a link to `target` relative to the page being rendered."""
+    """Jinja global: a link to `target` relative to the page being rendered (within the
+    page's language; the style sheet and other language-free files are outside it)."""
     request = context.get("request")
-    return relative(target, request.url.path if request is not None else "/")
+    current = request.url.path if request is not None else "/"
+    if target.startswith(UNPREFIXED):
+        return relative(target, language_prefix_of(request) + current)
+    return relative(target, current)
+
+
+@pass_context
+def href_language(context: Any, language: str) -> str:
+    """Jinja global: this page in another language (always prefixed, so a reader whose
+    browser prefers another language can still choose)."""
+    request = context.get("request")
+    current = request.url.path if request is not None else "/"
+    return relative(f"/{language}{current}", language_prefix_of(request) + current)
+
+
+@pass_context
+def language_prefix(context: Any) -> str:
+    """Jinja global: the page's /{lang} prefix, for absolute links to the live service."""
+    return language_prefix_of(context.get("request"))

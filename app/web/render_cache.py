@@ -67,9 +67,15 @@ class CacheStats:
     last_refresh_seconds: float = 0.0
 
 
-def _key(scope: Scope) -> str:
-    """A cached address: path and raw query string."""
+def _path(scope: Scope) -> str:
     path: str = scope["path"]
+    return path
+
+
+def _key(scope: Scope, localize: Callable[[Scope], str] = _path) -> str:
+    """A cached address: path (with the reader's language, see app.web.language) and raw
+    query string."""
+    path = localize(scope)
     query = scope.get("query_string")
     return f"{path}?{query.decode('latin-1')}" if query else path
 
@@ -87,6 +93,8 @@ class RenderCache:
         ttl_seconds: float = 60.0,
         poll_seconds: float = 0.5,
         is_cacheable: Callable[[str], bool],
+        localize: Callable[[Scope], str] = _path,
+        varies_by_language: Callable[[str], bool] = lambda path: False,
         on_create: Callable[[RenderCache], None] | None = None,
     ) -> None:
         self.app = app
@@ -95,6 +103,8 @@ class RenderCache:
         self.ttl = ttl_seconds
         self.poll_seconds = poll_seconds
         self.is_cacheable = is_cacheable
+        self.localize = localize
+        self.varies_by_language = varies_by_language
         url = urlsplit(public_url)
         self._scheme = url.scheme
         self._host = url.netloc.encode()
@@ -162,7 +172,7 @@ class RenderCache:
             self._version_read = True
         if await self.serve_hit(scope, send):
             return
-        key = _key(scope)
+        key = _key(scope, self.localize)
         entry = self.entries.get(key)
         if entry is not None:
             entry.hits += 1
@@ -188,7 +198,7 @@ class RenderCache:
         """
         if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
             return False
-        key = _key(scope)
+        key = _key(scope, self.localize)
         entry = self.entries.get(key)
         if entry is None or not self._fresh(entry.rendered, time.monotonic()):
             return False
@@ -297,7 +307,11 @@ class RenderCache:
         previous = self.entries.get(key)
         # Compression releases the GIL: in a thread, readers keep being served meanwhile.
         rendered = await asyncio.to_thread(
-            package, collected, version, previous.rendered if previous else None
+            package,
+            collected,
+            version,
+            previous.rendered if previous else None,
+            vary_language=self.varies_by_language(path),
         )
         self._store(key, rendered)
         return rendered

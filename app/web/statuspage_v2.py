@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Query, Response
 from sqlmodel import Session
 
+from app import timefmt
 from app.cacheable import PublicRoute
 from app.components import present as component_present
 from app.components import read as component_read
@@ -63,7 +64,7 @@ def _page(session: Session, settings: Settings) -> tuple[dict[str, Any], datetim
         "name": settings.page_name,
         "url": settings.public_url,
         "time_zone": settings.timezone,
-        "updated_at": updated.astimezone(settings.tz).isoformat(),
+        "updated_at": timefmt.iso(updated, settings.tz),
     }
     return block, updated
 
@@ -107,7 +108,6 @@ def _json(
     response = conditional_response(
         r.request, data, media_type="application/json", last_modified=last_modified
     )
-    response.headers["Access-Control-Allow-Origin"] = "*"
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response

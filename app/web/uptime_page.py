@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel import Session
 
-from app import timefmt
+from app import i18n, timefmt
 from app.components import present as component_present
 from app.components import service as components
 from app.components.schemas import ComponentPublic
@@ -95,7 +94,7 @@ def uptime_page(session: Session, settings: Settings, now: datetime, number: int
     return UptimePage(
         page=page_info(settings),
         range=f"{timefmt.day_heading(months[0])} \N{EN DASH} {timefmt.day_heading(today)}",
-        weekdays=list(calendar.day_abbr),
+        weekdays=i18n.weekdays_short(),
         note=uptime_view.weights_note(weights),
         components=calendars,
         number=number,

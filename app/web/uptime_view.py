@@ -11,7 +11,8 @@ from functools import lru_cache
 
 from markupsafe import Markup, escape
 
-from app import labels
+from app import i18n, labels
+from app.i18n import _, ngettext
 from app.models import ComponentStatus
 from app.timefmt import day_heading
 from app.uptime.service import DayFigures, IncidentRef, Weights, period_percent
@@ -47,6 +48,7 @@ class UptimeBars:
 
     days: list[DayCell]
     percent: str
+    has_data: bool = True
 
     def items_html(self, page_path: str) -> Markup:
         """The bars as list items, links relative to the page they are on (a large page has
@@ -91,6 +93,7 @@ class ComponentCalendar:
     name: str
     percent: str
     months: list[MonthCalendar]
+    has_data: bool = True
 
 
 def history_path(number: int) -> str:
@@ -113,21 +116,28 @@ def weights_note(weights: Weights) -> str:
     """How uptime is counted, in words."""
 
     def share(weight: float) -> str:
-        return "in full" if weight >= 1 else "not at all" if weight <= 0 else f"at {weight:.0%}"
+        if weight >= 1:
+            return _("in full")
+        if weight <= 0:
+            return _("not at all")
+        return _("at %(percent)s") % {"percent": i18n.percent(weight * 100, 0)}
 
-    return (
-        f"Uptime counts major outage as downtime {share(weights.major_outage)}, partial outage "
-        f"{share(weights.partial_outage)} and degraded performance "
-        f"{share(weights.degraded_performance)}; time under maintenance is left out."
-    )
+    return _(
+        "Uptime counts major outage as downtime %(major)s, partial outage %(partial)s and "
+        "degraded performance %(degraded)s; time under maintenance is left out."
+    ) % {
+        "major": share(weights.major_outage),
+        "partial": share(weights.partial_outage),
+        "degraded": share(weights.degraded_performance),
+    }
 
 
 def format_percent(value: float | None) -> str:
     """Uptime rounded down to two decimals ("99.99%" is never a rounded-up 99.996%)."""
     if value is None:
-        return "No data"
+        return _("No data")
     floored = math.floor(round(value, 6) * 100) / 100
-    return "100%" if floored >= 100 else f"{floored:.2f}%"
+    return i18n.percent(100, 0) if floored >= 100 else i18n.percent(floored, 2)
 
 
 def duration(us: int) -> str:
@@ -135,27 +145,35 @@ def duration(us: int) -> str:
     minutes = max(1, round(us / US_PER_MINUTE))
     hours, rest = divmod(minutes, 60)
     if not hours:
-        return f"{rest} min"
-    return f"{hours} h {rest} min" if rest else f"{hours} h"
+        return _("%(minutes)d min") % {"minutes": rest}
+    if not rest:
+        return _("%(hours)d h") % {"hours": hours}
+    return _("%(hours)d h %(minutes)d min") % {"hours": hours, "minutes": rest}
 
 
 def day_label(figures: DayFigures, incidents: Sequence[IncidentRef]) -> str:
     """E.g. "Sep 7, 2025: 1 h 5 min major outage, 30 min partial outage. Incident: X"."""
     heading = day_heading(figures.day)
     if not figures.has_data:
-        return f"{heading}: no data"
+        return _("%(day)s: no data") % {"day": heading}
     trouble = [
-        f"{duration(figures.us[s])} {labels.COMPONENT_STATUS_PHRASE[s]}"
+        _("%(duration)s %(status)s")
+        % {"duration": duration(figures.us[s]), "status": labels.component_status_phrase(s)}
         for s in TROUBLE
         if figures.us[s] > 0
     ]
-    label = f"{heading}: {', '.join(trouble) if trouble else 'no downtime'}"
+    label = _("%(day)s: %(figures)s") % {
+        "day": heading,
+        "figures": ", ".join(trouble) if trouble else _("no downtime"),
+    }
     if incidents:
-        noun = "Incident" if len(incidents) == 1 else "Incidents"
         names = [i.name for i in incidents[:LABEL_INCIDENTS]]
         if len(incidents) > LABEL_INCIDENTS:
-            names.append(f"{len(incidents) - LABEL_INCIDENTS} more")
-        label += f". {noun}: {'; '.join(names)}"
+            more = len(incidents) - LABEL_INCIDENTS
+            names.append(ngettext("%(num)d more", "%(num)d more", more) % {"num": more})
+        label += ngettext(". Incident: %(names)s", ". Incidents: %(names)s", len(incidents)) % {
+            "names": "; ".join(names)
+        }
     return label
 
 
@@ -187,9 +205,11 @@ def uptime_bars(
     history_href: HistoryHref,
 ) -> UptimeBars:
     """One bar per day and the uptime over all of them."""
+    percent = period_percent(days, weights)
     return UptimeBars(
         days=[day_cell(d, incidents.get((component_id, d.day), ()), history_href) for d in days],
-        percent=format_percent(period_percent(days, weights)),
+        percent=format_percent(percent),
+        has_data=percent is not None,
     )
 
 
@@ -212,7 +232,7 @@ def month_calendars(
             day = first.replace(day=number)
             figures = by_day.get(day)
             if figures is None:
-                label = f"{day_heading(day)}: not yet"
+                label = _("%(day)s: not yet") % {"day": day_heading(day)}
                 cells.append(DayCell(day.isoformat(), number, "future", label, None))
                 continue
             in_month.append(figures)
@@ -221,7 +241,7 @@ def month_calendars(
         cells.extend([None] * (-len(cells) % 7))
         out.append(
             MonthCalendar(
-                heading=f"{first:%B %Y}",
+                heading=i18n.month(first),
                 iso=f"{first:%Y-%m}",
                 weeks=[cells[i : i + 7] for i in range(0, len(cells), 7)],
                 percent=format_percent(period_percent(in_month, weights)),
@@ -241,10 +261,12 @@ def component_calendar(
     history_href: HistoryHref,
 ) -> ComponentCalendar:
     """A component's calendars and its uptime over all of their days."""
+    percent = period_percent(days, weights)
     return ComponentCalendar(
         id=component_id,
         name=name,
-        percent=format_percent(period_percent(days, weights)),
+        percent=format_percent(percent),
+        has_data=percent is not None,
         months=month_calendars(
             component_id,
             days,

@@ -6,10 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 
+from babel.lists import format_list
 from markupsafe import Markup
 from sqlmodel import Session
 
-from app import labels, timefmt
+from app import i18n, labels, timefmt
 from app.components import service as components
 from app.config import Settings
 from app.incidents import read as incidents
@@ -48,17 +49,12 @@ class IncidentView:
     started_at: datetime
     url: str
     window: str | None = None  # a maintenance's schedule, in the page's zone
-    chargers: str | None = None  # structured impact: "5 of 17 chargers affected"
+    chargers: tuple[int, int] | None = None  # structured impact: (affected, total) chargers
 
     @property
     def is_maintenance(self) -> bool:
         """Scheduled maintenance rather than an incident."""
         return self.window is not None
-
-    @property
-    def kind_label(self) -> str:
-        """How reports of this kind are titled."""
-        return "Scheduled Maintenance" if self.is_maintenance else "Incident"
 
     @property
     def is_over(self) -> bool:
@@ -88,9 +84,7 @@ def affected_sentence(names: list[tuple[str | None, str]]) -> str:
                 order.append(f"\0{group}")
             grouped.setdefault(group, []).append(name)
     parts = [f"{p[1:]} ({', '.join(grouped[p[1:]])})" if p.startswith("\0") else p for p in order]
-    if len(parts) <= 2:
-        return " and ".join(parts)
-    return ", ".join(parts[:-1]) + ", and " + parts[-1]
+    return format_list(parts, locale=i18n.current()) if parts else ""
 
 
 def incident_views(
@@ -136,7 +130,7 @@ def incident_views(
                 window=timefmt.window(i.scheduled_for, i.scheduled_until, tz)
                 if i.scheduled_for and i.scheduled_until
                 else None,
-                chargers=impact.text if (impact := chargers_impact(i)) else None,
+                chargers=(impact.affected, impact.total) if (impact := chargers_impact(i)) else None,
             )
         )
     return views

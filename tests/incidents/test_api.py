@@ -131,7 +131,7 @@ def test_timestamps_follow_the_timeline(staff: TestClient, clock: FakeClock) -> 
         display_at="2025-09-07T11:12:00+02:00",
         started_at="2025-09-07T11:00:00+02:00",
     )
-    assert incident["started_at"] == "2025-09-07T09:00:00Z"
+    assert incident["started_at"] == "2025-09-07T09:00:00.000Z"
     assert incident["monitoring_at"] is None
     _post(
         staff,
@@ -144,8 +144,8 @@ def test_timestamps_follow_the_timeline(staff: TestClient, clock: FakeClock) -> 
         staff, incident["id"], status="resolved", body="Done.", display_at="2025-09-07T10:39:00Z"
     )
     assert (done["monitoring_at"], done["resolved_at"]) == (
-        "2025-09-07T09:35:00Z",
-        "2025-09-07T10:39:00Z",
+        "2025-09-07T09:35:00.000Z",
+        "2025-09-07T10:39:00.000Z",
     )
     assert [u["status"] for u in done["incident_updates"]] == [  # type: ignore[attr-defined]
         "resolved",

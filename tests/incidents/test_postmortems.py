@@ -27,7 +27,7 @@ def test_draft_publish_unpublish(staff: TestClient, clock: FakeClock) -> None:
     assert published.status_code == 200, published.text
     body = published.json()
     assert body["status"] == "postmortem"
-    assert body["postmortem_published_at"] == "2025-09-08T11:56:00Z"
+    assert body["postmortem_published_at"] == "2025-09-08T11:56:00.000Z"
     # A resolved note keeps the incident in postmortem.
     note = staff.post(
         f"/api/v1/incidents/{incident['id']}/updates",

@@ -50,7 +50,7 @@ def test_a_maintenance_starts_and_completes_on_time(
     portal = make_component(staff, name="Portal")
     m = _schedule(staff, component_ids=[ocpp["id"]])
     assert m["status"] == "scheduled" and m["impact"] == "maintenance"
-    assert m["scheduled_for"] == "2025-09-10T00:00:00Z"
+    assert m["scheduled_for"] == "2025-09-10T00:00:00.000Z"
     assert _status(staff, ocpp["id"]) == "operational"
     clock.set(START - timedelta(seconds=1))
     assert scheduler.run_once() == 0
@@ -60,7 +60,7 @@ def test_a_maintenance_starts_and_completes_on_time(
     assert now["status"] == "in_progress"
     assert _status(staff, ocpp["id"]) == "under_maintenance"
     assert _status(staff, portal["id"]) == "operational"
-    assert now["incident_updates"][0]["display_at"] == "2025-09-10T00:00:00Z"
+    assert now["incident_updates"][0]["display_at"] == "2025-09-10T00:00:00.000Z"
     clock.set(END + timedelta(seconds=5))
     scheduler.run_once()
     done = staff.get(f"/api/v1/maintenances/{m['id']}").json()
@@ -90,8 +90,8 @@ def test_catching_up_after_downtime_fires_once(
     scheduler.run_once()  # a restart, or a second replica
     done = staff.get(f"/api/v1/maintenances/{m['id']}").json()
     assert [(u["status"], u["display_at"]) for u in done["incident_updates"]] == [
-        ("completed", "2025-09-10T02:00:00Z"),
-        ("in_progress", "2025-09-10T00:00:00Z"),
+        ("completed", "2025-09-10T02:00:00.000Z"),
+        ("in_progress", "2025-09-10T00:00:00.000Z"),
         ("scheduled", done["incident_updates"][-1]["display_at"]),
     ]
     assert _status(staff, ocpp["id"]) == "operational"
@@ -142,7 +142,7 @@ def test_plans_change_and_cancel_before_the_start(staff: TestClient) -> None:
         json={"scheduled_for": later, "scheduled_until": (END + timedelta(days=1)).isoformat()},
     )
     assert moved.status_code == 200
-    assert moved.json()["scheduled_for"] == "2025-09-11T00:00:00Z"
+    assert moved.json()["scheduled_for"] == "2025-09-11T00:00:00.000Z"
     assert staff.patch(base, json={"scheduled_until": START.isoformat()}).status_code == 422
     assert staff.delete(base).status_code == 204
     assert staff.get(base).status_code == 404
@@ -193,8 +193,8 @@ def test_v2_lists_upcoming_active_and_all(
     upcoming = client.get("/api/v2/scheduled-maintenances/upcoming.json").json()
     assert [m["id"] for m in upcoming["scheduled_maintenances"]] == [soon["id"], later["id"]]
     item = upcoming["scheduled_maintenances"][0]
-    assert item["scheduled_for"] == "2025-09-10T02:00:00+02:00"
-    assert item["scheduled_until"] == "2025-09-10T04:00:00+02:00"
+    assert item["scheduled_for"] == "2025-09-10T02:00:00.000+02:00"
+    assert item["scheduled_until"] == "2025-09-10T04:00:00.000+02:00"
     assert item["impact"] == "maintenance" and item["status"] == "scheduled"
     clock.set(START + timedelta(minutes=1))
     scheduler.run_once()
@@ -244,8 +244,8 @@ def test_a_window_across_the_dst_change_reads_right(staff: TestClient, client: T
     v2 = client.get("/api/v2/scheduled-maintenances/upcoming.json").json()
     item = v2["scheduled_maintenances"][0]
     assert (item["scheduled_for"], item["scheduled_until"]) == (
-        "2025-10-26T02:30:00+02:00",
-        "2025-10-26T02:30:00+01:00",
+        "2025-10-26T02:30:00.000+02:00",
+        "2025-10-26T02:30:00.000+01:00",
     )
 
 
@@ -317,3 +317,22 @@ def test_a_cancelled_maintenance_is_not_hidden_by_if_modified_since(
     )
     assert again.status_code == 200
     assert again.json()["scheduled_maintenances"] == []
+
+
+def test_started_at_is_when_it_was_announced_not_the_window_start(
+    staff: TestClient, client: TestClient, clock: FakeClock
+) -> None:
+    """Statuspage's maintenance `started_at` is its creation; the window is scheduled_for."""
+    announced = START - timedelta(days=3)
+    clock.set(announced)
+    m = _schedule(staff)
+    assert m["started_at"] == m["created_at"]
+    assert datetime.fromisoformat(m["started_at"]) - announced < timedelta(seconds=1)
+    assert m["scheduled_for"] == "2025-09-10T00:00:00.000Z"
+    (public,) = client.get("/api/v2/scheduled-maintenances/upcoming.json").json()[
+        "scheduled_maintenances"
+    ]
+    assert public["started_at"] == public["created_at"]
+    assert datetime.fromisoformat(public["started_at"]) < datetime.fromisoformat(
+        public["scheduled_for"]
+    )

@@ -186,7 +186,7 @@ def test_first_import_of_history_is_backfilled_and_silent(
         "identified",
         "investigating",
     ]
-    assert page["incident_updates"][-1]["display_at"] == "2025-09-07T11:12:00+02:00"
+    assert page["incident_updates"][-1]["display_at"] == "2025-09-07T11:12:00.000+02:00"
 
 
 def test_sync_twice_changes_nothing(

@@ -90,7 +90,7 @@ def test_compressed_variants_have_their_own_etags_and_revalidate(
     assert int(br.headers["content-length"]) < int(gz.headers["content-length"])
     assert int(gz.headers["content-length"]) < len(plain.content) / 2
     assert gz.content == br.content == plain.content
-    assert gz.headers["vary"] == "Accept-Encoding"
+    assert gz.headers["vary"] == "Accept-Encoding, Accept-Language"
     etags = {r.headers["etag"] for r in (plain, gz, br)}
     assert len(etags) == 3
     for response, encoding in ((plain, "identity"), (gz, "gzip"), (br, "br")):

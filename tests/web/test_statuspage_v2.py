@@ -127,8 +127,8 @@ def test_times_carry_the_page_offset(
 ) -> None:
     _setup(staff, clock)
     incident = client.get("/api/v2/incidents/unresolved.json").json()["incidents"][0]
-    assert incident["started_at"] == "2025-09-07T11:00:00+02:00"
-    assert incident["incident_updates"][0]["display_at"] == "2025-09-07T11:00:00+02:00"
+    assert incident["started_at"] == "2025-09-07T11:00:00.000+02:00"
+    assert incident["incident_updates"][0]["display_at"] == "2025-09-07T11:00:00.000+02:00"
     page = client.get("/api/v2/status.json").json()["page"]
     assert page["updated_at"].endswith("+02:00")
 
@@ -225,3 +225,48 @@ def test_bad_parameters_are_json_errors(client: TestClient, query: dict[str, str
 def test_out_of_range_dates_are_422(client: TestClient, query: dict[str, str]) -> None:
     for path in ("incidents.json", "scheduled-maintenances.json"):
         assert client.get(f"/api/v2/{path}", params=query).status_code == 422
+
+
+def test_a_browser_preflight_is_answered_for_any_origin(client: TestClient) -> None:
+    """A script on another origin sending a custom header first asks with OPTIONS."""
+    asked = {
+        "Origin": "https://dashboard.example.org",
+        "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Headers": "x-requested-with, cache-control",
+    }
+    for path in [*ENDPOINTS, "components/abc/uptime.json"]:
+        response = client.options(f"/api/v2/{path}", headers=asked)
+        assert response.status_code == 204, path
+        assert response.headers["access-control-allow-origin"] == "*"
+        assert "GET" in response.headers["access-control-allow-methods"]
+        assert (
+            response.headers["access-control-allow-headers"]
+            == asked["Access-Control-Request-Headers"]
+        )
+        assert int(response.headers["access-control-max-age"]) > 0
+    # Only the public API is open: the staff API answers no preflight.
+    staff_api = client.options("/api/v1/incidents", headers=asked)
+    assert "access-control-allow-origin" not in staff_api.headers
+
+
+def test_every_v2_answer_is_readable_cross_origin_errors_and_cache_hits_included(
+    client: TestClient,
+) -> None:
+    origin = {"Origin": "https://dashboard.example.org"}
+    answers = {
+        "miss": client.get("/api/v2/summary.json", headers=origin),
+        "hit": client.get("/api/v2/summary.json", headers=origin),
+        "304": client.get(
+            "/api/v2/summary.json",
+            headers={**origin, "If-None-Match": client.get("/api/v2/summary.json").headers["etag"]},
+        ),
+        "422": client.get("/api/v2/incidents.json", params={"page": 0}, headers=origin),
+        "404": client.get("/api/v2/nothing-here.json", headers=origin),
+        "no origin": client.get("/api/v2/status.json"),
+    }
+    assert answers["hit"].headers["x-pharos-cache"] == "hit"
+    assert [a.status_code for a in answers.values()] == [200, 200, 304, 422, 404, 200]
+    for name, answer in answers.items():
+        assert answer.headers.get("access-control-allow-origin") == "*", name
+        assert "Link" in answer.headers["access-control-expose-headers"], name
+    assert answers["422"].json()["code"] == "validation_error"
