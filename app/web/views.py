@@ -130,7 +130,9 @@ def incident_views(
                 window=timefmt.window(i.scheduled_for, i.scheduled_until, tz)
                 if i.scheduled_for and i.scheduled_until
                 else None,
-                chargers=(impact.affected, impact.total) if (impact := chargers_impact(i)) else None,
+                chargers=(impact.affected, impact.total)
+                if (impact := chargers_impact(i))
+                else None,
             )
         )
     return views

@@ -53,6 +53,8 @@ def test_staff_typed_impact_shows_everywhere(
     page = client.get(f"/incidents/{incident['id']}")
     assert page.status_code == 200
     assert '<p class="chargers-impact">12 of 80 chargers affected</p>' in page.text
+    german = client.get(f"/de/incidents/{incident['id']}/")
+    assert '<p class="chargers-impact">12 von 80 Ladepunkten betroffen</p>' in german.text
     # Feeds: the history feed's entry and the newest update's entry carry it.
     atom = ET.fromstring(client.get("/history.atom").content)
     ns = {"a": "http://www.w3.org/2005/Atom"}
