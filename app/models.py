@@ -283,6 +283,7 @@ class DeliveryStatus(StrEnum):
     delivered = "delivered"
     failed = "failed"  # every retry failed
     cancelled = "cancelled"  # the subscriber went away
+    superseded = "superseded"  # folded into a later delivery about the same subject
 
 
 class Subscriber(SQLModel, table=True):
@@ -319,12 +320,20 @@ class OutboxEvent(SQLModel, table=True):
     type: str = Field(max_length=64)
     created_at: datetime = Field(sa_type=UTCDateTime)
     payload: dict[str, Any] = Field(sa_type=sa.JSON)
+    # What the event is about ("incident:<id>", "component:<id>"): a later event about the same
+    # subject supersedes an earlier one still waiting for a retry.
+    subject: str | None = Field(default=None, max_length=64)
 
 
 class Delivery(SQLModel, table=True):
     """One event for one subscriber; its id is the webhook-id receivers deduplicate on."""
 
-    __table_args__ = (sa.Index("ix_delivery_due", "status", "next_attempt_at"), PRIVATE_TABLE)
+    __table_args__ = (
+        sa.Index("ix_delivery_due", "status", "next_attempt_at"),
+        # A subscriber's queue, in event order: only its oldest pending delivery is sent.
+        sa.Index("ix_delivery_queue", "subscriber_id", "status", "event_id"),
+        PRIVATE_TABLE,
+    )
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=12)
     event_id: int = Field(foreign_key="outbox_event.id", ondelete="CASCADE", index=True)

@@ -3,6 +3,12 @@
 emit() runs inside the transaction of the change it reports, so a rolled-back change sends
 nothing and a committed one is never lost. Workers claim due deliveries under a lease (with
 FOR UPDATE SKIP LOCKED on PostgreSQL), send them, and settle each one with its outcome.
+
+Each subscriber has a queue in event order: only its oldest pending delivery can be claimed, so
+while it is retried the later ones wait, and a subscriber never hears "resolved" before
+"monitoring". A later event about the same subject (one incident, one component) supersedes an
+earlier one that failed and waits for its retry: the earlier is folded into it (each event
+carries the whole state of its subject). Different subscribers are sent to in parallel.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from app.models import (
@@ -40,8 +47,12 @@ RETRY_SCHEDULE = [
 ]
 JITTER = 0.1  # +-10% so retries of one outage don't arrive as a wave
 # Quarantine after this many failures in a row spanning at least this long (Statuspage-like).
+# A subscriber's queue is tried one message at a time: its oldest runs through the schedule
+# above (eight attempts), then the next one is tried, and two more failures quarantine it.
 QUARANTINE_FAILURES = 10
 QUARANTINE_AFTER = timedelta(hours=1)
+# Subscribers events are queued for: quarantined ones keep theirs until reactivated.
+HEARING = (SubscriberStatus.active, SubscriberStatus.quarantined)
 
 
 def emit(
@@ -51,19 +62,19 @@ def emit(
     payload: dict[str, object],
     component_ids: set[str] | None,
     now: datetime,
+    subject: str | None = None,
 ) -> OutboxEvent:
     """Record an event and a pending delivery for every subscriber it concerns.
 
     component_ids None means the event concerns everyone; otherwise subscribers with a
-    component filter get it only when the filter and the event's components meet.
+    component filter get it only when the filter and the event's components meet. `subject`
+    names what the event is about; it supersedes earlier failed deliveries about the same.
     """
-    event = OutboxEvent(type=event_type, created_at=now, payload=payload)
+    event = OutboxEvent(type=event_type, created_at=now, payload=payload, subject=subject)
     session.add(event)
     session.flush()
     subscribers = session.exec(
-        select(Subscriber.id, Subscriber.component_ids).where(
-            Subscriber.status != SubscriberStatus.disabled
-        )
+        select(Subscriber.id, Subscriber.component_ids).where(col(Subscriber.status).in_(HEARING))
     )
     rows = [
         {
@@ -80,7 +91,28 @@ def emit(
     ]
     if rows:
         session.execute(sa.insert(Delivery), rows)
+        if subject is not None:
+            _fold_retried(session, event, now=now)
     return event
+
+
+def _fold_retried(session: Session, event: OutboxEvent, *, now: datetime) -> None:
+    """Supersede failed, not in-flight deliveries about the event's subject, for the
+    subscribers that get this event: they hear the newer state instead, in its place."""
+    older = select(OutboxEvent.id).where(
+        OutboxEvent.subject == event.subject, col(OutboxEvent.id) < event.id
+    )
+    getting = select(Delivery.subscriber_id).where(Delivery.event_id == event.id)
+    session.execute(
+        sa.update(Delivery)
+        .where(col(Delivery.status) == DeliveryStatus.pending)
+        .where(col(Delivery.attempts) > 0)
+        .where(sa.or_(col(Delivery.lease_until).is_(None), col(Delivery.lease_until) < now))
+        .where(col(Delivery.event_id).in_(older))
+        .where(col(Delivery.subscriber_id).in_(getting))
+        .values(status=DeliveryStatus.superseded, lease_until=None)
+        .execution_options(synchronize_session=False)
+    )
 
 
 @dataclass(frozen=True)
@@ -104,7 +136,15 @@ class Job:
 def claim_due(
     session: Session, *, now: datetime, limit: int, lease: timedelta, public_url: str
 ) -> list[Job]:
-    """Reserve up to `limit` due deliveries of active subscribers for this worker."""
+    """Reserve up to `limit` due deliveries of active subscribers for this worker: for each
+    subscriber only the oldest pending one (its queue's head), so a subscriber's messages go
+    out one at a time, in event order."""
+    earlier = aliased(Delivery)
+    head = ~sa.exists().where(
+        col(earlier.subscriber_id) == col(Delivery.subscriber_id),
+        col(earlier.status) == DeliveryStatus.pending,
+        col(earlier.event_id) < col(Delivery.event_id),
+    )
     due = (
         select(Delivery.id)
         .join(Subscriber, col(Subscriber.id) == Delivery.subscriber_id)
@@ -112,6 +152,7 @@ def claim_due(
         .where(col(Delivery.next_attempt_at) <= now)
         .where(sa.or_(col(Delivery.lease_until).is_(None), col(Delivery.lease_until) < now))
         .where(Subscriber.status == SubscriberStatus.active)
+        .where(head)
         .order_by(col(Delivery.next_attempt_at), col(Delivery.event_id))
         .limit(limit)
         .with_for_update(skip_locked=True, of=Delivery)
@@ -205,7 +246,29 @@ def settle(session: Session, results: list[tuple[Job, Outcome]], *, now: datetim
             _disable(session, subscriber, reason="the endpoint answered 410 Gone")
         else:
             _failed(delivery, subscriber, now=now)
+            if delivery.status == DeliveryStatus.pending:
+                _fold_into_later(session, delivery)
     session.flush()
+
+
+def _fold_into_later(session: Session, delivery: Delivery) -> None:
+    """A failed delivery waiting for its retry gives way to a later one about its subject."""
+    subject = session.exec(
+        select(OutboxEvent.subject).where(OutboxEvent.id == delivery.event_id)
+    ).one()
+    if subject is None:
+        return
+    later = session.exec(
+        select(Delivery.id)
+        .join(OutboxEvent, col(OutboxEvent.id) == Delivery.event_id)
+        .where(Delivery.subscriber_id == delivery.subscriber_id)
+        .where(Delivery.status == DeliveryStatus.pending)
+        .where(col(Delivery.event_id) > delivery.event_id)
+        .where(OutboxEvent.subject == subject)
+        .limit(1)
+    ).first()
+    if later is not None:
+        delivery.status = DeliveryStatus.superseded
 
 
 def _failed(delivery: Delivery, subscriber: Subscriber, *, now: datetime) -> None:
