@@ -20,6 +20,7 @@ from app.i18n import _
 from app.incidents.present import page_path
 from app.incidents.read import IncidentDetail
 from app.models import Incident, IncidentUpdate
+from app.text import xml_safe
 
 FEED_ITEM_CAP = 50  # newest entries per feed; the page's /history has the rest
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -76,15 +77,15 @@ def _generator(
 ) -> FeedGenerator:
     fg = FeedGenerator()
     fg.id(f"tag:{site.tag_authority},2005:{feed_id}")
-    fg.title(title)
-    fg.author({"name": site.name})
+    fg.title(xml_safe(title))
+    fg.author({"name": xml_safe(site.name)})
     fg.link(
         href=f"{site.public_url}{path}.{flavor}", rel="self", type=MEDIA_TYPES[flavor].split(";")[0]
     )
     fg.link(href=f"{site.public_url}/history", rel="alternate", type="text/html")
     fg.description(
         _("Incidents and updates of %(name)s, newest %(count)d. Older ones: %(url)s")
-        % {"name": site.name, "count": FEED_ITEM_CAP, "url": f"{site.public_url}/history"}
+        % {"name": xml_safe(site.name), "count": FEED_ITEM_CAP, "url": f"{site.public_url}/history"}
     )
     fg.language(i18n.current())
     fg.updated(updated)
@@ -107,6 +108,8 @@ def _entry(
 ) -> None:
     # feedgen keeps one id for both formats; Atom gets a tag: URI, RSS the page URL as guid.
     entry = fg.add_entry(order="append")
+    # Stored text may predate the input checks: drop what XML can't carry, never fail.
+    title, html = xml_safe(title), xml_safe(html)
     entry.title(title)
     entry.link(href=url, rel="alternate", type="text/html")
     if flavor == "atom":
