@@ -406,6 +406,11 @@ class ProbeState(SQLModel, table=True):
         default=None, foreign_key="incident.id", ondelete="SET NULL", max_length=12
     )
     recovered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The maintenance under way that keeps a confirmed problem from being declared.
+    silenced_by: str | None = Field(default=None, max_length=12)
+    # The backend's TLS certificate as a wss:// probe last saw it.
+    cert_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    cert_subject: str | None = Field(default=None, max_length=255)
     last_run_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_status: ComponentStatus | None = Field(default=None, sa_type=_enum(ComponentStatus))
     last_latency_ms: float | None = None
@@ -440,6 +445,21 @@ class ProbeLease(SQLModel, table=True):
     holder: str = Field(max_length=128)
     expires_at: datetime = Field(sa_type=UTCDateTime)
     acquired_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ProbeDefinition(SQLModel, table=True):
+    """A probe staff manage in the API or admin UI (the TOML file's probes are not stored)."""
+
+    __tablename__ = "probe_definition"
+    __table_args__ = {"info": {"data_version": False}}
+
+    name: str = Field(primary_key=True, max_length=64)
+    kind: str = Field(max_length=32)
+    # The probe's table, in the probes file's shape (validated by app.probes.config).
+    config: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    paused: bool = Field(default=False)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
 
 
 # --- admin UI: users, sessions, sign-in attempts, incident templates ---
