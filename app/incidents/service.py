@@ -78,6 +78,8 @@ def open_incident(
         created_at=now,
         updated_at=now,
         started_at=started_at,
+        chargers_affected=data.chargers_affected,
+        chargers_total=data.chargers_total,
     )
     session.add(incident)
     session.flush()
@@ -140,6 +142,9 @@ def post_update(
     _check_transition(incident, data.status)
     display_at = data.display_at or now
     check_display_at(display_at, now)
+    if data.chargers_total is not None:
+        incident.chargers_affected = data.chargers_affected
+        incident.chargers_total = data.chargers_total
     was_open = incident.status in OPEN_STATUSES
     update = timeline.apply_update(
         session,
