@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from app.audit import service as audit
+from app.clock import Clock
 from app.config import Settings
 from app.errors import InvalidInput, InvalidTransition, NotFound
 from app.incidents import events, timeline
@@ -125,14 +126,17 @@ def post_update(
     data: UpdateCreate,
     settings: Settings,
     actor: str,
-    now: datetime,
+    now: datetime | Clock,
     automated: bool = False,
 ) -> IncidentUpdate:
     """Add an update to an incident's timeline; resolving restores components not named.
 
     An update a person posts (not `automated`) takes the incident's story over from probes.
+    Given a clock, "now" is read under the incident's row lock, so parallel updates get
+    display times in the order they are applied and the newest one sets the status.
     """
     incident = lock_incident(session, incident_id)
+    now = now() if callable(now) else now
     if not automated:
         incident.automated = False
     _check_transition(incident, data.status)
