@@ -38,6 +38,7 @@ from app.uptime.api import router as uptime_router
 from app.web import language, links
 from app.web.badges import router as badges_router
 from app.web.cors import PublicApiCors
+from app.web.favicon import router as favicon_router
 from app.web.feeds import router as feeds_router
 from app.web.limits import BodySizeLimit, RefuseNul
 from app.web.metrics import build_registry
@@ -227,6 +228,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(fleet_router)
     app.include_router(feeds_router)
     app.include_router(badges_router)
+    app.include_router(favicon_router)
     app.include_router(pages_router)
     app.include_router(reliability_router)
     app.include_router(subscriptions_router)
