@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from app import commands
 from app.auth import service as tokens_service
 from app.clock import utcnow
+from app.config import default_public_url_to
 from app.importers.cli import importer as import_cli
 from app.loops import background_loops
 from app.probes.cli import probe_cli
@@ -52,6 +53,7 @@ def serve(
     ] = ServerKind.granian,
 ) -> None:
     """Apply migrations, then serve the status page and API."""
+    default_public_url_to(host, port)
     settings = commands.load_settings()
     commands.migrate_database(settings)
     run_server(settings, host=host, port=port, workers=workers, kind=server)
