@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -46,7 +47,8 @@ class Settings(BaseSettings):
     )
     public_url: str = Field(
         default="http://127.0.0.1:8000",
-        description="Absolute URL the public page is reached at (links, shortlinks)",
+        description="Absolute URL the public page is reached at (links, shortlinks); "
+        "`pharos serve` defaults it to the address and port it listens on",
     )
     timezone: str = Field(
         default="UTC", description="IANA time zone the page shows times in, e.g. Europe/Oslo"
@@ -203,6 +205,29 @@ class Settings(BaseSettings):
         digest = hashlib.sha256(self.public_url.encode()).digest()
         alphabet = "0123456789abcdefghijklmnopqrstuvwxyz"
         return "".join(alphabet[b % 36] for b in digest[:12])
+
+
+def listening_url(host: str, port: int) -> str:
+    """The URL a server bound to host:port is reached at from this machine.
+
+    The default public URL of `pharos serve` when PHAROS_PUBLIC_URL is not set. A wildcard
+    address (0.0.0.0, ::) names no host, so loopback stands in: set PHAROS_PUBLIC_URL then.
+    """
+    if host in ("", "0.0.0.0"):  # noqa: S104  (naming the wildcard, not binding to it)
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def default_public_url_to(host: str, port: int) -> None:
+    """Without PHAROS_PUBLIC_URL, public links follow where `pharos serve` listens.
+
+    Set in the environment, which every server process builds its settings from.
+    """
+    os.environ.setdefault("PHAROS_PUBLIC_URL", listening_url(host, port))
 
 
 def get_settings(request: Request) -> Settings:

@@ -55,7 +55,8 @@ def test_the_page_wears_the_brand(settings: Settings, engine: object, tmp_path: 
 def test_without_a_brand_the_page_is_plain(client: TestClient) -> None:
     page = BeautifulSoup(client.get("/").text, "html.parser")
     assert page.select("header .brand img") == []
-    assert page.select("link[rel=icon]") == []
+    icons = [i["href"] for i in page.select("link[rel=icon]")]
+    assert icons == ["static/favicon.ico", "static/favicon.svg"]
     assert [link["href"] for link in page.select("link[rel=stylesheet]")] == ["static/style.css"]
     brand = page.select_one("header .brand")
     assert brand is not None and " ".join(brand.get_text().split()) == "Zaptec Status"
