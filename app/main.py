@@ -39,6 +39,7 @@ from app.subscribers.api import router as subscribers_router
 from app.uptime.api import router as uptime_router
 from app.web import language, links
 from app.web.badges import router as badges_router
+from app.web.brand import router as brand_router
 from app.web.cors import PublicApiCors
 from app.web.favicon import router as favicon_router
 from app.web.feeds import router as feeds_router
@@ -249,6 +250,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(fleet_router)
     app.include_router(feeds_router)
     app.include_router(badges_router)
+    app.include_router(brand_router)
     app.include_router(favicon_router)
     app.include_router(pages_router)
     app.include_router(reliability_router)
