@@ -21,6 +21,7 @@ from app.server import ServerKind
 from app.server import run as run_server
 from app.uptime import rollups
 from app.users.cli import users as users_cli
+from app.web import request_log
 from app.workers import Supervisor
 
 cli = typer.Typer(
@@ -63,6 +64,7 @@ def serve(
 def worker() -> None:
     """Run the background workers (delivery, maintenance, probes) without the web server."""
     settings = commands.load_settings()
+    request_log.configure(settings.log_level)
 
     async def main(engine: Engine) -> None:
         supervisor = Supervisor(background_loops(engine, settings))

@@ -25,6 +25,26 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL: sqlite:///path.db or postgresql://user@host/db",
     )
     page_name: str = Field(default="Pharos", min_length=1, description="Name shown on the page")
+    brand_title: str | None = Field(
+        default=None, description='The page\'s title, instead of "<page name> Status"'
+    )
+    brand_logo_url: str | None = Field(default=None, description="Logo in the page header")
+    brand_logo_dark_url: str | None = Field(
+        default=None, description="Logo for readers whose system uses a dark colour scheme"
+    )
+    brand_favicon_url: str | None = Field(default=None, description="The page's favicon")
+    brand_accent: str | None = Field(
+        default=None,
+        pattern=r"^#[0-9a-fA-F]{6}$",
+        description="Accent colour of links and focus rings, e.g. #0a6e5c",
+    )
+    brand_footer_links: str = Field(
+        default="",
+        description="Footer links: 'Label|https://url' pairs separated by commas",
+    )
+    brand_css_file: Path | None = Field(
+        default=None, description="A CSS file served after the page's own (/brand.css)"
+    )
     public_url: str = Field(
         default="http://127.0.0.1:8000",
         description="Absolute URL the public page is reached at (links, shortlinks); "
@@ -142,6 +162,21 @@ class Settings(BaseSettings):
         if value not in LANGUAGES:
             raise ValueError(f"unknown language {value!r}; shipped: {', '.join(LANGUAGES)}")
         return value
+
+    @field_validator("brand_footer_links")
+    @classmethod
+    def _links(cls, value: str) -> str:
+        for pair in filter(None, (p.strip() for p in value.split(","))):
+            label, _, url = pair.partition("|")
+            if not label.strip() or not url.strip().startswith(("https://", "http://", "/")):
+                raise ValueError(f"footer link {pair!r}: write 'Label|https://url'")
+        return value
+
+    @property
+    def footer_links(self) -> list[tuple[str, str]]:
+        """The footer's (label, url) pairs."""
+        pairs = filter(None, (p.strip() for p in self.brand_footer_links.split(",")))
+        return [(label.strip(), url.strip()) for label, _, url in (p.partition("|") for p in pairs)]
 
     @field_validator("timezone")
     @classmethod
