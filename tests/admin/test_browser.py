@@ -176,9 +176,11 @@ def test_api_docs_render_from_this_host_under_the_csp(server: Server, chromium: 
     )
     page.on(
         "console",
-        lambda m: problems.append(m.text)
-        if m.type == "error" and not m.location.get("url", "").endswith(".ico")
-        else None,
+        lambda m: (
+            problems.append(m.text)
+            if m.type == "error" and not m.location.get("url", "").endswith(".ico")
+            else None
+        ),
     )
     page.goto("/docs")
     page.wait_for_selector(".opblock", timeout=15_000)
