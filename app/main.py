@@ -47,6 +47,7 @@ from app.web.pages import router as pages_router
 from app.web.render_cache import RenderCache
 from app.web.security import SecurityHeaders
 from app.web.statuspage_v2 import router as statuspage_v2_router
+from app.web.subscribe_people import router as subscribe_people_router
 from app.web.subscriptions import router as subscriptions_router
 from app.workers import Loop, Supervisor
 
@@ -226,6 +227,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(badges_router)
     app.include_router(pages_router)
     app.include_router(subscriptions_router)
+    app.include_router(subscribe_people_router)  # after: /subscriptions/{token} is a catch-all
     install_admin(app)
 
     app.include_router(metrics_router)

@@ -14,8 +14,14 @@ class PageInfo:
     name: str
     url: str
     time_zone: str
+    email: bool = False  # email subscriptions are offered (PHAROS_SMTP_URL and MAIL_FROM set)
 
 
 def page_info(settings: Settings) -> PageInfo:
     """The frame's data."""
-    return PageInfo(name=settings.page_name, url=settings.public_url, time_zone=settings.timezone)
+    return PageInfo(
+        name=settings.page_name,
+        url=settings.public_url,
+        time_zone=settings.timezone,
+        email=settings.email_enabled,
+    )
