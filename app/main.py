@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app import i18n
+from app import i18n, text
 from app.admin.app import install as install_admin
 from app.cacheable import PublicPaths
 from app.components.api import router as components_router
@@ -39,11 +39,12 @@ from app.web import language, links
 from app.web.badges import router as badges_router
 from app.web.cors import PublicApiCors
 from app.web.feeds import router as feeds_router
-from app.web.limits import BodySizeLimit
+from app.web.limits import BodySizeLimit, RefuseNul
 from app.web.metrics import build_registry
 from app.web.metrics import router as metrics_router
 from app.web.origin import AuditOrigin
 from app.web.pages import router as pages_router
+from app.web.reliability import router as reliability_router
 from app.web.render_cache import RenderCache
 from app.web.security import SecurityHeaders
 from app.web.statuspage_v2 import router as statuspage_v2_router
@@ -182,6 +183,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.metrics_registry.register(ProbeCollector(engine, probes))
     templates = Jinja2Templates(directory=TEMPLATES_DIR)
     templates.env.globals["href"] = links.href
+    templates.env.filters["bdi"] = text.bdi
     templates.env.globals["href_language"] = links.href_language
     templates.env.globals["languages"] = [(c, i18n.language_name(c)) for c in i18n.LANGUAGES]
     templates.env.globals["language_prefix"] = links.language_prefix
@@ -192,6 +194,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.templates = templates
     install_error_handlers(app)
+    app.add_middleware(RefuseNul)  # inside the size limit: it reads bodies whole
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(AuditOrigin)
@@ -226,6 +229,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(feeds_router)
     app.include_router(badges_router)
     app.include_router(pages_router)
+    app.include_router(reliability_router)
     app.include_router(subscriptions_router)
     app.include_router(subscribe_people_router)  # after: /subscriptions/{token} is a catch-all
     install_admin(app)

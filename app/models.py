@@ -434,6 +434,11 @@ class ProbeState(SQLModel, table=True):
         default=None, foreign_key="incident.id", ondelete="SET NULL", max_length=12
     )
     recovered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The maintenance under way that keeps a confirmed problem from being declared.
+    silenced_by: str | None = Field(default=None, max_length=12)
+    # The backend's TLS certificate as a wss:// probe last saw it.
+    cert_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    cert_subject: str | None = Field(default=None, max_length=255)
     last_run_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_status: ComponentStatus | None = Field(default=None, sa_type=_enum(ComponentStatus))
     last_latency_ms: float | None = None
@@ -468,6 +473,21 @@ class ProbeLease(SQLModel, table=True):
     holder: str = Field(max_length=128)
     expires_at: datetime = Field(sa_type=UTCDateTime)
     acquired_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ProbeDefinition(SQLModel, table=True):
+    """A probe staff manage in the API or admin UI (the TOML file's probes are not stored)."""
+
+    __tablename__ = "probe_definition"
+    __table_args__ = {"info": {"data_version": False}}
+
+    name: str = Field(primary_key=True, max_length=64)
+    kind: str = Field(max_length=32)
+    # The probe's table, in the probes file's shape (validated by app.probes.config).
+    config: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    paused: bool = Field(default=False)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
 
 
 # --- admin UI: users, sessions, sign-in attempts, incident templates ---
@@ -642,3 +662,21 @@ class FleetArea(SQLModel, table=True):
     rule: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
     source: str = Field(default="staff", max_length=16)  # "file" or "staff"
     updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ReliabilityExclusion(SQLModel, table=True):
+    """Time the operator takes out of the reliability measurement, with its reason: a whole
+    peer's network, one location, or one EVSE, from `starts_at` to `ends_at`."""
+
+    __tablename__ = "reliability_exclusion"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=12)
+    peer: str | None = Field(default=None, max_length=64)
+    location_id: str | None = Field(default=None, max_length=36)
+    evse_uid: str | None = Field(default=None, max_length=36)
+    starts_at: datetime = Field(sa_type=UTCDateTime)
+    ends_at: datetime = Field(sa_type=UTCDateTime)
+    reason: str = Field(max_length=32)
+    note: str | None = Field(default=None, max_length=500)
+    created_by: str = Field(max_length=255)
+    created_at: datetime = Field(sa_type=UTCDateTime)

@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import AfterValidator, AwareDatetime, PlainSerializer, StringConstraints
 
 from app import timefmt
+from app.text import refuse_bidi, refuse_controls
 
 NAME_MAX = 255
 BODY_MAX = 20_000  # characters in one incident update (Statuspage keeps them short too)
@@ -39,8 +40,22 @@ def _api_time(value: datetime) -> str:
 # Output datetimes, in every JSON answer and webhook: exactly as Statuspage writes them
 # ("2025-09-07T09:12:00.000Z", or "...000+02:00" in the page's zone); see app/timefmt.py.
 ApiTime = Annotated[datetime, PlainSerializer(_api_time, return_type=str, when_used="json")]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX)]
-Body = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=BODY_MAX)]
-PostmortemBody = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=POSTMORTEM_MAX)
+# Text refuses what XML can't carry (app/text.py): a 422 naming the character, not broken feeds.
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX),
+    AfterValidator(refuse_controls),
 ]
+# A name that identifies something (a component): no bidirectional overrides either.
+IdentifierName = Annotated[Name, AfterValidator(refuse_bidi)]
+Body = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=BODY_MAX),
+    AfterValidator(refuse_controls),
+]
+PostmortemBody = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=POSTMORTEM_MAX),
+    AfterValidator(refuse_controls),
+]
+Description = Annotated[str, StringConstraints(max_length=2_000), AfterValidator(refuse_controls)]

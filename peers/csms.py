@@ -1,4 +1,5 @@
-"""A small but real OCPP 1.6J central system for probe tests, with fault injection.
+"""A small but real OCPP central system (1.6J, 2.0.1 or 2.1) for probe tests, with fault
+injection.
 
 Built on the `ocpp` package (@on handlers) over websockets, plus an HTTP read API (Starlette on
 uvicorn) the way real backends expose charger state. It runs in its own thread and event loop,
@@ -13,6 +14,15 @@ sleeps `slow_seconds`), "stall" (handlers never answer; the socket stays open),
 healthy gateway), "drop" (the connection is closed mid-call), "error" (handlers fail:
 CALLERROR InternalError), "slow_commands" (remote starts are sent `slow_seconds` late).
 `stalled_ids` limits "stall"/"stall_processing" to some charge points (a partial stall).
+"flaky" fails each new connection independently with probability `flaky_rate` (seeded by
+`flaky_seed`): half of those get HTTP 503 on the upgrade, half CALLERRORs on every CALL.
+"refuse_subprotocol" completes the upgrade without agreeing to the charger's subprotocol;
+"v16_payloads" agrees to 2.x but speaks 1.6 on the connection (a 1.6 backend behind a
+misconfigured gateway): it rejects 2.x messages as malformed and sends RemoteStartTransaction.
+
+`version` picks the OCPP version ("1.6", "2.0.1", "2.1"). 2.x stations' StatusNotifications
+show as `last_status` and their NotifyEvents as `last_event` (with `tech_info`) on the read
+API, both held back by "stall_processing".
 """
 
 from __future__ import annotations
@@ -21,15 +31,18 @@ import asyncio
 import base64
 import contextlib
 import logging
+import random
 import ssl
 import threading
-from collections.abc import Coroutine
+import weakref
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import uvicorn
 import websockets
+from ocpp import v21, v201
 from ocpp.routing import on
 from ocpp.v16 import ChargePoint, call, call_result
 from ocpp.v16.enums import Action, RegistrationStatus
@@ -41,6 +54,7 @@ from websockets.asyncio.server import Server, ServerConnection
 from websockets.datastructures import Headers
 from websockets.http11 import Request as WsRequest
 from websockets.http11 import Response as WsResponse
+from websockets.typing import Subprotocol
 
 from peers.net import free_port
 
@@ -56,7 +70,11 @@ FAULTS = {
     "drop",
     "error",
     "slow_commands",
+    "flaky",
+    "refuse_subprotocol",
+    "v16_payloads",
 }
+SUBPROTOCOL = {"1.6": "ocpp1.6", "2.0.1": "ocpp2.0.1", "2.1": "ocpp2.1"}
 
 
 @dataclass
@@ -67,15 +85,17 @@ class Counters:
     processed: int = 0
 
 
-class StationSession(ChargePoint):  # type: ignore[misc]
-    """The central system's side of one charger's connection."""
+class _Gate:
+    """Fault injection shared by every version's station session."""
 
-    def __init__(self, cp_id: str, connection: ServerConnection, system: CentralSystem) -> None:
-        super().__init__(cp_id, connection, response_timeout=30, logger=QUIET)
-        self.system = system
+    id: str
+    system: CentralSystem
+    _connection: ServerConnection
 
     async def _gate(self) -> None:
         """Apply the injected fault before answering."""
+        if self._connection in self.system.failing_connections:
+            raise RuntimeError("injected handler failure (flaky)")
         fault = self.system.fault_for(self.id)
         if fault == "slow":
             await asyncio.sleep(self.system.slow_seconds)
@@ -85,6 +105,30 @@ class StationSession(ChargePoint):  # type: ignore[misc]
             await self._connection.close(1011, "internal error")
         elif fault == "error":
             raise RuntimeError("injected handler failure")
+
+    async def remote_start(self) -> None:
+        """Ask the charger to start a session (each version its own way)."""
+        raise NotImplementedError
+
+    def _processed(self, field: str, record: dict[str, Any]) -> None:
+        """Apply a status-like message, or queue it behind a stalled pipeline."""
+        self.system.counters.received += 1
+        if self.system.fault_for(self.id) == "stall_processing":
+            self.system.backlog.append((self.id, field, record))  # ACKed; workers are stuck
+        else:
+            self.system.apply(self.id, record, field)
+
+
+class StationSession(_Gate, ChargePoint):  # type: ignore[misc]
+    """The central system's side of one 1.6J charger's connection."""
+
+    def __init__(self, cp_id: str, connection: ServerConnection, system: CentralSystem) -> None:
+        super().__init__(cp_id, connection, response_timeout=30, logger=QUIET)
+        self.system = system
+
+    async def remote_start(self) -> None:
+        """Ask the charger to start a session (the probe answers Rejected)."""
+        await self.call(call.RemoteStartTransaction(id_tag="PHAROS-PROBE"))
 
     @on(Action.boot_notification)  # type: ignore[untyped-decorator]
     async def on_boot(self, **_: Any) -> call_result.BootNotification:
@@ -105,21 +149,101 @@ class StationSession(ChargePoint):  # type: ignore[misc]
     @on(Action.status_notification)  # type: ignore[untyped-decorator]
     async def on_status(self, **payload: Any) -> call_result.StatusNotification:
         await self._gate()
-        self.system.counters.received += 1
         record = {k: payload.get(k) for k in ("connector_id", "status", "error_code", "info")}
-        if self.system.fault_for(self.id) == "stall_processing":
-            self.system.backlog.append((self.id, record))  # the gateway ACKs; workers are stuck
-        else:
-            self.system.apply(self.id, record)
+        self._processed("last_status", record)
         return call_result.StatusNotification()
+
+
+class _Station2(_Gate):
+    """The central system's side of one 2.0.1 or 2.1 station's connection."""
+
+    _call: Any
+    _call_result: Any
+    remote_starts = 0
+
+    async def remote_start(self) -> None:
+        """RequestStartTransaction (the probe answers Rejected)."""
+        _Station2.remote_starts += 1
+        await self.call(  # type: ignore[attr-defined]
+            self._call.RequestStartTransaction(
+                id_token={"id_token": "PHAROS-PROBE", "type": "Central"},
+                remote_start_id=_Station2.remote_starts,
+                evse_id=1,
+            )
+        )
+
+    @on("BootNotification")  # type: ignore[untyped-decorator]
+    async def on_boot(self, **_: Any) -> Any:
+        await self._gate()
+        return self._call_result.BootNotification(
+            current_time=datetime.now(UTC).isoformat(), interval=30, status="Accepted"
+        )
+
+    @on("Heartbeat")  # type: ignore[untyped-decorator]
+    async def on_heartbeat(self, **_: Any) -> Any:
+        await self._gate()
+        self.system.counters.received += 1
+        self.system.counters.processed += 1
+        return self._call_result.Heartbeat(current_time=datetime.now(UTC).isoformat())
+
+    @on("StatusNotification")  # type: ignore[untyped-decorator]
+    async def on_status(self, **payload: Any) -> Any:
+        await self._gate()
+        keys = ("evse_id", "connector_id", "connector_status", "timestamp")
+        self._processed("last_status", {k: payload.get(k) for k in keys})
+        return self._call_result.StatusNotification()
+
+    @on("NotifyEvent")  # type: ignore[untyped-decorator]
+    async def on_event(self, **payload: Any) -> Any:
+        await self._gate()
+        for event in payload.get("event_data", []):
+            record = {
+                "component": event["component"]["name"],
+                "variable": event["variable"]["name"],
+                "actual_value": event.get("actual_value"),
+                "tech_info": event.get("tech_info"),
+                "timestamp": event.get("timestamp"),
+            }
+            self._processed("last_event", record)
+        return self._call_result.NotifyEvent()
+
+
+class Station201(_Station2, v201.ChargePoint):  # type: ignore[misc]
+    """2.0.1."""
+
+    def __init__(self, cp_id: str, connection: ServerConnection, system: CentralSystem) -> None:
+        super().__init__(cp_id, connection, response_timeout=30, logger=QUIET)
+        self.system = system
+
+
+class Station21(_Station2, v21.ChargePoint):  # type: ignore[misc]
+    """2.1."""
+
+    def __init__(self, cp_id: str, connection: ServerConnection, system: CentralSystem) -> None:
+        super().__init__(cp_id, connection, response_timeout=30, logger=QUIET)
+        self.system = system
+
+
+STATIONS: dict[str, type[StationSession] | type[Station201] | type[Station21]] = {
+    "1.6": StationSession,
+    "2.0.1": Station201,
+    "2.1": Station21,
+}
 
 
 class CentralSystem:
     """The central system: websockets OCPP endpoint at ws_url, HTTP API at http_url."""
 
     def __init__(
-        self, *, credentials: tuple[str, str] | None = None, tls: ssl.SSLContext | None = None
+        self,
+        *,
+        credentials: tuple[str, str] | None = None,
+        tls: ssl.SSLContext | None = None,
+        version: str = "1.6",
     ) -> None:
+        assert version in SUBPROTOCOL, version
+        self.version = version
+        self.subprotocol = SUBPROTOCOL[version]
         self.ws_port = free_port()
         self.http_port = free_port()
         self.tls = tls
@@ -129,10 +253,14 @@ class CentralSystem:
         self.fault: str | None = None
         self.stalled_ids: set[str] | None = None
         self.slow_seconds = 0.3
+        self.flaky_rate = 0.0
+        self.flaky = random.Random(0)
+        self.failing_connections: weakref.WeakSet[ServerConnection] = weakref.WeakSet()
+        self.connections = 0  # upgrades attempted
         self.counters = Counters()
         self.chargers: dict[str, dict[str, Any]] = {}
-        self.backlog: list[tuple[str, dict[str, Any]]] = []
-        self.sessions: dict[str, StationSession] = {}
+        self.backlog: list[tuple[str, str, dict[str, Any]]] = []
+        self.sessions: dict[str, _Gate] = {}
         self.remote_starts: list[str] = []
         self._loop = asyncio.new_event_loop()
         self.unstalled = asyncio.Event()
@@ -182,7 +310,7 @@ class CentralSystem:
             self._handle,
             "127.0.0.1",
             self.ws_port,
-            subprotocols=["ocpp1.6"],  # type: ignore[list-item]
+            select_subprotocol=self._select_subprotocol,
             process_request=self._process_request,
             close_timeout=1,
             ssl=self.tls,
@@ -196,9 +324,17 @@ class CentralSystem:
 
     # --- fault injection (called from any thread) ----------------------------------
 
-    def set_fault(self, fault: str | None, *, only: set[str] | None = None) -> None:
+    def set_fault(
+        self,
+        fault: str | None,
+        *,
+        only: set[str] | None = None,
+        flaky_rate: float = 0.0,
+        flaky_seed: int = 0,
+    ) -> None:
         """Inject a fault (None heals); a healed processing stall drains its backlog."""
         assert fault in FAULTS, fault
+        self.flaky_rate, self.flaky = flaky_rate, random.Random(flaky_seed)
         self._do(self._set_fault(fault, only))
 
     async def _set_fault(self, fault: str | None, only: set[str] | None) -> None:
@@ -210,26 +346,33 @@ class CentralSystem:
             await self._listen()
         self.fault, self.stalled_ids = fault, only
         if fault != "stall_processing":
-            for cp_id, record in self.backlog:
-                self.apply(cp_id, record)
+            for cp_id, field, record in self.backlog:
+                self.apply(cp_id, record, field)
             self.backlog.clear()
 
     def fault_for(self, cp_id: str) -> str | None:
-        """The fault that applies to this charger now."""
+        """The fault that applies to this charger now ("flaky" is per connection)."""
+        if self.fault == "flaky":
+            return None
         if self.stalled_ids is not None and cp_id not in self.stalled_ids:
             return None
         return self.fault
 
-    def apply(self, cp_id: str, record: dict[str, Any]) -> None:
-        """Process one status update: it becomes visible on the read API."""
+    def apply(self, cp_id: str, record: dict[str, Any], field: str = "last_status") -> None:
+        """Process one status update or event: it becomes visible on the read API."""
         self.counters.processed += 1
-        self.chargers.setdefault(cp_id, {})["last_status"] = record
+        self.chargers.setdefault(cp_id, {})[field] = record
 
     # --- OCPP endpoint ---------------------------------------------------------------
 
     def _process_request(
         self, connection: ServerConnection, request: WsRequest
     ) -> WsResponse | None:
+        self.connections += 1
+        if self.fault == "flaky" and self.flaky.random() < self.flaky_rate:
+            if self.flaky.random() < 0.5:
+                return connection.respond(503, "Service Unavailable: flaky\n")
+            self.failing_connections.add(connection)
         if self.fault == "reject":
             return connection.respond(503, "Service Unavailable: maintenance\n")
         if self.credentials is not None:
@@ -238,9 +381,23 @@ class CentralSystem:
                 return connection.respond(401, "Unauthorized\n")
         return None
 
+    def _select_subprotocol(
+        self, connection: ServerConnection, offered: Sequence[Subprotocol]
+    ) -> Subprotocol | None:
+        if self.fault == "refuse_subprotocol":
+            return None
+        wanted = self.subprotocol
+        if self.fault == "v16_payloads":
+            wanted = next((p for p in offered if p.startswith("ocpp2")), wanted)
+        return next((p for p in offered if p == wanted), None)
+
     async def _handle(self, connection: ServerConnection) -> None:
         cp_id = connection.request.path.rstrip("/").rsplit("/", 1)[-1] if connection.request else ""
-        station = StationSession(cp_id, connection, self)
+        if connection.subprotocol is None:
+            await connection.close(1002, "no subprotocol agreed")
+            return
+        kind = "1.6" if self.fault == "v16_payloads" else self.version
+        station = STATIONS[kind](cp_id, connection, self)
         self.sessions[cp_id] = station
         self.chargers.setdefault(cp_id, {})
         with contextlib.suppress(websockets.ConnectionClosed):
@@ -292,9 +449,9 @@ class CentralSystem:
             ]
         )
 
-    async def _remote_start(self, station: StationSession) -> None:
+    async def _remote_start(self, station: _Gate) -> None:
         if self.fault == "slow_commands":
             await asyncio.sleep(self.slow_seconds)
         with contextlib.suppress(Exception):
-            await station.call(call.RemoteStartTransaction(id_tag="PHAROS-PROBE"))
+            await station.remote_start()
             self.remote_starts.append(station.id)

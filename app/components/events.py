@@ -25,6 +25,26 @@ def page_block(session: Session, settings: Settings) -> dict[str, str]:
     }
 
 
+# Statuspage's component object in webhooks, in its order: fewer keys than /api/v2's.
+WEBHOOK_COMPONENT_KEYS = (
+    "status",
+    "name",
+    "created_at",
+    "updated_at",
+    "position",
+    "description",
+    "showcase",
+    "id",
+    "page_id",
+    "group_id",
+)
+
+
+def webhook_component(public: dict[str, Any]) -> dict[str, Any]:
+    """A component (as /api/v2 dumps it) cut to the keys Statuspage's webhooks carry."""
+    return {key: public[key] for key in WEBHOOK_COMPONENT_KEYS}
+
+
 def component_payload(
     session: Session, settings: Settings, component: Component, change: ComponentStatusChange
 ) -> dict[str, Any]:
@@ -32,7 +52,7 @@ def component_payload(
     (public,) = present.present_components([component], page_id=settings.page_id)
     return {
         "page": page_block(session, settings),
-        "component": public.model_dump(mode="json", exclude={"components"}),
+        "component": webhook_component(public.model_dump(mode="json")),
         "component_update": {
             "old_status": change.old_status.value,
             "new_status": change.new_status.value,

@@ -7,7 +7,7 @@ from datetime import date
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.models import ComponentStatus
-from app.schemas import ApiTime, Name
+from app.schemas import ApiTime, Description, IdentifierName
 
 
 class ComponentCreate(BaseModel):
@@ -15,8 +15,8 @@ class ComponentCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: Name
-    description: str | None = Field(default=None, max_length=2_000)
+    name: IdentifierName
+    description: Description | None = None
     status: ComponentStatus = ComponentStatus.operational
     position: int | None = Field(default=None, ge=1)
     showcase: bool = True
@@ -31,8 +31,8 @@ class ComponentUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: Name | None = None
-    description: str | None = Field(default=None, max_length=2_000)
+    name: IdentifierName | None = None
+    description: Description | None = None
     status: ComponentStatus | None = None
     position: int | None = Field(default=None, ge=1)
     showcase: bool | None = None

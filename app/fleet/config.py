@@ -24,6 +24,8 @@ class AreaRule(ProbeBase):
     """
 
     kind: Literal["area"] = "area"
+    # Evaluations are not re-probed at once (a probe's are), so each one waits an interval.
+    failures_to_open: int = Field(default=3, ge=1, le=100)
     name: str = Field(min_length=1, max_length=48, pattern=r"^[^/]+$")
     countries: list[str] = Field(default_factory=list, description="ISO 3166 alpha-3, e.g. NOR")
     cities: list[str] = Field(default_factory=list)

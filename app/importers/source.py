@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from app.models import ComponentStatus, Impact, IncidentStatus
+from app.text import strip_controls
 
 
 class SourceError(Exception):
@@ -23,6 +24,10 @@ class SourceError(Exception):
 
 class _Source(BaseModel):
     model_config = ConfigDict(extra="ignore")
+
+    # What XML can't carry is dropped on the way in: an old pasted colour code must not fail
+    # an import, nor break the feeds afterwards.
+    _xml_safe = field_validator("*", mode="before")(strip_controls)
 
 
 class SourceComponent(_Source):

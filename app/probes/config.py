@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -47,7 +47,8 @@ class _Strict(BaseModel):
 
 
 class Propagation(_Strict):
-    """End-to-end check: the StatusNotification nonce must show up in the backend's data."""
+    """End-to-end check: the probe's nonce must show up in the backend's data (1.6: in the
+    StatusNotification's `info`; 2.x: in a NotifyEvent's `techInfo`)."""
 
     url: str = Field(description="HTTP URL; {charge_point_id} is replaced")
     json_pointer: str | None = Field(default=None, description="Where the nonce must appear")
@@ -68,7 +69,8 @@ class Propagation(_Strict):
 
 
 class Command(_Strict):
-    """Command delivery check: an HTTP call makes the backend send RemoteStartTransaction."""
+    """Command delivery check: an HTTP call makes the backend send RemoteStartTransaction
+    (1.6) or RequestStartTransaction (2.x), which the probe answers Rejected."""
 
     url: str = Field(description="HTTP URL; {charge_point_id} is replaced")
     method: Literal["GET", "POST", "PUT"] = "POST"
@@ -112,8 +114,14 @@ class ProbeBase(_Strict):
     interval: Duration = 15.0
     timeout: Duration = 10.0
     slow: Duration = 2.0
-    failures_to_open: int = Field(default=3, ge=1, le=100)
+    failures_to_open: int = Field(default=5, ge=1, le=100)
     successes_to_recover: int = Field(default=2, ge=1, le=100)
+    confirm_quickly: bool = Field(
+        default=True,
+        description="After a result that starts or ends a problem, run the re-probes the "
+        "decision still needs at once (spaced confirm_spacing apart), not one per interval",
+    )
+    confirm_spacing: Duration = 1.0
     failing_for: Duration | None = Field(
         default=None, description="Also open once failing this long, however few results"
     )
@@ -129,16 +137,26 @@ class ProbeBase(_Strict):
         """The group whose failing probes share one incident (the probe itself by default)."""
         return self.group or f"probe:{self.name}"
 
+    def budget(self) -> float:
+        """The longest one run may take before it counts as a timeout (kinds add their steps)."""
+        return self.timeout + 2.0
 
-class Ocpp16Probe(ProbeBase):
-    """A synthetic OCPP 1.6J charge point."""
 
-    kind: Literal["ocpp16"]
+class OcppProbe(ProbeBase):
+    """What every synthetic OCPP charge point needs: where, who, and how it authenticates."""
+
     url: str
     charge_point_ids: list[str] = Field(min_length=1, max_length=20)
+    security_profile: Literal[0, 1, 2, 3] | None = Field(
+        default=None,
+        description="OCPP security profile: 0 none, 1 Basic auth, 2 TLS + Basic auth, "
+        "3 TLS client certificate; checked against the other fields (default: inferred)",
+    )
     username: str | None = Field(default=None, description="Basic auth (security profile 1/2)")
     password: str | None = None
-    ca_file: str | None = Field(default=None, description="CA bundle for wss:// (profile 2)")
+    ca_file: str | None = Field(default=None, description="CA bundle for wss:// (profile 2/3)")
+    client_cert: str | None = Field(default=None, description="PEM certificate (profile 3)")
+    client_key: str | None = Field(default=None, description="PEM private key (profile 3)")
     connector_id: int = Field(default=1, ge=0)
     propagation: Propagation | None = None
     command: Command | None = None
@@ -147,7 +165,7 @@ class Ocpp16Probe(ProbeBase):
     @classmethod
     def _ws(cls, value: str) -> str:
         if not value.startswith(("ws://", "wss://")):
-            raise ValueError("an ocpp16 url starts with ws:// or wss://")
+            raise ValueError("an OCPP probe url starts with ws:// or wss://")
         return value.rstrip("/")
 
     @field_validator("charge_point_ids")
@@ -161,10 +179,46 @@ class Ocpp16Probe(ProbeBase):
         return value
 
     @model_validator(mode="after")
-    def _auth_pair(self) -> Ocpp16Probe:
+    def _auth_pair(self) -> OcppProbe:
         if (self.username is None) != (self.password is None):
             raise ValueError("give both username and password for Basic auth, or neither")
+        if (self.client_cert is None) != (self.client_key is None):
+            raise ValueError("give both client_cert and client_key, or neither")
+        tls = self.url.startswith("wss://")
+        basic = self.username is not None
+        needs = {
+            0: (not basic and self.client_cert is None, "no credentials"),
+            1: (basic and not tls, "ws:// with username and password"),
+            2: (basic and tls, "wss:// with username and password"),
+            3: (tls and self.client_cert is not None, "wss:// with client_cert and client_key"),
+        }
+        if self.security_profile is not None:
+            ok, what = needs[self.security_profile]
+            if not ok:
+                raise ValueError(f"security profile {self.security_profile} needs {what}")
+        if self.client_cert is not None and not tls:
+            raise ValueError("a client certificate needs a wss:// url")
         return self
+
+    def budget(self) -> float:
+        """Connect and three CALLs, then the propagation and command waits."""
+        extra = 4 * self.timeout
+        extra += self.propagation.timeout if self.propagation else 0.0
+        extra += self.command.timeout if self.command else 0.0
+        return self.timeout + extra + 2.0
+
+
+class Ocpp16Probe(OcppProbe):
+    """A synthetic OCPP 1.6J charge point."""
+
+    kind: Literal["ocpp16"]
+
+
+class Ocpp2Probe(OcppProbe):
+    """A synthetic OCPP 2.0.1 or 2.1 charging station (one EVSE, one connector)."""
+
+    kind: Literal["ocpp201", "ocpp21"]
+    evse_id: int = Field(default=1, ge=1)
 
 
 class HttpProbe(ProbeBase):
@@ -211,6 +265,10 @@ class OcpiProbe(ProbeBase):
     )
     interval: Duration = 60.0
 
+    def budget(self) -> float:
+        """Handshake, discovery and every page of a full read."""
+        return 21 * self.timeout + 2.0
+
     @field_validator("versions_url")
     @classmethod
     def _http(cls, value: str) -> str:
@@ -219,9 +277,15 @@ class OcpiProbe(ProbeBase):
         return value
 
 
+# Every kind's config class; a new kind adds its class here and its runner in kinds.py.
 ProbeConfig = Annotated[
-    Ocpp16Probe | HttpProbe | MetricsProbe | OcpiProbe, Field(discriminator="kind")
+    Ocpp16Probe | Ocpp2Probe | HttpProbe | MetricsProbe | OcpiProbe, Field(discriminator="kind")
 ]
+KIND_NAMES = frozenset(
+    literal
+    for cls in get_args(get_args(ProbeConfig)[0])
+    for literal in get_args(cls.model_fields["kind"].annotation)
+)
 
 
 class ProbesFile(_Strict):
@@ -249,7 +313,7 @@ def _where(loc: tuple[int | str, ...], data: dict[str, Any]) -> str:
         probes = data.get("probe", [])
         name = probes[loc[1]].get("name") if loc[1] < len(probes) else None
         head = f'probe "{name}"' if isinstance(name, str) else f"probe #{loc[1] + 1}"
-        rest = [p for p in parts[2:] if p not in ("ocpp16", "http", "metrics", "ocpi")]
+        rest = [p for p in parts[2:] if p not in KIND_NAMES]
         return f"{head}: {'.'.join(rest) or '(table)'}"
     return ".".join(parts) or "(file)"
 

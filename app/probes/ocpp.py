@@ -1,5 +1,9 @@
 """The `ocpp16` probe: a synthetic OCPP 1.6J charge point, as a real charger sees the backend.
 
+The session machinery here (connect, timed CALLs, propagation, command delivery, TLS facts) is
+shared with the 2.x probes in app/probes/ocpp2.py through a Dialect: the subprotocol, the
+charge point class and the messages are what differ between OCPP versions.
+
 Per charge point id it connects (subprotocol ocpp1.6, optional Basic auth and TLS CA), sends
 BootNotification, Heartbeat and a StatusNotification whose `info` carries a nonce, and times
 each CALL. Each CALL races the connection's reader task: the `ocpp` library alone would wait
@@ -18,8 +22,12 @@ import secrets
 import socket
 import ssl
 import time
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from functools import partial
+from typing import Any, Protocol
 
 import httpx
 import websockets
@@ -36,13 +44,47 @@ from prometheus_client.parser import text_string_to_metric_families
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import InvalidHandshake, InvalidStatus
 
-from app.probes.config import Command, Ocpp16Probe, Propagation
+from app.probes.config import Command, Ocpp16Probe, OcppProbe, Propagation
 from app.probes.outcome import Check, ProbeRun, verdict
 
 # The library logs every frame at INFO; probe evidence is recorded by Pharos instead.
-_WIRE = logging.getLogger("pharos.probes.ocpp_wire")
-_WIRE.setLevel(logging.ERROR)
+WIRE = logging.getLogger("pharos.probes.ocpp_wire")
+WIRE.setLevel(logging.ERROR)
 SUBPROTOCOL = "ocpp1.6"
+# CALLERRORs a backend gives a message it can't parse. Our messages are schema-valid for the
+# version both sides negotiated, so on the first CALL these mean it speaks another version.
+SCHEMA_ERRORS = {
+    "FormationViolation",
+    "FormatViolation",
+    "OccurenceConstraintViolation",
+    "OccurrenceConstraintViolation",
+    "PropertyConstraintViolation",
+    "TypeConstraintViolation",
+    "ProtocolError",
+}
+
+
+class Charger(Protocol):
+    """What the session needs of a synthetic charge point, whatever its OCPP version."""
+
+    id: str
+    remote_start: asyncio.Event
+    remote_start_at: float
+    wrong_version: str | None
+
+    async def start(self) -> None: ...
+
+    async def call(self, payload: Any, suppress: bool = ...) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """One OCPP version as the probe speaks it."""
+
+    subprotocol: str
+    charger: Callable[[str, ClientConnection, float], Charger]
+    # (name, payload) CALLs of one run, given the probe and a fresh nonce.
+    messages: Callable[[Any, str], list[tuple[str, Any]]]
 
 
 def _ms(start: float) -> float:
@@ -54,9 +96,10 @@ class SyntheticChargePoint(ChargePoint):  # type: ignore[misc]
 
     def __init__(self, cp_id: str, connection: ClientConnection, timeout: float) -> None:
         # Our own race in timed_call decides timeouts; the library's waits a little longer.
-        super().__init__(cp_id, connection, response_timeout=timeout + 1, logger=_WIRE)
+        super().__init__(cp_id, connection, response_timeout=timeout + 1, logger=WIRE)
         self.remote_start = asyncio.Event()
         self.remote_start_at = 0.0
+        self.wrong_version: str | None = None
 
     @on(Action.remote_start_transaction)  # type: ignore[untyped-decorator]
     def on_remote_start(self, **_: Any) -> call_result.RemoteStartTransaction:
@@ -72,13 +115,25 @@ class SyntheticChargePoint(ChargePoint):  # type: ignore[misc]
 
 def classify_connect_error(exc: BaseException) -> str:
     """An error class for a failed connection attempt."""
+    cause = exc.__cause__ or exc.__context__
+    if isinstance(exc, InvalidHandshake) and isinstance(cause, ssl.SSLError):
+        # TLS 1.3 sends a refused client certificate after the handshake: the upgrade fails.
+        return classify_connect_error(cause)
+    if isinstance(exc, InvalidHandshake) and isinstance(cause, EOFError):
+        # Closed before any HTTP answer: over TLS 1.3 also how a backend refuses a charger
+        # without the client certificate it requires (security profile 3).
+        return "handshake_closed"
     if isinstance(exc, InvalidStatus):
         return f"handshake_http_{exc.response.status_code}"
     if isinstance(exc, ConnectionRefusedError):
         return "connect_refused"
     if isinstance(exc, socket.gaierror):
         return "dns"
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return "tls_hostname" if "hostname" in str(exc).lower() else "tls_untrusted"
     if isinstance(exc, ssl.SSLError):
+        if "CERTIFICATE_REQUIRED" in str(exc).upper():
+            return "tls_client_cert_required"
         return "tls"
     if isinstance(exc, TimeoutError):
         return "connect_timeout"
@@ -88,7 +143,7 @@ def classify_connect_error(exc: BaseException) -> str:
 
 
 async def timed_call(
-    cp: SyntheticChargePoint, reader: asyncio.Task[None], payload: Any, *, name: str, limit: float
+    cp: Charger, reader: asyncio.Task[None], payload: Any, *, name: str, limit: float
 ) -> Check:
     """Send one CALL and classify the answer: ok, CALLERROR, connection closed or timeout."""
     start = time.perf_counter()
@@ -102,6 +157,10 @@ async def timed_call(
         if isinstance(exc, OCPPError):
             code = getattr(exc, "code", "Unknown")
             return Check(name, cp.id, False, latency, f"callerror_{code}", str(exc.description))
+        if isinstance(exc, ValueError | TypeError):
+            # The answer doesn't fit the negotiated version's schema.
+            detail = f"answer is not a valid {name} response: {exc}"
+            return Check(name, cp.id, False, latency, "ocpp_version_mismatch", detail[:300])
         return Check(name, cp.id, False, latency, "call_failed", repr(exc))
     sent.cancel()
     if reader in done:
@@ -109,21 +168,37 @@ async def timed_call(
     return Check(name, cp.id, False, latency, "call_timeout", f"no answer in {limit:g}s")
 
 
-def _connect_kwargs(probe: Ocpp16Probe) -> dict[str, Any]:
+def _connect_kwargs(probe: OcppProbe, subprotocol: str) -> dict[str, Any]:
     headers = {}
     if probe.username is not None and probe.password is not None:
         pair = f"{probe.username}:{probe.password}".encode()
         headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
     kwargs: dict[str, Any] = {
-        "subprotocols": [SUBPROTOCOL],
+        "subprotocols": [subprotocol],
         "additional_headers": headers,
         "open_timeout": probe.timeout,
         "close_timeout": 1,
         "proxy": None,
     }
     if probe.url.startswith("wss://"):
-        kwargs["ssl"] = ssl.create_default_context(cafile=probe.ca_file)
+        context = ssl.create_default_context(cafile=probe.ca_file)
+        if probe.client_cert is not None:
+            context.load_cert_chain(probe.client_cert, probe.client_key)
+        kwargs["ssl"] = context
     return kwargs
+
+
+def peer_certificate(connection: ClientConnection) -> dict[str, Any] | None:
+    """The backend's TLS certificate as the handshake verified it: expiry and subject."""
+    ssl_object = connection.transport.get_extra_info("ssl_object")
+    if ssl_object is None:
+        return None
+    cert = ssl_object.getpeercert()
+    if not cert or "notAfter" not in cert:
+        return None
+    not_after = datetime.fromtimestamp(ssl.cert_time_to_seconds(cert["notAfter"]), UTC)
+    subject = ", ".join(f"{k}={v}" for rdn in cert.get("subject", ()) for k, v in rdn)
+    return {"not_after": not_after.isoformat(), "subject": subject[:255]}
 
 
 def resolve_pointer(document: Any, pointer: str) -> Any:
@@ -142,24 +217,30 @@ def resolve_pointer(document: Any, pointer: str) -> Any:
     return current
 
 
-def _nonce_seen(text: str, propagation: Propagation, nonce: str) -> bool:
+def _nonce_seen(text: str, propagation: Propagation, proof: set[str]) -> bool:
+    """Whether the backend's answer shows one of the proof values."""
     if propagation.json_pointer is not None:
         try:
             value = resolve_pointer(json.loads(text), propagation.json_pointer)
         except (KeyError, ValueError):
             return False
-        return value == nonce or (isinstance(value, str) and nonce in value)
+        return isinstance(value, str) and any(p in value for p in proof)
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
-            if sample.name == propagation.metric and nonce in sample.labels.values():
+            if sample.name == propagation.metric and proof & set(sample.labels.values()):
                 return True
     return False
 
 
 async def check_propagation(
-    http: httpx.AsyncClient, propagation: Propagation, cp_id: str, nonce: str
+    http: httpx.AsyncClient,
+    propagation: Propagation,
+    cp_id: str,
+    nonce: str,
+    proof: Callable[[], set[str]] | None = None,
 ) -> Check:
-    """Poll the backend until the nonce appears: the time it took is the processing lag."""
+    """Poll the backend until the nonce (or a later one of this charger's) appears: the time
+    it took is the processing lag."""
     url = propagation.url.format(charge_point_id=cp_id)
     start = time.perf_counter()
     deadline = start + propagation.timeout
@@ -167,7 +248,9 @@ async def check_propagation(
     while True:
         try:
             response = await http.get(url, timeout=max(deadline - time.perf_counter(), 0.1))
-            if response.status_code == 200 and _nonce_seen(response.text, propagation, nonce):
+            if response.status_code == 200 and _nonce_seen(
+                response.text, propagation, {nonce} if proof is None else proof()
+            ):
                 lag = _ms(start)
                 return Check(
                     "propagation", cp_id, True, lag, slow=lag > propagation.lag_degraded * 1000
@@ -182,9 +265,7 @@ async def check_propagation(
         await asyncio.sleep(propagation.poll_every)
 
 
-async def check_command(
-    http: httpx.AsyncClient, command: Command, cp: SyntheticChargePoint
-) -> Check:
+async def check_command(http: httpx.AsyncClient, command: Command, cp: Charger) -> Check:
     """Ask the backend to remote-start on this charger; time until the charger hears it."""
     cp.remote_start.clear()
     url = command.url.format(charge_point_id=cp.id)
@@ -206,33 +287,104 @@ async def check_command(
         detail = f"RemoteStartTransaction not received in {command.timeout:g}s"
         return Check("command", cp.id, False, _ms(start), "command_not_delivered", detail)
     delivery = (cp.remote_start_at - start) * 1000
+    if cp.wrong_version is not None:
+        detail = f"the backend sent {cp.wrong_version}, a message of another OCPP version"
+        return Check("command", cp.id, False, delivery, "ocpp_version_mismatch", detail)
     return Check("command", cp.id, True, delivery, slow=delivery > command.slow * 1000)
 
 
+class NonceLog:
+    """The nonces sent per charge point, in order, and who may use the connection.
+
+    Backends keep a charger's *latest* status, so when runs overlap (quick re-probes), a
+    later run's nonce may overwrite an earlier one before it is polled. Messages of one
+    charger are processed in order, so a later nonce seen means the earlier one was processed
+    too. And since many backends drop a charger's older connection when the same id connects
+    again, only one run at a time holds a WebSocket per charge point id; the propagation wait,
+    which needs no connection, overlaps freely.
+    """
+
+    KEEP = 64
+
+    def __init__(self) -> None:
+        self._sent: dict[str, list[str]] = {}
+        self._locks: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, dict[str, asyncio.Lock]
+        ] = weakref.WeakKeyDictionary()
+
+    def lock(self, key: str) -> asyncio.Lock:
+        """The lock of one charge point's connection (per event loop)."""
+        locks = self._locks.setdefault(asyncio.get_running_loop(), {})
+        return locks.setdefault(key, asyncio.Lock())
+
+    def sent(self, key: str, nonce: str) -> None:
+        """Remember a nonce as sent (after the backend acknowledged it)."""
+        sent = self._sent.setdefault(key, [])
+        sent.append(nonce)
+        del sent[: -self.KEEP]
+
+    def proof(self, key: str, nonce: str) -> set[str]:
+        """Values whose presence shows `nonce` was processed: itself and every later one."""
+        sent = self._sent.get(key, [])
+        return set(sent[sent.index(nonce) :]) if nonce in sent else {nonce}
+
+
+NONCES = NonceLog()
+
+
 async def _session(
-    probe: Ocpp16Probe, cp_id: str, http: httpx.AsyncClient
-) -> tuple[str, list[Check]]:
-    """One charge point's run; returns its finding ("ok", "slow", "stalled", "down")."""
+    probe: OcppProbe, dialect: Dialect, cp_id: str, http: httpx.AsyncClient
+) -> tuple[str, list[Check], dict[str, Any] | None]:
+    """One charge point's run: its finding ("ok", "slow", "stalled", "down"), its checks and
+    the backend's TLS certificate (wss:// only)."""
+    key = f"{probe.url}/{cp_id}"
+    checks: list[Check] = []
+    async with NONCES.lock(key):
+        finding, nonce, cert = await _connected(probe, dialect, cp_id, http, checks)
+    if nonce is None:
+        return finding, checks, cert
+    if probe.propagation is not None:
+        proof = partial(NONCES.proof, key, nonce)
+        checks.append(await check_propagation(http, probe.propagation, cp_id, nonce, proof))
+    if not all(c.ok for c in checks):
+        return "stalled", checks, cert
+    return ("slow" if any(c.slow for c in checks) else "ok"), checks, cert
+
+
+async def _connected(
+    probe: OcppProbe, dialect: Dialect, cp_id: str, http: httpx.AsyncClient, checks: list[Check]
+) -> tuple[str, str | None, dict[str, Any] | None]:
+    """The part of a run that needs the connection: connect, CALLs, command delivery.
+    Returns a finding, the nonce the backend accepted (None when the run ended early) and
+    the backend's certificate."""
     url = f"{probe.url}/{cp_id}"
     start = time.perf_counter()
     try:
-        connection = await websockets.connect(url, **_connect_kwargs(probe))
+        connection = await websockets.connect(url, **_connect_kwargs(probe, dialect.subprotocol))
     except Exception as exc:  # every way a connect fails is a finding, not a crash
-        return "down", [
+        checks.append(
             Check("connect", cp_id, False, _ms(start), classify_connect_error(exc), repr(exc))
-        ]
-    checks = [Check("connect", cp_id, True, _ms(start))]
+        )
+        return "down", None, None
+    checks.append(Check("connect", cp_id, True, _ms(start)))
     try:
-        if connection.subprotocol != SUBPROTOCOL:
-            detail = f"server chose subprotocol {connection.subprotocol!r}"
+        cert = peer_certificate(connection)
+        if connection.subprotocol != dialect.subprotocol:
+            detail = f"asked for {dialect.subprotocol!r}, server chose {connection.subprotocol!r}"
             checks[0] = Check(
                 "connect", cp_id, False, checks[0].latency_ms, "subprotocol_rejected", detail
             )
-            return "down", checks
-        cp = SyntheticChargePoint(cp_id, connection, probe.timeout)
+            return "down", None, cert
+        cp = dialect.charger(cp_id, connection, probe.timeout)
         reader = asyncio.create_task(cp.start())
         try:
-            return await _calls(probe, cp, reader, http, checks), checks
+            nonce = await _calls(probe, dialect, cp, reader, checks)
+            if nonce is None:
+                return "down", None, cert
+            NONCES.sent(f"{probe.url}/{cp_id}", nonce)
+            if probe.command is not None:
+                checks.append(await check_command(http, probe.command, cp))
+            return "ok", nonce, cert
         finally:
             reader.cancel()
     finally:
@@ -240,14 +392,54 @@ async def _session(
 
 
 async def _calls(
-    probe: Ocpp16Probe,
-    cp: SyntheticChargePoint,
+    probe: OcppProbe,
+    dialect: Dialect,
+    cp: Charger,
     reader: asyncio.Task[None],
-    http: httpx.AsyncClient,
     checks: list[Check],
-) -> str:
+) -> str | None:
+    """The CALLs of one run; the nonce they carried, or None when one failed."""
     nonce = f"pharos-{secrets.token_hex(8)}"
-    payloads = [
+    for index, (name, payload) in enumerate(dialect.messages(probe, nonce)):
+        check = await timed_call(cp, reader, payload, name=name, limit=probe.timeout)
+        check.slow = check.ok and (check.latency_ms or 0) > probe.slow * 1000
+        if index == 0 and (check.error_class or "").removeprefix("callerror_") in SCHEMA_ERRORS:
+            check.detail = (
+                f"the backend rejected a valid {dialect.subprotocol} {name} as malformed "
+                f"({check.error_class}): it speaks another OCPP version on this connection"
+            )
+            check.error_class = "ocpp_version_mismatch"
+        checks.append(check)
+        if not check.ok:
+            # A closed or blocked connection answers nothing more; stop here.
+            return None
+    return nonce
+
+
+async def run_ocpp(probe: OcppProbe, dialect: Dialect, http: httpx.AsyncClient) -> ProbeRun:
+    """Run the probe once for every charge point id, concurrently."""
+    sessions = await asyncio.gather(
+        *(_session(probe, dialect, cp_id, http) for cp_id in probe.charge_point_ids)
+    )
+    found = {
+        cp_id: finding
+        for cp_id, (finding, _, _) in zip(probe.charge_point_ids, sessions, strict=True)
+    }
+    status, problem = verdict(
+        found,
+        on_failure=probe.on_failure,
+        on_partial_failure=probe.on_partial_failure,
+        on_slow=probe.on_slow,
+    )
+    checks = [check for _, group, _ in sessions for check in group]
+    certs = [cert for _, _, cert in sessions if cert is not None]
+    cert = min(certs, key=lambda c: str(c["not_after"]), default=None)
+    return ProbeRun(probe.name, status, checks, problem, cert=cert)
+
+
+def v16_messages(probe: OcppProbe, nonce: str) -> list[tuple[str, Any]]:
+    """BootNotification, Heartbeat, and a StatusNotification whose `info` is the nonce."""
+    return [
         (
             "boot_notification",
             call.BootNotification(charge_point_model="Pharos probe", charge_point_vendor="Pharos"),
@@ -264,35 +456,11 @@ async def _calls(
             ),
         ),
     ]
-    for name, payload in payloads:
-        check = await timed_call(cp, reader, payload, name=name, limit=probe.timeout)
-        check.slow = check.ok and (check.latency_ms or 0) > probe.slow * 1000
-        checks.append(check)
-        if not check.ok:
-            # A closed or blocked connection answers nothing more; stop here.
-            return "down"
-    if probe.propagation is not None:
-        checks.append(await check_propagation(http, probe.propagation, cp.id, nonce))
-    if probe.command is not None:
-        checks.append(await check_command(http, probe.command, cp))
-    if not all(c.ok for c in checks):
-        return "stalled"
-    return "slow" if any(c.slow for c in checks) else "ok"
+
+
+V16 = Dialect(SUBPROTOCOL, SyntheticChargePoint, v16_messages)
 
 
 async def run_ocpp16(probe: Ocpp16Probe, http: httpx.AsyncClient) -> ProbeRun:
-    """Run the probe once for every charge point id, concurrently."""
-    sessions = await asyncio.gather(
-        *(_session(probe, cp_id, http) for cp_id in probe.charge_point_ids)
-    )
-    found = {
-        cp_id: finding for cp_id, (finding, _) in zip(probe.charge_point_ids, sessions, strict=True)
-    }
-    status, problem = verdict(
-        found,
-        on_failure=probe.on_failure,
-        on_partial_failure=probe.on_partial_failure,
-        on_slow=probe.on_slow,
-    )
-    checks = [check for _, group in sessions for check in group]
-    return ProbeRun(probe.name, status, checks, problem)
+    """The 1.6J probe's run."""
+    return await run_ocpp(probe, V16, http)

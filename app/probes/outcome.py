@@ -42,6 +42,12 @@ class ProbeRun:
     checks: list[Check] = field(default_factory=list)
     # What made it unhealthy, for incident templates: "down", "stalled", "slow" or None.
     problem: str | None = None
+    # A quick re-probe confirming a decision (not a scheduled run).
+    confirmation: bool = False
+    # The backend's TLS certificate (wss://): {"not_after": ISO time, "subject": ...}.
+    cert: dict[str, Any] | None = None
+    # (affected, total) chargers, for a roll-up's structured impact (app.fleet).
+    chargers: tuple[int, int] | None = None
 
     @property
     def ok(self) -> bool:
@@ -69,9 +75,11 @@ class ProbeRun:
             "probe": self.probe,
             "status": self.status.value,
             "problem": self.problem,
+            "confirmation": self.confirmation,
             "error_classes": self.error_classes,
             "latency_ms": None if self.latency_ms is None else round(self.latency_ms, 1),
             "checks": [c.as_json() for c in self.checks],
+            "cert": self.cert,
         }
 
 

@@ -85,3 +85,19 @@ def observe(c: Counters, status: ComponentStatus, at: datetime, rule: Thresholds
         c.pending, c.pending_count = None, 0
         return Decision.change
     return Decision.none
+
+
+def still_to_confirm(c: Counters, rule: Thresholds) -> int:
+    """How many more results in a row the decision under way needs (0: nothing under way).
+
+    A first failure needs `failures_to_open - 1` more to open; a first success during a
+    problem needs `successes_to_recover - 1` more to recover; a new severity needs
+    `failures_to_open - 1` more to change. The runner runs these as quick re-probes.
+    """
+    if c.active == OK:
+        return max(rule.failures_to_open - c.failures, 0) if c.failures else 0
+    if c.successes:
+        return max(rule.successes_to_recover - c.successes, 0)
+    if c.pending is not None:
+        return max(rule.failures_to_open - c.pending_count, 0)
+    return 0

@@ -13,7 +13,7 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 import httpx
@@ -22,20 +22,11 @@ from sqlalchemy.engine import Engine
 from app.clock import utcnow
 from app.config import Settings
 from app.db import read_session, unit_of_work
-from app.fleet.probe import OcpiPoller, check_ocpi
+from app.fleet.probe import OcpiPoller
 from app.models import ComponentStatus
 from app.probes import lease, service
-from app.probes.config import (
-    HttpProbe,
-    MetricsProbe,
-    OcpiProbe,
-    Ocpp16Probe,
-    ProbeConfig,
-    load_probes,
-)
-from app.probes.http import run_http
-from app.probes.metrics import MetricsChecker
-from app.probes.ocpp import run_ocpp16
+from app.probes.config import ProbeConfig, load_probes
+from app.probes.kinds import KindContext, RunOnce, run_once_for
 from app.probes.outcome import Check, ProbeRun
 from app.workers import Heartbeat
 
@@ -47,43 +38,34 @@ class ProbeExecutor:
     """Runs probes once each, with a hard time budget; keeps per-probe state (metric rates)."""
 
     def __init__(self, probes: list[ProbeConfig], *, ocpi: OcpiPoller | None = None) -> None:
-        self.probes = probes
-        self._ocpi = ocpi  # without one (probe check) an ocpi probe only checks its endpoints
-        self._metrics = {p.name: MetricsChecker(p) for p in probes if isinstance(p, MetricsProbe)}
+        # Without an OCPI poller (probe check) an ocpi probe only checks its endpoints.
+        self.context = KindContext(ocpi=ocpi)
+        self._runs: dict[str, tuple[ProbeConfig, RunOnce]] = {}
+        for probe in probes:
+            self.run_once(probe)
 
-    @staticmethod
-    def budget(probe: ProbeConfig) -> float:
-        """The longest a run may take before it counts as a timeout."""
-        extra = 0.0
-        if isinstance(probe, Ocpp16Probe):
-            extra = 3 * probe.timeout
-            extra += probe.propagation.timeout if probe.propagation else 0.0
-            extra += probe.command.timeout if probe.command else 0.0
-        elif isinstance(probe, OcpiProbe):
-            extra = 20 * probe.timeout  # handshake, discovery and every page of a full read
-        return probe.timeout + extra + 2.0
+    def run_once(self, probe: ProbeConfig) -> RunOnce:
+        """This definition's run function (made anew when the definition changes)."""
+        known = self._runs.get(probe.name)
+        if known is None or known[0] != probe:
+            known = (probe, run_once_for(probe, self.context))
+            self._runs[probe.name] = known
+        return known[1]
+
+    def forget(self, name: str) -> None:
+        """Drop a removed probe's state."""
+        self._runs.pop(name, None)
 
     async def run(self, probe: ProbeConfig, http: httpx.AsyncClient) -> ProbeRun:
         """Run one probe; a crash or an overrun is a failed result, never an exception."""
         try:
-            return await asyncio.wait_for(self._dispatch(probe, http), self.budget(probe))
+            return await asyncio.wait_for(self.run_once(probe)(http), probe.budget())
         except TimeoutError:
             check = Check("run", probe.name, False, None, "probe_timeout", "run overran its budget")
         except Exception as exc:  # a probe bug must not stop the others
             log.exception("probe %s crashed", probe.name)
             check = Check("run", probe.name, False, None, "probe_error", repr(exc))
         return ProbeRun(probe.name, ComponentStatus(probe.on_failure), [check], "down")
-
-    async def _dispatch(self, probe: ProbeConfig, http: httpx.AsyncClient) -> ProbeRun:
-        if isinstance(probe, Ocpp16Probe):
-            return await run_ocpp16(probe, http)
-        if isinstance(probe, HttpProbe):
-            return await run_http(probe, http)
-        if isinstance(probe, OcpiProbe):
-            if self._ocpi is None:
-                return await check_ocpi(probe, http)
-            return await self._ocpi.run(probe, http)
-        return await self._metrics[probe.name].run(http)
 
 
 def probe_client() -> httpx.AsyncClient:
@@ -104,12 +86,14 @@ class ProbeRunner:
         *,
         clock: Callable[[], datetime] = utcnow,
         holder: str | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.engine = engine
         self.settings = settings
         self.probes = {p.name: p for p in probes}
         self.executor = ProbeExecutor(probes, ocpi=OcpiPoller(engine, settings, clock=clock))
         self.clock = clock
+        self.sleep = sleep  # between quick re-probes (the benchmark's simulated time)
         self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         shortest = min((p.interval for p in probes), default=15.0)
         self.tick = min(1.0, shortest / 4)
@@ -133,13 +117,17 @@ class ProbeRunner:
         with unit_of_work(self.engine) as session:
             service.sync_states(session, list(self.probes.values()), now=self.clock())
 
-    def record(self, run: ProbeRun) -> None:
-        """Store a result and act on it: one transaction (blocking; called in a thread)."""
+    def record(self, run: ProbeRun) -> int:
+        """Store a result and act on it: one transaction (blocking; called in a thread).
+
+        Returns how many quick re-probes the decision under way still needs.
+        """
+        probe = self.probes[run.probe]
         with unit_of_work(self.engine) as session:
-            service.record_run(
-                session, self.probes[run.probe], run, settings=self.settings, now=self.clock()
-            )
+            service.record_run(session, probe, run, settings=self.settings, now=self.clock())
+            more = service.still_to_confirm(session, probe)
         self.runs += 1
+        return more
 
     def settle(self) -> list[str]:
         """Resolve incidents whose quiet period has passed, one transaction each (blocking)."""
@@ -160,14 +148,44 @@ class ProbeRunner:
         return resolved
 
     async def run_probe(self, probe: ProbeConfig, http: httpx.AsyncClient) -> ProbeRun:
-        """Run one probe and record its result."""
+        """Run one probe and record its result (one result, no re-probes)."""
         result = await self.executor.run(probe, http)
         await asyncio.to_thread(self.record, result)
         return result
 
+    async def decide(self, probe: ProbeConfig, http: httpx.AsyncClient) -> list[ProbeRun]:
+        """One scheduled run, then the quick re-probes its decision needs.
+
+        A result that starts a decision (a first failure; a first success during a problem; a
+        new severity) is confirmed at once: the remaining results the thresholds ask for are
+        run now, started `confirm_spacing` apart and overlapping, instead of one per interval.
+        Each run covers every charge point id again, and each result is recorded in order, in
+        its own transaction, so the usual rules open, change or recover only on confirmation.
+        """
+        first = await self.executor.run(probe, http)
+        more = await asyncio.to_thread(self.record, first)
+        results = [first]
+        if not more or not probe.confirm_quickly:
+            return results
+        started: list[asyncio.Task[ProbeRun]] = []
+        try:
+            for i in range(more):
+                if i:
+                    await self.sleep(probe.confirm_spacing)
+                started.append(asyncio.create_task(self.executor.run(probe, http)))
+            for task in started:
+                result = await task
+                result.confirmation = True
+                await asyncio.to_thread(self.record, result)
+                results.append(result)
+        finally:
+            for task in started:
+                task.cancel()
+        return results
+
     async def run(self, beat: Heartbeat) -> None:
         """Lead or wait, probe on schedule, settle quiet periods; forever."""
-        in_flight: dict[str, asyncio.Task[ProbeRun]] = {}
+        in_flight: dict[str, asyncio.Task[list[ProbeRun]]] = {}
         due: dict[str, float] = {}
         try:
             async with probe_client() as http:
@@ -187,7 +205,7 @@ class ProbeRunner:
     async def _round(
         self,
         http: httpx.AsyncClient,
-        in_flight: dict[str, asyncio.Task[ProbeRun]],
+        in_flight: dict[str, asyncio.Task[list[ProbeRun]]],
         due: dict[str, float],
     ) -> None:
         leading = await asyncio.to_thread(self._lead)
@@ -211,7 +229,7 @@ class ProbeRunner:
             if previous is not None and not previous.cancelled() and previous.exception():
                 log.error("probe %s failed to record", name, exc_info=previous.exception())
             if due.get(name, now) <= now:
-                in_flight[name] = asyncio.create_task(self.run_probe(probe, http))
+                in_flight[name] = asyncio.create_task(self.decide(probe, http))
                 due[name] = max(due.get(name, now) + probe.interval, now)
         await asyncio.to_thread(self.settle)
 

@@ -24,10 +24,12 @@ from app.incidents import service as incidents
 from app.incidents.schemas import IncidentCreate, UpdateCreate
 from app.models import (
     OPEN_STATUSES,
+    AffectedComponent,
     Component,
     ComponentStatus,
     Incident,
     IncidentStatus,
+    IncidentUpdate,
     ProbeResult,
     ProbeState,
 )
@@ -37,6 +39,7 @@ from app.probes.outcome import ProbeRun
 
 ACTOR_PREFIX = "probe:"
 RESULTS_KEPT = timedelta(days=30)
+MAINTENANCE_UNDER_WAY = (IncidentStatus.in_progress, IncidentStatus.verifying)
 
 
 def actor(probe_name: str) -> str:
@@ -107,6 +110,21 @@ def record_run(
         select(ProbeState).where(ProbeState.name == probe.name).with_for_update()
     ).one()
     evidence = run.evidence()
+    counters = _counters(state)
+    before = counters.active
+    decision = rules.observe(counters, run.status, now, _thresholds(probe))
+    silencer = None
+    if decision in (rules.Decision.open, rules.Decision.change) and state.component_id:
+        silencer = maintenance_silencing(session, state.component_id, now=now)
+    if silencer is not None:
+        # Planned work: keep counting, declare nothing. The problem stays unconfirmed, so the
+        # first unhealthy result after the window opens (or changes) the incident then.
+        counters.active, counters.pending, counters.pending_count = before, None, 0
+        decision = rules.Decision.none
+        evidence["silenced_by_maintenance"] = silencer
+        if state.silenced_by != silencer:
+            _audit(session, state, "silenced", evidence, now)
+    state.silenced_by = silencer
     session.add(
         ProbeResult(
             probe=probe.name,
@@ -117,8 +135,6 @@ def record_run(
             evidence=evidence,
         )
     )
-    counters = _counters(state)
-    decision = rules.observe(counters, run.status, now, _thresholds(probe))
     state.active, state.failures, state.successes = (
         counters.active,
         counters.failures,
@@ -126,6 +142,9 @@ def record_run(
     )
     state.failing_since, state.pending = counters.failing_since, counters.pending
     state.pending_count = counters.pending_count
+    if run.cert is not None:
+        state.cert_expires_at = datetime.fromisoformat(str(run.cert["not_after"]))
+        state.cert_subject = str(run.cert.get("subject") or "")[:255] or None
     state.last_run_at, state.last_status = now, run.status
     state.last_latency_ms, state.last_error_classes = run.latency_ms, run.error_classes
     session.add(state)
@@ -137,6 +156,30 @@ def record_run(
     else:
         _declare(session, state, probe, component, run, evidence, settings=settings, now=now)
     return decision
+
+
+def maintenance_silencing(session: Session, component_id: str, *, now: datetime) -> str | None:
+    """The id of a maintenance under way on this component, if any: in progress or
+    verifying, or scheduled with its window begun and not yet over."""
+    named = (
+        select(IncidentUpdate.incident_id)
+        .join(AffectedComponent, col(AffectedComponent.incident_update_id) == IncidentUpdate.id)
+        .where(AffectedComponent.component_id == component_id)
+    )
+    window_on = (
+        (col(Incident.status) == IncidentStatus.scheduled)
+        & (col(Incident.scheduled_for) <= now)
+        & (col(Incident.scheduled_until) > now)
+    )
+    found = session.exec(
+        select(Incident.id)
+        .where(col(Incident.scheduled_for).is_not(None))
+        .where(col(Incident.status).in_(MAINTENANCE_UNDER_WAY) | window_on)
+        .where(col(Incident.id).in_(named))
+        .order_by(col(Incident.scheduled_for))
+        .limit(1)
+    ).first()
+    return None if found is None else str(found)
 
 
 def _audit(
@@ -195,7 +238,9 @@ def _declare(
             name=probe.incident_name,
             body=probe.incident_body,
         )
-        data = IncidentCreate(name=name, body=body, components={component.id: status})
+        data = IncidentCreate(
+            name=name, body=body, components={component.id: status}, **_impact(run)
+        )
         opened = incidents.open_incident(
             session, data=data, settings=settings, actor=actor(probe.name), now=now, automated=True
         )
@@ -216,7 +261,9 @@ def _declare(
     else:
         body, new_status = wording.severity_changed(component.name, status), incident.status
     _audit(session, state, "incident_updated", evidence, now)
-    update = UpdateCreate(status=new_status, body=body, components={component.id: status})
+    update = UpdateCreate(
+        status=new_status, body=body, components={component.id: status}, **_impact(run)
+    )
     incidents.post_update(
         session,
         incident.id,
@@ -226,6 +273,13 @@ def _declare(
         now=now,
         automated=True,
     )
+
+
+def _impact(run: ProbeRun) -> dict[str, int]:
+    """A roll-up's charger counts for the incident (nothing for other probes)."""
+    if run.chargers is None:
+        return {}
+    return {"chargers_affected": run.chargers[0], "chargers_total": run.chargers[1]}
 
 
 def link_incident(session: Session, state: ProbeState, incident_id: str) -> None:
@@ -361,6 +415,14 @@ def _let_go(
 def prune_results(session: Session, *, now: datetime) -> None:
     """Forget results older than the retention period."""
     session.exec(delete(ProbeResult).where(col(ProbeResult.at) < now - RESULTS_KEPT))
+
+
+def still_to_confirm(session: Session, probe: ProbeBase) -> int:
+    """Re-probes the decision under way still needs (after record_run, same transaction)."""
+    state = session.get(ProbeState, probe.name)
+    if state is None:
+        return 0
+    return rules.still_to_confirm(_counters(state), _thresholds(probe))
 
 
 def get_state(session: Session, name: str) -> ProbeState:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
 
 from app.models import DeliveryStatus, SubscriberChannel, SubscriberStatus
 from app.schemas import ApiTime
+from app.text import refuse_bidi
 
 URL_MAX = 2048
 
@@ -15,8 +18,12 @@ class SubscriberCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    url: str = Field(min_length=1, max_length=URL_MAX, description="http(s) endpoint")
-    email: EmailStr | None = Field(default=None, description="Who to tell about failures")
+    url: Annotated[str, AfterValidator(refuse_bidi)] = Field(
+        min_length=1, max_length=URL_MAX, description="http(s) endpoint"
+    )
+    email: Annotated[EmailStr, AfterValidator(refuse_bidi)] | None = Field(
+        default=None, description="Who to tell about failures"
+    )
     component_ids: list[str] | None = Field(
         default=None, max_length=500, description="Only events touching these components"
     )

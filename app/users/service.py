@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 from app.audit import service as audit
 from app.errors import Conflict, InvalidInput, NotFound
 from app.models import StaffSession, User, UserRole
+from app.text import refuse_bidi
 
 PASSWORD_MIN = 10
 PASSWORD_MAX = 1024
@@ -33,7 +34,10 @@ def check_email(email: str) -> str:
     local, at, domain = email.partition("@")
     if not at or not local or "." not in domain or len(email) > EMAIL_MAX or " " in email:
         raise InvalidInput("enter an email address like name@example.com")
-    return email
+    try:
+        return refuse_bidi(email)
+    except ValueError as exc:
+        raise InvalidInput(f"email address {exc}") from exc
 
 
 def check_password(password: str) -> str:

@@ -17,9 +17,10 @@ from feedgen.feed import FeedGenerator
 
 from app import i18n, labels
 from app.i18n import _
-from app.incidents.present import page_path
+from app.incidents.present import chargers_impact, page_path
 from app.incidents.read import IncidentDetail
 from app.models import Incident, IncidentUpdate
+from app.text import xml_safe
 
 FEED_ITEM_CAP = 50  # newest entries per feed; the page's /history has the rest
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -71,20 +72,32 @@ def update_html(update: IncidentUpdate, tz: tzinfo) -> str:
     )
 
 
+def _impact_html(incident: Incident) -> str:
+    impact = chargers_impact(incident)
+    if impact is None:
+        return ""
+    text = i18n.ngettext(
+        "%(affected)d of %(num)d charger affected",
+        "%(affected)d of %(num)d chargers affected",
+        impact.total,
+    ) % {"affected": impact.affected, "num": impact.total}
+    return f"<p><strong>{escape(text)}</strong></p>"
+
+
 def _generator(
     site: FeedSite, *, title: str, path: str, flavor: Flavor, updated: datetime, feed_id: str
 ) -> FeedGenerator:
     fg = FeedGenerator()
     fg.id(f"tag:{site.tag_authority},2005:{feed_id}")
-    fg.title(title)
-    fg.author({"name": site.name})
+    fg.title(xml_safe(title))
+    fg.author({"name": xml_safe(site.name)})
     fg.link(
         href=f"{site.public_url}{path}.{flavor}", rel="self", type=MEDIA_TYPES[flavor].split(";")[0]
     )
     fg.link(href=f"{site.public_url}/history", rel="alternate", type="text/html")
     fg.description(
         _("Incidents and updates of %(name)s, newest %(count)d. Older ones: %(url)s")
-        % {"name": site.name, "count": FEED_ITEM_CAP, "url": f"{site.public_url}/history"}
+        % {"name": xml_safe(site.name), "count": FEED_ITEM_CAP, "url": f"{site.public_url}/history"}
     )
     fg.language(i18n.current())
     fg.updated(updated)
@@ -107,6 +120,8 @@ def _entry(
 ) -> None:
     # feedgen keeps one id for both formats; Atom gets a tag: URI, RSS the page URL as guid.
     entry = fg.add_entry(order="append")
+    # Stored text may predate the input checks: drop what XML can't carry, never fail.
+    title, html = xml_safe(title), xml_safe(html)
     entry.title(title)
     entry.link(href=url, rel="alternate", type="text/html")
     if flavor == "atom":
@@ -143,7 +158,7 @@ def history_feed(
             published=i.started_at,
             updated=i.updated_at,
             rss_date=i.updated_at,
-            html="".join(update_html(u, site.tz) for u in detail.updates),
+            html=_impact_html(i) + "".join(update_html(u, site.tz) for u in detail.updates),
         )
     return _serialize(fg, flavor, updated)
 
@@ -167,6 +182,8 @@ def updates_feed(
             published=u.display_at,
             updated=u.updated_at,
             rss_date=u.display_at,
-            html=update_html(u, site.tz),
+            # The incident's impact in chargers heads its newest update only.
+            html=(_impact_html(detail.incident) if u is detail.updates[0] else "")
+            + update_html(u, site.tz),
         )
     return _serialize(fg, flavor, updated)

@@ -23,6 +23,7 @@ PROBES = parse_probes(
                 "component": "Cloud Services (OCPP)",
                 "url": "ws://127.0.0.1:9/ocpp",
                 "charge_point_ids": ["PHAROS-PROBE-1"],
+                "failures_to_open": 3,
             },
             {"name": "api", "kind": "http", "component": "Status API", "url": "http://x/"},
             {"name": "queue", "kind": "http", "component": "Status API", "url": "http://y/"},

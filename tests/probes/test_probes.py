@@ -193,5 +193,5 @@ def test_tls_needs_the_configured_ca(tmp_path: Path) -> None:
         base = ocpp_probe_table(csms, charge_point_ids=["PHAROS-PROBE-1"], propagation=None)
         (untrusted,) = run_once(base)
         (trusted,) = run_once({**base, "ca_file": str(cert)})
-    assert untrusted.error_classes == ["tls"]
+    assert untrusted.error_classes == ["tls_untrusted"]
     assert trusted.ok and csms.ws_url.startswith("wss://")

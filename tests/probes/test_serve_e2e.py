@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import pytest
 
 from peers.csms import CentralSystem
 from peers.net import free_port
@@ -21,14 +22,24 @@ def wait(check: Callable[[], bool], within: float = 30.0) -> None:
         time.sleep(0.1)
 
 
-def test_serve_runs_the_probes_and_publishes_incidents(tmp_path: Path) -> None:
-    with CentralSystem() as csms:
+@pytest.mark.parametrize(
+    ("version", "kind", "pointer"),
+    [
+        ("1.6", "ocpp16", "/last_status/info"),
+        ("2.0.1", "ocpp201", "/last_event/tech_info"),
+        ("2.1", "ocpp21", "/last_event/tech_info"),
+    ],
+)
+def test_serve_runs_the_probes_and_publishes_incidents(
+    tmp_path: Path, version: str, kind: str, pointer: str
+) -> None:
+    with CentralSystem(version=version) as csms:
         probes_file = tmp_path / "probes.toml"
         probes_file.write_text(
             f"""
 [[probe]]
 name = "ocpp-backend"
-kind = "ocpp16"
+kind = "{kind}"
 component = "Cloud Services (OCPP)"
 url = "{csms.ws_url}"
 charge_point_ids = ["PHAROS-PROBE-1"]
@@ -36,7 +47,7 @@ interval = "200ms"
 timeout = "1s"
 [probe.propagation]
 url = "{csms.http_url}/chargers/{{charge_point_id}}"
-json_pointer = "/last_status/info"
+json_pointer = "{pointer}"
 timeout = "1s"
 poll_every = "50ms"
 """

@@ -16,7 +16,13 @@ from app.probes.runner import ProbeRunner
 from tests.conftest import FakeClock
 from tests.probes.helpers import probes, state
 
-PROBE = {"name": "api", "kind": "http", "component": "Charging API", "url": "http://127.0.0.1:9/"}
+PROBE = {
+    "name": "api",
+    "kind": "http",
+    "component": "Charging API",
+    "url": "http://127.0.0.1:9/",
+    "failures_to_open": 3,
+}
 
 
 def failed() -> ProbeRun:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app.db import unit_of_work
+from app.uptime import service as uptime
 from tests.conftest import FakeClock, make_component, open_incident
 
 XSS_SCRIPT = "<script>alert(1)</script>"
@@ -397,9 +398,27 @@ def uptime_history(staff: TestClient, clock: FakeClock) -> dict[str, dict[str, A
     return made
 
 
+def bars(row: Tag) -> list[tuple[str, Tag]]:
+    """Every day of a row of bars, oldest first, with the element drawing it: a run of quiet
+    days (class gN) draws N days; the row ends on its data-end day."""
+    container = one(row, "div.uptime-bars")
+    drawn: list[Tag] = []
+    for element in container.select("i, a, b"):
+        runs = [c for c in element.get("class") or [] if c.startswith("g")]
+        drawn += [element] * (int(runs[0][1:]) if runs else 1)
+    end = date.fromisoformat(str(container["data-end"]))
+    first = end - timedelta(days=len(drawn) - 1)
+    return [((first + timedelta(days=n)).isoformat(), e) for n, e in enumerate(drawn)]
+
+
 def bar(row: Tag, iso: str) -> Tag:
     """One day's bar in a component row."""
-    return one(row, f"ol.uptime-bars > li.bar[data-date='{iso}']")
+    return dict(bars(row))[iso]
+
+
+def tip(element: Tag) -> str:
+    """A day's label, as its tip shows it."""
+    return text(one(element, ".tip"))
 
 
 def test_front_page_shows_90_daily_uptime_bars_per_showcased_component(
@@ -408,44 +427,45 @@ def test_front_page_shows_90_daily_uptime_bars_per_showcased_component(
     made = uptime_history(staff, clock)
     page = fetch(staff, "/")
     ocpp = one(page, f"li.component[data-component-id='{made['ocpp']['id']}']")
-    bars = ocpp.select("ol.uptime-bars > li.bar")
-    assert len(bars) == 90
-    assert (bars[0]["data-date"], bars[-1]["data-date"]) == ("2025-06-10", "2025-09-07")
+    days = bars(ocpp)
+    assert len(days) == 90
+    assert (days[0][0], days[-1][0]) == ("2025-06-10", "2025-09-07")
 
     outage = bar(ocpp, "2025-09-05")
-    label = "Sep 5, 2025: 1 h 30 min major outage. Incident: Chargers offline"
-    assert outage["title"] == label
-    assert "day-major_outage" in outage["class"]
-    assert text(one(outage, ".visually-hidden")) == label
-    assert one(outage, "a")["href"] == f"incidents/{made['outage']['id']}/"
+    assert tip(outage) == "Sep 5, 2025: 1 h 30 min major outage. Incident: Chargers offline"
+    assert outage.name == "a" and outage["class"] == ["x"]
+    assert outage["href"] == f"incidents/{made['outage']['id']}/"
 
-    quiet_day = bar(ocpp, "2025-09-06")
-    assert quiet_day["title"] == "Sep 6, 2025: no downtime"
-    assert "day-operational" in quiet_day["class"]
-    assert quiet_day.select("a") == []
+    quiet_day = bar(ocpp, "2025-09-06")  # a quiet day: no label, no link, drawn plain
+    assert quiet_day.name == "i" and quiet_day.select(".tip") == []
+    assert quiet_day is bar(ocpp, "2025-09-07")  # one element for the two quiet days
     before = bar(ocpp, "2025-08-31")
-    assert before["title"] == "Aug 31, 2025: no data"
-    assert "day-none" in before["class"]
-    assert len([b for b in bars if "day-none" in b["class"]]) == 83  # Jun 10 .. Aug 31
+    assert before.name == "i" and "n" in before["class"]
+    assert len([d for d, e in days if "n" in (e.get("class") or [])]) == 83  # Jun 10 .. Aug 31
+    # a phone shows the last 30 days: the 60 before them are in the part it hides
+    old = one(ocpp, "div.uptime-bars > span.old")
+    assert [d for d, e in days if old in e.parents][-1] == "2025-08-08"
     # 90 minutes down out of six days less an hour: 98.951...%, rounded down.
-    assert text(one(ocpp, ".uptime-percent")) == "98.95% uptime"
+    assert text(one(ocpp, ".uptime-percent.long")) == "98.95% uptime"
+    assert text(one(ocpp, ".uptime-percent.short")) == "98.95% uptime"  # all in the last 30
+    assert text(one(ocpp, ".uptime-from.short")) == "30 days ago"
 
     # A grouped component has bars; the group, and a component not showcased, do not.
     api = one(page, f"li.component[data-component-id='{made['api']['id']}']")
     two = bar(api, "2025-09-05")
-    assert two["title"] == (
+    assert tip(two) == (
         "Sep 5, 2025: 30 min partial outage, 20 min degraded performance. "
         "Incidents: Slow API; Flaky API"
     )
-    assert "day-partial_outage" in two["class"]
-    assert one(two, "a")["href"] == "history/#month-2025-09"
+    assert two["class"] == ["p"]
+    assert two["href"] == "history/#month-2025-09"
     # 30 min of partial outage at 0.3 is 9 min down in 143 h: 99.895...%, rounded down.
-    assert text(one(api, ".uptime-percent")) == "99.89% uptime"
+    assert text(one(api, ".uptime-percent.long")) == "99.89% uptime"
     quiet = one(page, f"li.component[data-component-id='{made['quiet']['id']}']")
     assert quiet.select(".uptime") == []
     group = one(page, f"li.group[data-component-id='{made['cloud']['id']}']")
     assert group.select("summary .uptime") == []
-    assert len(page.select("ol.uptime-bars")) == 2
+    assert len(page.select("div.uptime-bars")) == 2
     assert one(page, "section.components a[href='uptime/']")
 
 
@@ -459,9 +479,9 @@ def test_uptime_bars_and_link_appear_with_the_first_showcased_component(
     shown = make_component(staff, name="OCPP 1.6J")
     page = fetch(staff, "/")
     row = one(page, f"li.component[data-component-id='{shown['id']}']")
-    assert len(row.select("li.bar")) == 90
-    assert text(one(row, ".uptime-percent")) == "100% uptime"
-    assert one(row, "li.bar[data-date='2025-09-07']")["title"] == "Sep 7, 2025: no downtime"
+    assert len(bars(row)) == 90
+    assert text(one(row, ".uptime-percent.long")) == "100% uptime"
+    assert bar(row, "2025-09-07").name == "i"
     assert one(page, "main a[href='uptime/']")
 
 
@@ -477,6 +497,7 @@ def test_front_page_loads_uptime_in_bulk_not_per_component(
 
     def queries() -> int:
         app.state.render_cache.entries.clear()  # measure a render, not a cache hit
+        uptime.STORED.rows.clear()  # and a read of every rollup, not the rows kept
         statements.clear()
         fetch(staff, "/")
         return len(statements)
@@ -493,6 +514,35 @@ def test_front_page_loads_uptime_in_bulk_not_per_component(
         staff.patch(f"/api/v1/components/{extra['id']}", json={"status": "operational"})
     assert queries() == few
     assert len([s for s in statements if "component_day" in s]) == 1
+
+
+def test_a_rerender_reads_again_only_the_rollups_of_the_component_that_changed(
+    staff: TestClient, clock: FakeClock, app: FastAPI
+) -> None:
+    read: list[Any] = []
+
+    def count(*args: Any) -> None:
+        if "FROM component_day" in args[2]:
+            read.append(args[3])
+
+    made = uptime_history(staff, clock)
+    before = fetch(staff, "/")
+    sa.event.listen(app.state.engine, "before_cursor_execute", count)
+    app.state.render_cache.entries.clear()
+    assert str(fetch(staff, "/").select_one("main")) == str(before.select_one("main"))
+    assert read == []  # nothing changed: every component's rows were kept
+    ocpp = made["ocpp"]["id"]
+    clock.advance(hours=1)
+    staff.patch(f"/api/v1/components/{ocpp}", json={"status": "major_outage"})
+    clock.advance(hours=1)
+    staff.patch(f"/api/v1/components/{ocpp}", json={"status": "operational"})
+    read.clear()
+    app.state.render_cache.entries.clear()
+    page = fetch(staff, "/")
+    assert len(read) == 1 and ocpp in str(read[0]) and made["api"]["id"] not in str(read[0])
+    # and the new hour of outage is on today's bar
+    today = bar(one(page, f"li.component[data-component-id='{ocpp}']"), "2025-09-07")
+    assert "1 h major outage" in tip(today)
 
 
 def test_uptime_page_shows_three_monthly_calendars_per_component(
@@ -563,21 +613,21 @@ def test_a_large_page_shows_one_row_of_bars_per_group(
     assert text(one(group, ".group-head .component-name")) == "Cloud"
     sep5 = bar(group, "2025-09-05")
     # the group's day adds up its components' time: REST API's trouble, Webhooks' none
-    assert sep5["title"] == (
+    assert tip(sep5) == (
         "Sep 5, 2025: 30 min partial outage, 20 min degraded performance. "
         "Incidents: Slow API; Flaky API"
     )
-    assert "day-partial_outage" in sep5["class"]
+    assert sep5["class"] == ["p"]
     # 9 min down (30 min partial at 0.3) in two components' 143 h each: 99.947...%
-    assert text(one(group, ".uptime-percent")) == "99.94% uptime"
+    assert text(one(group, ".uptime-percent.long")) == "99.94% uptime"
     members = one(group, "details.group-members")
     assert members.get("open") is None  # folded
     assert text(one(members, "summary")) == "2 components"
     assert members.select(".uptime") == []  # the members draw no bars of their own
     # a component outside any group keeps its own row of bars
     ocpp = one(page, f"li.component[data-component-id='{made['ocpp']['id']}']")
-    assert str(bar(ocpp, "2025-09-05")["title"]).startswith("Sep 5, 2025: 1 h 30 min major outage")
-    assert len(page.select("ol.uptime-bars")) == 2
+    assert tip(bar(ocpp, "2025-09-05")).startswith("Sep 5, 2025: 1 h 30 min major outage")
+    assert len(page.select("div.uptime-bars")) == 2
 
 
 def test_group_sums_equal_the_sum_of_their_components(

@@ -1,7 +1,7 @@
 """subscribers who are people: a channel (email, chat apps), confirmation, one incident
 
-Revision ID: 0190_people_subscribers
-Revises: 0180_delivery_order
+Revision ID: 0210_people_subscribers
+Revises: 0200_reliability
 Create Date: 2026-11-30
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0190_people_subscribers"
-down_revision: str | None = "0180_delivery_order"
+revision: str = "0210_people_subscribers"
+down_revision: str | None = "0200_reliability"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
