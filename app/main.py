@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.engine import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import i18n, text
@@ -37,7 +39,9 @@ from app.subscribers.api import router as subscribers_router
 from app.uptime.api import router as uptime_router
 from app.web import language, links
 from app.web.badges import router as badges_router
+from app.web.brand import router as brand_router
 from app.web.cors import PublicApiCors
+from app.web.favicon import router as favicon_router
 from app.web.feeds import router as feeds_router
 from app.web.limits import BodySizeLimit, RefuseNul
 from app.web.metrics import build_registry
@@ -127,6 +131,25 @@ def install_error_handlers(app: FastAPI) -> None:
             i18n.gettext("Not found"),
             i18n.gettext("There is no page at this address."),
         )
+
+
+HEALTH_TIMEOUT_SECONDS = 2.0
+
+
+async def database_health(engine: Engine) -> str:
+    """ "ok", or why the database can't be used, within HEALTH_TIMEOUT_SECONDS."""
+
+    def ping() -> None:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+
+    try:
+        await asyncio.wait_for(asyncio.to_thread(ping), HEALTH_TIMEOUT_SECONDS)
+    except TimeoutError:
+        return "down: no answer in time"
+    except Exception as exc:  # any failure means down; the reason is for the operator
+        return f"down: {type(exc).__name__}"
+    return "ok"
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -228,6 +251,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(fleet_router)
     app.include_router(feeds_router)
     app.include_router(badges_router)
+    app.include_router(brand_router)
+    app.include_router(favicon_router)
     app.include_router(pages_router)
     app.include_router(reliability_router)
     app.include_router(subscriptions_router)
@@ -237,14 +262,23 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(metrics_router)
 
     @app.get("/healthz", tags=["health"])
-    def healthz(request: Request) -> JSONResponse:
-        """Liveness: the process answers and no background loop is dead or stalled."""
+    async def healthz(request: Request) -> JSONResponse:
+        """Readiness: the database answers and no background loop is dead or stalled (503 if
+        not, so a load balancer sends readers elsewhere). The public pages keep serving their
+        last good bytes meanwhile."""
         supervisor: Supervisor | None = request.app.state.supervisor
         workers = supervisor.health() if supervisor is not None else {}
-        ok = all(w["alive"] and not w["stalled"] for w in workers.values())
+        database = await database_health(request.app.state.engine)
+        ok = database == "ok" and all(w["alive"] and not w["stalled"] for w in workers.values())
         return JSONResponse(
-            {"status": "ok" if ok else "degraded", "workers": workers},
+            {"status": "ok" if ok else "degraded", "database": database, "workers": workers},
             status_code=200 if ok else 503,
         )
+
+    @app.get("/livez", tags=["health"])
+    def livez() -> JSONResponse:
+        """Liveness: the process answers (restart it only if this fails; a database outage
+        is /healthz's business)."""
+        return JSONResponse({"status": "ok"})
 
     return app

@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.config import Settings
 from app.main import create_app
+from app.web import request_log
 from app.web.render_cache import RenderCache
 
 TRUSTED_PROXIES = "127.0.0.1"
@@ -71,14 +72,19 @@ def with_hit_path(app: FastAPI, inner: ASGIApp) -> ASGIApp:
 def granian_app() -> ASGIApp:
     """The app for the PHAROS_* environment, as each granian worker builds it."""
     _die_with_parent()
-    app = create_app(Settings())
-    return with_hit_path(app, wrap_asgi_with_proxy_headers(app, trusted_hosts=TRUSTED_PROXIES))
+    settings = Settings()
+    request_log.configure(settings.log_level)
+    app = create_app(settings)
+    inner = wrap_asgi_with_proxy_headers(app, trusted_hosts=TRUSTED_PROXIES)
+    return request_log.RequestLog(with_hit_path(app, inner))
 
 
 def uvicorn_app() -> ASGIApp:
     """The app for the PHAROS_* environment, as each uvicorn worker builds it."""
-    app = create_app(Settings())
-    return with_hit_path(app, app)
+    settings = Settings()
+    request_log.configure(settings.log_level)
+    app = create_app(settings)
+    return request_log.RequestLog(with_hit_path(app, app))
 
 
 def run(settings: Settings, *, host: str, port: int, workers: int, kind: ServerKind) -> None:
@@ -108,4 +114,5 @@ def run(settings: Settings, *, host: str, port: int, workers: int, kind: ServerK
         proxy_headers=True,
         forwarded_allow_ips=TRUSTED_PROXIES,
         server_header=False,
+        access_log=False,  # RequestLog writes one line per request, with its duration
     )

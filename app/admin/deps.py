@@ -44,6 +44,8 @@ NOTICES = {
     "opened": "Incident opened.",
     "posted": "Update posted.",
     "edited": "Update changed.",
+    "renamed": "Incident changed.",
+    "update_deleted": "Update deleted.",
     "saved": "Saved.",
     "published": "Postmortem published.",
     "unpublished": "Postmortem unpublished.",

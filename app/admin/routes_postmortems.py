@@ -16,9 +16,7 @@ from app.publishing.markdown import render_markdown
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
 
-def _postmortem_page(
-    screen: Screen, incident_id: str, shown: FormState, preview: bool = False
-) -> HTMLResponse:
+def _postmortem_page(screen: Screen, incident_id: str, shown: FormState) -> HTMLResponse:
     incident = views.incident_page(screen.session, screen.settings, incident_id)
     values = shown.values or FormValues.of(body=incident.postmortem_draft or "", notify=True)
     body = values.get("body")
@@ -28,8 +26,9 @@ def _postmortem_page(
         shown,
         defaults=values,
         incident=incident,
-        # The public page's renderer and sanitizer, with the same heading level.
-        preview_html=render_markdown(body, heading_offset=2) if preview and body else None,
+        # The public page's renderer and sanitizer, with the same heading level: the saved
+        # draft (or what was typed) is previewed at once, before any key is pressed.
+        preview_html=render_markdown(body, heading_offset=2) if body else None,
     )
 
 
@@ -44,7 +43,7 @@ def postmortem_action(incident_id: str, post: EditorPost) -> Response:
     """Preview, save the draft, publish (with or without notifying) or unpublish."""
     form, action, actor = post.form, post.form.get("action"), post.actor
     if action == "preview":
-        return _postmortem_page(post, incident_id, FormState(form), preview=True)
+        return _postmortem_page(post, incident_id, FormState(form))
 
     def act() -> str:
         if action == "unpublish":

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy.engine import Engine
@@ -72,11 +73,13 @@ class DeliveryWorker:
 
     async def _send_one(self, client: httpx.AsyncClient, job: outbox.Job) -> webhooks.Outcome:
         try:
-            return await self._attempt(client, job)
+            outcome = await self._attempt(client, job)
         except Exception as exc:  # one odd URL or receiver must not sink its whole batch
             log.warning("delivery %s failed unexpectedly", job.delivery_id, exc_info=True)
             message = f"{type(exc).__name__}: {exc}"[: webhooks.ERROR_LIMIT]
-            return webhooks.Outcome(status_code=None, latency_ms=0, error=message)
+            outcome = webhooks.Outcome(status_code=None, latency_ms=0, error=message)
+        _log_attempt(job, outcome)
+        return outcome
 
     async def _attempt(self, client: httpx.AsyncClient, job: outbox.Job) -> webhooks.Outcome:
         if job.channel == SubscriberChannel.email:
@@ -227,3 +230,27 @@ class DeliveryCounters:
         ok = sum(1 for o in outcomes if o.ok)
         self.delivered += ok
         self.failed_attempts += len(outcomes) - ok
+
+
+def _log_attempt(job: outbox.Job, outcome: webhooks.Outcome) -> None:
+    """One line per delivery attempt. The receiver is named by its host only: a webhook URL's
+    path and query often hold its own secret (chat webhooks do), and the signing secret, the
+    body and the headers are never logged."""
+    parts = urlsplit(job.url)
+    host = parts.hostname or "?"
+    where = f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
+    result = str(outcome.status_code) if outcome.status_code is not None else "no answer"
+    log.info(
+        "delivery %s attempt %d to subscriber %s at %s: %s in %dms%s",
+        job.delivery_id,
+        job.attempt + 1,
+        job.subscriber_id,
+        where,
+        result,
+        outcome.latency_ms,
+        "" if outcome.ok else f" ({_first_line(outcome.error).replace(job.url, where)})",
+    )
+
+
+def _first_line(error: str | None) -> str:
+    return (error or "failed").splitlines()[0][:200] if error else "failed"
