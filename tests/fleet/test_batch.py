@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from app import data_version
 from app.db import unit_of_work
 from app.fleet import store
-from app.fleet.batch import GroupCommit
+from app.fleet.batch import Apply, GroupCommit
 from app.fleet.ocpi import OcpiError
 from app.models import EvseStatusChange, FleetEvse
 from peers.ocpi import make_location
@@ -29,7 +29,7 @@ def test_pushes_arriving_together_commit_together(engine: Engine, clock: FakeClo
     before = data_version.read(engine)
     writer = GroupCommit(engine, clock, window=0.2)
 
-    def change(uid: str, status: str) -> object:
+    def change(uid: str, status: str) -> Apply:
         def apply(session: Session, now: datetime) -> str:
             evse = session.exec(select(FleetEvse).where(FleetEvse.uid == uid)).one()
             store.apply_evse(
