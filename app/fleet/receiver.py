@@ -6,12 +6,14 @@ fields), authenticated with the Token B we handed it in the credentials handshak
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlmodel import Session, select
+from starlette.concurrency import run_in_threadpool
 
 from app.clock import ClockDep
 from app.config import SettingsDep
@@ -137,23 +139,25 @@ async def push_location(
 ) -> JSONResponse:
     """A whole Location (PUT) or some of its fields (PATCH)."""
     try:
-        peer = _peer(request, session)
-        _own(peer, country_code, party_id)
         body = await _body(request)
-        partial = request.method == "PATCH"
-        if not partial and body.get("id", location_id) != location_id:
-            return answer(code=2001, message="The id differs from the URL", http=400)
-        body = {**body, "id": location_id}
-        if partial and "last_updated" not in body:
-            return answer(code=2001, message="A PATCH must carry last_updated", http=400)
-        body.setdefault("country_code", country_code)
-        body.setdefault("party_id", party_id)
-        store.apply_location(session, peer.name, body, now=clock(), partial=partial)
     except Refused as refused:
         return refused.response
-    except OcpiError as exc:
-        return _rejected(exc)
-    return answer()
+    partial = request.method == "PATCH"
+
+    def apply() -> JSONResponse:  # database work off the event loop
+        peer = _peer(request, session)
+        _own(peer, country_code, party_id)
+        if not partial and body.get("id", location_id) != location_id:
+            return answer(code=2001, message="The id differs from the URL", http=400)
+        data = {**body, "id": location_id}
+        if partial and "last_updated" not in data:
+            return answer(code=2001, message="A PATCH must carry last_updated", http=400)
+        data.setdefault("country_code", country_code)
+        data.setdefault("party_id", party_id)
+        store.apply_location(session, peer.name, data, now=clock(), partial=partial)
+        return answer()
+
+    return await _guarded(apply)
 
 
 @router.api_route(
@@ -171,10 +175,14 @@ async def push_evse(
 ) -> JSONResponse:
     """A whole EVSE (PUT) or some of its fields, usually its status (PATCH)."""
     try:
+        body = await _body(request)
+    except Refused as refused:
+        return refused.response
+    partial = request.method == "PATCH"
+
+    def apply() -> JSONResponse:  # database work off the event loop
         peer = _peer(request, session)
         _own(peer, country_code, party_id)
-        body = await _body(request)
-        partial = request.method == "PATCH"
         if "last_updated" not in body:
             return answer(code=2001, message="last_updated is required", http=400)
         if session.get(FleetLocation, (peer.name, location_id)) is None:
@@ -182,15 +190,22 @@ async def push_evse(
         known = store.evse_of(session, peer.name, location_id, evse_uid)
         if known is None and partial:
             return answer(code=2003, message="Unknown EVSE", http=404)
-        body = {**body, "uid": evse_uid}
+        data = {**body, "uid": evse_uid}
         store.apply_evse(
-            session, peer.name, location_id, body, known=known, now=clock(), partial=partial
+            session, peer.name, location_id, data, known=known, now=clock(), partial=partial
         )
+        return answer()
+
+    return await _guarded(apply)
+
+
+async def _guarded(apply: Callable[[], JSONResponse]) -> JSONResponse:
+    try:
+        return await run_in_threadpool(apply)
     except Refused as refused:
         return refused.response
     except OcpiError as exc:
         return _rejected(exc)
-    return answer()
 
 
 def _rejected(exc: OcpiError) -> JSONResponse:
