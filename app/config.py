@@ -25,6 +25,26 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL: sqlite:///path.db or postgresql://user@host/db",
     )
     page_name: str = Field(default="Pharos", min_length=1, description="Name shown on the page")
+    brand_title: str | None = Field(
+        default=None, description='The page\'s title, instead of "<page name> Status"'
+    )
+    brand_logo_url: str | None = Field(default=None, description="Logo in the page header")
+    brand_logo_dark_url: str | None = Field(
+        default=None, description="Logo for readers whose system uses a dark colour scheme"
+    )
+    brand_favicon_url: str | None = Field(default=None, description="The page's favicon")
+    brand_accent: str | None = Field(
+        default=None,
+        pattern=r"^#[0-9a-fA-F]{6}$",
+        description="Accent colour of links and focus rings, e.g. #0a6e5c",
+    )
+    brand_footer_links: str = Field(
+        default="",
+        description="Footer links: 'Label|https://url' pairs separated by commas",
+    )
+    brand_css_file: Path | None = Field(
+        default=None, description="A CSS file served after the page's own (/brand.css)"
+    )
     public_url: str = Field(
         default="http://127.0.0.1:8000",
         description="Absolute URL the public page is reached at (links, shortlinks); "
@@ -130,6 +150,20 @@ class Settings(BaseSettings):
     admin_login_lockout_minutes: int = Field(
         default=15, ge=1, description="Window failed sign-ins are counted in, and lock-out time"
     )
+    smtp_url: SecretStr | None = Field(
+        default=None,
+        description="Mail relay: smtp://user:pass@host:587 (STARTTLS) or smtps://...:465; "
+        "without it (and mail_from) email subscriptions are off",
+    )
+    mail_from: str | None = Field(
+        default=None, description='Sender of subscriber email, e.g. "Zaptec Status <status@x>"'
+    )
+    smtp_concurrency: int = Field(
+        default=8, ge=1, le=100, description="SMTP connections each worker keeps open"
+    )
+    smtp_timeout_seconds: float = Field(
+        default=30.0, gt=0, le=300, description="Timeout of one SMTP command"
+    )
     statuspage_api_key: SecretStr | None = Field(
         default=None,
         description="Statuspage API key for `pharos import statuspage` (or --api-key-file)",
@@ -148,6 +182,21 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown language {value!r}; shipped: {', '.join(LANGUAGES)}")
         return value
 
+    @field_validator("brand_footer_links")
+    @classmethod
+    def _links(cls, value: str) -> str:
+        for pair in filter(None, (p.strip() for p in value.split(","))):
+            label, _, url = pair.partition("|")
+            if not label.strip() or not url.strip().startswith(("https://", "http://", "/")):
+                raise ValueError(f"footer link {pair!r}: write 'Label|https://url'")
+        return value
+
+    @property
+    def footer_links(self) -> list[tuple[str, str]]:
+        """The footer's (label, url) pairs."""
+        pairs = filter(None, (p.strip() for p in self.brand_footer_links.split(",")))
+        return [(label.strip(), url.strip()) for label, _, url in (p.partition("|") for p in pairs)]
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -163,6 +212,18 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("public_url must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_scheme(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(("smtp://", "smtps://")):
+            raise ValueError("smtp_url must start with smtp:// (STARTTLS) or smtps:// (TLS)")
+        return value
+
+    @property
+    def email_enabled(self) -> bool:
+        """Email subscriptions are offered only with a mail relay and a sender."""
+        return self.smtp_url is not None and bool(self.mail_from)
 
     @property
     def tz(self) -> ZoneInfo:

@@ -38,9 +38,11 @@ from app.publishing.export import SiteExporter
 from app.subscribers import abuse
 from app.subscribers.api import router as subscribers_router
 from app.uptime.api import router as uptime_router
-from app.web import language, links
+from app.web import api_docs, language, links
 from app.web.badges import router as badges_router
+from app.web.brand import router as brand_router
 from app.web.cors import PublicApiCors
+from app.web.favicon import router as favicon_router
 from app.web.feeds import router as feeds_router
 from app.web.limits import BodySizeLimit, RefuseNul
 from app.web.metrics import build_registry
@@ -51,6 +53,7 @@ from app.web.reliability import router as reliability_router
 from app.web.render_cache import RenderCache
 from app.web.security import SecurityHeaders
 from app.web.statuspage_v2 import router as statuspage_v2_router
+from app.web.subscribe_people import router as subscribe_people_router
 from app.web.subscriptions import router as subscriptions_router
 from app.workers import Loop, Supervisor
 
@@ -199,6 +202,8 @@ def create_app(settings: Settings) -> FastAPI:
         version="0.1.0",
         description="Staff API (/api/v1, bearer token) of a Pharos status page.",
         lifespan=lifespan,
+        docs_url=None,  # FastAPI's own load from a CDN: app.web.api_docs serves /docs
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine = create_db_engine(settings.database_url)
@@ -261,6 +266,7 @@ def create_app(settings: Settings) -> FastAPI:
     # Outside the render cache, so its hits carry the CORS headers too.
     app.add_middleware(PublicApiCors)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    api_docs.install(app)
     app.include_router(components_router)
     app.include_router(incidents_router)
     app.include_router(maintenance_router)
@@ -272,9 +278,12 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(fleet_router)
     app.include_router(feeds_router)
     app.include_router(badges_router)
+    app.include_router(brand_router)
+    app.include_router(favicon_router)
     app.include_router(pages_router)
     app.include_router(reliability_router)
     app.include_router(subscriptions_router)
+    app.include_router(subscribe_people_router)  # after: /subscriptions/{token} is a catch-all
     install_admin(app)
 
     app.include_router(metrics_router)

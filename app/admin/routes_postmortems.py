@@ -18,7 +18,12 @@ router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
 def _postmortem_page(screen: Screen, incident_id: str, shown: FormState) -> HTMLResponse:
     incident = views.incident_page(screen.session, screen.settings, incident_id)
-    values = shown.values or FormValues.of(body=incident.postmortem_draft or "", notify=True)
+    # Subscribers hear of the first publication; republishing (a typo fixed) tells them
+    # again only when staff tick the box themselves.
+    again = postmortems.published_before(
+        screen.session, read.get_incident(screen.session, incident_id)
+    )
+    values = shown.values or FormValues.of(body=incident.postmortem_draft or "", notify=not again)
     body = values.get("body")
     return form_page(
         screen,
@@ -26,6 +31,7 @@ def _postmortem_page(screen: Screen, incident_id: str, shown: FormState) -> HTML
         shown,
         defaults=values,
         incident=incident,
+        notified_before=again,
         # The public page's renderer and sanitizer, with the same heading level: the saved
         # draft (or what was typed) is previewed at once, before any key is pressed.
         preview_html=render_markdown(body, heading_offset=2) if body else None,

@@ -164,7 +164,11 @@ class PostmortemPublish(BaseModel):
     published_at: UtcDatetime | None = Field(
         default=None, description="Shown publication time; defaults to now"
     )
-    notify_subscribers: bool = True
+    notify_subscribers: bool | None = Field(
+        default=None,
+        description="Tell subscribers; by default only on the first publication, so "
+        "republishing a fix tells nobody unless this is true",
+    )
 
 
 class AffectedComponentPublic(BaseModel):
