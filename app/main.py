@@ -37,7 +37,7 @@ from app.publishing.export import SiteExporter
 from app.subscribers import abuse
 from app.subscribers.api import router as subscribers_router
 from app.uptime.api import router as uptime_router
-from app.web import language, links
+from app.web import api_docs, language, links
 from app.web.badges import router as badges_router
 from app.web.brand import router as brand_router
 from app.web.cors import PublicApiCors
@@ -179,6 +179,8 @@ def create_app(settings: Settings) -> FastAPI:
         version="0.1.0",
         description="Staff API (/api/v1, bearer token) of a Pharos status page.",
         lifespan=lifespan,
+        docs_url=None,  # FastAPI's own load from a CDN: app.web.api_docs serves /docs
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine = create_db_engine(settings.database_url)
@@ -239,6 +241,7 @@ def create_app(settings: Settings) -> FastAPI:
     # Outside the render cache, so its hits carry the CORS headers too.
     app.add_middleware(PublicApiCors)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    api_docs.install(app)
     app.include_router(components_router)
     app.include_router(incidents_router)
     app.include_router(maintenance_router)

@@ -11,8 +11,6 @@ PAGE_CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self' data: https:; script-src 'self'; "
     "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
-# FastAPI's /docs and /redoc load their own inline bootstrap script; they get no CSP here.
-UNPOLICED = ("/docs", "/redoc")
 
 
 class SecurityHeaders:
@@ -25,7 +23,6 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        policed = not scope["path"].startswith(UNPOLICED)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -33,7 +30,7 @@ class SecurityHeaders:
                 headers.setdefault("X-Content-Type-Options", "nosniff")
                 headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
                 headers.setdefault("X-Frame-Options", "DENY")
-                if policed and headers.get("content-type", "").startswith("text/html"):
+                if headers.get("content-type", "").startswith("text/html"):
                     headers.setdefault("Content-Security-Policy", PAGE_CSP)
             await send(message)
 
