@@ -53,6 +53,7 @@ from app.web.reliability import router as reliability_router
 from app.web.render_cache import RenderCache
 from app.web.security import SecurityHeaders
 from app.web.statuspage_v2 import router as statuspage_v2_router
+from app.web.subscribe_people import router as subscribe_people_router
 from app.web.subscriptions import router as subscriptions_router
 from app.workers import Loop, Supervisor
 
@@ -260,6 +261,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(pages_router)
     app.include_router(reliability_router)
     app.include_router(subscriptions_router)
+    app.include_router(subscribe_people_router)  # after: /subscriptions/{token} is a catch-all
     install_admin(app)
 
     app.include_router(metrics_router)
