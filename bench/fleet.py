@@ -24,6 +24,7 @@ import os
 import random
 import re
 import statistics
+import subprocess
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -31,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from common import free_port, pharos_env, start_pharos
+from common import PHAROS, free_port, pharos_env, wait_http
 
 from peers.ocpi import COUNTRY_CODE, PARTY_ID, Cpo, encode_token, make_location, ocpi_time, serve
 
@@ -217,7 +218,14 @@ slow = "5s"
             fleet_file=str(work / "fleet.toml"),
             log_level="warning",
         )
-        server = start_pharos(env, port, work)
+        # The machine may be shared: give the server time to start.
+        server = subprocess.Popen([str(PHAROS), "serve", "--port", str(port)], env=env, cwd=work)
+        try:
+            wait_http(f"{base}/healthz", deadline=300)
+        except BaseException:
+            server.terminate()
+            server.wait(timeout=30)
+            raise
         try:
             setup_started = time.monotonic()
             while True:

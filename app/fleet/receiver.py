@@ -19,6 +19,7 @@ from app.clock import ClockDep
 from app.config import SettingsDep
 from app.db import SessionDep
 from app.fleet import store
+from app.fleet.batch import GroupCommit
 from app.fleet.ocpi import VERSION, OcpiError, format_time, read_token
 from app.fleet.probe import token_hash
 from app.models import FleetLocation, FleetPeer
@@ -166,21 +167,21 @@ async def push_location(
 )
 async def push_evse(
     request: Request,
-    session: SessionDep,
     clock: ClockDep,
     country_code: str,
     party_id: str,
     location_id: str,
     evse_uid: str,
 ) -> JSONResponse:
-    """A whole EVSE (PUT) or some of its fields, usually its status (PATCH)."""
+    """A whole EVSE (PUT) or some of its fields, usually its status (PATCH); written with the
+    other pushes of the moment in one transaction (app.fleet.batch), answered once committed."""
     try:
         body = await _body(request)
     except Refused as refused:
         return refused.response
     partial = request.method == "PATCH"
 
-    def apply() -> JSONResponse:  # database work off the event loop
+    def apply(session: Session, now: datetime) -> JSONResponse:
         peer = _peer(request, session)
         _own(peer, country_code, party_id)
         if "last_updated" not in body:
@@ -192,11 +193,23 @@ async def push_evse(
             return answer(code=2003, message="Unknown EVSE", http=404)
         data = {**body, "uid": evse_uid}
         store.apply_evse(
-            session, peer.name, location_id, data, known=known, now=clock(), partial=partial
+            session, peer.name, location_id, data, known=known, now=now, partial=partial
         )
         return answer()
 
-    return await _guarded(apply)
+    writer: GroupCommit | None = getattr(request.app.state, "fleet_writer", None)
+    if writer is None:
+        writer = request.app.state.fleet_writer = GroupCommit(request.app.state.engine, clock)
+    try:
+        result = await writer.submit(apply)
+    except Refused as refused:
+        return refused.response
+    except OcpiError as exc:
+        return _rejected(exc)
+    except Exception:  # the batch did not commit: the sender retries, as OCPI senders do
+        return answer(code=3000, message="Not stored, try again", http=503)
+    assert isinstance(result, JSONResponse)
+    return result
 
 
 async def _guarded(apply: Callable[[], JSONResponse]) -> JSONResponse:
