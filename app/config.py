@@ -42,6 +42,11 @@ class Settings(BaseSettings):
         default="",
         description="Footer links: 'Label|https://url' pairs separated by commas",
     )
+    embed_origins: str = Field(
+        default="",
+        description="Origins allowed to frame the status embed (/embed/), comma-separated, "
+        "e.g. https://portal.example.com; empty: no site may",
+    )
     brand_css_file: Path | None = Field(
         default=None, description="A CSS file served after the page's own (/brand.css)"
     )
@@ -145,6 +150,20 @@ class Settings(BaseSettings):
     admin_login_lockout_minutes: int = Field(
         default=15, ge=1, description="Window failed sign-ins are counted in, and lock-out time"
     )
+    smtp_url: SecretStr | None = Field(
+        default=None,
+        description="Mail relay: smtp://user:pass@host:587 (STARTTLS) or smtps://...:465; "
+        "without it (and mail_from) email subscriptions are off",
+    )
+    mail_from: str | None = Field(
+        default=None, description='Sender of subscriber email, e.g. "Zaptec Status <status@x>"'
+    )
+    smtp_concurrency: int = Field(
+        default=8, ge=1, le=100, description="SMTP connections each worker keeps open"
+    )
+    smtp_timeout_seconds: float = Field(
+        default=30.0, gt=0, le=300, description="Timeout of one SMTP command"
+    )
     statuspage_api_key: SecretStr | None = Field(
         default=None,
         description="Statuspage API key for `pharos import statuspage` (or --api-key-file)",
@@ -172,6 +191,20 @@ class Settings(BaseSettings):
                 raise ValueError(f"footer link {pair!r}: write 'Label|https://url'")
         return value
 
+    @field_validator("embed_origins")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        for origin in filter(None, (o.strip() for o in value.split(","))):
+            scheme, _, rest = origin.partition("://")
+            if scheme not in ("https", "http") or not rest or "/" in rest or " " in rest:
+                raise ValueError(f"embed origin {origin!r}: write https://host[:port]")
+        return value
+
+    @property
+    def embed_origin_list(self) -> list[str]:
+        """Origins that may frame the embed."""
+        return [o.strip() for o in self.embed_origins.split(",") if o.strip()]
+
     @property
     def footer_links(self) -> list[tuple[str, str]]:
         """The footer's (label, url) pairs."""
@@ -193,6 +226,18 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("public_url must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_scheme(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(("smtp://", "smtps://")):
+            raise ValueError("smtp_url must start with smtp:// (STARTTLS) or smtps:// (TLS)")
+        return value
+
+    @property
+    def email_enabled(self) -> bool:
+        """Email subscriptions are offered only with a mail relay and a sender."""
+        return self.smtp_url is not None and bool(self.mail_from)
 
     @property
     def tz(self) -> ZoneInfo:

@@ -41,6 +41,7 @@ from app.web import api_docs, language, links
 from app.web.badges import router as badges_router
 from app.web.brand import router as brand_router
 from app.web.cors import PublicApiCors
+from app.web.embed import router as embed_router
 from app.web.favicon import router as favicon_router
 from app.web.feeds import router as feeds_router
 from app.web.limits import BodySizeLimit, RefuseNul
@@ -52,6 +53,7 @@ from app.web.reliability import router as reliability_router
 from app.web.render_cache import RenderCache
 from app.web.security import SecurityHeaders
 from app.web.statuspage_v2 import router as statuspage_v2_router
+from app.web.subscribe_people import router as subscribe_people_router
 from app.web.subscriptions import router as subscriptions_router
 from app.workers import Loop, Supervisor
 
@@ -254,10 +256,12 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(feeds_router)
     app.include_router(badges_router)
     app.include_router(brand_router)
+    app.include_router(embed_router)
     app.include_router(favicon_router)
     app.include_router(pages_router)
     app.include_router(reliability_router)
     app.include_router(subscriptions_router)
+    app.include_router(subscribe_people_router)  # after: /subscriptions/{token} is a catch-all
     install_admin(app)
 
     app.include_router(metrics_router)

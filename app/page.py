@@ -15,6 +15,7 @@ class PageInfo:
     name: str
     url: str
     time_zone: str
+    email: bool = False  # email subscriptions are offered (PHAROS_SMTP_URL and MAIL_FROM set)
     title: str | None = None  # the brand's title, instead of "<name> Status"
     logo: str | None = None
     logo_dark: str | None = None
@@ -34,6 +35,7 @@ def page_info(settings: Settings) -> PageInfo:
         name=settings.page_name,
         url=settings.public_url,
         time_zone=settings.timezone,
+        email=settings.email_enabled,
         title=settings.brand_title,
         logo=settings.brand_logo_url,
         logo_dark=settings.brand_logo_dark_url,

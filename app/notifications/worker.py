@@ -14,10 +14,13 @@ from sqlalchemy.engine import Engine
 from app.clock import utcnow
 from app.config import Settings
 from app.db import unit_of_work
-from app.notifications import outbound, outbox, webhooks
+from app.models import SubscriberChannel
+from app.notifications import chat, email, messages, outbound, outbox, webhooks
 from app.workers import Heartbeat
 
 log = logging.getLogger("pharos.webhooks")
+# An event a channel has no words for (never queued for it; kept as done if it ever is).
+NOTHING_TO_SAY = webhooks.Outcome(status_code=204, latency_ms=0, error=None)
 BATCH = 500  # deliveries claimed per round
 SETTLE_WINDOW = 0.02  # seconds to let more sends finish before settling a batch
 
@@ -35,6 +38,7 @@ class DeliveryWorker:
         client: httpx.AsyncClient | None = None,
         clock: Callable[[], datetime] = utcnow,
         metrics: DeliveryCounters | None = None,
+        mailer: email.Mailer | None = None,
     ) -> None:
         self.engine = engine
         self.settings = settings
@@ -42,6 +46,14 @@ class DeliveryWorker:
         self.metrics = metrics
         self._client = client
         self._limit = asyncio.Semaphore(settings.webhook_concurrency)
+        self.mailer = mailer
+        if mailer is None and settings.email_enabled and settings.smtp_url is not None:
+            self.mailer = email.Mailer(
+                email.RelayConfig.from_url(
+                    settings.smtp_url.get_secret_value(), timeout=settings.smtp_timeout_seconds
+                ),
+                connections=settings.smtp_concurrency,
+            )
 
     def _claim(self, limit: int = BATCH) -> list[outbox.Job]:
         with unit_of_work(self.engine) as session:
@@ -70,12 +82,64 @@ class DeliveryWorker:
         return outcome
 
     async def _attempt(self, client: httpx.AsyncClient, job: outbox.Job) -> webhooks.Outcome:
+        if job.channel == SubscriberChannel.email:
+            return await self._send_email(job)
         async with self._limit:
             # DNS can change after subscribing: the client checks the address it connects to
             # on every new connection, and connects to that address only (outbound.py).
+            if job.channel != SubscriberChannel.webhook:
+                view = self._view(job)
+                if view is None:
+                    return NOTHING_TO_SAY
+                body = chat.message(job.channel, view)
+                return await chat.send(client, url=job.url, body=body)
             return await webhooks.send(
                 client, url=job.url, secret=job.secret, msg_id=job.msg_id, body=job.body
             )
+
+    def _view(self, job: outbox.Job) -> messages.EventView | None:
+        return messages.event_view(
+            job.event_type,
+            job.payload,
+            page_name=self.settings.page_name,
+            tz=self.settings.tz,
+        )
+
+    async def _send_email(self, job: outbox.Job) -> webhooks.Outcome:
+        settings = self.settings
+        if self.mailer is None or not settings.mail_from:
+            return webhooks.Outcome(None, 0, "email is off: set PHAROS_SMTP_URL and MAIL_FROM")
+        address = email.mailbox(job.url)
+        sender = email.display_from(settings.page_name, settings.mail_from)
+        if job.event_type == messages.CONFIRMATION:
+            message = email.confirmation_message(
+                page_name=settings.page_name,
+                to=address,
+                mail_from=sender,
+                public_url=settings.public_url,
+                confirm_url=str(job.payload["confirm_url"]),
+                what=str(job.payload["what"]),
+            )
+        else:
+            view = self._view(job)
+            if view is None:
+                return NOTHING_TO_SAY
+            links = email.Links(
+                manage=f"{settings.public_url}/subscriptions/{job.token}",
+                unsubscribe=f"{settings.public_url}/subscriptions/{job.token}/unsubscribe",
+            )
+            message = email.event_message(
+                view,
+                to=address,
+                mail_from=sender,
+                delivery_id=job.delivery_id,
+                subscriber_id=job.subscriber_id,
+                public_url=settings.public_url,
+                links=links,
+            )
+        return await self.mailer.send(
+            message, sender=email.sender_address(settings.mail_from), recipient=address
+        )
 
     async def run_once(self, client: httpx.AsyncClient) -> int:
         """One round: claim, send, settle. Returns how many deliveries were attempted."""
@@ -88,6 +152,13 @@ class DeliveryWorker:
 
     async def run(self, beat: Heartbeat) -> None:
         """Deliver forever; an idle round sleeps for the poll interval."""
+        try:
+            await self._run(beat)
+        finally:
+            if self.mailer is not None:
+                await self.mailer.close()
+
+    async def _run(self, beat: Heartbeat) -> None:
         if self._client is not None:
             await self._loop(self._client, beat)
             return
