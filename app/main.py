@@ -41,6 +41,7 @@ from app.web import api_docs, language, links
 from app.web.badges import router as badges_router
 from app.web.brand import router as brand_router
 from app.web.cors import PublicApiCors
+from app.web.embed import router as embed_router
 from app.web.favicon import router as favicon_router
 from app.web.feeds import router as feeds_router
 from app.web.limits import BodySizeLimit, RefuseNul
@@ -255,6 +256,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(feeds_router)
     app.include_router(badges_router)
     app.include_router(brand_router)
+    app.include_router(embed_router)
     app.include_router(favicon_router)
     app.include_router(pages_router)
     app.include_router(reliability_router)
