@@ -104,6 +104,10 @@ class Settings(BaseSettings):
     fleet_file: str = Field(
         default="", description="TOML file of [[area]] roll-ups of OCPI chargers into components"
     )
+    reliability_page: bool = Field(
+        default=False,
+        description="Publish /reliability/ (and its CSV and JSON): the chargers' reliability",
+    )
     admin_session_idle_minutes: int = Field(
         default=120, ge=1, description="Admin UI sign-out after this long without a request"
     )

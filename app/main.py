@@ -44,6 +44,7 @@ from app.web.metrics import build_registry
 from app.web.metrics import router as metrics_router
 from app.web.origin import AuditOrigin
 from app.web.pages import router as pages_router
+from app.web.reliability import router as reliability_router
 from app.web.render_cache import RenderCache
 from app.web.security import SecurityHeaders
 from app.web.statuspage_v2 import router as statuspage_v2_router
@@ -227,6 +228,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(feeds_router)
     app.include_router(badges_router)
     app.include_router(pages_router)
+    app.include_router(reliability_router)
     app.include_router(subscriptions_router)
     install_admin(app)
 

@@ -634,3 +634,21 @@ class FleetArea(SQLModel, table=True):
     rule: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
     source: str = Field(default="staff", max_length=16)  # "file" or "staff"
     updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ReliabilityExclusion(SQLModel, table=True):
+    """Time the operator takes out of the reliability measurement, with its reason: a whole
+    peer's network, one location, or one EVSE, from `starts_at` to `ends_at`."""
+
+    __tablename__ = "reliability_exclusion"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=12)
+    peer: str | None = Field(default=None, max_length=64)
+    location_id: str | None = Field(default=None, max_length=36)
+    evse_uid: str | None = Field(default=None, max_length=36)
+    starts_at: datetime = Field(sa_type=UTCDateTime)
+    ends_at: datetime = Field(sa_type=UTCDateTime)
+    reason: str = Field(max_length=32)
+    note: str | None = Field(default=None, max_length=500)
+    created_by: str = Field(max_length=255)
+    created_at: datetime = Field(sa_type=UTCDateTime)

@@ -129,7 +129,7 @@ def post_update(incident_id: str, post: EditorPost) -> Response:
             data=UpdateCreate.model_validate(_form_data(post.form)),
             settings=post.settings,
             actor=post.actor,
-            now=post.clock(),
+            now=post.clock,
         ),
         field=_update_field,
         prefix=COMPONENTS,

@@ -11,7 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
 from app.auth import service
-from app.clock import ClockDep
+from app.clock import Clock, ClockDep
 from app.config import Settings, SettingsDep
 from app.db import SessionDep
 
@@ -26,6 +26,7 @@ class Staff:
     settings: Settings
     actor: str  # "token:<name>", as the audit log names it
     now: datetime
+    clock: Clock  # for "now" read later, under a lock
 
 
 def require_staff(
@@ -47,7 +48,9 @@ def require_staff(
         )
     if token.scope == "read" and request.method not in ("GET", "HEAD"):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "this token may only read (scope: read)")
-    return Staff(session=session, settings=settings, actor=f"token:{token.name}", now=clock())
+    return Staff(
+        session=session, settings=settings, actor=f"token:{token.name}", now=clock(), clock=clock
+    )
 
 
 StaffDep = Annotated[Staff, Depends(require_staff)]

@@ -3,17 +3,19 @@ now)."""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter
-from pydantic import BaseModel
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.auth.deps import StaffDep
 from app.errors import InvalidInput
-from app.fleet import areas
+from app.fleet import areas, reliability
 from app.fleet.config import AreaRule
 from app.fleet.rollup import count_areas, list_areas
-from app.models import FleetArea, ProbeState
+from app.models import FleetArea, ProbeState, ReliabilityExclusion
+from app.schemas import UtcDatetime
 
 router = APIRouter(prefix="/api/v1/fleet", tags=["fleet"])
 
@@ -70,3 +72,90 @@ def put(name: str, rule: dict[str, Any], staff: StaffDep) -> dict[str, Any]:
 def delete(name: str, staff: StaffDep) -> None:
     """Remove an area (its component stays)."""
     areas.delete_area(staff.session, name, actor=staff.actor, now=staff.now)
+
+
+class ExclusionIn(BaseModel):
+    """Time taken out of the reliability figure: a network (peer), location or EVSE."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    peer: str | None = Field(default=None, max_length=64, description="ocpi probe name")
+    location_id: str | None = Field(default=None, max_length=36)
+    evse_uid: str | None = Field(default=None, max_length=36)
+    starts_at: UtcDatetime
+    ends_at: UtcDatetime
+    reason: Literal[
+        "vandalism",
+        "grid_outage",
+        "extreme_weather",
+        "third_party_damage",
+        "site_access",
+        "other_outside_control",
+    ]
+    note: str | None = Field(default=None, max_length=500)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ExclusionIn:
+        if self.ends_at <= self.starts_at:
+            raise ValueError("ends_at must be after starts_at")
+        if self.evse_uid is not None and self.location_id is None:
+            raise ValueError("an evse_uid needs its location_id")
+        return self
+
+
+class ExclusionOut(ExclusionIn):
+    """A recorded exclusion."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    created_by: str
+    created_at: datetime
+
+
+@router.get("/reliability")
+def get_reliability(
+    staff: StaffDep,
+    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+    start: date | None = None,
+    end: date | None = None,
+) -> dict[str, Any]:
+    """The reliability figure for the network and each area, with every rapid EVSE's."""
+    win = reliability.asked_window(staff.settings.tz, staff.now, year, start, end)
+    network, per_area = reliability.report(staff.session, win, areas=list_areas(staff.session))
+    found = reliability.as_json(win, network, per_area)
+    found["chargers"] = [
+        {
+            "location_id": e.location_id,
+            "evse_uid": e.uid,
+            "evse_id": e.evse_id,
+            "power_kw": e.power_kw,
+            "reliable_hours": round(e.reliable_s / 3600, 4),
+            "not_reliable_hours": round(e.unreliable_s / 3600, 4),
+            "excluded_hours": round(e.excluded_s / 3600, 4),
+            "reliability_percent": None if e.reliability is None else round(e.reliability * 100, 4),
+        }
+        for e in network.evses
+    ]
+    return found
+
+
+@router.get("/reliability/exclusions")
+def get_exclusions(staff: StaffDep) -> list[ExclusionOut]:
+    """Every recorded exclusion."""
+    rows = reliability.list_exclusions(staff.session)
+    return [ExclusionOut.model_validate(r, from_attributes=True) for r in rows]
+
+
+@router.post("/reliability/exclusions", status_code=201)
+def post_exclusion(data: ExclusionIn, staff: StaffDep) -> ExclusionOut:
+    """Record an exclusion."""
+    row = ReliabilityExclusion(**data.model_dump(), created_by=staff.actor, created_at=staff.now)
+    reliability.add_exclusion(staff.session, row, actor=staff.actor, now=staff.now)
+    return ExclusionOut.model_validate(row, from_attributes=True)
+
+
+@router.delete("/reliability/exclusions/{exclusion_id}", status_code=204)
+def remove_exclusion(exclusion_id: str, staff: StaffDep) -> None:
+    """Remove an exclusion."""
+    reliability.delete_exclusion(staff.session, exclusion_id, actor=staff.actor, now=staff.now)

@@ -135,6 +135,7 @@ def evaluate(session: Session, *, settings: Settings, now: datetime) -> list[Are
         if not check.ok:
             check.error_class = "chargers_failing"
         run = ProbeRun(rule.state_name, status, [check], None if check.ok else "chargers")
+        run.chargers = None if check.ok else (count.failing, count.total)
         probes.record_run(session, _as_probe(rule, count), run, settings=settings, now=now)
         incident = session.get(Incident, state.incident_id) if state.incident_id else None
         driving = status != ComponentStatus.operational  # a recovery keeps the last count

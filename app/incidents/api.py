@@ -76,7 +76,7 @@ def post_update(incident_id: str, data: UpdateCreate, staff: StaffDep) -> Incide
         data=data,
         settings=staff.settings,
         actor=staff.actor,
-        now=staff.now,
+        now=staff.clock,  # read under the incident's lock
     )
     return _one(staff, incident_id)
 

@@ -46,7 +46,7 @@ def incident_payload(session: Session, settings: Settings, incident: Incident) -
     public = present_incident(detail, page_id=settings.page_id, public_url=settings.public_url)
     body = public.model_dump(mode="json")
     published = incident.postmortem_published_at
-    return {
+    payload = {
         "page": component_events.page_block(session, settings),
         "incident": {
             "name": body["name"],
@@ -78,6 +78,9 @@ def incident_payload(session: Session, settings: Settings, incident: Incident) -
             "components": [component_events.webhook_component(c) for c in body["components"]],
         },
     }
+    if body["chargers"] is not None:  # Pharos's structured impact: additive, only when set
+        payload["incident"]["chargers"] = body["chargers"]
+    return payload
 
 
 def incident_event(

@@ -6,7 +6,13 @@ from datetime import UTC, datetime, tzinfo
 
 from app.components.present import present_components
 from app.incidents.read import IncidentDetail
-from app.incidents.schemas import AffectedComponentPublic, IncidentPublic, IncidentUpdatePublic
+from app.incidents.schemas import (
+    AffectedComponentPublic,
+    ChargersImpact,
+    IncidentPublic,
+    IncidentUpdatePublic,
+    chargers_text,
+)
 from app.models import Incident
 
 
@@ -19,6 +25,14 @@ def page_path(incident: Incident) -> str:
 def page_folder(incident: Incident) -> str:
     """The page's canonical path: a folder, so a static copy serves it as index.html."""
     return f"{page_path(incident)}/"
+
+
+def chargers_impact(incident: Incident) -> ChargersImpact | None:
+    """The incident's structured impact in chargers, if it has one."""
+    affected, total = incident.chargers_affected, incident.chargers_total
+    if affected is None or total is None:
+        return None
+    return ChargersImpact(affected=affected, total=total, text=chargers_text(affected, total))
 
 
 def _at(value: datetime | None, tz: tzinfo) -> datetime | None:
@@ -72,4 +86,5 @@ def present_incident(
         postmortem_published_at=_at(i.postmortem_published_at, tz),
         incident_updates=updates,
         components=present_components(detail.components, page_id=page_id, tz=tz),
+        chargers=chargers_impact(i),
     )

@@ -13,6 +13,35 @@ from app.schemas import ApiTime, Body, Name, PostmortemBody, UtcDatetime
 ComponentChanges = dict[str, ComponentStatus]
 
 
+class ChargersImpact(BaseModel):
+    """Structured impact (a Pharos addition Statuspage clients ignore): N of M chargers."""
+
+    affected: int
+    total: int
+    text: str = Field(description='"5 of 17 chargers affected"')
+
+
+def chargers_text(affected: int, total: int) -> str:
+    """The impact in words."""
+    return f"{affected} of {total} charger{'' if total == 1 else 's'} affected"
+
+
+class _Chargers(BaseModel):
+    chargers_affected: int | None = Field(
+        default=None, ge=0, description="Structured impact: chargers affected (with total)"
+    )
+    chargers_total: int | None = Field(default=None, ge=1, description="Of how many chargers")
+
+    @model_validator(mode="after")
+    def _pair(self) -> _Chargers:
+        if (self.chargers_affected is None) != (self.chargers_total is None):
+            raise ValueError("give chargers_affected and chargers_total together")
+        affected, total = self.chargers_affected, self.chargers_total
+        if affected is not None and total is not None and affected > total:
+            raise ValueError("chargers_affected can't exceed chargers_total")
+        return self
+
+
 REALTIME = (
     IncidentStatus.investigating,
     IncidentStatus.identified,
@@ -30,7 +59,7 @@ def _realtime(status: IncidentStatus) -> IncidentStatus:
     return status
 
 
-class IncidentCreate(BaseModel):
+class IncidentCreate(_Chargers):
     """Payload of POST /api/v1/incidents: the incident and its first update."""
 
     model_config = ConfigDict(extra="forbid")
@@ -62,7 +91,7 @@ class IncidentCreate(BaseModel):
     _status = field_validator("status")(_realtime)
 
 
-class UpdateCreate(BaseModel):
+class UpdateCreate(_Chargers):
     """Payload of POST /api/v1/incidents/{id}/updates."""
 
     model_config = ConfigDict(extra="forbid")
@@ -159,3 +188,6 @@ class IncidentPublic(BaseModel):
     postmortem_published_at: ApiTime | None
     incident_updates: list[IncidentUpdatePublic]
     components: list[ComponentPublic]
+    chargers: ChargersImpact | None = Field(
+        default=None, description="N of M chargers affected (Pharos; absent when not given)"
+    )

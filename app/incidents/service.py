@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from app.audit import service as audit
+from app.clock import Clock
 from app.config import Settings
 from app.errors import InvalidInput, InvalidTransition, NotFound
 from app.incidents import events, timeline
@@ -77,6 +78,8 @@ def open_incident(
         created_at=now,
         updated_at=now,
         started_at=started_at,
+        chargers_affected=data.chargers_affected,
+        chargers_total=data.chargers_total,
     )
     session.add(incident)
     session.flush()
@@ -123,19 +126,25 @@ def post_update(
     data: UpdateCreate,
     settings: Settings,
     actor: str,
-    now: datetime,
+    now: datetime | Clock,
     automated: bool = False,
 ) -> IncidentUpdate:
     """Add an update to an incident's timeline; resolving restores components not named.
 
     An update a person posts (not `automated`) takes the incident's story over from probes.
+    Given a clock, "now" is read under the incident's row lock, so parallel updates get
+    display times in the order they are applied and the newest one sets the status.
     """
     incident = lock_incident(session, incident_id)
+    now = now() if callable(now) else now
     if not automated:
         incident.automated = False
     _check_transition(incident, data.status)
     display_at = data.display_at or now
     check_display_at(display_at, now)
+    if data.chargers_total is not None:
+        incident.chargers_affected = data.chargers_affected
+        incident.chargers_total = data.chargers_total
     was_open = incident.status in OPEN_STATUSES
     update = timeline.apply_update(
         session,

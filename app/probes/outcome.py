@@ -48,6 +48,8 @@ class ProbeRun:
     manual: bool = False
     # The backend's TLS certificate (wss://): {"not_after": ISO time, "subject": ...}.
     cert: dict[str, Any] | None = None
+    # (affected, total) chargers, for a roll-up's structured impact (app.fleet).
+    chargers: tuple[int, int] | None = None
 
     @property
     def ok(self) -> bool:

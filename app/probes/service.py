@@ -239,7 +239,9 @@ def _declare(
             name=probe.incident_name,
             body=probe.incident_body,
         )
-        data = IncidentCreate(name=name, body=body, components={component.id: status})
+        data = IncidentCreate(
+            name=name, body=body, components={component.id: status}, **_impact(run)
+        )
         opened = incidents.open_incident(
             session, data=data, settings=settings, actor=actor(probe.name), now=now, automated=True
         )
@@ -260,7 +262,9 @@ def _declare(
     else:
         body, new_status = wording.severity_changed(component.name, status), incident.status
     _audit(session, state, "incident_updated", evidence, now)
-    update = UpdateCreate(status=new_status, body=body, components={component.id: status})
+    update = UpdateCreate(
+        status=new_status, body=body, components={component.id: status}, **_impact(run)
+    )
     incidents.post_update(
         session,
         incident.id,
@@ -270,6 +274,13 @@ def _declare(
         now=now,
         automated=True,
     )
+
+
+def _impact(run: ProbeRun) -> dict[str, int]:
+    """A roll-up's charger counts for the incident (nothing for other probes)."""
+    if run.chargers is None:
+        return {}
+    return {"chargers_affected": run.chargers[0], "chargers_total": run.chargers[1]}
 
 
 def link_incident(session: Session, state: ProbeState, incident_id: str) -> None:

@@ -9,7 +9,7 @@ to the microsecond. Time before a component was created is no data, never negati
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
@@ -104,16 +104,63 @@ def period_percent(days: Iterable[DayFigures], weights: Weights) -> float | None
     return uptime_percent(total, weights)
 
 
-def _last_changes(session: Session, ids: Sequence[str]) -> dict[str, datetime]:
-    """When each component's status last changed (absent: never since it was created)."""
-    return dict(
-        session.exec(
-            select(
-                ComponentStatusChange.component_id, sa.func.max(ComponentStatusChange.effective_at)
-            )
-            .where(col(ComponentStatusChange.component_id).in_(ids))
-            .group_by(col(ComponentStatusChange.component_id))
-        ).all()
+Mark = tuple[datetime, int]  # a component's newest logged change and how many it has
+
+
+def _change_marks(session: Session, ids: Sequence[str]) -> dict[str, Mark]:
+    """Per component: when its status last changed, and how many changes its log holds
+    (absent: none since it was created). Its rollup rows change only with its log."""
+    rows = session.exec(
+        select(
+            ComponentStatusChange.component_id,
+            sa.func.max(ComponentStatusChange.effective_at),
+            sa.func.count(),
+        )
+        .where(col(ComponentStatusChange.component_id).in_(ids))
+        .group_by(col(ComponentStatusChange.component_id))
+    ).all()
+    return {cid: (last, count) for cid, last, count in rows}
+
+
+class StoredDays:
+    """Stored rollup rows read before, kept by what they depend on.
+
+    A component's component_day rows are written only in the transaction that adds an entry
+    to its status log (app.components.service.set_status), so its newest change and the
+    number of changes mark every version of them. A re-render after one component's change
+    reads the rows of that component (or its group) again, not the other 499. (`pharos uptime
+    rebuild` recomputes the same rows from the same log; the process keeps them too.)
+    """
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self.rows: OrderedDict[tuple[object, ...], dict[date, dict[ComponentStatus, int]]] = (
+            OrderedDict()
+        )
+
+    def get(self, key: tuple[object, ...]) -> dict[date, dict[ComponentStatus, int]] | None:
+        found = self.rows.get(key)
+        if found is not None:
+            self.rows.move_to_end(key)
+        return found
+
+    def put(self, key: tuple[object, ...], days: dict[date, dict[ComponentStatus, int]]) -> None:
+        self.rows[key] = days
+        while len(self.rows) > self.size:
+            self.rows.popitem(last=False)
+
+
+STORED = StoredDays()
+
+
+def _stored_key(
+    session: Session, row: str, members: Iterable[str], marks: Mapping[str, Mark], span: object
+) -> tuple[object, ...]:
+    return (
+        str(session.get_bind().engine.url),
+        row,
+        tuple((m, marks.get(m)) for m in sorted(members)),
+        span,
     )
 
 
@@ -131,15 +178,30 @@ def daily_figures(
     if not ids:
         return {}
     stored: dict[tuple[str, date], dict[ComponentStatus, int]] = {}
-    # Plain rows, not ORM objects: a large page reads tens of thousands of them.
     statuses = list(COLUMNS)
+    marks = _change_marks(session, ids)
+    last_change = {cid: mark[0] for cid, mark in marks.items()}
+    keys = {cid: _stored_key(session, cid, [cid], marks, (first_day, last_day)) for cid in ids}
+    missing = []
+    for cid in ids:
+        kept = STORED.get(keys[cid])
+        if kept is None:
+            missing.append(cid)
+        else:
+            stored.update(((cid, day), spent) for day, spent in kept.items())
+    # Plain rows, not ORM objects: a large page reads tens of thousands of them.
     table = ComponentDay.__table__  # type: ignore[attr-defined]
-    rows = sa.select(
-        table.c.component_id, table.c.day, *(table.c[COLUMNS[s]] for s in statuses)
-    ).where(table.c.component_id.in_(ids), table.c.day.between(first_day, last_day))
-    for component_id, day, *values in session.execute(rows):
-        stored[(component_id, day)] = dict(zip(statuses, values, strict=True))
-    last_change = _last_changes(session, ids)
+    fresh: dict[str, dict[date, dict[ComponentStatus, int]]] = {cid: {} for cid in missing}
+    for chunk in _chunks(missing, 500):  # bounded IN lists
+        rows = sa.select(
+            table.c.component_id, table.c.day, *(table.c[COLUMNS[s]] for s in statuses)
+        ).where(table.c.component_id.in_(chunk), table.c.day.between(first_day, last_day))
+        for component_id, day, *values in session.execute(rows):
+            spent = dict(zip(statuses, values, strict=True))
+            stored[(component_id, day)] = spent
+            fresh[component_id][day] = spent
+    for cid, got in fresh.items():
+        STORED.put(keys[cid], got)
     out: dict[str, list[DayFigures]] = {}
     span = [first_day + timedelta(days=n) for n in range(1 + (last_day - first_day).days)]
     today = now.astimezone(tz).date()
@@ -193,7 +255,20 @@ def summed_figures(
         lambda: dict.fromkeys(statuses, 0)
     )
     ids = list(row_of)
-    for row_ids in _chunks(list(rows), 200):  # bounded IN lists
+    marks = _change_marks(session, ids)
+    last_change = {cid: mark[0] for cid, mark in marks.items()}
+    keys = {
+        row: _stored_key(session, row, [c.id for c in members], marks, (first_day, last_day))
+        for row, members in rows.items()
+    }
+    missing = []
+    for row in rows:
+        kept = STORED.get(keys[row])
+        if kept is None:
+            missing.append(row)
+        else:  # copies: the open intervals are added to them below
+            sums.update(((row, day), dict(spent)) for day, spent in kept.items())
+    for row_ids in _chunks(missing, 200):  # bounded IN lists
         row_key = sa.func.coalesce(col(Component.group_id), col(Component.id))
         member_ids = [c.id for row in row_ids for c in rows[row]]
         query = (
@@ -202,9 +277,13 @@ def summed_figures(
             .where(table.c.component_id.in_(member_ids), table.c.day.between(first_day, last_day))
             .group_by(row_key, table.c.day)
         )
+        fresh: dict[str, dict[date, dict[ComponentStatus, int]]] = {r: {} for r in row_ids}
         for row, day, *values in session.execute(query):
-            sums[(row, day)] = dict(zip(statuses, map(int, values), strict=True))
-    last_change = _last_changes(session, ids)
+            summed = dict(zip(statuses, map(int, values), strict=True))
+            fresh[row][day] = dict(summed)
+            sums[(row, day)] = summed
+        for row, got in fresh.items():
+            STORED.put(keys[row], got)
     window_start = day_start(first_day, tz)
     cuts: dict[datetime, list[tuple[date, int]]] = {}
     today = now.astimezone(tz).date()
@@ -257,10 +336,16 @@ def incidents_by_day(
         .join(IncidentUpdate, col(IncidentUpdate.id) == col(AffectedComponent.incident_update_id))
         .join(Incident, col(Incident.id) == col(IncidentUpdate.incident_id))
         .where(
-            # For many components, let the database start from the time window instead.
+            # For many components, start from the incidents open in the window (a subquery,
+            # so the database reads incidents first, not every affected-component row).
             col(AffectedComponent.component_id).in_(component_ids)
             if len(component_ids) <= 50
-            else sa.true(),
+            else col(Incident.id).in_(
+                sa.select(col(Incident.id)).where(
+                    col(Incident.started_at) < upper,
+                    sa.or_(col(Incident.resolved_at).is_(None), col(Incident.resolved_at) >= lower),
+                )
+            ),
             col(Incident.started_at) < upper,
             sa.or_(col(Incident.resolved_at).is_(None), col(Incident.resolved_at) >= lower),
         )

@@ -71,14 +71,27 @@ def _failures(session: Session, column: Any, value: str, since: datetime) -> int
     return count
 
 
+def _lock(session: Session, key: str) -> None:
+    """A PostgreSQL advisory lock on `key` until the transaction ends (nothing on SQLite)."""
+    if session.get_bind().dialect.name == "postgresql":
+        digest = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": digest})
+
+
 def sign_in(
     session: Session, *, email: str, password: str, ip: str, settings: Settings, now: datetime
 ) -> User:
     """The user these credentials belong to, or SignInRefused / LockedOut. Every try is logged."""
     email = users.normalize_email(email)[: users.EMAIL_MAX]
+    ip = ip[:64]
     window = timedelta(minutes=settings.admin_login_lockout_minutes)
     since = now - window
     minutes = settings.admin_login_lockout_minutes
+    # Parallel tries must not all read the count before any is written: hold this address's
+    # and this account's lock until the transaction ends, so each try counts the ones before
+    # it. (SQLite writers already queue: every write transaction begins IMMEDIATE.)
+    _lock(session, f"login-ip:{ip}")
+    _lock(session, f"login-email:{email}")
     if _failures(session, col(LoginAttempt.ip), ip, since) >= settings.admin_login_ip_max_failures:
         raise LockedOut(f"Too many failed sign-ins from your address. Try again in {minutes} min.")
     if _failures(session, col(LoginAttempt.email), email, since) >= (
@@ -87,9 +100,14 @@ def sign_in(
         raise LockedOut(
             f"Too many failed sign-ins for this account. It is locked for {minutes} min."
         )
+    # Counted before the password is checked: a try that crashes half-way still counts.
+    attempt = LoginAttempt(at=now, email=email, ip=ip, success=False)
+    session.add(attempt)
+    session.flush()
     user = users.find_by_email(session, email)
     ok = users.verify_password(user, password) and user is not None and user.disabled_at is None
-    session.add(LoginAttempt(at=now, email=email, ip=ip, success=ok))
+    attempt.success = ok
+    session.add(attempt)
     session.execute(sa.delete(LoginAttempt).where(col(LoginAttempt.at) < now - ATTEMPTS_KEPT))
     if ok and user is not None and users.needs_rehash(user):
         user.password_hash = users.hash_password(password)

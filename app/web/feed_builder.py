@@ -17,7 +17,7 @@ from feedgen.feed import FeedGenerator
 
 from app import i18n, labels
 from app.i18n import _
-from app.incidents.present import page_path
+from app.incidents.present import chargers_impact, page_path
 from app.incidents.read import IncidentDetail
 from app.models import Incident, IncidentUpdate
 from app.text import xml_safe
@@ -70,6 +70,18 @@ def update_html(update: IncidentUpdate, tz: tzinfo) -> str:
         f"<p><small>{_stamp(update.display_at, tz)}</small><br>"
         f"<strong>{labels.incident_status(update.status)}</strong> - {body}</p>"
     )
+
+
+def _impact_html(incident: Incident) -> str:
+    impact = chargers_impact(incident)
+    if impact is None:
+        return ""
+    text = i18n.ngettext(
+        "%(affected)d of %(num)d charger affected",
+        "%(affected)d of %(num)d chargers affected",
+        impact.total,
+    ) % {"affected": impact.affected, "num": impact.total}
+    return f"<p><strong>{escape(text)}</strong></p>"
 
 
 def _generator(
@@ -146,7 +158,7 @@ def history_feed(
             published=i.started_at,
             updated=i.updated_at,
             rss_date=i.updated_at,
-            html="".join(update_html(u, site.tz) for u in detail.updates),
+            html=_impact_html(i) + "".join(update_html(u, site.tz) for u in detail.updates),
         )
     return _serialize(fg, flavor, updated)
 
@@ -170,6 +182,8 @@ def updates_feed(
             published=u.display_at,
             updated=u.updated_at,
             rss_date=u.display_at,
-            html=update_html(u, site.tz),
+            # The incident's impact in chargers heads its newest update only.
+            html=(_impact_html(detail.incident) if u is detail.updates[0] else "")
+            + update_html(u, site.tz),
         )
     return _serialize(fg, flavor, updated)

@@ -49,19 +49,28 @@ class BodySizeLimit:
                     await self._reject(send)
                     return
         received = 0
-        started = False
+        started = overflowed = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, overflowed
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
+                    overflowed = True
                     raise BodyTooLarge
             return message
 
         async def tracking_send(message: Message) -> None:
             nonlocal started
+            if overflowed:
+                # The app caught the overflow and answered on its own (FastAPI turns any error
+                # while reading a body into 400 "There was an error parsing the body"): a
+                # streamed body gets the same 413 as a declared one instead.
+                if message["type"] == "http.response.start" and not started:
+                    started = True
+                    await self._reject(send)
+                return
             if message["type"] == "http.response.start":
                 started = True
             await send(message)

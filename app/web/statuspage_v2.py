@@ -52,6 +52,7 @@ INCIDENT_FIELDS = {
     "page_id",
     "incident_updates",
     "components",
+    "chargers",  # Pharos's structured impact, only when given: Statuspage clients ignore it
 }
 MAINTENANCE_FIELDS = INCIDENT_FIELDS | {"scheduled_for", "scheduled_until"}
 
@@ -94,6 +95,8 @@ def _incidents(
         )
         item = public.model_dump(mode="json", include=fields)
         item["components"] = [_public_component(c) for c in item["components"]]
+        if item.get("chargers") is None:
+            item.pop("chargers", None)
         out.append(item)
     return out
 

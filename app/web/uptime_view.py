@@ -134,8 +134,43 @@ class MonthCalendar:
 
     heading: str
     iso: str
-    weeks: list[list[DayCell | None]]
+    weeks: tuple[tuple[DayCell | None, ...], ...]
     percent: str
+
+    def table_html(self, weekdays: Sequence[str], page_path: str) -> Markup:
+        """The month as a table, links relative to the page it is on (built here, not in a
+        template: a page of calendars has thousands of days)."""
+        return calendar_table(self, tuple(weekdays), page_path)
+
+
+@lru_cache(maxsize=4096)
+def calendar_table(month: MonthCalendar, weekdays: tuple[str, ...], page_path: str) -> Markup:
+    """A month's table: a cell per day, its label both tooltip and screen-reader text, a
+    link to its incidents. Kept per distinct month: only months that changed are built again."""
+    head = "".join(f'<th scope="col">{escape(name)}</th>' for name in weekdays)
+    rows = []
+    for week in month.weeks:
+        cells = []
+        for d in week:
+            if d is None:
+                cells.append('<td class="cal-pad"></td>')
+                continue
+            label = escape(d.label)
+            inner = f'<span class="visually-hidden">{label}</span>'
+            if d.href:
+                inner = f'<a href="{escape(relative(d.href, page_path))}">{inner}</a>'
+            cells.append(
+                f'<td class="cal-day day-{escape(d.state)}" title="{label}" '
+                f'data-date="{escape(d.iso)}"><span class="cal-number" aria-hidden="true">'
+                f"{d.number}</span>{inner}</td>"
+            )
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    return Markup(  # noqa: S704  (every value is escaped)
+        f'<table class="calendar" data-month="{escape(month.iso)}"><caption>'
+        f'<span class="calendar-month">{escape(month.heading)}</span> '
+        f'<span class="uptime-percent">{escape(month.percent)}</span></caption>'
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
 
 
 @dataclass(frozen=True)
@@ -233,13 +268,38 @@ def day_label(figures: DayFigures, incidents: Sequence[IncidentRef]) -> str:
 def day_cell(
     figures: DayFigures, incidents: Sequence[IncidentRef], history_href: HistoryHref
 ) -> DayCell:
-    """One day, labelled and linked to its incidents."""
+    """One day, labelled and linked to its incidents.
+
+    Kept per distinct day (its figures, incidents, language): a re-render after a change
+    labels only the days that changed, mostly today.
+    """
+    several = history_href(figures.day) if len(incidents) > 1 else None
+    return _cell(
+        figures.day,
+        tuple(figures.us.items()),
+        figures.has_data,
+        tuple(incidents),
+        several,
+        i18n.current(),
+    )
+
+
+@lru_cache(maxsize=65_536)
+def _cell(
+    day: date,
+    us: tuple[tuple[ComponentStatus, int], ...],
+    has_data: bool,
+    incidents: tuple[IncidentRef, ...],
+    several: str | None,
+    language: str,  # part of the key: the label is in it
+) -> DayCell:
+    figures = DayFigures(day=day, us=dict(us), has_data=has_data)
     worst = figures.worst if figures.has_data else None
     href = None
     if len(incidents) == 1:
         href = f"/incidents/{incidents[0].id}/"
     elif incidents:
-        href = history_href(figures.day)
+        href = several
     return DayCell(
         iso=figures.day.isoformat(),
         number=figures.day.day,
@@ -273,13 +333,34 @@ def bar_cell(
     figures: DayFigures, incidents: Sequence[IncidentRef], history_href: HistoryHref
 ) -> DayCell:
     """A bar: as `day_cell`, but a quiet day (no trouble, no incident) gets no label, since
-    its bar shows none (most days are quiet; their labels were most of a render)."""
-    if incidents or (figures.has_data and any(figures.us[s] > 0 for s in TROUBLE)):
-        return day_cell(figures, incidents, history_href)
-    worst = figures.worst if figures.has_data else None
+    its bar shows none (most days are quiet; their labels were most of a render). Kept per
+    distinct day, as `day_cell` is."""
+    several = history_href(figures.day) if len(incidents) > 1 else None
+    return _bar(
+        figures.day,
+        tuple(figures.us.items()),
+        figures.has_data,
+        tuple(incidents),
+        several,
+        i18n.current(),
+    )
+
+
+@lru_cache(maxsize=65_536)
+def _bar(
+    day: date,
+    us: tuple[tuple[ComponentStatus, int], ...],
+    has_data: bool,
+    incidents: tuple[IncidentRef, ...],
+    several: str | None,
+    language: str,
+) -> DayCell:
+    if incidents or (has_data and any(spent > 0 for s, spent in us if s in TROUBLE)):
+        return _cell(day, us, has_data, incidents, several, language)
+    worst = DayFigures(day=day, us=dict(us), has_data=has_data).worst if has_data else None
     return DayCell(
-        iso=figures.day.isoformat(),
-        number=figures.day.day,
+        iso=day.isoformat(),
+        number=day.day,
         state=worst.value if worst else "none",
         label="",
         href=None,
@@ -316,7 +397,7 @@ def month_calendars(
             MonthCalendar(
                 heading=i18n.month(first),
                 iso=f"{first:%Y-%m}",
-                weeks=[cells[i : i + 7] for i in range(0, len(cells), 7)],
+                weeks=tuple(tuple(cells[i : i + 7]) for i in range(0, len(cells), 7)),
                 percent=format_percent(period_percent(in_month, weights)),
             )
         )

@@ -14,7 +14,7 @@ from app import i18n, labels, timefmt
 from app.components import service as components
 from app.config import Settings
 from app.incidents import read as incidents
-from app.incidents.present import page_folder
+from app.incidents.present import chargers_impact, page_folder
 from app.maintenance import service as maintenance
 from app.models import Component, Incident
 from app.publishing.markdown import render_markdown
@@ -49,6 +49,7 @@ class IncidentView:
     started_at: datetime
     url: str
     window: str | None = None  # a maintenance's schedule, in the page's zone
+    chargers: tuple[int, int] | None = None  # structured impact: (affected, total) chargers
 
     @property
     def is_maintenance(self) -> bool:
@@ -128,6 +129,9 @@ def incident_views(
                 url=page_folder(i),
                 window=timefmt.window(i.scheduled_for, i.scheduled_until, tz)
                 if i.scheduled_for and i.scheduled_until
+                else None,
+                chargers=(impact.affected, impact.total)
+                if (impact := chargers_impact(i))
                 else None,
             )
         )

@@ -18,7 +18,14 @@ from app.config import Settings
 from app.db import unit_of_work
 from app.fleet import areas, rollup, store
 from app.fleet.config import AreaRule, FleetConfigError, parse_areas
-from app.models import Component, ComponentStatus, FleetEvse, Incident, IncidentUpdate
+from app.models import (
+    Component,
+    ComponentStatus,
+    FleetEvse,
+    Incident,
+    IncidentUpdate,
+    OutboxEvent,
+)
 from peers.ocpi import make_location
 from tests.conftest import FakeClock
 
@@ -113,6 +120,10 @@ def test_thresholds_drive_the_component_and_one_incident(
         assert (incident.chargers_affected, incident.chargers_total) == (5, 17)
         assert incident.name == "Charging unavailable at some sites in Oslo chargers"
         assert "5 of 17 chargers" in timeline(session, incident.id)[0][1]
+        # The first webhook payload already carries the structured impact.
+        first = session.exec(select(OutboxEvent).order_by(col(OutboxEvent.id))).all()
+        created = [e.payload for e in first if e.type == "incident.created"]
+        assert created[0]["incident"]["chargers"]["text"] == "5 of 17 chargers affected"
     # Worse: 9 of 17 (53%) is a major outage, after the same confirmation.
     set_status(engine, clock, "OUTOFORDER", *OSLO[5:9])
     evaluate(engine, settings, clock, 2)

@@ -5,11 +5,15 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from itertools import pairwise
 
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
+from app.clock import get_clock, utcnow
 from app.components import service as components
 from app.components.schemas import ComponentCreate
 from app.config import Settings
@@ -127,3 +131,28 @@ def test_concurrent_updates_keep_state_consistent(engine: Engine, settings: Sett
     # Every update saw the status the previous writer left behind.
     for row_before, row_after in pairwise(rows):
         assert row_after.old_status == row_before.new_status
+
+
+def test_parallel_api_updates_leave_the_status_of_the_newest_update(
+    app: FastAPI, staff: TestClient
+) -> None:
+    """display_at is taken under the incident's row lock: the update applied last is the newest
+    (PostgreSQL once took it before the lock, and 3 in 10 trials ended on an older status)."""
+    app.dependency_overrides[get_clock] = lambda: utcnow  # a real clock, safe across threads
+    statuses = ["identified", "monitoring", "investigating"]
+    for _ in range(3):
+        incident = staff.post(
+            "/api/v1/incidents", json={"name": "Delays", "body": "Looking"}
+        ).json()
+        path = f"/api/v1/incidents/{incident['id']}/updates"
+
+        def post(n: int, path: str = path) -> None:
+            answer = staff.post(path, json={"status": statuses[n % 3], "body": f"update {n}"})
+            assert answer.status_code == 201, answer.text
+
+        errors = _run_together(*(partial(post, n) for n in range(20)))
+        assert errors == []
+        found = staff.get(f"/api/v1/incidents/{incident['id']}").json()
+        newest = max(found["incident_updates"], key=lambda u: u["display_at"])
+        assert found["status"] == newest["status"], newest["body"]
+        assert len({u["display_at"] for u in found["incident_updates"]}) == 21

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app.db import unit_of_work
+from app.uptime import service as uptime
 from tests.conftest import FakeClock, make_component, open_incident
 
 XSS_SCRIPT = "<script>alert(1)</script>"
@@ -496,6 +497,7 @@ def test_front_page_loads_uptime_in_bulk_not_per_component(
 
     def queries() -> int:
         app.state.render_cache.entries.clear()  # measure a render, not a cache hit
+        uptime.STORED.rows.clear()  # and a read of every rollup, not the rows kept
         statements.clear()
         fetch(staff, "/")
         return len(statements)
@@ -512,6 +514,35 @@ def test_front_page_loads_uptime_in_bulk_not_per_component(
         staff.patch(f"/api/v1/components/{extra['id']}", json={"status": "operational"})
     assert queries() == few
     assert len([s for s in statements if "component_day" in s]) == 1
+
+
+def test_a_rerender_reads_again_only_the_rollups_of_the_component_that_changed(
+    staff: TestClient, clock: FakeClock, app: FastAPI
+) -> None:
+    read: list[Any] = []
+
+    def count(*args: Any) -> None:
+        if "FROM component_day" in args[2]:
+            read.append(args[3])
+
+    made = uptime_history(staff, clock)
+    before = fetch(staff, "/")
+    sa.event.listen(app.state.engine, "before_cursor_execute", count)
+    app.state.render_cache.entries.clear()
+    assert str(fetch(staff, "/").select_one("main")) == str(before.select_one("main"))
+    assert read == []  # nothing changed: every component's rows were kept
+    ocpp = made["ocpp"]["id"]
+    clock.advance(hours=1)
+    staff.patch(f"/api/v1/components/{ocpp}", json={"status": "major_outage"})
+    clock.advance(hours=1)
+    staff.patch(f"/api/v1/components/{ocpp}", json={"status": "operational"})
+    read.clear()
+    app.state.render_cache.entries.clear()
+    page = fetch(staff, "/")
+    assert len(read) == 1 and ocpp in str(read[0]) and made["api"]["id"] not in str(read[0])
+    # and the new hour of outage is on today's bar
+    today = bar(one(page, f"li.component[data-component-id='{ocpp}']"), "2025-09-07")
+    assert "1 h major outage" in tip(today)
 
 
 def test_uptime_page_shows_three_monthly_calendars_per_component(
