@@ -115,6 +115,15 @@ class ProbeRunner:
         with unit_of_work(self.engine) as session:
             return lease.try_lead(session, holder=self.holder, now=self.clock(), ttl=self.lease_ttl)
 
+    def _lead_and_refresh(self) -> tuple[bool, list[str]]:
+        """Lead (when there is anything to probe), then, every REFRESH_EVERY, take in the
+        managed probes; one thread hop per round (blocking). Followers with probes don't
+        refresh: the one that takes over does at once."""
+        leading = bool(self.probes) and self._lead()
+        stale = time.monotonic() - self._refreshed_at > REFRESH_EVERY
+        removed = self.refresh() if stale and (leading or not self.probes) else []
+        return leading, removed
+
     def _release(self) -> None:
         with unit_of_work(self.engine) as session:
             lease.release_lead(session, holder=self.holder, now=self.clock())
@@ -241,13 +250,12 @@ class ProbeRunner:
         in_flight: dict[str, asyncio.Task[list[ProbeRun]]],
         due: dict[str, float],
     ) -> None:
-        if time.monotonic() - self._refreshed_at > REFRESH_EVERY:
-            for name in await asyncio.to_thread(self.refresh):
-                task = in_flight.pop(name, None)
-                if task is not None:
-                    task.cancel()
-                due.pop(name, None)
-        leading = bool(self.probes) and await asyncio.to_thread(self._lead)
+        leading, removed = await asyncio.to_thread(self._lead_and_refresh)
+        for name in removed:
+            task = in_flight.pop(name, None)
+            if task is not None:
+                task.cancel()
+            due.pop(name, None)
         if leading != self.leading:
             log.info("probe runner %s %s", self.holder, "leads" if leading else "follows")
             self.leading = leading
