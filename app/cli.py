@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from app import commands
 from app.auth import service as tokens_service
 from app.clock import utcnow
+from app.config import default_public_url_to
 from app.importers.cli import importer as import_cli
 from app.loops import background_loops
 from app.probes.cli import probe_cli
@@ -20,6 +21,7 @@ from app.server import ServerKind
 from app.server import run as run_server
 from app.uptime import rollups
 from app.users.cli import users as users_cli
+from app.web import request_log
 from app.workers import Supervisor
 
 cli = typer.Typer(
@@ -52,6 +54,7 @@ def serve(
     ] = ServerKind.granian,
 ) -> None:
     """Apply migrations, then serve the status page and API."""
+    default_public_url_to(host, port)
     settings = commands.load_settings()
     commands.migrate_database(settings)
     run_server(settings, host=host, port=port, workers=workers, kind=server)
@@ -61,6 +64,7 @@ def serve(
 def worker() -> None:
     """Run the background workers (delivery, maintenance, probes) without the web server."""
     settings = commands.load_settings()
+    request_log.configure(settings.log_level)
 
     async def main(engine: Engine) -> None:
         supervisor = Supervisor(background_loops(engine, settings))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -24,9 +25,35 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL: sqlite:///path.db or postgresql://user@host/db",
     )
     page_name: str = Field(default="Pharos", min_length=1, description="Name shown on the page")
+    brand_title: str | None = Field(
+        default=None, description='The page\'s title, instead of "<page name> Status"'
+    )
+    brand_logo_url: str | None = Field(default=None, description="Logo in the page header")
+    brand_logo_dark_url: str | None = Field(
+        default=None, description="Logo for readers whose system uses a dark colour scheme"
+    )
+    brand_favicon_url: str | None = Field(default=None, description="The page's favicon")
+    brand_accent: str | None = Field(
+        default=None,
+        pattern=r"^#[0-9a-fA-F]{6}$",
+        description="Accent colour of links and focus rings, e.g. #0a6e5c",
+    )
+    brand_footer_links: str = Field(
+        default="",
+        description="Footer links: 'Label|https://url' pairs separated by commas",
+    )
+    embed_origins: str = Field(
+        default="",
+        description="Origins allowed to frame the status embed (/embed/), comma-separated, "
+        "e.g. https://portal.example.com; empty: no site may",
+    )
+    brand_css_file: Path | None = Field(
+        default=None, description="A CSS file served after the page's own (/brand.css)"
+    )
     public_url: str = Field(
         default="http://127.0.0.1:8000",
-        description="Absolute URL the public page is reached at (links, shortlinks)",
+        description="Absolute URL the public page is reached at (links, shortlinks); "
+        "`pharos serve` defaults it to the address and port it listens on",
     )
     timezone: str = Field(
         default="UTC", description="IANA time zone the page shows times in, e.g. Europe/Oslo"
@@ -40,6 +67,11 @@ class Settings(BaseSettings):
         default=1_048_576, gt=0, description="Largest accepted request body (413 above)"
     )
     log_level: str = Field(default="info", description="Server log level (granian or uvicorn)")
+    trusted_proxies: str = Field(
+        default="127.0.0.1,::1",
+        description="Comma-separated addresses/networks of reverse proxies whose "
+        "X-Forwarded-For and X-Forwarded-Proto are believed",
+    )
     run_workers: bool = Field(
         default=True, description="Run background workers (webhook delivery) inside serve"
     )
@@ -123,6 +155,20 @@ class Settings(BaseSettings):
     admin_login_lockout_minutes: int = Field(
         default=15, ge=1, description="Window failed sign-ins are counted in, and lock-out time"
     )
+    smtp_url: SecretStr | None = Field(
+        default=None,
+        description="Mail relay: smtp://user:pass@host:587 (STARTTLS) or smtps://...:465; "
+        "without it (and mail_from) email subscriptions are off",
+    )
+    mail_from: str | None = Field(
+        default=None, description='Sender of subscriber email, e.g. "Zaptec Status <status@x>"'
+    )
+    smtp_concurrency: int = Field(
+        default=8, ge=1, le=100, description="SMTP connections each worker keeps open"
+    )
+    smtp_timeout_seconds: float = Field(
+        default=30.0, gt=0, le=300, description="Timeout of one SMTP command"
+    )
     statuspage_api_key: SecretStr | None = Field(
         default=None,
         description="Statuspage API key for `pharos import statuspage` (or --api-key-file)",
@@ -141,6 +187,35 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown language {value!r}; shipped: {', '.join(LANGUAGES)}")
         return value
 
+    @field_validator("brand_footer_links")
+    @classmethod
+    def _links(cls, value: str) -> str:
+        for pair in filter(None, (p.strip() for p in value.split(","))):
+            label, _, url = pair.partition("|")
+            if not label.strip() or not url.strip().startswith(("https://", "http://", "/")):
+                raise ValueError(f"footer link {pair!r}: write 'Label|https://url'")
+        return value
+
+    @field_validator("embed_origins")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        for origin in filter(None, (o.strip() for o in value.split(","))):
+            scheme, _, rest = origin.partition("://")
+            if scheme not in ("https", "http") or not rest or "/" in rest or " " in rest:
+                raise ValueError(f"embed origin {origin!r}: write https://host[:port]")
+        return value
+
+    @property
+    def embed_origin_list(self) -> list[str]:
+        """Origins that may frame the embed."""
+        return [o.strip() for o in self.embed_origins.split(",") if o.strip()]
+
+    @property
+    def footer_links(self) -> list[tuple[str, str]]:
+        """The footer's (label, url) pairs."""
+        pairs = filter(None, (p.strip() for p in self.brand_footer_links.split(",")))
+        return [(label.strip(), url.strip()) for label, _, url in (p.partition("|") for p in pairs)]
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -157,6 +232,18 @@ class Settings(BaseSettings):
             raise ValueError("public_url must start with http:// or https://")
         return value.rstrip("/")
 
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_scheme(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(("smtp://", "smtps://")):
+            raise ValueError("smtp_url must start with smtp:// (STARTTLS) or smtps:// (TLS)")
+        return value
+
+    @property
+    def email_enabled(self) -> bool:
+        """Email subscriptions are offered only with a mail relay and a sender."""
+        return self.smtp_url is not None and bool(self.mail_from)
+
     @property
     def tz(self) -> ZoneInfo:
         """The page's time zone."""
@@ -168,6 +255,29 @@ class Settings(BaseSettings):
         digest = hashlib.sha256(self.public_url.encode()).digest()
         alphabet = "0123456789abcdefghijklmnopqrstuvwxyz"
         return "".join(alphabet[b % 36] for b in digest[:12])
+
+
+def listening_url(host: str, port: int) -> str:
+    """The URL a server bound to host:port is reached at from this machine.
+
+    The default public URL of `pharos serve` when PHAROS_PUBLIC_URL is not set. A wildcard
+    address (0.0.0.0, ::) names no host, so loopback stands in: set PHAROS_PUBLIC_URL then.
+    """
+    if host in ("", "0.0.0.0"):  # noqa: S104  (naming the wildcard, not binding to it)
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def default_public_url_to(host: str, port: int) -> None:
+    """Without PHAROS_PUBLIC_URL, public links follow where `pharos serve` listens.
+
+    Set in the environment, which every server process builds its settings from.
+    """
+    os.environ.setdefault("PHAROS_PUBLIC_URL", listening_url(host, port))
 
 
 def get_settings(request: Request) -> Settings:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,14 +13,16 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.engine import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import i18n, text
 from app.admin.app import install as install_admin
+from app.auth import service as auth
 from app.cacheable import PublicPaths
 from app.components.api import router as components_router
 from app.config import Settings
-from app.db import create_db_engine
+from app.db import create_db_engine, read_session
 from app.errors import PharosError, TooManyRequests
 from app.fleet.api import router as fleet_router
 from app.fleet.receiver import router as ocpi_router
@@ -35,19 +38,23 @@ from app.publishing.export import SiteExporter
 from app.subscribers import abuse
 from app.subscribers.api import router as subscribers_router
 from app.uptime.api import router as uptime_router
-from app.web import language, links
+from app.web import api_docs, language, links
 from app.web.badges import router as badges_router
+from app.web.brand import router as brand_router
 from app.web.cors import PublicApiCors
+from app.web.embed import router as embed_router
+from app.web.favicon import router as favicon_router
 from app.web.feeds import router as feeds_router
 from app.web.limits import BodySizeLimit, RefuseNul
 from app.web.metrics import build_registry
 from app.web.metrics import router as metrics_router
-from app.web.origin import AuditOrigin
+from app.web.origin import AuditOrigin, RelativeRedirects, TrustedProxies
 from app.web.pages import router as pages_router
 from app.web.reliability import router as reliability_router
 from app.web.render_cache import RenderCache
 from app.web.security import SecurityHeaders
 from app.web.statuspage_v2 import router as statuspage_v2_router
+from app.web.subscribe_people import router as subscribe_people_router
 from app.web.subscriptions import router as subscriptions_router
 from app.workers import Loop, Supervisor
 
@@ -66,6 +73,19 @@ def _validation_message(exc: RequestValidationError) -> str:
         where = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "body"
         parts.append(f"{where}: {error.get('msg', 'invalid')}")
     return "; ".join(parts)
+
+
+async def _authenticated(request: Request) -> bool:
+    """Whether the request carries a live staff API token."""
+    scheme, _, plain = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not plain.strip():
+        return False
+
+    def check() -> bool:
+        with read_session(request.app.state.engine) as session:
+            return auth.is_live(session, plain.strip())
+
+    return await asyncio.to_thread(check)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -103,6 +123,14 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        if request.url.path.startswith("/api/v1/") and not await _authenticated(request):
+            # The body is parsed before dependencies run: authenticate before judging it, so
+            # nobody learns anything about the staff API without a token.
+            return JSONResponse(
+                {"detail": "missing or invalid bearer token", "code": "unauthorized"},
+                status_code=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
         message = _validation_message(exc)
         if _wants_json(request):
             errors = [
@@ -126,6 +154,25 @@ def install_error_handlers(app: FastAPI) -> None:
             i18n.gettext("Not found"),
             i18n.gettext("There is no page at this address."),
         )
+
+
+HEALTH_TIMEOUT_SECONDS = 2.0
+
+
+async def database_health(engine: Engine) -> str:
+    """ "ok", or why the database can't be used, within HEALTH_TIMEOUT_SECONDS."""
+
+    def ping() -> None:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+
+    try:
+        await asyncio.wait_for(asyncio.to_thread(ping), HEALTH_TIMEOUT_SECONDS)
+    except TimeoutError:
+        return "down: no answer in time"
+    except Exception as exc:  # any failure means down; the reason is for the operator
+        return f"down: {type(exc).__name__}"
+    return "ok"
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -156,6 +203,8 @@ def create_app(settings: Settings) -> FastAPI:
         version="0.1.0",
         description="Staff API (/api/v1, bearer token) of a Pharos status page.",
         lifespan=lifespan,
+        docs_url=None,  # FastAPI's own load from a CDN: app.web.api_docs serves /docs
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine = create_db_engine(settings.database_url)
@@ -197,6 +246,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(AuditOrigin)
+    app.add_middleware(RelativeRedirects)
+    app.add_middleware(TrustedProxies, trusted=settings.trusted_proxies)
     app.add_middleware(language.LanguageRouting, default=settings.language)
     if settings.render_cache:
         public = PublicPaths(app)
@@ -216,6 +267,7 @@ def create_app(settings: Settings) -> FastAPI:
     # Outside the render cache, so its hits carry the CORS headers too.
     app.add_middleware(PublicApiCors)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    api_docs.install(app)
     app.include_router(components_router)
     app.include_router(incidents_router)
     app.include_router(maintenance_router)
@@ -227,22 +279,35 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(fleet_router)
     app.include_router(feeds_router)
     app.include_router(badges_router)
+    app.include_router(brand_router)
+    app.include_router(embed_router)
+    app.include_router(favicon_router)
     app.include_router(pages_router)
     app.include_router(reliability_router)
     app.include_router(subscriptions_router)
+    app.include_router(subscribe_people_router)  # after: /subscriptions/{token} is a catch-all
     install_admin(app)
 
     app.include_router(metrics_router)
 
     @app.get("/healthz", tags=["health"])
-    def healthz(request: Request) -> JSONResponse:
-        """Liveness: the process answers and no background loop is dead or stalled."""
+    async def healthz(request: Request) -> JSONResponse:
+        """Readiness: the database answers and no background loop is dead or stalled (503 if
+        not, so a load balancer sends readers elsewhere). The public pages keep serving their
+        last good bytes meanwhile."""
         supervisor: Supervisor | None = request.app.state.supervisor
         workers = supervisor.health() if supervisor is not None else {}
-        ok = all(w["alive"] and not w["stalled"] for w in workers.values())
+        database = await database_health(request.app.state.engine)
+        ok = database == "ok" and all(w["alive"] and not w["stalled"] for w in workers.values())
         return JSONResponse(
-            {"status": "ok" if ok else "degraded", "workers": workers},
+            {"status": "ok" if ok else "degraded", "database": database, "workers": workers},
             status_code=200 if ok else 503,
         )
+
+    @app.get("/livez", tags=["health"])
+    def livez() -> JSONResponse:
+        """Liveness: the process answers (restart it only if this fails; a database outage
+        is /healthz's business)."""
+        return JSONResponse({"status": "ok"})
 
     return app

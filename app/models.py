@@ -269,11 +269,25 @@ class AuditEvent(SQLModel, table=True):
 
 
 class SubscriberStatus(StrEnum):
-    """Whether a webhook subscriber is sent to."""
+    """Whether a subscriber is sent to."""
 
     active = "active"
+    pending = "pending"  # email: the confirmation link has not been followed yet
     quarantined = "quarantined"  # deliveries held after repeated failures; staff reactivate
     disabled = "disabled"  # the receiver said 410 Gone
+    undeliverable = "undeliverable"  # email: the recipient's server refused it for good
+
+
+class SubscriberChannel(StrEnum):
+    """How a subscriber hears: a signed webhook, email, or a chat app's incoming webhook."""
+
+    webhook = "webhook"
+    email = "email"
+    slack = "slack"
+    teams = "teams"
+    discord = "discord"
+    google_chat = "google_chat"
+    mattermost = "mattermost"
 
 
 class DeliveryStatus(StrEnum):
@@ -287,11 +301,19 @@ class DeliveryStatus(StrEnum):
 
 
 class Subscriber(SQLModel, table=True):
-    """A webhook endpoint, optionally limited to some components."""
+    """A webhook endpoint, an email address or a chat webhook, optionally limited to some
+    components (or following one incident)."""
 
     __table_args__ = PRIVATE_TABLE
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=12)
+    channel: SubscriberChannel = Field(
+        default=SubscriberChannel.webhook,
+        sa_type=_enum(SubscriberChannel),
+        sa_column_kwargs={"server_default": "webhook"},
+    )
+    # The target: an http(s) URL, or for email "mailto:<address>" (plus "?incident=<id>" when
+    # following one incident), unique either way.
     url: str = Field(max_length=2048, unique=True)
     email: str | None = Field(default=None, max_length=320)
     # Kept in clear: the HMAC signature needs it. Shown to the subscriber once.
@@ -308,6 +330,12 @@ class Subscriber(SQLModel, table=True):
     consecutive_failures: int = Field(default=0)
     failing_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_success_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Following one incident only (email from the incident's page), until it is resolved.
+    incident_id: str | None = Field(
+        default=None, foreign_key="incident.id", ondelete="CASCADE", max_length=12
+    )
+    confirmed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    confirmation_sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class OutboxEvent(SQLModel, table=True):

@@ -29,10 +29,6 @@ def _to_utc(value: datetime) -> datetime:
     return utc
 
 
-# Input datetimes must carry an offset (naive ones are rejected with 422); stored as UTC.
-UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
-
-
 def _api_time(value: datetime) -> str:
     return timefmt.iso(value)
 
@@ -40,6 +36,15 @@ def _api_time(value: datetime) -> str:
 # Output datetimes, in every JSON answer and webhook: exactly as Statuspage writes them
 # ("2025-09-07T09:12:00.000Z", or "...000+02:00" in the page's zone); see app/timefmt.py.
 ApiTime = Annotated[datetime, PlainSerializer(_api_time, return_type=str, when_used="json")]
+
+
+# Input datetimes must carry an offset (naive ones are rejected with 422); stored as UTC.
+UtcDatetime = Annotated[
+    AwareDatetime,
+    AfterValidator(_to_utc),
+    PlainSerializer(_api_time, return_type=str, when_used="json"),  # echoed as ApiTime
+]
+
 # Text refuses what XML can't carry (app/text.py): a 422 naming the character, not broken feeds.
 Name = Annotated[
     str,

@@ -5,7 +5,8 @@ Granian (a Rust HTTP server) is the default: on the render cache's hit path it a
 same run of bench/http_load.py (see Performance in the README). uvicorn stays available with
 `--server uvicorn`.
 
-Both trust X-Forwarded-For/-Proto only from a reverse proxy on loopback.
+Neither reads X-Forwarded-For/-Proto: the app does, from PHAROS_TRUSTED_PROXIES only, and only
+well-formed addresses (app/web/origin.py).
 """
 
 from __future__ import annotations
@@ -21,14 +22,13 @@ from fastapi import FastAPI
 from granian import Granian
 from granian.constants import Interfaces, Loops
 from granian.log import LogLevels
-from granian.utils.proxies import wrap_asgi_with_proxy_headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.config import Settings
 from app.main import create_app
+from app.web import request_log
 from app.web.render_cache import RenderCache
 
-TRUSTED_PROXIES = "127.0.0.1"
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
@@ -71,14 +71,18 @@ def with_hit_path(app: FastAPI, inner: ASGIApp) -> ASGIApp:
 def granian_app() -> ASGIApp:
     """The app for the PHAROS_* environment, as each granian worker builds it."""
     _die_with_parent()
-    app = create_app(Settings())
-    return with_hit_path(app, wrap_asgi_with_proxy_headers(app, trusted_hosts=TRUSTED_PROXIES))
+    settings = Settings()
+    request_log.configure(settings.log_level)
+    app = create_app(settings)
+    return request_log.RequestLog(with_hit_path(app, app))
 
 
 def uvicorn_app() -> ASGIApp:
     """The app for the PHAROS_* environment, as each uvicorn worker builds it."""
-    app = create_app(Settings())
-    return with_hit_path(app, app)
+    settings = Settings()
+    request_log.configure(settings.log_level)
+    app = create_app(settings)
+    return request_log.RequestLog(with_hit_path(app, app))
 
 
 def run(settings: Settings, *, host: str, port: int, workers: int, kind: ServerKind) -> None:
@@ -105,7 +109,7 @@ def run(settings: Settings, *, host: str, port: int, workers: int, kind: ServerK
         port=port,
         workers=workers if workers > 1 else None,
         log_level=settings.log_level,
-        proxy_headers=True,
-        forwarded_allow_ips=TRUSTED_PROXIES,
+        proxy_headers=False,  # the app reads them itself (app/web/origin.py: TrustedProxies)
         server_header=False,
+        access_log=False,  # RequestLog writes one line per request, with its duration
     )

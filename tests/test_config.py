@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from app.config import Settings
+from app.config import Settings, listening_url
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -45,3 +45,18 @@ def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
     assert (settings.page_name, settings.timezone) == ("Zaptec", "Europe/Oslo")
     assert settings.public_url == "https://status.example.com"
     assert len(settings.page_id) == 12
+
+
+@pytest.mark.parametrize(
+    ("host", "port", "url"),
+    [
+        ("127.0.0.1", 18100, "http://127.0.0.1:18100"),
+        ("status.internal", 80, "http://status.internal:80"),
+        ("0.0.0.0", 8080, "http://127.0.0.1:8080"),
+        ("::", 8080, "http://[::1]:8080"),
+        ("::1", 8000, "http://[::1]:8000"),
+    ],
+)
+def test_the_listening_url(host: str, port: int, url: str) -> None:
+    assert listening_url(host, port) == url
+    assert Settings(public_url=url).public_url == url  # a valid public URL

@@ -97,3 +97,19 @@ def test_fresh_hits_are_answered_before_the_framework(app: FastAPI) -> None:
         assert reached == ["/api/v2/status.json", "/api/v1/components"]
 
     asyncio.run(scenario())
+
+
+def test_without_a_public_url_links_follow_the_listening_port(tmp_path: Path) -> None:
+    env = pharos_env(tmp_path / "pharos.db", "unused", run_workers="false")
+    del env["PHAROS_PUBLIC_URL"]
+    port = free_port()
+    server = start(env, port, tmp_path)
+    try:
+        page = httpx.get(f"{server.url}/").text
+        feed = httpx.get(f"{server.url}/history.atom").text
+    finally:
+        stop(server.process)
+    here = f"http://127.0.0.1:{port}"
+    assert f'href="{here}/history.atom"' in page  # rel=alternate
+    assert f'href="{here}/history.atom"' in feed  # rel=self
+    assert "127.0.0.1:8000" not in page + feed

@@ -140,12 +140,19 @@ def test_upcoming_and_active_maintenance_have_all_their_times(client: TestClient
 @pytest.mark.usefixtures("page")
 def test_every_staff_api_time_is_written_as_statuspage_writes_it(staff: TestClient) -> None:
     (subscriber,) = staff.get("/api/v1/subscribers").json()
+    window = {"starts_at": "2026-12-04T22:00:00Z", "ends_at": "2026-12-05T00:30:00+01:00"}
+    exclusion = {**window, "reason": "vandalism"}
+    created = staff.post("/api/v1/fleet/reliability/exclusions", json=exclusion)
+    assert created.status_code == 201, created.text
+    assert created.json()["starts_at"] == "2026-12-04T22:00:00.000Z"
+    assert created.json()["ends_at"] == "2026-12-04T23:30:00.000Z"
     paths = [
         "/api/v1/incidents",
         "/api/v1/maintenances",
         "/api/v1/components",
         "/api/v1/subscribers",
         f"/api/v1/subscribers/{subscriber['id']}/deliveries",
+        "/api/v1/fleet/reliability/exclusions",
     ]
     for path in paths:
         response = staff.get(path)

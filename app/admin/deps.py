@@ -44,6 +44,8 @@ NOTICES = {
     "opened": "Incident opened.",
     "posted": "Update posted.",
     "edited": "Update changed.",
+    "renamed": "Incident changed.",
+    "update_deleted": "Update deleted.",
     "saved": "Saved.",
     "paused": "Probe paused: it doesn't run until resumed.",
     "resumed": "Probe resumed.",

@@ -16,11 +16,14 @@ from app.publishing.markdown import render_markdown
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
 
-def _postmortem_page(
-    screen: Screen, incident_id: str, shown: FormState, preview: bool = False
-) -> HTMLResponse:
+def _postmortem_page(screen: Screen, incident_id: str, shown: FormState) -> HTMLResponse:
     incident = views.incident_page(screen.session, screen.settings, incident_id)
-    values = shown.values or FormValues.of(body=incident.postmortem_draft or "", notify=True)
+    # Subscribers hear of the first publication; republishing (a typo fixed) tells them
+    # again only when staff tick the box themselves.
+    again = postmortems.published_before(
+        screen.session, read.get_incident(screen.session, incident_id)
+    )
+    values = shown.values or FormValues.of(body=incident.postmortem_draft or "", notify=not again)
     body = values.get("body")
     return form_page(
         screen,
@@ -28,8 +31,10 @@ def _postmortem_page(
         shown,
         defaults=values,
         incident=incident,
-        # The public page's renderer and sanitizer, with the same heading level.
-        preview_html=render_markdown(body, heading_offset=2) if preview and body else None,
+        notified_before=again,
+        # The public page's renderer and sanitizer, with the same heading level: the saved
+        # draft (or what was typed) is previewed at once, before any key is pressed.
+        preview_html=render_markdown(body, heading_offset=2) if body else None,
     )
 
 
@@ -44,7 +49,7 @@ def postmortem_action(incident_id: str, post: EditorPost) -> Response:
     """Preview, save the draft, publish (with or without notifying) or unpublish."""
     form, action, actor = post.form, post.form.get("action"), post.actor
     if action == "preview":
-        return _postmortem_page(post, incident_id, FormState(form), preview=True)
+        return _postmortem_page(post, incident_id, FormState(form))
 
     def act() -> str:
         if action == "unpublish":

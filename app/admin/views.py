@@ -97,6 +97,15 @@ class IncidentRow(IncidentStatusLabel):
     postmortem_saved: str | None = None
     affected_ids: list[str] = field(default_factory=list)
 
+    def may_delete(self, update: UpdateRow) -> bool:
+        """Whether the update can be deleted: not the only one, and not the one that gave the
+        incident its current status (the service refuses those)."""
+        left = [u for u in self.updates if u.id != update.id]
+        if not left:
+            return False
+        current = self.status if self.is_open else "resolved"
+        return left[0].status == current  # updates are newest first
+
 
 @dataclass(frozen=True)
 class DeliveryHealth:

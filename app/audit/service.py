@@ -55,6 +55,14 @@ def record(
     return event
 
 
+def happened(session: Session, action: str, object_id: str) -> bool:
+    """Whether `action` was ever recorded on the object (e.g. a postmortem published before)."""
+    stmt = select(AuditEvent.id).where(
+        AuditEvent.action == action, AuditEvent.object_id == object_id
+    )
+    return session.exec(stmt.limit(1)).first() is not None
+
+
 @dataclass(frozen=True)
 class AuditFilter:
     """Which events to list: by who (part of the actor), action prefix, object and time."""

@@ -3,7 +3,7 @@ now)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
@@ -15,7 +15,7 @@ from app.fleet import areas, reliability
 from app.fleet.config import AreaRule
 from app.fleet.rollup import count_areas, list_areas
 from app.models import FleetArea, ProbeState, ReliabilityExclusion
-from app.schemas import UtcDatetime
+from app.schemas import ApiTime, UtcDatetime
 
 router = APIRouter(prefix="/api/v1/fleet", tags=["fleet"])
 
@@ -110,7 +110,7 @@ class ExclusionOut(ExclusionIn):
 
     id: str
     created_by: str
-    created_at: datetime
+    created_at: ApiTime
 
 
 @router.get("/reliability")

@@ -6,17 +6,20 @@ fields), authenticated with the Token B we handed it in the credentials handshak
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlmodel import Session, select
+from starlette.concurrency import run_in_threadpool
 
 from app.clock import ClockDep
 from app.config import SettingsDep
 from app.db import SessionDep
 from app.fleet import store
+from app.fleet.batch import GroupCommit
 from app.fleet.ocpi import VERSION, OcpiError, format_time, read_token
 from app.fleet.probe import token_hash
 from app.models import FleetLocation, FleetPeer
@@ -137,23 +140,25 @@ async def push_location(
 ) -> JSONResponse:
     """A whole Location (PUT) or some of its fields (PATCH)."""
     try:
-        peer = _peer(request, session)
-        _own(peer, country_code, party_id)
         body = await _body(request)
-        partial = request.method == "PATCH"
-        if not partial and body.get("id", location_id) != location_id:
-            return answer(code=2001, message="The id differs from the URL", http=400)
-        body = {**body, "id": location_id}
-        if partial and "last_updated" not in body:
-            return answer(code=2001, message="A PATCH must carry last_updated", http=400)
-        body.setdefault("country_code", country_code)
-        body.setdefault("party_id", party_id)
-        store.apply_location(session, peer.name, body, now=clock(), partial=partial)
     except Refused as refused:
         return refused.response
-    except OcpiError as exc:
-        return _rejected(exc)
-    return answer()
+    partial = request.method == "PATCH"
+
+    def apply() -> JSONResponse:  # database work off the event loop
+        peer = _peer(request, session)
+        _own(peer, country_code, party_id)
+        if not partial and body.get("id", location_id) != location_id:
+            return answer(code=2001, message="The id differs from the URL", http=400)
+        data = {**body, "id": location_id}
+        if partial and "last_updated" not in data:
+            return answer(code=2001, message="A PATCH must carry last_updated", http=400)
+        data.setdefault("country_code", country_code)
+        data.setdefault("party_id", party_id)
+        store.apply_location(session, peer.name, data, now=clock(), partial=partial)
+        return answer()
+
+    return await _guarded(apply)
 
 
 @router.api_route(
@@ -162,19 +167,23 @@ async def push_location(
 )
 async def push_evse(
     request: Request,
-    session: SessionDep,
     clock: ClockDep,
     country_code: str,
     party_id: str,
     location_id: str,
     evse_uid: str,
 ) -> JSONResponse:
-    """A whole EVSE (PUT) or some of its fields, usually its status (PATCH)."""
+    """A whole EVSE (PUT) or some of its fields, usually its status (PATCH); written with the
+    other pushes of the moment in one transaction (app.fleet.batch), answered once committed."""
     try:
+        body = await _body(request)
+    except Refused as refused:
+        return refused.response
+    partial = request.method == "PATCH"
+
+    def apply(session: Session, now: datetime) -> JSONResponse:
         peer = _peer(request, session)
         _own(peer, country_code, party_id)
-        body = await _body(request)
-        partial = request.method == "PATCH"
         if "last_updated" not in body:
             return answer(code=2001, message="last_updated is required", http=400)
         if session.get(FleetLocation, (peer.name, location_id)) is None:
@@ -182,15 +191,34 @@ async def push_evse(
         known = store.evse_of(session, peer.name, location_id, evse_uid)
         if known is None and partial:
             return answer(code=2003, message="Unknown EVSE", http=404)
-        body = {**body, "uid": evse_uid}
+        data = {**body, "uid": evse_uid}
         store.apply_evse(
-            session, peer.name, location_id, body, known=known, now=clock(), partial=partial
+            session, peer.name, location_id, data, known=known, now=now, partial=partial
         )
+        return answer()
+
+    writer: GroupCommit | None = getattr(request.app.state, "fleet_writer", None)
+    if writer is None:
+        writer = request.app.state.fleet_writer = GroupCommit(request.app.state.engine, clock)
+    try:
+        result = await writer.submit(apply)
     except Refused as refused:
         return refused.response
     except OcpiError as exc:
         return _rejected(exc)
-    return answer()
+    except Exception:  # the batch did not commit: the sender retries, as OCPI senders do
+        return answer(code=3000, message="Not stored, try again", http=503)
+    assert isinstance(result, JSONResponse)
+    return result
+
+
+async def _guarded(apply: Callable[[], JSONResponse]) -> JSONResponse:
+    try:
+        return await run_in_threadpool(apply)
+    except Refused as refused:
+        return refused.response
+    except OcpiError as exc:
+        return _rejected(exc)
 
 
 def _rejected(exc: OcpiError) -> JSONResponse:

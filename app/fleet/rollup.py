@@ -152,3 +152,22 @@ def evaluate(session: Session, *, settings: Settings, now: datetime) -> list[Are
             )
     session.flush()
     return counts
+
+
+def component_counts(session: Session) -> dict[str, AreaCount]:
+    """Each rolled-up component's chargers now (for the status page), by component id."""
+    rules = list_areas(session)
+    if not rules:
+        return {}
+    states = {
+        s.name: s.component_id
+        for s in session.exec(
+            select(ProbeState).where(col(ProbeState.name).in_([r.state_name for r in rules]))
+        )
+    }
+    found: dict[str, AreaCount] = {}
+    for rule, count in zip(rules, count_areas(session, rules), strict=True):
+        component_id = states.get(rule.state_name)
+        if component_id and count.total:
+            found[component_id] = count
+    return found

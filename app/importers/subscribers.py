@@ -1,9 +1,9 @@
-"""Importing subscribers: webhooks through the subscriber service, already confirmed.
+"""Importing subscribers: webhooks through the subscriber service, email addresses as
+confirmed email subscribers (they confirmed on Statuspage), both with their component filter.
 
-Pharos delivers to webhooks only so far; subscribers of other channels (email, SMS, Slack,
-Teams, ...) are counted in the report and left on the source: they are not stored here, so no
-address waits in a table nothing reads. Once Pharos has their channel, a re-run imports them
-(what was imported before is skipped).
+Subscribers of channels Pharos has no equivalent for (SMS; Slack and Teams app installs, which
+are workspace OAuth grants, not webhook URLs) are counted in the report and left on the source:
+they are not stored here, so no address waits in a table nothing reads.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from app.importers.keys import Checkpoint
 from app.importers.report import ImportReport, Secret
 from app.importers.source import SourceError, SourceSubscriber, digest, parse
 from app.models import Subscriber
+from app.subscribers import people
 from app.subscribers import service as subscribers
 from app.subscribers.schemas import SubscriberCreate
 
@@ -46,6 +47,18 @@ def import_subscribers(
             report.skip(KIND, "?", exc.message)
             continue
         mode = (s.mode or "").lower()
+        if mode == "email" and s.email:
+            _email(
+                session,
+                s,
+                raw,
+                source=source,
+                component_ids=component_ids,
+                now=now,
+                report=report,
+                checkpoint=checkpoint,
+            )
+            continue
         if mode != "webhook" or not s.endpoint:
             report.skip(
                 KIND, f"{s.id} ({mode or 'unknown'})", "not imported: channel not available yet"
@@ -90,6 +103,49 @@ def import_subscribers(
     checkpoint()  # the reads too: no transaction stays open for the next request
 
 
+def _email(
+    session: Session,
+    s: SourceSubscriber,
+    raw: Any,
+    *,
+    source: str,
+    component_ids: dict[str, str],
+    now: datetime,
+    report: ImportReport,
+    checkpoint: Checkpoint,
+) -> None:
+    """An email subscriber, added as confirmed; a re-run follows its component filter."""
+    assert s.email is not None
+    key = keys.find(session, source, KIND, s.id)
+    existing = session.get(Subscriber, key.pharos_id) if key else None
+    wanted = [component_ids[c] for c in s.components or [] if c in component_ids] or None
+    if existing is not None:
+        _refresh(
+            session,
+            existing,
+            s,
+            wanted,
+            key_digest=key.digest if key else "",
+            raw=raw,
+            source=source,
+            now=now,
+            report=report,
+            checkpoint=checkpoint,
+        )
+        return
+    try:
+        created = people.add_email(
+            session, address=s.email, component_ids=wanted, actor=ACTOR, now=now
+        )
+    except PharosError as exc:
+        session.rollback()
+        report.skip(KIND, f"{s.id} (email)", exc.message)
+        return
+    keys.remember(session, source, KIND, s.id, created.id, digest(raw), now=now)
+    report.count(KIND, "created", f"create email subscriber {created.email}")
+    checkpoint()
+
+
 def _refresh(
     session: Session,
     existing: Subscriber,
@@ -113,5 +169,10 @@ def _refresh(
     existing.updated_at = now
     session.add(existing)
     keys.remember(session, source, KIND, s.id, existing.id, fingerprint, now=now)
-    report.count(KIND, "updated", f"update webhook subscriber {existing.url}")
+    what = (
+        f"email subscriber {existing.email}"
+        if existing.email and existing.url.startswith("mailto:")
+        else f"webhook subscriber {existing.url}"
+    )
+    report.count(KIND, "updated", f"update {what}")
     checkpoint()

@@ -11,6 +11,7 @@ from app.incidents import postmortems, read, service
 from app.incidents.present import present_incident
 from app.incidents.schemas import (
     IncidentCreate,
+    IncidentEdit,
     IncidentPublic,
     IncidentUpdatePublic,
     PostmortemDraft,
@@ -41,7 +42,7 @@ def list_incidents(
     staff: StaffDep,
     response: Response,
     status_: Annotated[list[IncidentStatus] | None, Query(alias="status")] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     per_page: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> list[IncidentPublic]:
     """Incidents, most recently started first; filter with ?status=, page with ?page=."""
@@ -67,6 +68,25 @@ def get_incident(incident_id: str, staff: StaffDep) -> IncidentPublic:
     return _one(staff, incident_id)
 
 
+@router.patch("/{incident_id}")
+def change_incident(incident_id: str, data: IncidentEdit, staff: StaffDep) -> IncidentPublic:
+    """Rename an incident, or change its start or impact override (audited; nobody is told)."""
+    service.change_incident(staff.session, incident_id, data=data, actor=staff.actor, now=staff.now)
+    return _one(staff, incident_id)
+
+
+@router.delete("/{incident_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_incident(incident_id: str, staff: StaffDep) -> Response:
+    """Delete an incident with its timeline and postmortem (audited; nobody is told).
+
+    An open incident hands its components back first, as resolving would.
+    """
+    service.delete_incident(
+        staff.session, incident_id, settings=staff.settings, actor=staff.actor, now=staff.now
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
 @router.post("/{incident_id}/updates", status_code=status.HTTP_201_CREATED)
 def post_update(incident_id: str, data: UpdateCreate, staff: StaffDep) -> IncidentPublic:
     """Post a timeline update (status, message, component changes)."""
@@ -90,6 +110,14 @@ def edit_update(
         staff.session, incident_id, update_id, data=data, actor=staff.actor, now=staff.now
     )
     return next(u for u in _one(staff, incident_id).incident_updates if u.id == update_id)
+
+
+@router.delete("/{incident_id}/updates/{update_id}")
+def delete_update(incident_id: str, update_id: str, staff: StaffDep) -> IncidentPublic:
+    """Take a stray update off the timeline (audited; nobody is told). Refused (409) for the
+    only update, and for the one that gave the incident its current status."""
+    service.delete_update(staff.session, incident_id, update_id, actor=staff.actor, now=staff.now)
+    return _one(staff, incident_id)
 
 
 @router.put("/{incident_id}/postmortem")

@@ -29,18 +29,31 @@ def save_postmortem_draft(
     return incident
 
 
+def published_before(session: Session, incident: Incident) -> bool:
+    """Whether the postmortem is published, or was before it was unpublished."""
+    return incident.postmortem_published_at is not None or audit.happened(
+        session, "postmortem.published", incident.id
+    )
+
+
 def publish_postmortem(
     session: Session,
     incident_id: str,
     *,
     published_at: datetime | None,
-    notify_subscribers: bool,
+    notify_subscribers: bool | None,
     settings: Settings,
     actor: str,
     now: datetime,
 ) -> Incident:
-    """Publish the draft; the incident's status becomes postmortem."""
+    """Publish the draft; the incident's status becomes postmortem.
+
+    Subscribers hear of the first publication only: republishing (a typo fixed) tells nobody
+    unless `notify_subscribers` is True. None means that default.
+    """
     incident = incidents.lock_incident(session, incident_id)
+    if notify_subscribers is None:
+        notify_subscribers = not published_before(session, incident)
     if incident.status not in CLOSED_STATUSES:
         raise InvalidTransition("resolve the incident before publishing its postmortem")
     if not incident.postmortem_body:

@@ -165,10 +165,18 @@ def recent_or_open(session: Session, *, since: datetime) -> list[Incident]:
     return list(session.exec(stmt.order_by(col(Incident.started_at).desc())))
 
 
-def any_started_before(session: Session, when: datetime) -> bool:
-    """Whether any incident or maintenance started before `when`."""
-    found = session.exec(select(Incident.id).where(col(Incident.started_at) < when).limit(1))
-    return found.first() is not None
+def latest_start_before(session: Session, when: datetime) -> datetime | None:
+    """When the newest incident or maintenance that started before `when` started."""
+    stmt = select(sa.func.max(Incident.started_at)).where(col(Incident.started_at) < when)
+    found: datetime | None = session.exec(stmt).one()
+    return found
+
+
+def earliest_start_from(session: Session, when: datetime) -> datetime | None:
+    """When the oldest incident or maintenance that started at or after `when` started."""
+    stmt = select(sa.func.min(Incident.started_at)).where(col(Incident.started_at) >= when)
+    found: datetime | None = session.exec(stmt).one()
+    return found
 
 
 def _affecting(component_ids: list[str]) -> sa.Select[str]:

@@ -59,6 +59,12 @@ def _realtime(status: IncidentStatus) -> IncidentStatus:
     return status
 
 
+def _incident_impact(value: Impact | None) -> Impact | None:
+    if value == Impact.maintenance:
+        raise ValueError("'maintenance' is the impact of scheduled maintenance, not incidents")
+    return value
+
+
 class IncidentCreate(_Chargers):
     """Payload of POST /api/v1/incidents: the incident and its first update."""
 
@@ -72,12 +78,7 @@ class IncidentCreate(_Chargers):
     )
     impact_override: Impact | None = None
 
-    @field_validator("impact_override")
-    @classmethod
-    def _incident_impact(cls, value: Impact | None) -> Impact | None:
-        if value == Impact.maintenance:
-            raise ValueError("'maintenance' is the impact of scheduled maintenance, not incidents")
-        return value
+    _impact = field_validator("impact_override")(_incident_impact)
 
     started_at: UtcDatetime | None = Field(
         default=None, description="When the problem began; defaults to display_at"
@@ -123,6 +124,30 @@ class UpdateEdit(BaseModel):
         return data
 
 
+class IncidentEdit(BaseModel):
+    """Payload of PATCH /api/v1/incidents/{id}: rename, re-date or re-rate (no notifications).
+
+    The status moves by posting updates, never here.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name | None = None
+    impact_override: Impact | None = None
+    started_at: UtcDatetime | None = None
+
+    _impact = field_validator("impact_override")(_incident_impact)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_status(cls, data: Any) -> Any:
+        if isinstance(data, dict) and ("status" in data or "body" in data):
+            raise ValueError(
+                "an incident's status and messages change by posting an update, not by PATCH"
+            )
+        return data
+
+
 class PostmortemDraft(BaseModel):
     """Payload of PUT /api/v1/incidents/{id}/postmortem."""
 
@@ -139,7 +164,11 @@ class PostmortemPublish(BaseModel):
     published_at: UtcDatetime | None = Field(
         default=None, description="Shown publication time; defaults to now"
     )
-    notify_subscribers: bool = True
+    notify_subscribers: bool | None = Field(
+        default=None,
+        description="Tell subscribers; by default only on the first publication, so "
+        "republishing a fix tells nobody unless this is true",
+    )
 
 
 class AffectedComponentPublic(BaseModel):

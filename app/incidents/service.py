@@ -10,9 +10,9 @@ from sqlmodel import Session, select
 from app.audit import service as audit
 from app.clock import Clock
 from app.config import Settings
-from app.errors import InvalidInput, InvalidTransition, NotFound
-from app.incidents import events, timeline
-from app.incidents.schemas import IncidentCreate, UpdateCreate, UpdateEdit
+from app.errors import Conflict, InvalidInput, InvalidTransition, NotFound
+from app.incidents import events, read, timeline
+from app.incidents.schemas import IncidentCreate, IncidentEdit, UpdateCreate, UpdateEdit
 from app.models import (
     CLOSED_STATUSES,
     OPEN_STATUSES,
@@ -265,3 +265,112 @@ def edit_incident(
         },
     )
     return incident
+
+
+def _not_kept_in_file(incident: Incident, what: str) -> None:
+    """Incidents kept as files change through their file; the next sync would undo this."""
+    if incident.source_slug is not None:
+        raise Conflict(
+            f"the incident is kept in incidents/{incident.source_slug}.md; {what} there "
+            "and run pharos sync"
+        )
+
+
+def change_incident(
+    session: Session, incident_id: str, *, data: IncidentEdit, actor: str, now: datetime
+) -> Incident:
+    """Rename an incident (or re-date its start, re-rate its impact); nobody is notified."""
+    changes = data.model_dump(exclude_unset=True)
+    if not changes:
+        raise InvalidInput("nothing to change: give name, impact_override and/or started_at")
+    if ("name" in changes and data.name is None) or (
+        "started_at" in changes and not data.started_at
+    ):
+        raise InvalidInput("name and started_at can't be null")
+    incident = lock_incident(session, incident_id)
+    _not_kept_in_file(incident, "change it")
+    return edit_incident(
+        session,
+        incident_id,
+        name=data.name or incident.name,
+        impact_override=changes.get("impact_override", incident.impact_override),
+        started_at=data.started_at or incident.started_at,
+        actor=actor,
+        now=now,
+    )
+
+
+def _timeline_order(update: IncidentUpdate) -> tuple[datetime, datetime, str]:
+    return (update.display_at, update.created_at, update.id)
+
+
+def delete_update(
+    session: Session, incident_id: str, update_id: str, *, actor: str, now: datetime
+) -> None:
+    """Take a stray update off the timeline (audited with its text); nobody is notified.
+
+    Component statuses stay as they are (they were shown); the incident's times and impact
+    are derived again from the updates left. The update that gave the incident its current
+    status can't go: the timeline would then contradict the status.
+    """
+    incident = lock_incident(session, incident_id)
+    _not_kept_in_file(incident, "remove the update")
+    updates = sorted(
+        session.exec(select(IncidentUpdate).where(IncidentUpdate.incident_id == incident.id)),
+        key=_timeline_order,
+    )
+    update = next((u for u in updates if u.id == update_id), None)
+    if update is None:
+        raise NotFound(f"update {update_id!r} of incident {incident_id!r} does not exist")
+    left = [u for u in updates if u.id != update_id]
+    if not left:
+        raise Conflict("this is the incident's only update; delete the incident instead")
+    current = IncidentStatus.resolved if incident.status in CLOSED_STATUSES else incident.status
+    if left[-1].status != current:
+        raise Conflict(
+            f"this update made the incident {update.status.value}; post a new update "
+            "instead of deleting it"
+        )
+    removed = {
+        "update_id": update.id,
+        "status": update.status.value,
+        "body": update.body,
+        "display_at": update.display_at.isoformat(),
+    }
+    session.delete(update)
+    incident.updated_at = now
+    session.add(incident)
+    session.flush()
+    timeline.sync_from_updates(session, incident)
+    audit.record(session, actor, "incident.update_deleted", incident.id, at=now, data=removed)
+
+
+def delete_incident(
+    session: Session, incident_id: str, *, settings: Settings, actor: str, now: datetime
+) -> None:
+    """Delete an incident with its timeline and postmortem (audited); nobody is notified.
+
+    An open incident first hands its components back, as resolving would (silently). The
+    status log keeps what the components went through, without the incident.
+    """
+    incident = lock_incident(session, incident_id)
+    if incident.status in OPEN_STATUSES:
+        held = read.affected_component_ids(session, incident.id)
+        timeline.hand_back(
+            session, incident, held, at=now, notify=False, settings=settings, now=now
+        )
+    count = len(
+        session.exec(
+            select(IncidentUpdate.id).where(IncidentUpdate.incident_id == incident.id)
+        ).all()
+    )
+    data = {
+        "name": incident.name,
+        "status": incident.status.value,
+        "started_at": incident.started_at.isoformat(),
+        "updates": count,
+        "source_slug": incident.source_slug,
+    }
+    session.delete(incident)
+    session.flush()
+    audit.record(session, actor, "incident.deleted", incident_id, at=now, data=data)

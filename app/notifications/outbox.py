@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import json
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
@@ -28,10 +29,11 @@ from app.models import (
     DeliveryStatus,
     OutboxEvent,
     Subscriber,
+    SubscriberChannel,
     SubscriberStatus,
     new_id,
 )
-from app.notifications import payloads
+from app.notifications import messages, payloads
 from app.notifications.webhooks import Outcome
 
 # Delay before attempt n (n = 0 is the first try): about a day of retries in all.
@@ -51,6 +53,9 @@ JITTER = 0.1  # +-10% so retries of one outage don't arrive as a wave
 # above (eight attempts), then the next one is tried, and two more failures quarantine it.
 QUARANTINE_FAILURES = 10
 QUARANTINE_AFTER = timedelta(hours=1)
+# A mail server refusing an address for good (5xx) this many times makes it undeliverable
+# (a 4xx is temporary and retried on the schedule).
+PERMANENT_TRIES = 3
 # Subscribers events are queued for: quarantined ones keep theirs until reactivated.
 HEARING = (SubscriberStatus.active, SubscriberStatus.quarantined)
 
@@ -74,8 +79,11 @@ def emit(
     session.add(event)
     session.flush()
     subscribers = session.exec(
-        select(Subscriber.id, Subscriber.component_ids).where(col(Subscriber.status).in_(HEARING))
+        select(
+            Subscriber.id, Subscriber.component_ids, Subscriber.channel, Subscriber.incident_id
+        ).where(col(Subscriber.status).in_(HEARING))
     )
+    for_people = event_type in messages.FOR_PEOPLE
     rows = [
         {
             "id": new_id(),
@@ -86,13 +94,39 @@ def emit(
             "next_attempt_at": now,
             "created_at": now,
         }
-        for subscriber_id, wanted in subscribers
-        if wanted is None or (component_ids is not None and component_ids & set(wanted))
+        for subscriber_id, wanted, channel, incident_id in subscribers
+        if (channel == SubscriberChannel.webhook or for_people)
+        and (
+            subject == f"incident:{incident_id}"
+            if incident_id is not None
+            else wanted is None or (component_ids is not None and component_ids & set(wanted))
+        )
     ]
     if rows:
         session.execute(sa.insert(Delivery), rows)
         if subject is not None:
             _fold_retried(session, event, now=now)
+    return event
+
+
+def emit_to(
+    session: Session,
+    subscriber_id: str,
+    *,
+    event_type: str,
+    payload: dict[str, object],
+    now: datetime,
+) -> OutboxEvent:
+    """Record an event for one subscriber only (an email address's confirmation)."""
+    event = OutboxEvent(type=event_type, created_at=now, payload=payload)
+    session.add(event)
+    session.flush()
+    assert event.id is not None
+    session.add(
+        Delivery(
+            event_id=event.id, subscriber_id=subscriber_id, next_attempt_at=now, created_at=now
+        )
+    )
     return event
 
 
@@ -121,11 +155,16 @@ class Job:
 
     delivery_id: str
     subscriber_id: str
-    url: str
+    url: str  # an http(s) URL, or mailto:<address> for email
     secret: str
-    body: bytes
+    body: bytes  # the signed webhook body (webhooks only)
     attempt: int
     lease_until: datetime  # the claim this job belongs to; settle() ignores a stale one
+    channel: SubscriberChannel = SubscriberChannel.webhook
+    event_type: str = ""
+    payload: dict[str, Any] = field(default_factory=dict)  # what email and chat are made from
+    token: str = ""  # the subscriber's link token (manage, unsubscribe)
+    event_id: int = 0
 
     @property
     def msg_id(self) -> str:
@@ -151,7 +190,8 @@ def claim_due(
         .where(Delivery.status == DeliveryStatus.pending)
         .where(col(Delivery.next_attempt_at) <= now)
         .where(sa.or_(col(Delivery.lease_until).is_(None), col(Delivery.lease_until) < now))
-        .where(Subscriber.status == SubscriberStatus.active)
+        # Pending (unconfirmed) subscribers only ever have their confirmation queued.
+        .where(col(Subscriber.status).in_((SubscriberStatus.active, SubscriberStatus.pending)))
         .where(head)
         .order_by(col(Delivery.next_attempt_at), col(Delivery.event_id))
         .limit(limit)
@@ -174,21 +214,31 @@ def claim_due(
             subscriber_id=subscriber.id,
             url=subscriber.url,
             secret=subscriber.secret,
-            body=json.dumps(
-                payloads.envelope(
-                    event_type=event.type,
-                    payload=event.payload,
-                    generated_at=event.created_at,
-                    unsubscribe_url=f"{public_url}/subscriptions/"
-                    f"{subscriber.unsubscribe_token}/unsubscribe",
-                ),
-                separators=(",", ":"),
-            ).encode(),
+            body=_webhook_body(event, subscriber, public_url)
+            if subscriber.channel == SubscriberChannel.webhook
+            else b"",
             attempt=delivery.attempts,
             lease_until=until,
+            channel=subscriber.channel,
+            event_type=event.type,
+            payload=event.payload if subscriber.channel != SubscriberChannel.webhook else {},
+            token=subscriber.unsubscribe_token,
+            event_id=event.id or 0,
         )
         for delivery, subscriber, event in rows
     ]
+
+
+def _webhook_body(event: OutboxEvent, subscriber: Subscriber, public_url: str) -> bytes:
+    return json.dumps(
+        payloads.envelope(
+            event_type=event.type,
+            payload=event.payload,
+            generated_at=event.created_at,
+            unsubscribe_url=f"{public_url}/subscriptions/{subscriber.unsubscribe_token}/unsubscribe",
+        ),
+        separators=(",", ":"),
+    ).encode()
 
 
 def _next_delay(attempts_made: int) -> timedelta | None:
@@ -241,9 +291,22 @@ def settle(session: Session, results: list[tuple[Job, Outcome]], *, now: datetim
             subscriber.consecutive_failures = 0
             subscriber.failing_since = None
             subscriber.last_success_at = now
-        elif outcome.status_code == 410:
+        elif outcome.status_code == 410 and job.channel != SubscriberChannel.email:
             delivery.status = DeliveryStatus.cancelled
             _disable(session, subscriber, reason="the endpoint answered 410 Gone")
+        elif (
+            job.channel == SubscriberChannel.email
+            and outcome.status_code is not None
+            and outcome.status_code >= 500
+            and delivery.attempts >= PERMANENT_TRIES
+        ):
+            delivery.status = DeliveryStatus.failed
+            _disable(
+                session,
+                subscriber,
+                reason=f"undeliverable: {outcome.error or outcome.status_code}"[:255],
+                status=SubscriberStatus.undeliverable,
+            )
         else:
             _failed(delivery, subscriber, now=now)
             if delivery.status == DeliveryStatus.pending:
@@ -288,8 +351,14 @@ def _failed(delivery: Delivery, subscriber: Subscriber, *, now: datetime) -> Non
         subscriber.quarantined_at = now
 
 
-def _disable(session: Session, subscriber: Subscriber, *, reason: str) -> None:
-    subscriber.status = SubscriberStatus.disabled
+def _disable(
+    session: Session,
+    subscriber: Subscriber,
+    *,
+    reason: str,
+    status: SubscriberStatus = SubscriberStatus.disabled,
+) -> None:
+    subscriber.status = status
     subscriber.disabled_reason = reason
     session.execute(
         sa.update(Delivery)

@@ -6,6 +6,8 @@ import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from email.message import EmailMessage
+from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy.engine import Engine
@@ -13,10 +15,14 @@ from sqlalchemy.engine import Engine
 from app.clock import utcnow
 from app.config import Settings
 from app.db import unit_of_work
-from app.notifications import outbound, outbox, webhooks
+from app.models import SubscriberChannel
+from app.notifications import chat, email, messages, outbound, outbox, webhooks
 from app.workers import Heartbeat
 
 log = logging.getLogger("pharos.webhooks")
+RENDERED_KEPT = 32  # events whose rendered email is kept for the rest of their fan-out
+# An event a channel has no words for (never queued for it; kept as done if it ever is).
+NOTHING_TO_SAY = webhooks.Outcome(status_code=204, latency_ms=0, error=None)
 BATCH = 500  # deliveries claimed per round
 SETTLE_WINDOW = 0.02  # seconds to let more sends finish before settling a batch
 
@@ -34,6 +40,7 @@ class DeliveryWorker:
         client: httpx.AsyncClient | None = None,
         clock: Callable[[], datetime] = utcnow,
         metrics: DeliveryCounters | None = None,
+        mailer: email.Mailer | None = None,
     ) -> None:
         self.engine = engine
         self.settings = settings
@@ -41,6 +48,15 @@ class DeliveryWorker:
         self.metrics = metrics
         self._client = client
         self._limit = asyncio.Semaphore(settings.webhook_concurrency)
+        self.mailer = mailer
+        self._mails: dict[int, email.EventMail] = {}
+        if mailer is None and settings.email_enabled and settings.smtp_url is not None:
+            self.mailer = email.Mailer(
+                email.RelayConfig.from_url(
+                    settings.smtp_url.get_secret_value(), timeout=settings.smtp_timeout_seconds
+                ),
+                connections=settings.smtp_concurrency,
+            )
 
     def _claim(self, limit: int = BATCH) -> list[outbox.Job]:
         with unit_of_work(self.engine) as session:
@@ -60,19 +76,83 @@ class DeliveryWorker:
 
     async def _send_one(self, client: httpx.AsyncClient, job: outbox.Job) -> webhooks.Outcome:
         try:
-            return await self._attempt(client, job)
+            outcome = await self._attempt(client, job)
         except Exception as exc:  # one odd URL or receiver must not sink its whole batch
             log.warning("delivery %s failed unexpectedly", job.delivery_id, exc_info=True)
             message = f"{type(exc).__name__}: {exc}"[: webhooks.ERROR_LIMIT]
-            return webhooks.Outcome(status_code=None, latency_ms=0, error=message)
+            outcome = webhooks.Outcome(status_code=None, latency_ms=0, error=message)
+        _log_attempt(job, outcome)
+        return outcome
 
     async def _attempt(self, client: httpx.AsyncClient, job: outbox.Job) -> webhooks.Outcome:
+        if job.channel == SubscriberChannel.email:
+            return await self._send_email(job)
         async with self._limit:
             # DNS can change after subscribing: the client checks the address it connects to
             # on every new connection, and connects to that address only (outbound.py).
+            if job.channel != SubscriberChannel.webhook:
+                view = self._view(job)
+                if view is None:
+                    return NOTHING_TO_SAY
+                body = chat.message(job.channel, view)
+                return await chat.send(client, url=job.url, body=body)
             return await webhooks.send(
                 client, url=job.url, secret=job.secret, msg_id=job.msg_id, body=job.body
             )
+
+    def _rendered(self, event_id: int, view: messages.EventView) -> email.EventMail:
+        """An event's message, rendered once for all its recipients (a few kept)."""
+        mail = self._mails.get(event_id)
+        if mail is None:
+            if len(self._mails) >= RENDERED_KEPT:
+                self._mails.pop(next(iter(self._mails)))
+            mail = self._mails[event_id] = email.render_event(view)
+        return mail
+
+    def _view(self, job: outbox.Job) -> messages.EventView | None:
+        return messages.event_view(
+            job.event_type,
+            job.payload,
+            page_name=self.settings.page_name,
+            tz=self.settings.tz,
+        )
+
+    async def _send_email(self, job: outbox.Job) -> webhooks.Outcome:
+        settings = self.settings
+        if self.mailer is None or not settings.mail_from:
+            return webhooks.Outcome(None, 0, "email is off: set PHAROS_SMTP_URL and MAIL_FROM")
+        address = email.mailbox(job.url)
+        sender = email.display_from(settings.page_name, settings.mail_from)
+        message: EmailMessage | bytes
+        if job.event_type == messages.CONFIRMATION:
+            message = email.confirmation_message(
+                page_name=settings.page_name,
+                to=address,
+                mail_from=sender,
+                public_url=settings.public_url,
+                confirm_url=str(job.payload["confirm_url"]),
+                what=str(job.payload["what"]),
+            )
+        else:
+            view = self._view(job)
+            if view is None:
+                return NOTHING_TO_SAY
+            links = email.Links(
+                manage=f"{settings.public_url}/subscriptions/{job.token}",
+                unsubscribe=f"{settings.public_url}/subscriptions/{job.token}/unsubscribe",
+            )
+            message = email.event_message(
+                self._rendered(job.event_id, view),
+                to=address,
+                mail_from=sender,
+                delivery_id=job.delivery_id,
+                subscriber_id=job.subscriber_id,
+                public_url=settings.public_url,
+                links=links,
+            )
+        return await self.mailer.send(
+            message, sender=email.sender_address(settings.mail_from), recipient=address
+        )
 
     async def run_once(self, client: httpx.AsyncClient) -> int:
         """One round: claim, send, settle. Returns how many deliveries were attempted."""
@@ -85,6 +165,13 @@ class DeliveryWorker:
 
     async def run(self, beat: Heartbeat) -> None:
         """Deliver forever; an idle round sleeps for the poll interval."""
+        try:
+            await self._run(beat)
+        finally:
+            if self.mailer is not None:
+                await self.mailer.close()
+
+    async def _run(self, beat: Heartbeat) -> None:
         if self._client is not None:
             await self._loop(self._client, beat)
             return
@@ -156,3 +243,27 @@ class DeliveryCounters:
         ok = sum(1 for o in outcomes if o.ok)
         self.delivered += ok
         self.failed_attempts += len(outcomes) - ok
+
+
+def _log_attempt(job: outbox.Job, outcome: webhooks.Outcome) -> None:
+    """One line per delivery attempt. The receiver is named by its host only: a webhook URL's
+    path and query often hold its own secret (chat webhooks do), and the signing secret, the
+    body and the headers are never logged."""
+    parts = urlsplit(job.url)
+    host = parts.hostname or "?"
+    where = f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
+    result = str(outcome.status_code) if outcome.status_code is not None else "no answer"
+    log.info(
+        "delivery %s attempt %d to subscriber %s at %s: %s in %dms%s",
+        job.delivery_id,
+        job.attempt + 1,
+        job.subscriber_id,
+        where,
+        result,
+        outcome.latency_ms,
+        "" if outcome.ok else f" ({_first_line(outcome.error).replace(job.url, where)})",
+    )
+
+
+def _first_line(error: str | None) -> str:
+    return (error or "failed").splitlines()[0][:200] if error else "failed"

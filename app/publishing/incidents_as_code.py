@@ -336,7 +336,7 @@ def _sync_postmortem(
                 session, incident.id, body=body, actor=ACTOR, now=clock()
             )
         # The first publication is news (unless the incident is history); a re-edit is not.
-        notify = not published and not incident.backfilled
+        notify = not postmortems.published_before(session, incident) and not incident.backfilled
         postmortems.publish_postmortem(
             session,
             incident.id,

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
 from app.auth.deps import StaffDep
+from app.errors import InvalidInput
 from app.models import Subscriber
-from app.subscribers import service
+from app.subscribers import chat_test, people, service
 from app.subscribers.schemas import (
+    ChatSubscriberCreate,
     DeliveryPublic,
+    EmailImported,
+    EmailSubscriberCreate,
     SubscriberCreate,
     SubscriberCreated,
     SubscriberPublic,
@@ -34,6 +38,68 @@ def subscribe(data: SubscriberCreate, staff: StaffDep) -> SubscriberCreated:
         now=staff.now,
     )
     return SubscriberCreated(**_public(subscriber).model_dump(), secret=secret)
+
+
+@router.post("/subscribers/email", status_code=status.HTTP_201_CREATED)
+def add_email(data: EmailSubscriberCreate, staff: StaffDep) -> SubscriberPublic:
+    """Add an email subscriber without confirmation (staff vouch for the address)."""
+    return _public(
+        people.add_email(
+            staff.session,
+            address=data.email,
+            component_ids=data.component_ids,
+            actor=staff.actor,
+            now=staff.now,
+        )
+    )
+
+
+@router.get("/subscribers/email")
+def list_email(staff: StaffDep) -> list[SubscriberPublic]:
+    """Email subscribers: confirmed (active), pending confirmation, undeliverable."""
+    return [_public(s) for s in people.list_email(staff.session, now=staff.now)]
+
+
+@router.get("/subscribers/email.csv")
+def export_email(staff: StaffDep) -> Response:
+    """Email subscribers as CSV."""
+    text = people.export_csv(people.list_email(staff.session, now=staff.now))
+    return Response(
+        text,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="email-subscribers.csv"'},
+    )
+
+
+@router.post("/subscribers/email/import")
+async def import_email(request: Request, staff: StaffDep) -> EmailImported:
+    """Add the addresses of a CSV body (`email` column, optional `component_ids` separated by
+    spaces) as confirmed subscribers; all or nothing; addresses already there are skipped."""
+    raw = await request.body()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput("the CSV must be UTF-8") from exc
+    result = people.import_csv(staff.session, text, actor=staff.actor, now=staff.now)
+    return EmailImported(added=result.added, already=result.already)
+
+
+@router.post("/subscribers/chat", status_code=status.HTTP_201_CREATED)
+def add_chat(data: ChatSubscriberCreate, staff: StaffDep) -> SubscriberPublic:
+    """Subscribe a chat app's incoming webhook; a test message must be accepted first."""
+    settings = staff.settings
+    return _public(
+        people.subscribe_chat(
+            staff.session,
+            url=data.url,
+            app=data.app,
+            component_ids=data.component_ids,
+            allow_private=settings.webhook_allow_private,
+            send_test=lambda app, url: chat_test.send_test_message(settings, app, url),
+            actor=staff.actor,
+            now=staff.now,
+        )
+    )
 
 
 @router.get("/subscribers")

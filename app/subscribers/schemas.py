@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
 
-from app.models import DeliveryStatus, SubscriberStatus
+from app.models import DeliveryStatus, SubscriberChannel, SubscriberStatus
 from app.schemas import ApiTime
 from app.text import refuse_bidi
 
@@ -29,10 +29,41 @@ class SubscriberCreate(BaseModel):
     )
 
 
+class EmailSubscriberCreate(BaseModel):
+    """Payload of POST /api/v1/subscribers/email: added without confirmation (staff vouch)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    email: str = Field(min_length=3, max_length=320)
+    component_ids: list[str] | None = Field(default=None, max_length=500)
+
+
+class ChatSubscriberCreate(BaseModel):
+    """Payload of POST /api/v1/subscribers/chat."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(min_length=1, max_length=URL_MAX, description="incoming webhook URL")
+    app: SubscriberChannel | None = Field(
+        default=None, description="slack, teams, discord, google_chat or mattermost (or guessed)"
+    )
+    component_ids: list[str] | None = Field(default=None, max_length=500)
+
+
+class EmailImported(BaseModel):
+    """What a CSV import did."""
+
+    added: int
+    already: int
+
+
 class SubscriberPublic(BaseModel):
     """A subscriber as staff see it (never its secret)."""
 
     id: str
+    channel: SubscriberChannel = SubscriberChannel.webhook
+    confirmed_at: ApiTime | None = None
+    incident_id: str | None = None
     url: str
     email: str | None
     component_ids: list[str] | None

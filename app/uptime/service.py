@@ -66,6 +66,7 @@ class IncidentRef:
 
     id: str
     name: str
+    maintenance: bool = False  # a scheduled maintenance (it has its own page), not an incident
 
 
 def weights_of(settings: Settings) -> Weights:
@@ -325,13 +326,17 @@ def incidents_by_day(
     if not component_ids:
         return {}
     lower, upper = day_start(first_day, tz), day_start(last_day + timedelta(days=1), tz)
+    # A maintenance touches its components from its window's start, not from when it was
+    # announced (its started_at, as on Statuspage).
+    start = sa.func.coalesce(col(Incident.scheduled_for), col(Incident.started_at))
     found = session.execute(
         sa.select(
             col(AffectedComponent.component_id),
             col(Incident.id),
             col(Incident.name),
-            col(Incident.started_at),
+            start,
             col(Incident.resolved_at),
+            col(Incident.scheduled_for).is_not(None),
         )
         .join(IncidentUpdate, col(IncidentUpdate.id) == col(AffectedComponent.incident_update_id))
         .join(Incident, col(Incident.id) == col(IncidentUpdate.incident_id))
@@ -342,25 +347,26 @@ def incidents_by_day(
             if len(component_ids) <= 50
             else col(Incident.id).in_(
                 sa.select(col(Incident.id)).where(
-                    col(Incident.started_at) < upper,
+                    start < upper,
                     sa.or_(col(Incident.resolved_at).is_(None), col(Incident.resolved_at) >= lower),
                 )
             ),
-            col(Incident.started_at) < upper,
+            start < upper,
             sa.or_(col(Incident.resolved_at).is_(None), col(Incident.resolved_at) >= lower),
         )
         .distinct()
-        .order_by(col(Incident.started_at), col(Incident.id))
+        .order_by(start, col(Incident.id))
     ).all()
     out: dict[tuple[str, date], list[IncidentRef]] = defaultdict(list)
     wanted = set(component_ids)
-    for component_id, incident_id, name, started_at, resolved_at in found:
+    for component_id, incident_id, name, started_at, resolved_at, maintenance in found:
         if component_id not in wanted:
             continue
         day = max(started_at.astimezone(tz).date(), first_day)
         until = min((resolved_at or now).astimezone(tz).date(), last_day)
         while day <= until:
-            out[(component_id, day)].append(IncidentRef(id=incident_id, name=name))
+            ref = IncidentRef(id=incident_id, name=name, maintenance=bool(maintenance))
+            out[(component_id, day)].append(ref)
             day += timedelta(days=1)
     return dict(out)
 

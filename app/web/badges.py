@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from html import escape
 
 from fastapi import APIRouter, Response
@@ -18,7 +18,6 @@ from app.web.conditional import conditional_response
 from app.web.reader import Reader, ReaderDep
 
 router = APIRouter(tags=["badges"], include_in_schema=False, route_class=PublicRoute)
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Colours with at least 4.5:1 contrast for white text.
 INDICATOR_COLOURS = {
     "none": "#1b7f3b",
@@ -67,7 +66,7 @@ font-size="110" transform="scale(.1)">\
 
 def _send(r: Reader, body: bytes, updated: datetime | None) -> Response:
     response = conditional_response(
-        r.request, body, media_type="image/svg+xml", last_modified=updated or EPOCH
+        r.request, body, media_type="image/svg+xml", last_modified=updated or r.now
     )
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response

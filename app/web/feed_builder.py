@@ -7,8 +7,9 @@ only notice new guids still see every update.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime, tzinfo
 from html import escape
 from typing import Literal
 from urllib.parse import urlsplit
@@ -23,7 +24,6 @@ from app.models import Incident, IncidentUpdate
 from app.text import xml_safe
 
 FEED_ITEM_CAP = 50  # newest entries per feed; the page's /history has the rest
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 Flavor = Literal["atom", "rss"]
 MEDIA_TYPES: dict[Flavor, str] = {
     "atom": "application/atom+xml; charset=utf-8",
@@ -119,6 +119,8 @@ def _entry(
     html: str,
 ) -> None:
     # feedgen keeps one id for both formats; Atom gets a tag: URI, RSS the page URL as guid.
+    # Nothing is published after its last change (a maintenance scheduled ahead, say).
+    published = min(published, updated)
     entry = fg.add_entry(order="append")
     # Stored text may predate the input checks: drop what XML can't carry, never fail.
     title, html = xml_safe(title), xml_safe(html)
@@ -135,17 +137,42 @@ def _entry(
         entry.description(html)
 
 
+_RSS_TITLE = re.compile(rb"<title>([^<]*)</title>")
+# RSS titles are plain text that readers often take for HTML: the RSS Advisory Board (and the
+# W3C validator) ask for "&" and "<" as hexadecimal character references there.
+_RSS_PLAIN = {b"&amp;": b"&#x26;", b"&lt;": b"&#x3C;"}
+
+
+def _rss_title(match: re.Match[bytes]) -> bytes:
+    text = match.group(1)
+    for entity, reference in _RSS_PLAIN.items():
+        text = text.replace(entity, reference)
+    return b"<title>" + text + b"</title>"
+
+
 def _serialize(fg: FeedGenerator, flavor: Flavor, updated: datetime) -> Feed:
-    body: bytes = fg.atom_str(pretty=True) if flavor == "atom" else fg.rss_str(pretty=True)
+    if flavor == "atom":
+        body: bytes = fg.atom_str(pretty=True)
+    else:
+        body = _RSS_TITLE.sub(_rss_title, fg.rss_str(pretty=True))
     return Feed(body=body, media_type=MEDIA_TYPES[flavor], last_modified=updated)
 
 
 def history_feed(
-    site: FeedSite, details: list[IncidentDetail], *, flavor: Flavor, path: str, title: str
+    site: FeedSite,
+    details: list[IncidentDetail],
+    *,
+    flavor: Flavor,
+    path: str,
+    title: str,
+    changed: datetime,
 ) -> Feed:
-    """One entry per incident; content is its whole timeline, newest first."""
+    """One entry per incident; content is its whole timeline, newest first.
+
+    `changed` is when the page last changed: an empty feed's updated time.
+    """
     details = sorted(details, key=lambda d: d.incident.updated_at, reverse=True)[:FEED_ITEM_CAP]
-    updated = max((d.incident.updated_at for d in details), default=EPOCH)
+    updated = max((d.incident.updated_at for d in details), default=changed)
     fg = _generator(site, title=title, path=path, flavor=flavor, updated=updated, feed_id=path)
     for detail in details:
         i = detail.incident
@@ -155,7 +182,8 @@ def history_feed(
             atom_id=f"tag:{site.tag_authority},2005:Incident/{i.id}",
             url=site.incident_url(i),
             title=i.name,
-            published=i.started_at,
+            # A maintenance's start is ahead of its announcement: it was published when made.
+            published=min(i.started_at, i.created_at),
             updated=i.updated_at,
             rss_date=i.updated_at,
             html=_impact_html(i) + "".join(update_html(u, site.tz) for u in detail.updates),
@@ -164,13 +192,22 @@ def history_feed(
 
 
 def updates_feed(
-    site: FeedSite, details: list[IncidentDetail], *, flavor: Flavor, path: str, title: str
+    site: FeedSite,
+    details: list[IncidentDetail],
+    *,
+    flavor: Flavor,
+    path: str,
+    title: str,
+    changed: datetime,
 ) -> Feed:
-    """One entry per update (its own id), newest first, titled "Incident name - Status"."""
+    """One entry per update (its own id), newest first, titled "Incident name - Status".
+
+    `changed` is when the page last changed: an empty feed's updated time.
+    """
     pairs = [(d, u) for d in details for u in d.updates]
     pairs.sort(key=lambda p: (p[1].created_at, p[1].display_at), reverse=True)
     pairs = pairs[:FEED_ITEM_CAP]
-    updated = max((u.updated_at for _, u in pairs), default=EPOCH)
+    updated = max((u.updated_at for _, u in pairs), default=changed)
     fg = _generator(site, title=title, path=path, flavor=flavor, updated=updated, feed_id=path)
     for detail, u in pairs:
         _entry(

@@ -25,27 +25,28 @@ def _site(settings: Settings) -> feeds.FeedSite:
     return feeds.FeedSite(name=settings.page_name, public_url=settings.public_url, tz=settings.tz)
 
 
-def _send(r: Reader, feed: feeds.Feed) -> Response:
-    # Last-Modified is the page's last change, not the newest entry's: an entry can vanish
-    # (a cancelled maintenance) and an If-Modified-Since must not then answer 304.
-    changed = max(feed.last_modified, incidents.last_change(r.session) or feed.last_modified)
-    return conditional_response(
-        r.request, feed.body, media_type=feed.media_type, last_modified=changed
-    )
-
-
 def _feed(
     r: Reader, flavor: Flavor, build: Builder, found: list[Incident], path: str, what: str
 ) -> Response:
     """Build a feed of these incidents and answer it (with validators)."""
+    # Last-Modified is the page's last change, not the newest entry's: an entry can vanish
+    # (a cancelled maintenance) and an If-Modified-Since must not then answer 304. A page
+    # that never changed has changed as of now (never 1970).
+    changed = incidents.last_change(r.session) or r.now
     feed = build(
         _site(r.settings),
         incidents.load_details(r.session, found),
         flavor=flavor,
         path=path,
         title=_("%(name)s Status - %(what)s") % {"name": r.settings.page_name, "what": what},
+        changed=changed,
     )
-    return _send(r, feed)
+    return conditional_response(
+        r.request,
+        feed.body,
+        media_type=feed.media_type,
+        last_modified=max(feed.last_modified, changed),
+    )
 
 
 @router.get("/history.{flavor}", response_class=Response)

@@ -12,6 +12,7 @@ from app.components import present as component_present
 from app.components import service as components
 from app.components.schemas import ComponentPublic
 from app.config import Settings
+from app.fleet.rollup import AreaCount, component_counts
 from app.incidents import read as incidents
 from app.maintenance import service as maintenance
 from app.models import OPEN_STATUSES, Component, ComponentStatus
@@ -38,6 +39,7 @@ class ComponentView:
     is_group: bool = False
     children: list[ComponentView] = field(default_factory=list)
     uptime: uptime_view.UptimeBars | None = None
+    chargers: tuple[int, int] | None = None  # (working, in service) for a fleet area
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,9 @@ class IndexPage:
 
 
 def _component_views(
-    presented: list[ComponentPublic], uptime_bars: dict[str, uptime_view.UptimeBars]
+    presented: list[ComponentPublic],
+    uptime_bars: dict[str, uptime_view.UptimeBars],
+    chargers: dict[str, AreaCount] | None = None,
 ) -> list[ComponentView]:
     children: dict[str, list[ComponentView]] = {}
     top: list[tuple[str, ComponentView]] = []
@@ -90,6 +94,7 @@ def _component_views(
             is_group=c.group,
             children=[],
             uptime=uptime_bars.get(c.id),
+            chargers=(n.total - n.failing, n.total) if (n := (chargers or {}).get(c.id)) else None,
         )
         if c.group_id:
             children.setdefault(c.group_id, []).append(view)
@@ -134,6 +139,7 @@ def index_page(session: Session, settings: Settings, now: datetime) -> IndexPage
         components=_component_views(
             presented,
             _uptime_bars(session, settings, uptime_page.showcased(everything, presented), now),
+            component_counts(session),
         ),
         active=incident_views(session, active, tz=tz, groups=groups),
         days=days,

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 
 from sqlmodel import Session
 
@@ -33,6 +34,8 @@ class MonthView:
     iso: str
     incidents: list[IncidentView]
     total: int
+    # A run of months without incidents is shown once: this is the oldest month's heading.
+    empty_since: str | None = None
 
     @property
     def more(self) -> int:
@@ -107,22 +110,42 @@ def history_page(
     for view in incident_views(session, found, tz=tz, groups=groups):
         local = view.started_at.astimezone(tz).date()
         by_month.setdefault(local.replace(day=1), []).append(view)
-    month_views = [
-        MonthView(
+    month_views: list[MonthView] = []
+    for m in firsts:
+        shown = MonthView(
             heading=timefmt.month_heading(m),
             iso=m.isoformat()[:7],
             incidents=by_month.get(m, []),
             total=totals[m],
         )
-        for m in firsts
-    ]
-    oldest = datetime.combine(firsts[-1], datetime.min.time(), tzinfo=tz)
-    older_exists = incidents.any_started_before(session, oldest)
+        last = month_views[-1] if month_views else None
+        if last is not None and not last.total and not shown.total:
+            month_views[-1] = dataclasses.replace(last, empty_since=shown.heading)
+        else:
+            month_views.append(shown)
     return HistoryPage(
         page=page_info(settings),
         months=month_views,
         number=number,
-        newer=number - 1 if number > 1 else None,
-        older=number + 1 if older_exists else None,
+        newer=_newer(session, today, firsts[0], tz) if number > 1 else None,
+        older=_older(session, today, firsts[-1], tz),
         whole_month=month is not None,
     )
+
+
+def _newer(session: Session, today: date, newest: date, tz: tzinfo) -> int:
+    """The page of the next newer incident (pages with none are skipped), else page 1."""
+    after = datetime.combine(month_start(newest, -1), datetime.min.time(), tzinfo=tz)
+    found = incidents.earliest_start_from(session, after)
+    if found is None:
+        return 1
+    return max(1, _page_of(today, found.astimezone(tz).date().replace(day=1)))
+
+
+def _older(session: Session, today: date, oldest: date, tz: tzinfo) -> int | None:
+    """The page of the next older incident (pages with none are skipped), if there is one."""
+    before = datetime.combine(oldest, datetime.min.time(), tzinfo=tz)
+    found = incidents.latest_start_before(session, before)
+    if found is None:
+        return None
+    return _page_of(today, found.astimezone(tz).date().replace(day=1))

@@ -9,9 +9,10 @@ When the version moves (a commit in this process tells us at once; commits elsew
 polling the one-row table every ``poll_seconds``), a refresher task re-renders the addresses
 readers asked for since their last render and swaps the new bytes in. Readers keep getting the
 previous bytes until then: a render never holds up a reader who has something to be served.
-Entries nobody asked for are dropped instead of re-rendered; the next reader renders them anew,
-as on a miss. Entries also age out after ``ttl_seconds`` so time-dependent text (an uptime day
-that ends) is never older than that. A render that fails keeps the old bytes (stale-if-error).
+Entries nobody asked for are not re-rendered; the next reader renders them anew, as on a miss,
+and gets the kept bytes if that render fails. Entries also age out after ``ttl_seconds`` so
+time-dependent text (an uptime day that ends) is never older than that. A render that fails
+keeps the old bytes (stale-if-error).
 
 Renders use a canonical request built from the public URL, never the reader's headers, so nothing
 a reader sends (Host, cookies, Accept-Language) can leak into bytes served to everyone.
@@ -168,8 +169,11 @@ class RenderCache:
         if not self._outer:
             self._outer = {k: scope[k] for k in ("app", "state") if k in scope}
         if not self._version_read:  # first request of this process: learn where the data is
-            self.observe(await asyncio.to_thread(data_version.read, read_only(self.engine)))
-            self._version_read = True
+            try:
+                self.observe(await asyncio.to_thread(data_version.read, read_only(self.engine)))
+                self._version_read = True
+            except Exception:  # the database is down: the render below will say so
+                log.exception("reading the data version failed")
         if await self.serve_hit(scope, send):
             return
         key = _key(scope, self.localize)
@@ -343,13 +347,10 @@ class RenderCache:
         if not stale:
             return 0
         started = time.perf_counter()
-        wanted = []
-        for key, entry in stale:
-            if entry.hits == 0:
-                if self.entries.get(key) is entry:
-                    self._drop(key)
-            else:
-                wanted.append((key, entry))
+        # Entries nobody asked for since their render are kept, stale, not re-rendered: the
+        # next reader renders them anew, and if that fails (the database is down) still gets
+        # these last good bytes (stale-if-error). Memory stays bounded by max_bytes (LRU).
+        wanted = [(key, entry) for key, entry in stale if entry.hits > 0]
         wanted.sort(key=lambda item: item[1].hits, reverse=True)  # the busiest first
         # A few at a time: queries, compression and the thread hops overlap; the busiest first.
         slots = asyncio.Semaphore(REFRESH_CONCURRENCY)

@@ -11,8 +11,12 @@ PAGE_CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self' data: https:; script-src 'self'; "
     "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
-# FastAPI's /docs and /redoc load their own inline bootstrap script; they get no CSP here.
-UNPOLICED = ("/docs", "/redoc")
+
+
+def embed_csp(origins: list[str]) -> str:
+    """The embed's policy: as strict as the pages', framed only by the listed origins."""
+    ancestors = " ".join(origins) if origins else "'none'"
+    return PAGE_CSP.replace("frame-ancestors 'none'", f"frame-ancestors {ancestors}")
 
 
 class SecurityHeaders:
@@ -25,15 +29,16 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        policed = not scope["path"].startswith(UNPOLICED)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 headers.setdefault("X-Content-Type-Options", "nosniff")
                 headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-                headers.setdefault("X-Frame-Options", "DENY")
-                if policed and headers.get("content-type", "").startswith("text/html"):
+                if "frame-ancestors" not in headers.get("Content-Security-Policy", ""):
+                    # (an answer that names who may frame it, the embed, decides that itself)
+                    headers.setdefault("X-Frame-Options", "DENY")
+                if headers.get("content-type", "").startswith("text/html"):
                     headers.setdefault("Content-Security-Policy", PAGE_CSP)
             await send(message)
 

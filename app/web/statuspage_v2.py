@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -36,7 +36,6 @@ router = APIRouter(
 )
 RECENT = 50  # Statuspage's incidents.json holds the 50 most recent
 MAX_PER_PAGE = 100
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Statuspage's public incident object; maintenances add their window.
 INCIDENT_FIELDS = {
     "id",
@@ -57,8 +56,8 @@ INCIDENT_FIELDS = {
 MAINTENANCE_FIELDS = INCIDENT_FIELDS | {"scheduled_for", "scheduled_until"}
 
 
-def _page(session: Session, settings: Settings) -> tuple[dict[str, Any], datetime]:
-    updated = read.last_change(session) or EPOCH
+def _page(session: Session, settings: Settings, now: datetime) -> tuple[dict[str, Any], datetime]:
+    updated = read.last_change(session) or now  # a page that never changed: as of now
     block = {
         "id": settings.page_id,
         "name": settings.page_name,
@@ -115,7 +114,7 @@ def _json(
 
 def _answer(r: Reader, key: str, value: object, headers: dict[str, str] | None = None) -> Response:
     """{"page": ..., key: value}, with the page's last change as Last-Modified."""
-    page, updated = _page(r.session, r.settings)
+    page, updated = _page(r.session, r.settings, r.now)
     return _json(r, {"page": page, key: value}, updated, headers)
 
 
@@ -236,7 +235,7 @@ def active(r: ReaderDep) -> Response:
 def summary(r: ReaderDep) -> Response:
     """Status, components, unresolved incidents and upcoming or active maintenance at once."""
     session, settings = r.session, r.settings
-    page, updated = _page(session, settings)
+    page, updated = _page(session, settings, r.now)
     found = read.list_incidents(session, statuses=list(OPEN_STATUSES), limit=MAX_PER_PAGE)
     planned = maintenance.list_maintenances(
         session, statuses=maintenance.ACTIVE + maintenance.UPCOMING, limit=MAX_PER_PAGE

@@ -15,6 +15,7 @@ from app.components import service as components
 from app.config import Settings, SettingsDep
 from app.db import ReadSessionDep, SessionDep
 from app.errors import PharosError, TooManyRequests
+from app.notifications import chat
 from app.subscribers import abuse, service
 from app.subscribers.schemas import SubscriberCreate
 from app.web.pages import render
@@ -22,21 +23,37 @@ from app.web.pages import render
 router = APIRouter(tags=["public pages"], include_in_schema=False)
 
 
-def _form(
+EMPTY_FORM: dict[str, object] = {
+    "url": "",
+    "email": "",
+    "chat_url": "",
+    "app": "",
+    "component_ids": [],
+}
+
+
+def form_page(
     request: Request,
     session: ReadSessionDep | SessionDep,
     *,
     error: str | None = None,
     values: dict[str, object] | None = None,
     status_code: int = 200,
+    anchor: str = "webhook",
 ) -> HTMLResponse:
+    """The subscribe page (email first, then chat apps, webhooks and feeds), with the error
+    of the form that was refused shown at that form."""
+    settings: Settings = request.app.state.settings
     choices = [(c.id, c.name, c.is_group) for c in components.list_components(session)]
     response = render(
         request,
         "subscribe.html",
         components=choices,
         error=error,
-        values=values or {"url": "", "email": "", "component_ids": []},
+        error_at=anchor,
+        values={**EMPTY_FORM, **(values or {})},
+        email_enabled=settings.email_enabled,
+        chat_apps=[(app.value, name) for app, name in chat.APP_NAMES.items()],
     )
     response.status_code = status_code
     return response
@@ -57,8 +74,8 @@ def guard_public_subscribe(
 
 @router.get("/subscribe")
 def subscribe_form(request: Request, session: ReadSessionDep) -> HTMLResponse:
-    """The webhook subscription form."""
-    return _form(request, session)
+    """The subscription forms."""
+    return form_page(request, session)
 
 
 @router.post("/subscriptions/webhook")
@@ -94,9 +111,9 @@ def subscribe(
         )
     except ValidationError as exc:
         message = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())
-        return _form(request, session, error=message, values=values, status_code=422)
+        return form_page(request, session, error=message, values=values, status_code=422)
     except PharosError as exc:
-        refused = _form(
+        refused = form_page(
             request, session, error=exc.message, values=values, status_code=exc.status_code
         )
         if isinstance(exc, TooManyRequests):

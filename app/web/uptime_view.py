@@ -297,7 +297,8 @@ def _cell(
     worst = figures.worst if figures.has_data else None
     href = None
     if len(incidents) == 1:
-        href = f"/incidents/{incidents[0].id}/"
+        (only,) = incidents
+        href = f"/{'maintenance' if only.maintenance else 'incidents'}/{only.id}/"
     elif incidents:
         href = several
     return DayCell(

@@ -161,3 +161,31 @@ def test_phone_width_without_javascript(server: Server, chromium: Any) -> None:
     assert page.locator(".field-error").count() >= 2
     assert page.get_by_label("Incident name").get_attribute("aria-invalid") == "true"
     context.close()
+
+
+def test_api_docs_render_from_this_host_under_the_csp(server: Server, chromium: Any) -> None:
+    """/docs draws Swagger UI with nothing fetched from another host (works offline) and no
+    Content-Security-Policy violation."""
+    context = chromium.new_context(base_url=server.url)
+    page = context.new_page()
+    elsewhere: list[str] = []
+    problems: list[str] = []
+    page.on(
+        "request",
+        lambda r: None if r.url.startswith(server.url) else elsewhere.append(r.url),
+    )
+    page.on(
+        "console",
+        lambda m: (
+            problems.append(m.text)
+            if m.type == "error" and not m.location.get("url", "").endswith(".ico")
+            else None
+        ),
+    )
+    page.goto("/docs")
+    page.wait_for_selector(".opblock", timeout=15_000)
+    assert page.locator(".opblock").count() > 20  # every operation of the staff API
+    assert page.get_by_text("/api/v1/incidents/{incident_id}").first.is_visible()
+    assert elsewhere == []
+    assert problems == []
+    context.close()

@@ -86,7 +86,7 @@ OSLO = [f"OSL-{n}-{k}" for n in range(1, 11) for k in (1, 2)]
 
 
 def test_thresholds_drive_the_component_and_one_incident(
-    fleet: Engine, settings: Settings, clock: FakeClock
+    fleet: Engine, settings: Settings, clock: FakeClock, client: TestClient
 ) -> None:
     engine = fleet
     evaluate(engine, settings, clock, 3)
@@ -124,6 +124,10 @@ def test_thresholds_drive_the_component_and_one_incident(
         first = session.exec(select(OutboxEvent).order_by(col(OutboxEvent.id))).all()
         created = [e.payload for e in first if e.type == "incident.created"]
         assert created[0]["incident"]["chargers"]["text"] == "5 of 17 chargers affected"
+    # The status page says how many chargers work, under the component's name.
+    page = client.get("/").text
+    assert '<span class="chargers-count">12 of 17 chargers working</span>' in page
+    assert '<span class="chargers-count">10 of 10 chargers working</span>' in page  # Bergen
     # Worse: 9 of 17 (53%) is a major outage, after the same confirmation.
     set_status(engine, clock, "OUTOFORDER", *OSLO[5:9])
     evaluate(engine, settings, clock, 2)

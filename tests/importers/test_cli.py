@@ -51,7 +51,8 @@ def test_the_key_comes_from_a_file_and_is_never_printed(
     assert code == 0, out
     assert "incidents: 11 created" in out
     assert "webhook signing secrets (shown only now" in out and "whsec_" in out
-    assert "skipped subscriber submail00001 (email): not imported: channel not available yet" in out
+    assert "submail00001" not in out  # email subscribers are imported (confirmed)
+    assert "skipped subscriber subsms000001 (sms): not imported: channel not available yet" in out
     assert API_KEY not in out
     assert count(engine, Incident) == 13
 

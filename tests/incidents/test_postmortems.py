@@ -5,7 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
+from sqlmodel import select
 
+from app.db import unit_of_work
+from app.models import OutboxEvent
 from tests.conftest import FakeClock, open_incident
 
 
@@ -53,3 +57,28 @@ def test_publish_needs_a_draft_and_bad_bodies_are_refused(staff: TestClient) -> 
     assert naive.status_code == 422
     assert staff.get(f"/api/v1/incidents/{incident['id']}").json()["status"] == "resolved"
     assert staff.put("/api/v1/incidents/nope/postmortem", json={"body": "x"}).status_code == 404
+
+
+def test_republishing_notifies_nobody_unless_asked(staff: TestClient, engine: Engine) -> None:
+    """The API's default: the first publication is news, a republished fix is not."""
+    incident = open_incident(staff, status="resolved", body="Fixed.")
+    base = f"/api/v1/incidents/{incident['id']}/postmortem"
+
+    def notified() -> int:
+        with unit_of_work(engine) as session:
+            events = session.exec(
+                select(OutboxEvent).where(OutboxEvent.type == "incident.postmortem_published")
+            ).all()
+        return len(events)
+
+    staff.put(base, json={"body": "Two consumers stalled."})
+    assert staff.post(f"{base}/publish").status_code == 200
+    assert notified() == 1
+    staff.put(base, json={"body": "Two consumers stalled for two hours."})
+    assert staff.post(f"{base}/publish").status_code == 200
+    assert staff.post(f"{base}/publish", json={"notify_subscribers": False}).status_code == 200
+    assert staff.post(f"{base}/unpublish").status_code == 200
+    assert staff.post(f"{base}/publish").status_code == 200
+    assert notified() == 1
+    assert staff.post(f"{base}/publish", json={"notify_subscribers": True}).status_code == 200
+    assert notified() == 2

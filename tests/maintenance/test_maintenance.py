@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import feedparser
 import pytest
 from bs4 import BeautifulSoup
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
@@ -16,6 +18,7 @@ from app.config import Settings
 from app.db import unit_of_work
 from app.maintenance.scheduler import MaintenanceScheduler
 from app.models import OutboxEvent
+from app.publishing.export import export_site
 from tests.conftest import FakeClock, make_component, open_incident
 
 START = datetime(2025, 9, 10, 0, 0, tzinfo=UTC)  # 02:00 CEST
@@ -317,6 +320,27 @@ def test_a_cancelled_maintenance_is_not_hidden_by_if_modified_since(
     )
     assert again.status_code == 200
     assert again.json()["scheduled_maintenances"] == []
+
+
+def test_a_maintenance_day_bar_links_the_maintenance_page(
+    staff: TestClient, client: TestClient, clock: FakeClock, app: FastAPI, tmp_path: Path
+) -> None:
+    ocpp = make_component(staff, name="OCPP")
+    m = _schedule(staff, component_ids=[ocpp["id"]])
+    base = f"/api/v1/maintenances/{m['id']}"
+    link = f'.uptime-bars a[href$="/{m["id"]}/"]'
+    before = BeautifulSoup(client.get("/").text, "html.parser")
+    assert before.select(link) == []  # announced, not begun: no day of it yet
+    clock.set(START + timedelta(minutes=1))
+    staff.post(f"{base}/updates", json={"status": "in_progress", "body": "Started."})
+    staff.post(f"{base}/updates", json={"status": "completed", "body": "Done."})
+    clock.set(START + timedelta(days=2))
+    page = BeautifulSoup(client.get("/").text, "html.parser")
+    (bar,) = page.select(link)  # its one day, among the component's bars
+    assert bar["href"] == f"maintenance/{m['id']}/"
+    assert "OCPP broker upgrade" in bar.get_text()
+    assert client.get(f"/{bar['href']}").status_code == 200
+    assert export_site(app, tmp_path / "site").skipped == []  # no link leads nowhere
 
 
 def test_started_at_is_when_it_was_announced_not_the_window_start(

@@ -155,3 +155,47 @@ def test_item_cap(staff: TestClient, client: TestClient) -> None:
     parsed = feedparser.parse(client.get("/history.rss").content)
     assert len(parsed.entries) == FEED_ITEM_CAP
     assert parsed.entries[0].title == f"Incident {FEED_ITEM_CAP + 2}"
+
+
+def test_an_empty_page_has_real_dates_never_1970(client: TestClient, clock: FakeClock) -> None:
+    """A page with nothing on it yet: its feeds, JSON and badge date from now, not the epoch."""
+    for path in [*FEEDS, "/api/v2/summary.json", "/badge.svg"]:
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert "1970" not in response.headers["last-modified"], path
+        assert "1970" not in response.text, path
+    updated = ET.fromstring(client.get("/history.atom").content).findtext(f"{ATOM}updated")
+    assert updated is not None and updated.startswith("2025-09-07")  # the fake clock's day
+
+
+def test_an_empty_component_feed_dates_from_the_page(
+    staff: TestClient, client: TestClient, clock: FakeClock
+) -> None:
+    portal = make_component(staff, name="Portal")  # created at the fake clock's start
+    clock.advance(days=3)
+    feed = ET.fromstring(client.get(f"/components/{portal['id']}/history.atom").content)
+    assert feed.findall(f"{ATOM}entry") == []
+    assert (feed.findtext(f"{ATOM}updated") or "").startswith("2025-09-07T")
+
+
+def test_a_future_maintenance_is_not_published_after_its_update(
+    staff: TestClient, client: TestClient
+) -> None:
+    created = staff.post(
+        "/api/v1/maintenances",
+        json={
+            "name": "Broker upgrade",
+            "body": "Chargers may reconnect once.",
+            "component_ids": [],
+            "scheduled_for": "2025-10-26T02:30:00+02:00",
+            "scheduled_until": "2025-10-26T04:30:00+02:00",
+        },
+    )
+    assert created.status_code == 201, created.text
+    for path in ("/history.atom", "/updates.atom"):
+        feed = ET.fromstring(client.get(path).content)
+        (entry,) = feed.findall(f"{ATOM}entry")
+        published = datetime.fromisoformat(entry.findtext(f"{ATOM}published") or "")
+        updated = datetime.fromisoformat(entry.findtext(f"{ATOM}updated") or "")
+        assert published <= updated, path
+        assert published.date().isoformat() == "2025-09-07"  # when it was announced

@@ -709,3 +709,39 @@ def test_a_busy_month_lists_its_newest_and_links_to_all_of_them(
     assert back["href"] == "../#month-2025-08"
     fetch(staff, "/history/2025-13/", status=422)
     fetch(staff, "/history/2031-01/", status=404)
+
+
+def test_history_skips_empty_months_and_pages(staff: TestClient) -> None:
+    """Older and Newer go straight to the next incident; a run of empty months is said once."""
+    recent = backfill(staff, datetime(2025, 9, 2, 12, 0, tzinfo=UTC), "Early September")
+    old = backfill(staff, datetime(2025, 1, 10, 12, 0, tzinfo=UTC), "January")
+
+    first = fetch(staff, "/history/")
+    months = first.select("section.month")
+    assert [text(one(m, ".month-heading")) for m in months] == [
+        "September 2025",
+        "July 2025 \u2013 August 2025",  # one entry for the run of empty months
+    ]
+    assert [a["data-incident-id"] for a in months[0].select("article")] == [recent["id"]]
+    assert text(one(months[1], ".empty")) == "No incidents reported for these months."
+    nav = one(first, "nav.pagination")
+    # April to June have nothing: Older skips their page and lands on January's
+    assert [(a["rel"], a["href"]) for a in nav.find_all("a")] == [(["next"], "3/")]
+
+    third = fetch(staff, "/history/3/")
+    months = third.select("section.month")
+    assert [text(one(m, ".month-heading")) for m in months] == [
+        "February 2025 \u2013 March 2025",
+        "January 2025",
+    ]
+    assert [a["data-incident-id"] for a in months[1].select("article")] == [old["id"]]
+    nav = one(third, "nav.pagination")
+    assert [(a["rel"], a["href"]) for a in nav.find_all("a")] == [(["prev"], "../")]
+    # the skipped page still answers, and leads on to where the incidents are
+    second = fetch(staff, "/history/2/")
+    assert text(one(second, ".empty")) == "No incidents reported for these months."
+    nav = one(second, "nav.pagination")
+    assert [(a["rel"], a["href"]) for a in nav.find_all("a")] == [
+        (["prev"], "../"),
+        (["next"], "../3/"),
+    ]
