@@ -42,6 +42,11 @@ class Settings(BaseSettings):
         default="",
         description="Footer links: 'Label|https://url' pairs separated by commas",
     )
+    embed_origins: str = Field(
+        default="",
+        description="Origins allowed to frame the status embed (/embed/), comma-separated, "
+        "e.g. https://portal.example.com; empty: no site may",
+    )
     brand_css_file: Path | None = Field(
         default=None, description="A CSS file served after the page's own (/brand.css)"
     )
@@ -62,6 +67,11 @@ class Settings(BaseSettings):
         default=1_048_576, gt=0, description="Largest accepted request body (413 above)"
     )
     log_level: str = Field(default="info", description="Server log level (granian or uvicorn)")
+    trusted_proxies: str = Field(
+        default="127.0.0.1,::1",
+        description="Comma-separated addresses/networks of reverse proxies whose "
+        "X-Forwarded-For and X-Forwarded-Proto are believed",
+    )
     run_workers: bool = Field(
         default=True, description="Run background workers (webhook delivery) inside serve"
     )
@@ -185,6 +195,20 @@ class Settings(BaseSettings):
             if not label.strip() or not url.strip().startswith(("https://", "http://", "/")):
                 raise ValueError(f"footer link {pair!r}: write 'Label|https://url'")
         return value
+
+    @field_validator("embed_origins")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        for origin in filter(None, (o.strip() for o in value.split(","))):
+            scheme, _, rest = origin.partition("://")
+            if scheme not in ("https", "http") or not rest or "/" in rest or " " in rest:
+                raise ValueError(f"embed origin {origin!r}: write https://host[:port]")
+        return value
+
+    @property
+    def embed_origin_list(self) -> list[str]:
+        """Origins that may frame the embed."""
+        return [o.strip() for o in self.embed_origins.split(",") if o.strip()]
 
     @property
     def footer_links(self) -> list[tuple[str, str]]:

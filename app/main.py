@@ -18,10 +18,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import i18n, text
 from app.admin.app import install as install_admin
+from app.auth import service as auth
 from app.cacheable import PublicPaths
 from app.components.api import router as components_router
 from app.config import Settings
-from app.db import create_db_engine
+from app.db import create_db_engine, read_session
 from app.errors import PharosError, TooManyRequests
 from app.fleet.api import router as fleet_router
 from app.fleet.receiver import router as ocpi_router
@@ -41,12 +42,13 @@ from app.web import api_docs, language, links
 from app.web.badges import router as badges_router
 from app.web.brand import router as brand_router
 from app.web.cors import PublicApiCors
+from app.web.embed import router as embed_router
 from app.web.favicon import router as favicon_router
 from app.web.feeds import router as feeds_router
 from app.web.limits import BodySizeLimit, RefuseNul
 from app.web.metrics import build_registry
 from app.web.metrics import router as metrics_router
-from app.web.origin import AuditOrigin
+from app.web.origin import AuditOrigin, RelativeRedirects, TrustedProxies
 from app.web.pages import router as pages_router
 from app.web.reliability import router as reliability_router
 from app.web.render_cache import RenderCache
@@ -71,6 +73,19 @@ def _validation_message(exc: RequestValidationError) -> str:
         where = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "body"
         parts.append(f"{where}: {error.get('msg', 'invalid')}")
     return "; ".join(parts)
+
+
+async def _authenticated(request: Request) -> bool:
+    """Whether the request carries a live staff API token."""
+    scheme, _, plain = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not plain.strip():
+        return False
+
+    def check() -> bool:
+        with read_session(request.app.state.engine) as session:
+            return auth.is_live(session, plain.strip())
+
+    return await asyncio.to_thread(check)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -108,6 +123,14 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        if request.url.path.startswith("/api/v1/") and not await _authenticated(request):
+            # The body is parsed before dependencies run: authenticate before judging it, so
+            # nobody learns anything about the staff API without a token.
+            return JSONResponse(
+                {"detail": "missing or invalid bearer token", "code": "unauthorized"},
+                status_code=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
         message = _validation_message(exc)
         if _wants_json(request):
             errors = [
@@ -223,6 +246,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(AuditOrigin)
+    app.add_middleware(RelativeRedirects)
+    app.add_middleware(TrustedProxies, trusted=settings.trusted_proxies)
     app.add_middleware(language.LanguageRouting, default=settings.language)
     if settings.render_cache:
         public = PublicPaths(app)
@@ -255,6 +280,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(feeds_router)
     app.include_router(badges_router)
     app.include_router(brand_router)
+    app.include_router(embed_router)
     app.include_router(favicon_router)
     app.include_router(pages_router)
     app.include_router(reliability_router)

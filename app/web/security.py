@@ -13,6 +13,12 @@ PAGE_CSP = (
 )
 
 
+def embed_csp(origins: list[str]) -> str:
+    """The embed's policy: as strict as the pages', framed only by the listed origins."""
+    ancestors = " ".join(origins) if origins else "'none'"
+    return PAGE_CSP.replace("frame-ancestors 'none'", f"frame-ancestors {ancestors}")
+
+
 class SecurityHeaders:
     """Add nosniff, referrer policy, frame protection and (for HTML pages) the CSP."""
 
@@ -29,7 +35,9 @@ class SecurityHeaders:
                 headers = MutableHeaders(scope=message)
                 headers.setdefault("X-Content-Type-Options", "nosniff")
                 headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-                headers.setdefault("X-Frame-Options", "DENY")
+                if "frame-ancestors" not in headers.get("Content-Security-Policy", ""):
+                    # (an answer that names who may frame it, the embed, decides that itself)
+                    headers.setdefault("X-Frame-Options", "DENY")
                 if headers.get("content-type", "").startswith("text/html"):
                     headers.setdefault("Content-Security-Policy", PAGE_CSP)
             await send(message)
