@@ -67,6 +67,11 @@ class Settings(BaseSettings):
         default=1_048_576, gt=0, description="Largest accepted request body (413 above)"
     )
     log_level: str = Field(default="info", description="Server log level (granian or uvicorn)")
+    trusted_proxies: str = Field(
+        default="127.0.0.1,::1",
+        description="Comma-separated addresses/networks of reverse proxies whose "
+        "X-Forwarded-For and X-Forwarded-Proto are believed",
+    )
     run_workers: bool = Field(
         default=True, description="Run background workers (webhook delivery) inside serve"
     )

@@ -18,10 +18,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import i18n, text
 from app.admin.app import install as install_admin
+from app.auth import service as auth
 from app.cacheable import PublicPaths
 from app.components.api import router as components_router
 from app.config import Settings
-from app.db import create_db_engine
+from app.db import create_db_engine, read_session
 from app.errors import PharosError, TooManyRequests
 from app.fleet.api import router as fleet_router
 from app.fleet.receiver import router as ocpi_router
@@ -47,7 +48,7 @@ from app.web.feeds import router as feeds_router
 from app.web.limits import BodySizeLimit, RefuseNul
 from app.web.metrics import build_registry
 from app.web.metrics import router as metrics_router
-from app.web.origin import AuditOrigin
+from app.web.origin import AuditOrigin, RelativeRedirects, TrustedProxies
 from app.web.pages import router as pages_router
 from app.web.reliability import router as reliability_router
 from app.web.render_cache import RenderCache
@@ -72,6 +73,19 @@ def _validation_message(exc: RequestValidationError) -> str:
         where = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "body"
         parts.append(f"{where}: {error.get('msg', 'invalid')}")
     return "; ".join(parts)
+
+
+async def _authenticated(request: Request) -> bool:
+    """Whether the request carries a live staff API token."""
+    scheme, _, plain = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not plain.strip():
+        return False
+
+    def check() -> bool:
+        with read_session(request.app.state.engine) as session:
+            return auth.is_live(session, plain.strip())
+
+    return await asyncio.to_thread(check)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -109,6 +123,14 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        if request.url.path.startswith("/api/v1/") and not await _authenticated(request):
+            # The body is parsed before dependencies run: authenticate before judging it, so
+            # nobody learns anything about the staff API without a token.
+            return JSONResponse(
+                {"detail": "missing or invalid bearer token", "code": "unauthorized"},
+                status_code=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
         message = _validation_message(exc)
         if _wants_json(request):
             errors = [
@@ -224,6 +246,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(AuditOrigin)
+    app.add_middleware(RelativeRedirects)
+    app.add_middleware(TrustedProxies, trusted=settings.trusted_proxies)
     app.add_middleware(language.LanguageRouting, default=settings.language)
     if settings.render_cache:
         public = PublicPaths(app)

@@ -5,7 +5,8 @@ Granian (a Rust HTTP server) is the default: on the render cache's hit path it a
 same run of bench/http_load.py (see Performance in the README). uvicorn stays available with
 `--server uvicorn`.
 
-Both trust X-Forwarded-For/-Proto only from a reverse proxy on loopback.
+Neither reads X-Forwarded-For/-Proto: the app does, from PHAROS_TRUSTED_PROXIES only, and only
+well-formed addresses (app/web/origin.py).
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from fastapi import FastAPI
 from granian import Granian
 from granian.constants import Interfaces, Loops
 from granian.log import LogLevels
-from granian.utils.proxies import wrap_asgi_with_proxy_headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.config import Settings
@@ -29,7 +29,6 @@ from app.main import create_app
 from app.web import request_log
 from app.web.render_cache import RenderCache
 
-TRUSTED_PROXIES = "127.0.0.1"
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
@@ -75,8 +74,7 @@ def granian_app() -> ASGIApp:
     settings = Settings()
     request_log.configure(settings.log_level)
     app = create_app(settings)
-    inner = wrap_asgi_with_proxy_headers(app, trusted_hosts=TRUSTED_PROXIES)
-    return request_log.RequestLog(with_hit_path(app, inner))
+    return request_log.RequestLog(with_hit_path(app, app))
 
 
 def uvicorn_app() -> ASGIApp:
@@ -111,8 +109,7 @@ def run(settings: Settings, *, host: str, port: int, workers: int, kind: ServerK
         port=port,
         workers=workers if workers > 1 else None,
         log_level=settings.log_level,
-        proxy_headers=True,
-        forwarded_allow_ips=TRUSTED_PROXIES,
+        proxy_headers=False,  # the app reads them itself (app/web/origin.py: TrustedProxies)
         server_header=False,
         access_log=False,  # RequestLog writes one line per request, with its duration
     )

@@ -57,6 +57,12 @@ def verify_token(session: Session, *, plain: str, now: datetime) -> ApiToken | N
     return token
 
 
+def is_live(session: Session, plain: str) -> bool:
+    """Whether this is a live token's value (a read: nothing is recorded)."""
+    token = session.exec(select(ApiToken).where(ApiToken.token_hash == hash_token(plain))).first()
+    return token is not None and token.revoked_at is None
+
+
 def list_tokens(session: Session) -> list[ApiToken]:
     """All tokens, oldest first."""
     return list(session.exec(select(ApiToken).order_by(ApiToken.id)))  # type: ignore[arg-type]

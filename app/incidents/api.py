@@ -42,7 +42,7 @@ def list_incidents(
     staff: StaffDep,
     response: Response,
     status_: Annotated[list[IncidentStatus] | None, Query(alias="status")] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     per_page: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> list[IncidentPublic]:
     """Incidents, most recently started first; filter with ?status=, page with ?page=."""

@@ -1,8 +1,13 @@
-"""Remember each request's client address for the audit log ("from where")."""
+"""Where a request comes from: the client address (trusted proxies only, well-formed only)
+for the audit log and sign-in limits, and redirects that never name the Host a client sent."""
 
 from __future__ import annotations
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+import ipaddress
+from urllib.parse import urlsplit
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.audit import service as audit
 
@@ -23,3 +28,86 @@ class AuditOrigin:
             await self.app(scope, receive, send)
         finally:
             audit.origin.reset(token)
+
+
+def _networks(spec: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    return [ipaddress.ip_network(part.strip(), strict=False) for part in spec.split(",") if part]
+
+
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(text.strip())
+    except ValueError:
+        return None
+
+
+class TrustedProxies:
+    """Take the client address from X-Forwarded-For, and the scheme from X-Forwarded-Proto, only
+    when the peer is a trusted proxy (PHAROS_TRUSTED_PROXIES), and only well-formed.
+
+    X-Forwarded-For is read from the right: addresses of trusted proxies are skipped and the
+    first other one is the client. Anything that is not an IP address (a long string, a name,
+    a port) ends the search and the nearest proxy's address is used instead, so the audit log
+    and the sign-in limits never see a client address a request made up.
+    """
+
+    def __init__(self, app: ASGIApp, *, trusted: str) -> None:
+        self.app = app
+        self.trusted = _networks(trusted)
+
+    def _is_trusted(self, address: ipaddress.IPv4Address | ipaddress.IPv6Address | None) -> bool:
+        return address is not None and any(address in net for net in self.trusted)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope.get("client"):
+            await self.app(scope, receive, send)
+            return
+        peer = _address(scope["client"][0])
+        if not self._is_trusted(peer):
+            await self.app(scope, receive, send)
+            return
+        forwarded: list[str] = []
+        proto = None
+        for name, value in scope.get("headers", []):
+            if name == b"x-forwarded-for":
+                forwarded.extend(value.decode("latin-1").split(","))
+            elif name == b"x-forwarded-proto":
+                proto = value.decode("latin-1").strip().lower()
+        client = scope["client"]
+        for entry in reversed(forwarded):
+            address = _address(entry)
+            if address is None:
+                break
+            client = (str(address), 0)
+            if not self._is_trusted(address):
+                break
+        scope = dict(scope, client=client)
+        if proto in ("http", "https"):
+            scope["scheme"] = proto
+        await self.app(scope, receive, send)
+
+
+class RelativeRedirects:
+    """Make a redirect to the request's own Host relative (the framework's trailing-slash
+    redirects build absolute URLs from the Host header, which a client chooses)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def relative(message: Message) -> None:
+            if message["type"] == "http.response.start" and 300 <= message["status"] < 400:
+                headers = MutableHeaders(scope=message)
+                location = headers.get("location", "")
+                parts = urlsplit(location)
+                if parts.scheme and parts.netloc:
+                    path = parts.path or "/"
+                    if not path.startswith("//"):
+                        headers["location"] = path + (f"?{parts.query}" if parts.query else "")
+            await send(message)
+
+        await self.app(scope, receive, relative)
