@@ -12,6 +12,7 @@ from app.admin import (
     routes_incidents,
     routes_maintenance,
     routes_postmortems,
+    routes_probes,
     routes_subscribers,
     routes_templates,
 )
@@ -33,6 +34,7 @@ def install(app: FastAPI) -> None:
         routes_templates,
         routes_components,
         routes_maintenance,
+        routes_probes,
         routes_subscribers,
         routes_access,
     ):

@@ -115,7 +115,7 @@ def dashboard(screen: Viewer) -> HTMLResponse:
         "admin/dashboard.html",
         incidents=views.open_incidents(screen.session, screen.settings.tz),
         components=views.component_rows(screen.session),
-        probes=views.probe_rows(screen.session, screen.settings.tz),
+        probes=views.probe_rows(screen.session, screen.settings.tz, now=screen.clock()),
         health=views.delivery_health(screen.session, now=screen.clock()),
     )
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from markupsafe import Markup
@@ -24,10 +25,12 @@ from app.models import (
     ProbeState,
     SubscriberStatus,
 )
+from app.probes import definitions as probe_definitions
 from app.probes import service as probes
 from app.publishing.markdown import render_markdown
 from app.subscribers import service as subscribers
 
+CERT_WARN_DAYS = probes.CERT_WARN_DAYS
 COMPONENT_CHOICES = [(s.value, labels.component_status(s)) for s in ComponentStatus]
 INCIDENT_CHOICES = [
     (s, labels.incident_status(s))
@@ -141,6 +144,17 @@ class ProbeRow:
     latency: str
     error_classes: list[str]
     incident: IncidentLink | None
+    source: str = "file"  # file, managed or area
+    paused: bool = False
+    shadowed: bool = False
+    kind: str = ""
+    cert_expires: str = ""
+    cert_days_left: int | None = None
+
+    @property
+    def cert_warning(self) -> bool:
+        """The backend's certificate expires within CERT_WARN_DAYS (or has expired)."""
+        return self.cert_days_left is not None and self.cert_days_left < CERT_WARN_DAYS
 
 
 def component_rows(session: Session) -> list[ComponentRow]:
@@ -288,11 +302,27 @@ def _probe_state(s: ProbeState, tz: tzinfo) -> tuple[str, str, str]:
     return "healthy", "Healthy", ""
 
 
-def probe_rows(session: Session, tz: tzinfo) -> list[ProbeRow]:
-    """Every probe's state, by name, with its component and the incident it drives."""
+def probe_rows(
+    session: Session, tz: tzinfo, *, settings: Settings | None = None, now: datetime | None = None
+) -> list[ProbeRow]:
+    """Every probe's state, by name, with its component and the incident it drives (and,
+    given the settings, where each is defined and whether it is paused)."""
     rows = []
-    for s, component, incident in probes.states_with_links(session):
+    about = probe_definitions.describe(session, settings) if settings is not None else {}
+    managed_only = [n for n, a in about.items() if a[0] == "managed"]
+    now = now or datetime.now(UTC)
+    states = probes.states_with_links(session)
+    known = {s.name for s, _, _ in states}
+    for s, component, incident in states:
         state, label, note = _probe_state(s, tz)
+        source, paused, shadowed, table = about.get(
+            s.name, ("area" if s.name.startswith("area:") else "file", False, False, None)
+        )
+        if paused:
+            state, label = "paused", "Paused"
+        days_left = None
+        if s.cert_expires_at is not None:
+            days_left = (s.cert_expires_at - now).days
         rows.append(
             ProbeRow(
                 name=s.name,
@@ -313,9 +343,102 @@ def probe_rows(session: Session, tz: tzinfo) -> list[ProbeRow]:
                 )
                 if incident
                 else None,
+                source=source,
+                paused=paused,
+                shadowed=shadowed,
+                kind=str((table or {}).get("kind", "")),
+                cert_expires=when(s.cert_expires_at, tz),
+                cert_days_left=days_left,
+            )
+        )
+    for name in managed_only:  # created, not run yet, no state row (deleted state)
+        if name not in known:
+            _, paused, _, table = about[name]
+            rows.append(
+                ProbeRow(
+                    name=name,
+                    component=str((table or {}).get("component", "")) or None,
+                    state="paused" if paused else "not_run",
+                    status=None,
+                    state_label="Paused" if paused else "Not run yet",
+                    state_note="",
+                    failures=0,
+                    successes=0,
+                    last_run="",
+                    latency="",
+                    error_classes=[],
+                    incident=None,
+                    source="managed",
+                    paused=paused,
+                    kind=str((table or {}).get("kind", "")),
+                )
+            )
+    return sorted(rows, key=lambda r: r.name)
+
+
+@dataclass(frozen=True)
+class ResultRow:
+    """One run of a probe with its steps, newest first."""
+
+    at: str
+    status: str
+    status_label: str
+    latency: str
+    manual: bool
+    confirmation: bool
+    silenced: bool
+    checks: list[dict[str, Any]]
+
+
+def probe_results(session: Session, name: str, tz: tzinfo, limit: int = 10) -> list[ResultRow]:
+    """A probe's latest runs with each step's finding."""
+    rows = []
+    for r in probes.recent_results(session, name, limit=limit):
+        evidence = r.evidence or {}
+        checks = [
+            {**c, "latency": _latency(c.get("latency_ms"))} for c in evidence.get("checks", [])
+        ]
+        rows.append(
+            ResultRow(
+                at=when(r.at, tz),
+                status=r.status.value,
+                status_label=labels.component_status(r.status),
+                latency=_latency(r.latency_ms),
+                manual=bool(evidence.get("manual")),
+                confirmation=bool(evidence.get("confirmation")),
+                silenced=bool(evidence.get("silenced_by_maintenance")),
+                checks=checks,
             )
         )
     return rows
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    return json.dumps(str(value), ensure_ascii=False)  # a TOML basic string
+
+
+def toml_text(table: dict[str, Any]) -> str:
+    """A probe table as the probes file writes it: plain keys, [tables], [[arrays]]."""
+    plain, tables, arrays = [], [], []
+    for key, value in table.items():
+        if isinstance(value, dict):
+            body = "\n".join(f"{k} = {_toml_value(v)}" for k, v in value.items())
+            tables.append(f"[{key}]\n{body}")
+        elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            for item in value:
+                body = "\n".join(f"{k} = {_toml_value(v)}" for k, v in item.items())
+                arrays.append(f"[[{key}]]\n{body}")
+        else:
+            plain.append(f"{key} = {_toml_value(value)}")
+    return "\n".join(["\n".join(plain), *tables, *arrays]).strip()
 
 
 def when(value: datetime | None, tz: tzinfo) -> str:

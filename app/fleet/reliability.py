@@ -71,7 +71,17 @@ def year_window(year: int, tz: tzinfo) -> Window:
 def asked_window(
     tz: tzinfo, now: datetime, year: int | None, start: date | None, end: date | None
 ) -> Window:
-    """The period asked for: a calendar year, a range of days, or this year so far."""
+    """The period asked for: a calendar year, a range of days, or this year so far; never
+    past `now` (what has not happened yet is not measured)."""
+    found = _asked(tz, now, year, start, end)
+    if found.start >= now:
+        raise InvalidInput("that period has not begun yet")
+    return Window(found.start, min(found.end, now), found.first_day, found.last_day)
+
+
+def _asked(
+    tz: tzinfo, now: datetime, year: int | None, start: date | None, end: date | None
+) -> Window:
     if year is not None and (start or end):
         raise InvalidInput("give a year, or start and end, not both")
     if year is not None:

@@ -73,7 +73,8 @@ def set_evse_status(
         return False
     evse.status, evse.status_since = status, min(at, now)
     session.add(evse)
-    session.flush()
+    if evse.id is None:
+        session.flush()
     assert evse.id is not None
     session.add(EvseStatusChange(evse_id=evse.id, status=status, at=evse.status_since))
     return True
@@ -99,8 +100,13 @@ def apply_evse(
     known: FleetEvse | None,
     now: datetime,
     partial: bool = False,
+    new: list[FleetEvse] | None = None,
 ) -> FleetEvse:
-    """Insert or update one EVSE from an OCPI EVSE object (or a PATCH of some fields)."""
+    """Insert or update one EVSE from an OCPI EVSE object (or a PATCH of some fields).
+
+    With `new`, a new EVSE is only added (and listed there); log_first_statuses writes its
+    first status after one flush for all of them (a full read of thousands of EVSEs).
+    """
     at = parse_time(data["last_updated"]) if "last_updated" in data else now
     evse = known
     if evse is None:
@@ -121,6 +127,9 @@ def apply_evse(
         evse.max_power_kw = _power_kw(data)
     if known is None:
         session.add(evse)
+        if new is not None:  # the caller logs the first status once ids are known
+            new.append(evse)
+            return evse
         session.flush()
         assert evse.id is not None
         session.add(EvseStatusChange(evse_id=evse.id, status=evse.status, at=evse.status_since))
@@ -169,15 +178,27 @@ def apply_location(
     evses = data.get("evses")
     if isinstance(evses, list):
         known = {e.uid: e for e in evses_of(session, peer, location.id)}
+        new: list[FleetEvse] = []
         for item in evses:
             if not isinstance(item, dict):
                 continue
             before = known.get(str(item.get("uid")))
             old_status = before.status if before else None
-            evse = apply_evse(session, peer, location.id, item, known=before, now=now)
+            evse = apply_evse(session, peer, location.id, item, known=before, now=now, new=new)
             applied.evses += 1
             applied.status_changes += int(evse.status != old_status)
+        log_first_statuses(session, new)
     return applied
+
+
+def log_first_statuses(session: Session, new: list[FleetEvse]) -> None:
+    """Log the first status of EVSEs just added: one flush for all of them."""
+    if not new:
+        return
+    session.flush()
+    for evse in new:
+        assert evse.id is not None
+        session.add(EvseStatusChange(evse_id=evse.id, status=evse.status, at=evse.status_since))
 
 
 def apply_locations(

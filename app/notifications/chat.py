@@ -80,6 +80,8 @@ def _posted(view: EventView) -> str:
     parts = []
     if view.window:
         parts.append(f"Scheduled for {view.window}")
+    if view.chargers:
+        parts.append(view.chargers)
     if view.latest:
         parts.append(f"{view.latest.status}, posted {view.latest.posted}")
     return " · ".join(parts)

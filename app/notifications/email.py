@@ -4,9 +4,12 @@ the SMTP relay they go through (aiosmtplib, a few connections kept open per work
 from __future__ import annotations
 
 import asyncio
+import binascii
+import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, parseaddr
@@ -71,8 +74,49 @@ def _base(*, mail_from: str, to: str, subject: str, public_url: str) -> EmailMes
     return message
 
 
+# Stand-ins for a recipient's own links while an event's words are rendered once for all.
+MANAGE_LINK = "https://pharos.invalid/manage-link"
+UNSUBSCRIBE_LINK = "https://pharos.invalid/unsubscribe-link"
+CRLF = "\r\n"
+
+
+@dataclass(frozen=True)
+class EventMail:
+    """One event's message, rendered once and addressed to each recipient cheaply (a fan-out
+    to thousands builds no MIME tree per recipient)."""
+
+    view: EventView
+    subject: str  # the header value, RFC 2047-encoded and folded when needed
+    text: str  # with MANAGE_LINK / UNSUBSCRIBE_LINK where the recipient's links go
+    html: str
+    boundary: str
+
+
+def _header(value: str, name: str) -> str:
+    charset = "us-ascii" if value.isascii() else "utf-8"
+    folded = Header(value, charset, header_name=name).encode(maxlinelen=78)
+    return folded.replace("\n", CRLF)
+
+
+def render_event(view: EventView) -> EventMail:
+    """Render an event's text and HTML once (Jinja, Markdown) for every recipient."""
+    context = {"view": view, "links": Links(manage=MANAGE_LINK, unsubscribe=UNSUBSCRIBE_LINK)}
+    return EventMail(
+        view=view,
+        subject=_header(view.subject, "Subject"),
+        text=_templates().get_template("event.txt").render(context),
+        html=_templates().get_template("event.html").render(context),
+        boundary=f"==pharos-{secrets.token_hex(12)}",
+    )
+
+
+def _qp(text: str) -> str:
+    normalized = text.replace("\r\n", "\n").replace("\n", CRLF).encode()
+    return binascii.b2a_qp(normalized, istext=True).decode("ascii")
+
+
 def event_message(
-    view: EventView,
+    mail: EventMail,
     *,
     to: str,
     mail_from: str,
@@ -80,23 +124,55 @@ def event_message(
     subscriber_id: str,
     public_url: str,
     links: Links,
-) -> EmailMessage:
-    """One incident or maintenance event for one recipient."""
-    message = _base(mail_from=mail_from, to=to, subject=view.subject, public_url=public_url)
+) -> bytes:
+    """One incident or maintenance event for one recipient, as the bytes sent: multipart
+    text + HTML (quoted-printable UTF-8), threaded, with RFC 8058 one-click unsubscribe."""
+    view = mail.view
+    domain = _domain(public_url)
     root = thread_id(view.incident_id, subscriber_id, public_url)
+    headers = [
+        ("From", _from_header(mail_from)),
+        ("To", to),
+        ("Subject", mail.subject),
+        ("Date", format_datetime(datetime.now(UTC))),
+    ]
     if view.event_type in ("incident.created", "maintenance.scheduled"):
-        message["Message-ID"] = root
+        headers.append(("Message-ID", root))
     else:
-        message["Message-ID"] = f"<{delivery_id}.{subscriber_id}@{_domain(public_url)}>"
-        message["In-Reply-To"] = root
-        message["References"] = root
-    # RFC 2369 + RFC 8058: one click in the mail client unsubscribes, without a page.
-    message["List-Unsubscribe"] = f"<{links.unsubscribe}>"
-    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    context = {"view": view, "links": links}
-    message.set_content(_templates().get_template("event.txt").render(context))
-    message.add_alternative(_templates().get_template("event.html").render(context), subtype="html")
-    return message
+        headers += [
+            ("Message-ID", f"<{delivery_id}.{subscriber_id}@{domain}>"),
+            ("In-Reply-To", root),
+            ("References", root),
+        ]
+    headers += [
+        # RFC 2369 + RFC 8058: one click in the mail client unsubscribes, without a page.
+        ("List-Unsubscribe", f"<{links.unsubscribe}>"),
+        ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+        ("List-Id", f"<status.{domain}>"),
+        ("Auto-Submitted", "auto-generated"),  # RFC 3834: no vacation replies, please
+        ("X-Auto-Response-Suppress", "All"),
+        ("MIME-Version", "1.0"),
+        ("Content-Type", f'multipart/alternative; boundary="{mail.boundary}"'),
+    ]
+
+    def personal(text: str) -> str:
+        return text.replace(MANAGE_LINK, links.manage).replace(UNSUBSCRIBE_LINK, links.unsubscribe)
+
+    part_headers = 'Content-Type: text/{kind}; charset="utf-8"' + CRLF
+    part_headers += "Content-Transfer-Encoding: quoted-printable" + CRLF + CRLF
+    body = [
+        f"--{mail.boundary}{CRLF}{part_headers.format(kind='plain')}{_qp(personal(mail.text))}",
+        f"--{mail.boundary}{CRLF}{part_headers.format(kind='html')}{_qp(personal(mail.html))}",
+        f"--{mail.boundary}--{CRLF}",
+    ]
+    head = CRLF.join(f"{name}: {value}" for name, value in headers)
+    return (head + CRLF + CRLF + CRLF.join(body)).encode("ascii")
+
+
+@lru_cache(maxsize=64)
+def _from_header(mail_from: str) -> str:
+    name, address = parseaddr(mail_from)
+    return formataddr((name, address), charset="utf-8") if name else address
 
 
 def confirmation_message(
@@ -190,7 +266,7 @@ class Mailer:
             timeout=c.timeout,
         )
 
-    async def send(self, message: EmailMessage, *, sender: str, recipient: str) -> Outcome:
+    async def send(self, message: EmailMessage | bytes, *, sender: str, recipient: str) -> Outcome:
         """Send one message to one recipient; never raises for SMTP or network trouble.
 
         The outcome's status_code is the SMTP reply code (250 on success; 4xx temporary,
@@ -204,7 +280,10 @@ class Mailer:
                     client = self._client()
                     await client.connect()
                 try:
-                    await client.send_message(message, sender=sender, recipients=[recipient])
+                    if isinstance(message, bytes):
+                        await client.sendmail(sender, [recipient], message)
+                    else:
+                        await client.send_message(message, sender=sender, recipients=[recipient])
                     return _outcome(250, started, None)
                 except aiosmtplib.SMTPServerDisconnected:
                     client = None  # a kept connection the relay closed: open one and retry

@@ -80,6 +80,7 @@ class EventView:
     components: list[ComponentView]
     window: str | None  # maintenance: "Sep 10, 2025 02:00 - 04:00 CEST"
     postmortem: str | None  # Markdown, when published
+    chargers: str | None = None  # structured impact: "12 of 80 chargers affected"
 
     @property
     def subject(self) -> str:
@@ -164,4 +165,12 @@ def event_view(
         components=components,
         window=window,
         postmortem=str(incident.get("postmortem_body") or "") if published else None,
+        chargers=_chargers(incident.get("chargers")),
     )
+
+
+def _chargers(impact: Any) -> str | None:
+    """The incident's impact in chargers, when the payload carries one."""
+    if isinstance(impact, dict) and isinstance(impact.get("text"), str):
+        return str(impact["text"])
+    return None

@@ -164,6 +164,7 @@ class Job:
     event_type: str = ""
     payload: dict[str, Any] = field(default_factory=dict)  # what email and chat are made from
     token: str = ""  # the subscriber's link token (manage, unsubscribe)
+    event_id: int = 0
 
     @property
     def msg_id(self) -> str:
@@ -222,6 +223,7 @@ def claim_due(
             event_type=event.type,
             payload=event.payload if subscriber.channel != SubscriberChannel.webhook else {},
             token=subscriber.unsubscribe_token,
+            event_id=event.id or 0,
         )
         for delivery, subscriber, event in rows
     ]

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from email.message import EmailMessage
 from urllib.parse import urlsplit
 
 import httpx
@@ -19,6 +20,7 @@ from app.notifications import chat, email, messages, outbound, outbox, webhooks
 from app.workers import Heartbeat
 
 log = logging.getLogger("pharos.webhooks")
+RENDERED_KEPT = 32  # events whose rendered email is kept for the rest of their fan-out
 # An event a channel has no words for (never queued for it; kept as done if it ever is).
 NOTHING_TO_SAY = webhooks.Outcome(status_code=204, latency_ms=0, error=None)
 BATCH = 500  # deliveries claimed per round
@@ -47,6 +49,7 @@ class DeliveryWorker:
         self._client = client
         self._limit = asyncio.Semaphore(settings.webhook_concurrency)
         self.mailer = mailer
+        self._mails: dict[int, email.EventMail] = {}
         if mailer is None and settings.email_enabled and settings.smtp_url is not None:
             self.mailer = email.Mailer(
                 email.RelayConfig.from_url(
@@ -97,6 +100,15 @@ class DeliveryWorker:
                 client, url=job.url, secret=job.secret, msg_id=job.msg_id, body=job.body
             )
 
+    def _rendered(self, event_id: int, view: messages.EventView) -> email.EventMail:
+        """An event's message, rendered once for all its recipients (a few kept)."""
+        mail = self._mails.get(event_id)
+        if mail is None:
+            if len(self._mails) >= RENDERED_KEPT:
+                self._mails.pop(next(iter(self._mails)))
+            mail = self._mails[event_id] = email.render_event(view)
+        return mail
+
     def _view(self, job: outbox.Job) -> messages.EventView | None:
         return messages.event_view(
             job.event_type,
@@ -111,6 +123,7 @@ class DeliveryWorker:
             return webhooks.Outcome(None, 0, "email is off: set PHAROS_SMTP_URL and MAIL_FROM")
         address = email.mailbox(job.url)
         sender = email.display_from(settings.page_name, settings.mail_from)
+        message: EmailMessage | bytes
         if job.event_type == messages.CONFIRMATION:
             message = email.confirmation_message(
                 page_name=settings.page_name,
@@ -129,7 +142,7 @@ class DeliveryWorker:
                 unsubscribe=f"{settings.public_url}/subscriptions/{job.token}/unsubscribe",
             )
             message = email.event_message(
-                view,
+                self._rendered(job.event_id, view),
                 to=address,
                 mail_from=sender,
                 delivery_id=job.delivery_id,

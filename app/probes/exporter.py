@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -12,6 +13,7 @@ from app.components.present import SEVERITY
 from app.db import read_session
 from app.probes import service
 from app.probes.runner import ProbeRunner
+from app.probes.service import CERT_WARN_DAYS
 
 
 class ProbeCollector(Collector):
@@ -38,6 +40,17 @@ class ProbeCollector(Collector):
         failures = GaugeMetricFamily(
             "pharos_probe_consecutive_failures", "Unhealthy results in a row", labels=labels
         )
+        cert = GaugeMetricFamily(
+            "pharos_probe_cert_expiry_timestamp_seconds",
+            "When the backend's TLS certificate expires (wss:// probes), Unix time",
+            labels=labels,
+        )
+        expiring = GaugeMetricFamily(
+            "pharos_probe_cert_expiring",
+            f"1 when the backend's certificate expires within {CERT_WARN_DAYS} days",
+            labels=labels,
+        )
+        now = datetime.now(UTC)
         with read_session(self.engine) as session:
             states = service.list_states(session)
         for state in states:
@@ -47,7 +60,11 @@ class ProbeCollector(Collector):
             if state.last_latency_ms is not None:
                 latency.add_metric([state.name], state.last_latency_ms / 1000)
             failures.add_metric([state.name], state.failures)
-        yield from (status, active, latency, failures)
+            if state.cert_expires_at is not None:
+                cert.add_metric([state.name], state.cert_expires_at.timestamp())
+                soon = state.cert_expires_at - now < timedelta(days=CERT_WARN_DAYS)
+                expiring.add_metric([state.name], float(soon))
+        yield from (status, active, latency, failures, cert, expiring)
         if self.runners:
             yield GaugeMetricFamily(
                 "pharos_probe_leader",

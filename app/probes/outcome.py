@@ -44,6 +44,8 @@ class ProbeRun:
     problem: str | None = None
     # A quick re-probe confirming a decision (not a scheduled run).
     confirmation: bool = False
+    # Run by staff ("run now"), not by the schedule.
+    manual: bool = False
     # The backend's TLS certificate (wss://): {"not_after": ISO time, "subject": ...}.
     cert: dict[str, Any] | None = None
     # (affected, total) chargers, for a roll-up's structured impact (app.fleet).
@@ -76,6 +78,7 @@ class ProbeRun:
             "status": self.status.value,
             "problem": self.problem,
             "confirmation": self.confirmation,
+            "manual": self.manual,
             "error_classes": self.error_classes,
             "latency_ms": None if self.latency_ms is None else round(self.latency_ms, 1),
             "checks": [c.as_json() for c in self.checks],

@@ -22,16 +22,19 @@ from sqlalchemy.engine import Engine
 from app.clock import utcnow
 from app.config import Settings
 from app.db import read_session, unit_of_work
+from app.errors import InvalidInput
 from app.fleet.probe import OcpiPoller
 from app.models import ComponentStatus
-from app.probes import lease, service
-from app.probes.config import ProbeConfig, load_probes
+from app.probes import definitions, lease, service
+from app.probes.config import OcppProbe, ProbeConfig, load_probes
 from app.probes.kinds import KindContext, RunOnce, run_once_for
 from app.probes.outcome import Check, ProbeRun
+from app.probes.watch import watch
 from app.workers import Heartbeat
 
 log = logging.getLogger("pharos.probes")
 PRUNE_EVERY = 3600.0  # seconds between deletions of old results
+REFRESH_EVERY = 2.0  # seconds between looks at the probes staff manage
 
 
 class ProbeExecutor:
@@ -90,23 +93,40 @@ class ProbeRunner:
     ) -> None:
         self.engine = engine
         self.settings = settings
-        self.probes = {p.name: p for p in probes}
+        self.file_probes = {p.name: p for p in probes}
+        self.probes = dict(self.file_probes)
         self.executor = ProbeExecutor(probes, ocpi=OcpiPoller(engine, settings, clock=clock))
         self.clock = clock
         self.sleep = sleep  # between quick re-probes (the benchmark's simulated time)
         self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
-        shortest = min((p.interval for p in probes), default=15.0)
-        self.tick = min(1.0, shortest / 4)
-        # A leader renews every tick; a dead one's lease lapses within one interval.
-        self.lease_ttl = max(shortest - self.tick, 2 * self.tick)
+        self._pace()
         self.leading = False
         self.runs = 0
         self._prepared = False
         self._pruned_at = 0.0
+        self._refreshed_at = 0.0
+        self._due: dict[str, float] = {}  # monotonic time each probe runs next
+        self._watches: dict[str, tuple[ProbeConfig, asyncio.Task[None]]] = {}
+        self.watch_alerts = 0
+
+    def _pace(self) -> None:
+        shortest = min((p.interval for p in self.probes.values()), default=15.0)
+        self.tick = min(1.0, shortest / 4)
+        # A leader renews every tick; a dead one's lease lapses within one interval.
+        self.lease_ttl = max(shortest - self.tick, 2 * self.tick)
 
     def _lead(self) -> bool:
         with unit_of_work(self.engine) as session:
             return lease.try_lead(session, holder=self.holder, now=self.clock(), ttl=self.lease_ttl)
+
+    def _lead_and_refresh(self) -> tuple[bool, list[str]]:
+        """Lead (when there is anything to probe), then, every REFRESH_EVERY, take in the
+        managed probes; one thread hop per round (blocking). Followers with probes don't
+        refresh: the one that takes over does at once."""
+        leading = bool(self.probes) and self._lead()
+        stale = time.monotonic() - self._refreshed_at > REFRESH_EVERY
+        removed = self.refresh() if stale and (leading or not self.probes) else []
+        return leading, removed
 
     def _release(self) -> None:
         with unit_of_work(self.engine) as session:
@@ -116,6 +136,32 @@ class ProbeRunner:
         """Resolve components (creating missing ones) and create state rows (blocking)."""
         with unit_of_work(self.engine) as session:
             service.sync_states(session, list(self.probes.values()), now=self.clock())
+
+    def refresh(self) -> list[str]:
+        """Take in the probes staff manage (blocking): new, changed, paused, deleted ones.
+        The file's probes win over managed ones of the same name. Returns removed names."""
+        with read_session(self.engine) as session:
+            stored = definitions.list_definitions(session)
+        managed: dict[str, ProbeConfig] = {}
+        for definition in stored:
+            if definition.paused or definition.name in self.file_probes:
+                continue
+            try:
+                managed[definition.name] = definitions.validate(definition.config)
+            except InvalidInput:
+                log.warning("probe %s: stored definition no longer valid", definition.name)
+        changed = [p for n, p in managed.items() if self.probes.get(n) != p]
+        if changed:
+            with unit_of_work(self.engine) as session:
+                service.sync_states(session, changed, now=self.clock())
+        fresh = {**self.file_probes, **managed}
+        removed = [name for name in self.probes if name not in fresh]
+        for name in removed:
+            self.executor.forget(name)
+        self.probes = fresh
+        self._pace()
+        self._refreshed_at = time.monotonic()
+        return removed
 
     def record(self, run: ProbeRun) -> int:
         """Store a result and act on it: one transaction (blocking; called in a thread).
@@ -183,10 +229,36 @@ class ProbeRunner:
                 task.cancel()
         return results
 
+    def noticed(self, name: str, trouble: str) -> None:
+        """The connection watch saw trouble: run the probe now (its rules decide)."""
+        self.watch_alerts += 1
+        self._due[name] = 0.0
+
+    def _watch(self) -> None:
+        """Keep one watch task per OCPP probe with [watch], as it is defined now."""
+        wanted = {
+            name: probe
+            for name, probe in self.probes.items()
+            if isinstance(probe, OcppProbe) and probe.watch is not None
+        }
+        for name, (probe, task) in list(self._watches.items()):
+            if wanted.get(name) != probe or task.done():
+                task.cancel()
+                del self._watches[name]
+        for name, probe in wanted.items():
+            if name not in self._watches:
+                task = asyncio.create_task(watch(probe, self.noticed))
+                self._watches[name] = (probe, task)
+
+    def _unwatch(self) -> None:
+        for _, task in self._watches.values():
+            task.cancel()
+        self._watches.clear()
+
     async def run(self, beat: Heartbeat) -> None:
         """Lead or wait, probe on schedule, settle quiet periods; forever."""
         in_flight: dict[str, asyncio.Task[list[ProbeRun]]] = {}
-        due: dict[str, float] = {}
+        due = self._due
         try:
             async with probe_client() as http:
                 while True:
@@ -199,6 +271,7 @@ class ProbeRunner:
         finally:
             for task in in_flight.values():
                 task.cancel()
+            self._unwatch()
             if self.leading:
                 await asyncio.to_thread(self._release)
 
@@ -208,11 +281,17 @@ class ProbeRunner:
         in_flight: dict[str, asyncio.Task[list[ProbeRun]]],
         due: dict[str, float],
     ) -> None:
-        leading = await asyncio.to_thread(self._lead)
+        leading, removed = await asyncio.to_thread(self._lead_and_refresh)
+        for name in removed:
+            task = in_flight.pop(name, None)
+            if task is not None:
+                task.cancel()
+            due.pop(name, None)
         if leading != self.leading:
             log.info("probe runner %s %s", self.holder, "leads" if leading else "follows")
             self.leading = leading
         if not leading:
+            self._unwatch()
             for task in in_flight.values():
                 task.cancel()
             in_flight.clear()
@@ -221,6 +300,7 @@ class ProbeRunner:
         if not self._prepared:
             await asyncio.to_thread(self.prepare)
             self._prepared = True
+        self._watch()
         now = time.monotonic()
         for name, probe in self.probes.items():
             previous = in_flight.get(name)
@@ -235,7 +315,7 @@ class ProbeRunner:
 
 
 def probe_loops(engine: Engine, settings: Settings) -> list[ProbeRunner]:
-    """The probe runner when PHAROS_PROBES_FILE names a file (validated now, at start)."""
-    if not settings.probes_file:
-        return []
-    return [ProbeRunner(engine, settings, load_probes(settings.probes_file))]
+    """The probe runner: the PHAROS_PROBES_FILE probes (validated now, at start) and those
+    staff manage in the API and admin UI."""
+    file = load_probes(settings.probes_file) if settings.probes_file else []
+    return [ProbeRunner(engine, settings, file)]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from app.models import ComponentStatus
 from app.schemas import ApiTime
@@ -36,4 +36,29 @@ class ProbeStatePublic(BaseModel):
     last_status: ComponentStatus | None
     last_latency_ms: float | None
     last_error_classes: list[str]
+    source: Literal["file", "managed", "area"] = Field(
+        default="file", description="Where it is defined: the probes file, staff, a fleet area"
+    )
+    paused: bool = False
+    shadowed: bool = Field(
+        default=False, description="Managed, but the probes file defines the same name (wins)"
+    )
+    definition: dict[str, Any] | None = Field(
+        default=None, description="Its table in the probes file's shape (secrets masked)"
+    )
+    silenced_by: str | None = Field(
+        default=None, description="The maintenance keeping a confirmed problem quiet"
+    )
+    cert_expires_at: ApiTime | None = Field(
+        default=None, description="The backend's TLS certificate's expiry (wss:// probes)"
+    )
+    cert_subject: str | None = None
     recent_results: list[ProbeResultPublic]
+
+
+class ProbeRunPublic(BaseModel):
+    """What "run now" found."""
+
+    probe: str
+    recorded: bool = Field(description="Counted by the rules (not when the probe is paused)")
+    result: dict[str, Any]

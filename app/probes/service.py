@@ -39,6 +39,7 @@ from app.probes.outcome import ProbeRun
 
 ACTOR_PREFIX = "probe:"
 RESULTS_KEPT = timedelta(days=30)
+CERT_WARN_DAYS = 14  # staff are warned this long before a backend's certificate expires
 MAINTENANCE_UNDER_WAY = (IncidentStatus.in_progress, IncidentStatus.verifying)
 
 

@@ -64,6 +64,9 @@ class UptimeBars:
     has_data: bool = True
     short_percent: str = ""
     short_has_data: bool = True
+    # A component younger than the bars: the day its figure starts (its first day with data)
+    since: str = ""
+    short_since: str = ""
 
     @property
     def last_iso(self) -> str:
@@ -182,6 +185,7 @@ class ComponentCalendar:
     percent: str
     months: list[MonthCalendar]
     has_data: bool = True
+    since: str = ""  # a component younger than the calendars: the day its figure starts
 
 
 def history_path(number: int) -> str:
@@ -327,7 +331,18 @@ def uptime_bars(
         has_data=percent is not None,
         short_percent=format_percent(short),
         short_has_data=short is not None,
+        since=covered_since(days),
+        short_since=covered_since(days[-SHORT_DAYS:]),
     )
+
+
+def covered_since(days: Sequence[DayFigures]) -> str:
+    """The first day an uptime figure over `days` covers, when the component is younger than
+    them (its days before are no data, as their bars are); "" when it covers them all."""
+    if not days or days[0].has_data:
+        return ""
+    first = next((d.day for d in days if d.has_data), None)
+    return i18n.day(first) if first else ""
 
 
 def bar_cell(
@@ -422,6 +437,7 @@ def component_calendar(
         name=name,
         percent=format_percent(percent),
         has_data=percent is not None,
+        since=covered_since(days),
         months=month_calendars(
             component_id,
             days,

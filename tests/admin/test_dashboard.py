@@ -97,4 +97,4 @@ def test_dashboard_says_when_no_probes_are_configured(signed_in: SignIn) -> None
     section = page.find("section", attrs={"aria-labelledby": "probes-h"})
     assert isinstance(section, Tag)
     assert section.find("table") is None
-    assert "No probes configured: see PHAROS_PROBES_FILE" in section.get_text()
+    assert "No probes yet: add one, or see PHAROS_PROBES_FILE" in section.get_text()

@@ -90,3 +90,30 @@ def test_bad_impact_is_a_clear_422(staff: TestClient) -> None:
         answer = staff.post("/api/v1/incidents", json={"name": "x", "body": "y", **extra})
         assert answer.status_code == 422
         assert message in answer.text
+
+
+def test_email_and_chat_say_it_in_words(staff: TestClient, engine: Engine) -> None:
+    from zoneinfo import ZoneInfo
+
+    from app.notifications import chat
+    from app.notifications.email import render_event
+    from app.notifications.messages import event_view
+
+    oslo = make_component(staff, name="Oslo chargers")
+    opened = staff.post(
+        "/api/v1/incidents",
+        json={
+            "name": "Chargers offline in Oslo",
+            "body": "We are investigating.",
+            "components": {oslo["id"]: "major_outage"},
+            "chargers_affected": 7,
+            "chargers_total": 9,
+        },
+    )
+    assert opened.status_code == 201
+    (payload,) = [e for e in events(engine) if "incident" in e]
+    view = event_view("incident.created", payload, page_name="Zaptec", tz=ZoneInfo("Europe/Oslo"))
+    assert view is not None and view.chargers == "7 of 9 chargers affected"
+    mail = render_event(view)
+    assert "7 of 9 chargers affected" in mail.text and "7 of 9 chargers affected" in mail.html
+    assert "7 of 9 chargers affected" in str(chat.slack(view))

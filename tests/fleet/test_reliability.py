@@ -14,6 +14,7 @@ from sqlmodel import select
 
 from app.config import Settings
 from app.db import unit_of_work
+from app.errors import InvalidInput
 from app.fleet import reliability, store
 from app.main import create_app
 from app.models import FleetEvse
@@ -159,3 +160,17 @@ def test_the_public_report_is_opt_in(client: TestClient) -> None:
     assert client.get("/reliability/").status_code == 404
     assert client.get("/reliability.json").status_code == 404
     assert client.get("/reliability.csv").status_code == 404
+
+
+def test_what_has_not_happened_is_not_measured(london: Settings, engine: Engine) -> None:
+    # On the evening of 31 March, "this year" ends now: LON-1-2's afternoon outage is the last
+    # thing known, and the rest of the year is not counted as it.
+    now = MIDNIGHT + hours(33)  # 31 March 10:00 BST, LON-1-2 out of order since 07:00 BST
+    win = reliability.asked_window(london.tz, now, None, None, None)
+    assert (win.first_day.isoformat(), win.end) == ("2025-01-01", now)
+    with unit_of_work(engine) as session:
+        network, _ = reliability.report(session, win, areas=[])
+    lon12 = next(e for e in network.evses if e.uid == "LON-1-2")
+    assert lon12.unreliable_s == 3 * 3600
+    with pytest.raises(InvalidInput, match="not begun"):
+        reliability.asked_window(london.tz, now, 2026, None, None)

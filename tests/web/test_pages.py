@@ -446,8 +446,9 @@ def test_front_page_shows_90_daily_uptime_bars_per_showcased_component(
     old = one(ocpp, "div.uptime-bars > span.old")
     assert [d for d, e in days if old in e.parents][-1] == "2025-08-08"
     # 90 minutes down out of six days less an hour: 98.951...%, rounded down.
-    assert text(one(ocpp, ".uptime-percent.long")) == "98.95% uptime"
-    assert text(one(ocpp, ".uptime-percent.short")) == "98.95% uptime"  # all in the last 30
+    # Created Sep 1: the figure says it covers those days, not 90 (the bars before are no data)
+    assert text(one(ocpp, ".uptime-percent.long")) == "98.95% uptime since Sep 1, 2025"
+    assert text(one(ocpp, ".uptime-percent.short")) == "98.95% uptime since Sep 1, 2025"
     assert text(one(ocpp, ".uptime-from.short")) == "30 days ago"
 
     # A grouped component has bars; the group, and a component not showcased, do not.
@@ -460,7 +461,7 @@ def test_front_page_shows_90_daily_uptime_bars_per_showcased_component(
     assert two["class"] == ["p"]
     assert two["href"] == "history/#month-2025-09"
     # 30 min of partial outage at 0.3 is 9 min down in 143 h: 99.895...%, rounded down.
-    assert text(one(api, ".uptime-percent.long")) == "99.89% uptime"
+    assert text(one(api, ".uptime-percent.long")) == "99.89% uptime since Sep 1, 2025"
     quiet = one(page, f"li.component[data-component-id='{made['quiet']['id']}']")
     assert quiet.select(".uptime") == []
     group = one(page, f"li.group[data-component-id='{made['cloud']['id']}']")
@@ -480,7 +481,7 @@ def test_uptime_bars_and_link_appear_with_the_first_showcased_component(
     page = fetch(staff, "/")
     row = one(page, f"li.component[data-component-id='{shown['id']}']")
     assert len(bars(row)) == 90
-    assert text(one(row, ".uptime-percent.long")) == "100% uptime"
+    assert text(one(row, ".uptime-percent.long")) == "100% uptime since Sep 7, 2025"
     assert bar(row, "2025-09-07").name == "i"
     assert one(page, "main a[href='uptime/']")
 
@@ -585,7 +586,7 @@ def test_uptime_page_shows_three_monthly_calendars_per_component(
     assert all("day-none" in td["class"] for td in months[1].select("td.cal-day"))
     assert text(one(months[1], "caption .uptime-percent")) == "No data"
     assert text(one(sep, "caption .uptime-percent")) == "98.95%"
-    assert text(one(ocpp, ".uptime-heading .uptime-percent")) == "98.95% uptime"
+    assert text(one(ocpp, ".uptime-heading .uptime-percent")) == "98.95% uptime since Sep 1, 2025"
     assert "partial outage at 30%" in text(one(page, ".uptime-note"))
 
 
@@ -619,7 +620,7 @@ def test_a_large_page_shows_one_row_of_bars_per_group(
     )
     assert sep5["class"] == ["p"]
     # 9 min down (30 min partial at 0.3) in two components' 143 h each: 99.947...%
-    assert text(one(group, ".uptime-percent.long")) == "99.94% uptime"
+    assert text(one(group, ".uptime-percent.long")) == "99.94% uptime since Sep 1, 2025"
     members = one(group, "details.group-members")
     assert members.get("open") is None  # folded
     assert text(one(members, "summary")) == "2 components"
@@ -745,3 +746,29 @@ def test_history_skips_empty_months_and_pages(staff: TestClient) -> None:
         (["prev"], "../"),
         (["next"], "../3/"),
     ]
+
+
+def test_a_young_component_says_where_its_uptime_figure_starts(
+    staff: TestClient, client: TestClient, clock: FakeClock
+) -> None:
+    """The figure covers the component's lifetime; laid out as a 90-day figure it would
+    claim 90 days. Its days before are no data (as their bars are), and it says so."""
+    young = make_component(staff, name="New API", showcase=True)
+    staff.patch(f"/api/v1/components/{young['id']}", json={"status": "major_outage"})
+    clock.advance(minutes=3)
+    staff.patch(f"/api/v1/components/{young['id']}", json={"status": "operational"})
+    clock.advance(minutes=8)
+    row = one(fetch(client, "/"), f"li[data-component-id='{young['id']}']")
+    figure = text(one(row, ".uptime-percent.long"))
+    assert figure.endswith("uptime since Sep 7, 2025"), figure
+    assert text(one(row, ".uptime-percent.short")).endswith("since Sep 7, 2025")
+    calendars = fetch(client, "/uptime/")
+    heading = one(calendars, f"section[data-component-id='{young['id']}'] h2 .uptime-percent")
+    assert text(heading).endswith("uptime since Sep 7, 2025")
+    german = one(fetch(client, "/de/"), f"li[data-component-id='{young['id']}']")
+    assert "Verfügbarkeit seit" in text(one(german, ".uptime-percent.long"))
+
+    clock.advance(days=100)  # now older than the bars: a plain 90-day figure
+    staff.patch(f"/api/v1/components/{young['id']}", json={"description": "v2"})  # re-render
+    row = one(fetch(client, "/"), f"li[data-component-id='{young['id']}']")
+    assert text(one(row, ".uptime-percent.long")).endswith("% uptime")
