@@ -212,6 +212,9 @@ class IncidentUpdate(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
     deliver_notifications: bool = Field(default=True)
+    # The body in other languages, by language code ("de": "..."); readers of a language
+    # see theirs where it exists and `body` (the page's default language) otherwise.
+    translations: dict[str, str] | None = Field(default=None, sa_type=sa.JSON)
 
 
 class AffectedComponent(SQLModel, table=True):

@@ -9,13 +9,83 @@ from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
 
 from app.admin import views
-from app.admin.deps import PREFIX, EditorPost, Viewer, done
+from app.admin.deps import PREFIX, EditorPost, Screen, Viewer, done
+from app.admin.flow import FormState, form_page, submit
 from app.admin.forms import FormErrors, FormValues, parse_local
 from app.audit import service as audit
+from app.subscribers import people
 from app.subscribers import service as subscribers
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 AUDIT_PER_PAGE = 100
+
+
+def _email_page(screen: Screen, shown: FormState | None = None) -> HTMLResponse:
+    return form_page(
+        screen,
+        "admin/email_subscribers.html",
+        shown or FormState(),
+        subscribers=people.list_email(screen.session, now=screen.clock()),
+        when=screen.when,
+    )
+
+
+@router.get("/subscribers/email")
+def email_subscribers(screen: Viewer) -> HTMLResponse:
+    """Email subscribers: confirmed, pending confirmation, undeliverable; add, import, export."""
+    return _email_page(screen)
+
+
+@router.get("/subscribers/email.csv")
+def email_export(screen: Viewer) -> Response:
+    """Email subscribers as CSV."""
+    text = people.export_csv(people.list_email(screen.session, now=screen.clock()))
+    return Response(
+        text,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="email-subscribers.csv"'},
+    )
+
+
+@router.post("/subscribers/email")
+def email_add(post: EditorPost) -> Response:
+    """Add an address without confirmation (staff vouch for it)."""
+    return submit(
+        post,
+        lambda: people.add_email(
+            post.session,
+            address=post.form.get("email"),
+            component_ids=None,
+            actor=post.actor,
+            now=post.clock(),
+        ),
+        field="email",
+        page=lambda shown: _email_page(post, shown),
+        then=lambda _: done(f"{PREFIX}/subscribers/email", "added"),
+    )
+
+
+@router.post("/subscribers/email/import")
+def email_import(post: EditorPost) -> Response:
+    """Add the addresses of a pasted CSV (email column; component_ids optional)."""
+    return submit(
+        post,
+        lambda: people.import_csv(
+            post.session, post.form.get("csv"), actor=post.actor, now=post.clock()
+        ),
+        field="csv",
+        page=lambda shown: _email_page(post, shown),
+        then=lambda result: done(
+            f"{PREFIX}/subscribers/email", f"imported {result.added}, {result.already} already"
+        ),
+    )
+
+
+@router.post("/subscribers/{subscriber_id}/delete")
+def remove(subscriber_id: str, post: EditorPost) -> Response:
+    """Remove a subscriber (any channel) and its delivery log."""
+    subscribers.delete_subscriber(post.session, subscriber_id, actor=post.actor, now=post.clock())
+    return done(post.back, "removed")
 
 
 @router.get("/subscribers")

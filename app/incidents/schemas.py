@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from app.components.schemas import ComponentPublic
+from app.i18n import LANGUAGES
 from app.models import ComponentStatus, Impact, IncidentStatus
 from app.schemas import ApiTime, Body, Name, PostmortemBody, UtcDatetime
 
@@ -65,6 +66,17 @@ def _incident_impact(value: Impact | None) -> Impact | None:
     return value
 
 
+def _languages(value: dict[str, str] | None) -> dict[str, str] | None:
+    unknown = sorted(set(value or {}) - set(LANGUAGES))
+    if unknown:
+        raise ValueError(f"unknown language {unknown[0]!r}; shipped: {', '.join(LANGUAGES)}")
+    return value
+
+
+Translations = dict[str, Body]
+TRANSLATIONS_HELP = 'The body in other languages, e.g. {"de": "...", "fr": "..."}'
+
+
 class IncidentCreate(_Chargers):
     """Payload of POST /api/v1/incidents: the incident and its first update."""
 
@@ -73,6 +85,8 @@ class IncidentCreate(_Chargers):
     name: Name
     status: IncidentStatus = IncidentStatus.investigating
     body: Body
+    body_translations: Translations = Field(default_factory=dict, description=TRANSLATIONS_HELP)
+    _body_languages = field_validator("body_translations")(_languages)
     components: ComponentChanges = Field(
         default_factory=dict, description="component id -> new status"
     )
@@ -99,6 +113,8 @@ class UpdateCreate(_Chargers):
 
     status: IncidentStatus
     body: Body
+    body_translations: Translations = Field(default_factory=dict, description=TRANSLATIONS_HELP)
+    _body_languages = field_validator("body_translations")(_languages)
     components: ComponentChanges = Field(default_factory=dict)
     display_at: UtcDatetime | None = None
     deliver_notifications: bool = True
@@ -112,6 +128,10 @@ class UpdateEdit(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     body: Body | None = None
+    body_translations: Translations | None = Field(
+        default=None, description=TRANSLATIONS_HELP + "; replaces the ones it had"
+    )
+    _body_languages = field_validator("body_translations")(_languages)
     display_at: UtcDatetime | None = None
 
     @model_validator(mode="before")

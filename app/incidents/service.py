@@ -86,7 +86,7 @@ def open_incident(
     # History written after the fact is not news: backfilled incidents notify no one.
     notify = data.deliver_notifications and not data.backfilled
     already_over = data.status == IncidentStatus.resolved
-    timeline.apply_update(
+    first = timeline.apply_update(
         session,
         incident,
         status=data.status,
@@ -101,6 +101,7 @@ def open_incident(
         # started_at and are handed back below, at display_at.
         effective_at=started_at if already_over else None,
     )
+    first.translations = data.body_translations or None
     if already_over and data.components:
         timeline.hand_back(
             session,
@@ -158,6 +159,7 @@ def post_update(
         settings=settings,
         now=now,
     )
+    update.translations = data.body_translations or None
     if data.deliver_notifications:
         resolving = was_open and data.status == IncidentStatus.resolved
         kind = "incident.resolved" if resolving else "incident.updated"
@@ -192,9 +194,12 @@ def edit_update(
         raise InvalidInput("nothing to change: give body and/or display_at")
     if changes.get("body", "") is None or ("display_at" in changes and data.display_at is None):
         raise InvalidInput("body and display_at can't be null")
-    before = {"body": update.body, "display_at": update.display_at.isoformat()}
+    before: dict[str, object] = {"body": update.body, "display_at": update.display_at.isoformat()}
     if data.body is not None:
         update.body = data.body
+    if data.body_translations is not None:
+        before["translations"] = update.translations
+        update.translations = data.body_translations or None
     if data.display_at is not None:
         check_display_at(data.display_at, now)
         update.display_at = data.display_at

@@ -79,6 +79,18 @@ class Command(_Strict):
     slow: Duration = 5.0
 
 
+class Watch(_Strict):
+    """A long-lived charger connection between runs (the connection watch)."""
+
+    charge_point_id: str = Field(
+        min_length=1, max_length=48, description="Its own id: never one the runs use"
+    )
+    ping_every: Duration = Field(
+        default=5.0, description="WebSocket ping; no pong within as long drops the connection"
+    )
+    heartbeat_every: Duration = Field(default=30.0, description="OCPP Heartbeat CALL")
+
+
 class MetricRule(_Strict):
     """One condition on a scraped Prometheus sample; violated means the probe is unhealthy."""
 
@@ -160,6 +172,7 @@ class OcppProbe(ProbeBase):
     connector_id: int = Field(default=1, ge=0)
     propagation: Propagation | None = None
     command: Command | None = None
+    watch: Watch | None = None
 
     @field_validator("url")
     @classmethod
@@ -198,6 +211,8 @@ class OcppProbe(ProbeBase):
                 raise ValueError(f"security profile {self.security_profile} needs {what}")
         if self.client_cert is not None and not tls:
             raise ValueError("a client certificate needs a wss:// url")
+        if self.watch is not None and self.watch.charge_point_id in self.charge_point_ids:
+            raise ValueError("watch.charge_point_id must differ from the charge_point_ids")
         return self
 
     def budget(self) -> float:

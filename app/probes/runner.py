@@ -26,9 +26,10 @@ from app.errors import InvalidInput
 from app.fleet.probe import OcpiPoller
 from app.models import ComponentStatus
 from app.probes import definitions, lease, service
-from app.probes.config import ProbeConfig, load_probes
+from app.probes.config import OcppProbe, ProbeConfig, load_probes
 from app.probes.kinds import KindContext, RunOnce, run_once_for
 from app.probes.outcome import Check, ProbeRun
+from app.probes.watch import watch
 from app.workers import Heartbeat
 
 log = logging.getLogger("pharos.probes")
@@ -104,6 +105,9 @@ class ProbeRunner:
         self._prepared = False
         self._pruned_at = 0.0
         self._refreshed_at = 0.0
+        self._due: dict[str, float] = {}  # monotonic time each probe runs next
+        self._watches: dict[str, tuple[ProbeConfig, asyncio.Task[None]]] = {}
+        self.watch_alerts = 0
 
     def _pace(self) -> None:
         shortest = min((p.interval for p in self.probes.values()), default=15.0)
@@ -225,10 +229,36 @@ class ProbeRunner:
                 task.cancel()
         return results
 
+    def noticed(self, name: str, trouble: str) -> None:
+        """The connection watch saw trouble: run the probe now (its rules decide)."""
+        self.watch_alerts += 1
+        self._due[name] = 0.0
+
+    def _watch(self) -> None:
+        """Keep one watch task per OCPP probe with [watch], as it is defined now."""
+        wanted = {
+            name: probe
+            for name, probe in self.probes.items()
+            if isinstance(probe, OcppProbe) and probe.watch is not None
+        }
+        for name, (probe, task) in list(self._watches.items()):
+            if wanted.get(name) != probe or task.done():
+                task.cancel()
+                del self._watches[name]
+        for name, probe in wanted.items():
+            if name not in self._watches:
+                task = asyncio.create_task(watch(probe, self.noticed))
+                self._watches[name] = (probe, task)
+
+    def _unwatch(self) -> None:
+        for _, task in self._watches.values():
+            task.cancel()
+        self._watches.clear()
+
     async def run(self, beat: Heartbeat) -> None:
         """Lead or wait, probe on schedule, settle quiet periods; forever."""
         in_flight: dict[str, asyncio.Task[list[ProbeRun]]] = {}
-        due: dict[str, float] = {}
+        due = self._due
         try:
             async with probe_client() as http:
                 while True:
@@ -241,6 +271,7 @@ class ProbeRunner:
         finally:
             for task in in_flight.values():
                 task.cancel()
+            self._unwatch()
             if self.leading:
                 await asyncio.to_thread(self._release)
 
@@ -260,6 +291,7 @@ class ProbeRunner:
             log.info("probe runner %s %s", self.holder, "leads" if leading else "follows")
             self.leading = leading
         if not leading:
+            self._unwatch()
             for task in in_flight.values():
                 task.cancel()
             in_flight.clear()
@@ -268,6 +300,7 @@ class ProbeRunner:
         if not self._prepared:
             await asyncio.to_thread(self.prepare)
             self._prepared = True
+        self._watch()
         now = time.monotonic()
         for name, probe in self.probes.items():
             previous = in_flight.get(name)

@@ -16,7 +16,7 @@ from app.config import Settings
 from app.incidents import read as incidents
 from app.incidents.present import chargers_impact, page_folder
 from app.maintenance import service as maintenance
-from app.models import Component, Incident
+from app.models import Component, Incident, IncidentUpdate
 from app.publishing.markdown import render_markdown
 
 HISTORY_MONTHS_PER_PAGE = 3
@@ -72,6 +72,11 @@ class IncidentView:
         return self.updates[0].display_at if self.updates else self.started_at
 
 
+def in_language(update: IncidentUpdate) -> str:
+    """An update's body in the reader's language where staff wrote one, else the default."""
+    return (update.translations or {}).get(i18n.current()) or update.body
+
+
 def affected_sentence(names: list[tuple[str | None, str]]) -> str:
     """Statuspage's list style: "A and B", "Group (X, Y), A, and B"."""
     grouped: dict[str | None, list[str]] = {}
@@ -112,7 +117,7 @@ def incident_views(
                     UpdateView(
                         status=u.status.value,
                         status_label=labels.incident_status(u.status),
-                        body_html=render_markdown(u.body, heading_offset=4),
+                        body_html=render_markdown(in_language(u), heading_offset=4),
                         posted=timefmt.posted(u.display_at, tz),
                         display_at=u.display_at,
                     )

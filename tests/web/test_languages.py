@@ -17,7 +17,7 @@ from tests.conftest import FakeClock, make_component, open_incident
 def text(soup: BeautifulSoup, selector: str) -> str:
     found = soup.select_one(selector)
     assert found is not None, selector
-    return found.get_text()
+    return found.get_text().strip()
 
 
 def page(client: TestClient, url: str, **headers: str) -> BeautifulSoup:
@@ -127,3 +127,46 @@ def test_every_shipped_language_compiles_and_translates() -> None:
         with i18n.using(code):
             text = i18n.gettext("Current status")
             assert (text == "Current status") == (code == "en"), code
+
+
+def test_staff_write_an_update_in_several_languages(staff: TestClient, client: TestClient) -> None:
+    incident = open_incident(
+        staff,
+        name="Delays",
+        body="Status updates are delayed.",
+        body_translations={
+            "de": "Statusmeldungen kommen verspätet.",
+            "nb": "Statusmeldinger er forsinket.",
+        },
+    )
+    german = page(client, f"/de/incidents/{incident['id']}/")
+    assert text(german, ".update-body") == "Statusmeldungen kommen verspätet."
+    norwegian = page(client, "/", **{"Accept-Language": "nb-NO"})
+    assert text(norwegian, ".incident-active .update-body") == "Statusmeldinger er forsinket."
+    # no French text: French readers see the page's default
+    french = page(client, f"/fr/incidents/{incident['id']}/")
+    assert text(french, ".update-body") == "Status updates are delayed."
+    # the Statuspage JSON keeps the default body
+    assert (
+        client.get("/api/v2/incidents.json").json()["incidents"][0]["incident_updates"][0]["body"]
+        == "Status updates are delayed."
+    )
+    # a fix replaces the translations
+    update_id = staff.get(f"/api/v1/incidents/{incident['id']}").json()["incident_updates"][0]["id"]
+    fixed = staff.patch(
+        f"/api/v1/incidents/{incident['id']}/updates/{update_id}",
+        json={"body_translations": {"de": "Statusmeldungen verzögern sich."}},
+    )
+    assert fixed.status_code == 200, fixed.text
+    german = page(client, f"/de/incidents/{incident['id']}/")
+    assert text(german, ".update-body") == "Statusmeldungen verzögern sich."
+    norwegian = page(client, f"/nb/incidents/{incident['id']}/")
+    assert text(norwegian, ".update-body") == "Status updates are delayed."
+
+
+def test_an_update_in_an_unknown_language_is_refused(staff: TestClient) -> None:
+    answer = staff.post(
+        "/api/v1/incidents", json={"name": "X", "body": "x", "body_translations": {"xx": "?"}}
+    )
+    assert answer.status_code == 422
+    assert "unknown language 'xx'" in answer.text
