@@ -138,17 +138,31 @@ async def load(
             if answer.status_code != 200:
                 errors += 1
 
-        async def watch(expected: int, started: float) -> None:
-            while time.perf_counter() - started < 10:
-                page = await http.get(f"{base}/")
-                if marker_count(page.text) == expected:
-                    latencies.append(time.perf_counter() - started)
-                    return
-                await asyncio.sleep(0.02)
-            latencies.append(float("inf"))
+        # One reader polls the page every 50 ms (as a busy page's readers would, together) and
+        # settles every marker still waiting whose count it now shows.
+        waiting: list[tuple[int, float]] = []  # (expected count, sent at)
+        finished = asyncio.Event()
 
+        async def reader() -> None:
+            while not (finished.is_set() and not waiting):
+                page = await http.get(f"{base}/")
+                shown = marker_count(page.text)
+                now = time.perf_counter()
+                # Markers alternate the count; the first pending one the page shows is visible,
+                # and so is every earlier one (overtaken by it). At the end, the last one.
+                match = next((i for i, (exp, _) in enumerate(waiting) if exp == shown), None)
+                if finished.is_set() and waiting and waiting[-1][0] == shown:
+                    match = len(waiting) - 1
+                if match is not None:
+                    latencies.extend(now - started for _, started in waiting[: match + 1])
+                    del waiting[: match + 1]
+                while waiting and now - waiting[0][1] > 30:
+                    latencies.append(float("inf"))
+                    waiting.pop(0)
+                await asyncio.sleep(0.05)
+
+        polling = asyncio.create_task(reader())
         deadline = time.perf_counter() + args.seconds
-        watchers = []
         while time.perf_counter() < deadline:
             tick = time.perf_counter()
             down = not down
@@ -162,11 +176,11 @@ async def load(
                     "CHARGING" if roll < 0.6 else ("AVAILABLE" if roll < 0.95 else "OUTOFORDER")
                 )
                 burst.append(push(location, rng.choice(evses[location]), change))
-            started = time.perf_counter()
-            watchers.append(asyncio.create_task(watch(expected, started)))
+            waiting.append((expected, time.perf_counter()))
             await asyncio.gather(*burst)
             await asyncio.sleep(max(0.0, 1.0 - (time.perf_counter() - tick)))
-        await asyncio.gather(*watchers)
+        finished.set()
+        await polling
     return {"latencies": latencies, "errors": errors, "sent": sent}
 
 

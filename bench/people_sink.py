@@ -2,8 +2,8 @@
 
 Run: python bench/people_sink.py SMTP_PORT HTTP_PORT
 GET http://127.0.0.1:HTTP_PORT/count answers {"mail": n, "mail_recipients": r, "chat": m,
-"chat_unique": u, "bad": b}: messages parsed with Python's email parser and chat posts that
-are valid JSON with Slack's `text` and `attachments`.
+"chat_unique": u, "bad": b}: messages with the one-click unsubscribe header (every 100th parsed
+with Python's email parser) and chat posts that are valid JSON with Slack's `text` and blocks.
 """
 
 from __future__ import annotations
