@@ -3,6 +3,7 @@ and a plain static file server on loopback serving the copy."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -262,6 +263,30 @@ def served(tmp_path: Path) -> Iterator[tuple[str, str, Path]]:
         serving.stop(live.process)
 
 
+TODAYS_BAR = re.compile(rb"<span class=tip>[^<]*</span>(</a></div>|</b></div>)")
+CALENDAR_DAY = re.compile(
+    rb'title="[^"]*" data-date="([0-9-]+)"(.*?)<span class="visually-hidden">[^<]*'
+)
+
+
+def todays_cells_masked(body: bytes) -> bytes:
+    """The page without what today's bar and calendar cell say: an open incident's "N min of
+    major outage" today runs on with the clock between the export and the request."""
+    body = TODAYS_BAR.sub(rb"<span class=tip>today</span>\1", body)
+    dates = CALENDAR_DAY.findall(body)
+    if not dates:
+        return body
+    today = max(day for day, _ in dates)
+    return CALENDAR_DAY.sub(
+        lambda m: (
+            b'title="" data-date="%s"%s<span class="visually-hidden">' % (m[1], m[2])
+            if m[1] == today
+            else m[0]
+        ),
+        body,
+    )
+
+
 def test_the_static_copy_serves_what_the_live_service_does(
     served: tuple[str, str, Path],
 ) -> None:
@@ -278,7 +303,7 @@ def test_the_static_copy_serves_what_the_live_service_does(
             assert copy.json()["days"][:-1] == original.json()["days"][:-1], path
             assert copy.json()["uptime_percent"] == original.json()["uptime_percent"], path
         else:
-            assert copy.content == original.content, path
+            assert todays_cells_masked(copy.content) == todays_cells_masked(original.content), path
     for name in files:
         if not name.endswith(".html"):
             continue
