@@ -38,7 +38,7 @@ from app.publishing.export import SiteExporter
 from app.subscribers import abuse
 from app.subscribers.api import router as subscribers_router
 from app.uptime.api import router as uptime_router
-from app.web import api_docs, language, links
+from app.web import api_docs, language, links, openapi
 from app.web.badges import router as badges_router
 from app.web.brand import router as brand_router
 from app.web.cors import PublicApiCors
@@ -88,6 +88,15 @@ async def _authenticated(request: Request) -> bool:
     return await asyncio.to_thread(check)
 
 
+HTTP_CODES = {
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+}
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Domain errors, validation errors and HTTP errors as JSON (API) or a page (HTML)."""
 
@@ -132,6 +141,9 @@ def install_error_handlers(app: FastAPI) -> None:
                 headers={"WWW-Authenticate": "Bearer"},
             )
         message = _validation_message(exc)
+        in_path = all(e.get("loc", ("",))[0] == "path" for e in exc.errors())
+        if not _wants_json(request) and in_path:  # /history.json: no such page, not bad input
+            return page(request, 404, "Not found", "There is no page at this address.")
         if _wants_json(request):
             errors = [
                 {k: v for k, v in e.items() if k in ("type", "loc", "msg")} for e in exc.errors()
@@ -145,8 +157,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         if _wants_json(request) or exc.status_code not in (404, 405):
+            code = HTTP_CODES.get(exc.status_code, "http_error")
             return JSONResponse(
-                {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
+                {"detail": exc.detail, "code": code},
+                status_code=exc.status_code,
+                headers=exc.headers,
             )
         return page(
             request,
@@ -268,6 +283,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(PublicApiCors)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     api_docs.install(app)
+    openapi.install(app)
     app.include_router(components_router)
     app.include_router(incidents_router)
     app.include_router(maintenance_router)

@@ -46,12 +46,20 @@ def webhook_component(public: dict[str, Any]) -> dict[str, Any]:
 
 
 def component_payload(
-    session: Session, settings: Settings, component: Component, change: ComponentStatusChange
+    session: Session,
+    settings: Settings,
+    component: Component,
+    change: ComponentStatusChange,
+    page: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """`page` + `component` + `component_update` as Statuspage's component webhooks carry them."""
+    """`page` + `component` + `component_update` as Statuspage's component webhooks carry them.
+
+    `page`: the page block when the caller has it (one for many changes made together: reading
+    it per change re-reads every component, quadratic for an incident on thousands of them).
+    """
     (public,) = present.present_components([component], page_id=settings.page_id)
     return {
-        "page": page_block(session, settings),
+        "page": page if page is not None else page_block(session, settings),
         "component": webhook_component(public.model_dump(mode="json")),
         "component_update": {
             "old_status": change.old_status.value,
@@ -71,13 +79,14 @@ def status_changed(
     change: ComponentStatusChange,
     *,
     now: datetime,
+    page: dict[str, str] | None = None,
 ) -> None:
     """Queue component.status_changed for the subscribers of the component (or its group)."""
     session.flush()  # the change's id is part of the payload
     outbox.emit(
         session,
         event_type="component.status_changed",
-        payload=component_payload(session, settings, component, change),
+        payload=component_payload(session, settings, component, change, page),
         component_ids=read.with_groups(session, {component.id}),
         now=now,
         subject=f"component:{component.id}",

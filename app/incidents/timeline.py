@@ -89,6 +89,7 @@ def hand_back(
     """Give components back (to other open incidents' claims, or operational) at `at`."""
     targets = _restore_targets(session, incident.id, component_ids)
     locked = components.get_components_for_update(session, component_ids)
+    changed = []
     for component_id, target in targets.items():
         component = locked[component_id]
         change = components.change_status(
@@ -101,7 +102,13 @@ def hand_back(
             incident_id=incident.id,
         )
         if change is not None and notify:
-            component_events.status_changed(session, settings, component, change, now=now)
+            changed.append((component, change))
+    if changed:
+        page = component_events.page_block(session, settings)  # once: the state after them all
+        for component, change in changed:
+            component_events.status_changed(
+                session, settings, component, change, now=now, page=page
+            )
 
 
 def sync_from_updates(session: Session, incident: Incident) -> None:
@@ -208,7 +215,10 @@ def apply_update(
     session.add(incident)
     session.flush()
     sync_from_updates(session, incident)
-    if deliver_notifications and not incident.backfilled:
+    if deliver_notifications and not incident.backfilled and changed:
+        page = component_events.page_block(session, settings)  # once: the state after them all
         for component, change in changed:
-            component_events.status_changed(session, settings, component, change, now=now)
+            component_events.status_changed(
+                session, settings, component, change, now=now, page=page
+            )
     return update

@@ -13,6 +13,7 @@ from app.i18n import _
 from app.incidents import read as incidents
 from app.models import Incident
 from app.web import feed_builder as feeds
+from app.web import links
 from app.web.conditional import conditional_response
 from app.web.reader import Reader, ReaderDep
 
@@ -37,7 +38,7 @@ def _feed(
         _site(r.settings),
         incidents.load_details(r.session, found),
         flavor=flavor,
-        path=path,
+        path=links.language_prefix_of(r.request) + path,  # its own URL: rel=self, feed id
         title=_("%(name)s Status - %(what)s") % {"name": r.settings.page_name, "what": what},
         changed=changed,
     )

@@ -7,7 +7,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from itertools import pairwise
+from typing import Any
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
@@ -156,3 +158,50 @@ def test_parallel_api_updates_leave_the_status_of_the_newest_update(
         newest = max(found["incident_updates"], key=lambda u: u["display_at"])
         assert found["status"] == newest["status"], newest["body"]
         assert len({u["display_at"] for u in found["incident_updates"]}) == 21
+
+
+def test_an_incident_on_many_components_reads_the_page_status_once_per_update(
+    engine: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each component's webhook carries the page status; reading it per component re-read every
+    component each time (quadratic: minutes for 10,000 components, see bench/wide_incident.py)."""
+    from app.components import read as component_read
+
+    real = component_read.page_status
+    calls: list[int] = []
+
+    def counted(session: Any) -> tuple[str, str]:
+        calls.append(1)
+        return real(session)
+
+    monkeypatch.setattr(component_read, "page_status", counted)
+    with unit_of_work(engine) as session:
+        ids = [
+            components.create_component(
+                session, data=ComponentCreate(name=f"C{n}"), actor="t", now=NOW
+            ).id
+            for n in range(30)
+        ]
+    calls.clear()
+    with unit_of_work(engine) as session:
+        incident = incidents.open_incident(
+            session,
+            data=IncidentCreate(
+                name="Wide", body="Down", components=dict.fromkeys(ids, "major_outage")
+            ),
+            settings=settings,
+            actor="t",
+            now=NOW,
+        )
+    assert len(calls) <= 2  # the incident event's page block, and the components' one
+    calls.clear()
+    with unit_of_work(engine) as session:
+        incidents.post_update(
+            session,
+            incident.id,
+            data=UpdateCreate(status=IncidentStatus.resolved, body="Back"),
+            settings=settings,
+            actor="t",
+            now=NOW + timedelta(minutes=5),
+        )
+    assert len(calls) <= 2

@@ -68,7 +68,8 @@ def validate(feeds: list[dict[str, str]]) -> dict[str, Any]:
 def every_feed(client: TestClient, component_ids: list[str]) -> list[dict[str, str]]:
     """Every feed the page offers, as its readers fetch them."""
     paths = [
-        f"{base}.{flavor}"
+        f"{language}{base}.{flavor}"
+        for language in ("", "/de", "/fr")  # translated feeds too (a few of the languages)
         for base in ("/history", "/updates", *(f"/components/{i}/history" for i in component_ids))
         for flavor in ("atom", "rss")
     ]

@@ -132,7 +132,7 @@ def test_component_feed_lists_only_incidents_touching_it(
     assert [e.title for e in parsed.entries] == [incident["name"]]
     assert "OCPP" in parsed.feed.title
     assert client.get("/components/nope/history.rss").status_code == 404
-    assert client.get("/history.json").status_code == 422
+    assert client.get("/history.json").status_code == 404  # no such feed, not bad input (#19)
 
 
 def test_revalidation_gives_304(staff: TestClient, client: TestClient, clock: FakeClock) -> None:
@@ -199,3 +199,16 @@ def test_a_future_maintenance_is_not_published_after_its_update(
         updated = datetime.fromisoformat(entry.findtext(f"{ATOM}updated") or "")
         assert published <= updated, path
         assert published.date().isoformat() == "2025-09-07"  # when it was announced
+
+
+def test_a_translated_feed_links_itself(client: TestClient) -> None:
+    """The W3C validator warns when rel=self is not the feed's own URL."""
+    for path in ("/de/history.atom", "/fr/updates.atom"):
+        feed = ET.fromstring(client.get(path).content)
+        selfs = [link.get("href") for link in feed.findall(f"{ATOM}link[@rel='self']")]
+        assert selfs == [f"https://status.example.com{path}"], path
+    rss = ET.fromstring(client.get("/nb/history.rss").content)
+    atom_links = rss.findall(".//{http://www.w3.org/2005/Atom}link[@rel='self']")
+    assert [link.get("href") for link in atom_links] == [
+        "https://status.example.com/nb/history.rss"
+    ]

@@ -1,0 +1,101 @@
+"""The OpenAPI document, true about errors: what Pharos answers when it refuses a request.
+
+FastAPI documents only its own 422 shape (a list under `detail`). Pharos answers every error as
+`{"detail": ..., "code": ...}`: a domain error's detail is a sentence, a validation error's
+is the list of problems with a `message` sentence beside it. Staff API operations can also
+answer 401 (no valid token), 403 (a read-only token writing), 404 (an id that does not exist)
+and 409 (a change the current state refuses); this adds them, so generated clients handle them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+ERROR = {
+    "title": "Error",
+    "type": "object",
+    "required": ["detail", "code"],
+    "properties": {
+        "detail": {"type": "string", "description": "What went wrong, as a sentence"},
+        "code": {"type": "string", "description": "A stable machine-readable code"},
+    },
+}
+VALIDATION_ERROR = {
+    "title": "ValidationFailure",
+    "type": "object",
+    "required": ["detail", "code"],
+    "properties": {
+        "detail": {
+            "description": "The problems (a request that did not validate) or a sentence (a "
+            "well-formed request naming something impossible)",
+            "anyOf": [
+                {"type": "string"},
+                {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "type": {"type": "string"},
+                            "loc": {"type": "array", "items": {}},
+                            "msg": {"type": "string"},
+                        },
+                    },
+                },
+            ],
+        },
+        "message": {"type": "string", "description": "Every problem, as one sentence"},
+        "code": {"type": "string"},
+    },
+}
+STAFF_ERRORS = {
+    "401": "No valid bearer token",
+    "403": "A read-only token asked to write",
+}
+WRITES = ("post", "put", "patch", "delete")
+
+
+def _answer(description: str, schema: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+    }
+
+
+def document(app: FastAPI) -> dict[str, Any]:
+    """The app's OpenAPI document with the errors it really answers."""
+    schema = get_openapi(
+        title=app.title, version=app.version, description=app.description, routes=app.routes
+    )
+    schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Error"] = ERROR
+    schemas["ValidationFailure"] = VALIDATION_ERROR
+    for path, operations in schema.get("paths", {}).items():
+        for method, operation in operations.items():
+            responses = operation.setdefault("responses", {})
+            if "422" in responses or operation.get("parameters") or "requestBody" in operation:
+                responses["422"] = _answer("The request did not validate", "ValidationFailure")
+            if not path.startswith("/api/v1/"):
+                continue
+            for status, description in STAFF_ERRORS.items():
+                if status == "403" and method not in WRITES:
+                    continue
+                responses.setdefault(status, _answer(description, "Error"))
+            if "{" in path:
+                responses.setdefault("404", _answer("No such object", "Error"))
+            if method in WRITES:
+                responses.setdefault("409", _answer("The current state refuses this", "Error"))
+    return schema
+
+
+def install(app: FastAPI) -> None:
+    """Serve `document(app)` as /openapi.json (built once)."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document(app)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
