@@ -708,7 +708,7 @@ def test_a_busy_month_lists_its_newest_and_links_to_all_of_them(
     assert months[0].select("p.more") == []
     back = one(whole, "nav.pagination a")
     assert back["href"] == "../#month-2025-08"
-    fetch(staff, "/history/2025-13/", status=422)
+    fetch(staff, "/history/2025-13/", status=404)
     fetch(staff, "/history/2031-01/", status=404)
 
 
