@@ -678,7 +678,7 @@ def test_uptime_calendars_come_a_page_of_components_at_a_time(
     nav = one(second, "nav.pagination")
     assert [(a["rel"], a["href"]) for a in nav.find_all("a")] == [(["prev"], "../")]
     fetch(staff, "/uptime/3/", status=404)
-    fetch(staff, "/uptime/0/", status=422)
+    fetch(staff, "/uptime/0/", status=404)
 
 
 def test_a_busy_month_lists_its_newest_and_links_to_all_of_them(
