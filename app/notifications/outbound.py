@@ -135,6 +135,19 @@ class PinnedSyncBackend(httpcore.NetworkBackend):
         raise BlockedAddress("refused: unix sockets are not an outbound target")
 
 
+def _pool_options(
+    limits: httpx.Limits | None, ssl_context: ssl.SSLContext | None
+) -> dict[str, Any]:
+    """httpcore pool settings from httpx's limits, as httpx's own transports pass them."""
+    limits = limits or httpx.Limits()
+    return {
+        "ssl_context": ssl_context or httpx.create_ssl_context(),
+        "max_connections": limits.max_connections,
+        "max_keepalive_connections": limits.max_keepalive_connections,
+        "keepalive_expiry": limits.keepalive_expiry,
+    }
+
+
 class PinnedAsyncTransport(httpx.AsyncHTTPTransport):
     """httpx's transport over a connection pool whose connections go to checked addresses."""
 
@@ -146,13 +159,8 @@ class PinnedAsyncTransport(httpx.AsyncHTTPTransport):
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         super().__init__(trust_env=False)
-        limits = limits or httpx.Limits()
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context or httpx.create_ssl_context(),
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=PinnedAsyncBackend(pinning),
+            network_backend=PinnedAsyncBackend(pinning), **_pool_options(limits, ssl_context)
         )
 
 
@@ -167,13 +175,8 @@ class PinnedTransport(httpx.HTTPTransport):
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         super().__init__(trust_env=False)
-        limits = limits or httpx.Limits()
         self._pool = httpcore.ConnectionPool(
-            ssl_context=ssl_context or httpx.create_ssl_context(),
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=PinnedSyncBackend(pinning),
+            network_backend=PinnedSyncBackend(pinning), **_pool_options(limits, ssl_context)
         )
 
 
