@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.engine import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from app import i18n, text
 from app.admin.app import install as install_admin
@@ -89,6 +90,7 @@ async def _authenticated(request: Request) -> bool:
 
 
 HTTP_CODES = {
+    400: "bad_request",
     401: "unauthorized",
     403: "forbidden",
     404: "not_found",
@@ -156,19 +158,34 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = _allowed_methods(request)
         if _wants_json(request) or exc.status_code not in (404, 405):
             code = HTTP_CODES.get(exc.status_code, "http_error")
             return JSONResponse(
-                {"detail": exc.detail, "code": code},
-                status_code=exc.status_code,
-                headers=exc.headers,
+                {"detail": exc.detail, "code": code}, status_code=exc.status_code, headers=headers
             )
-        return page(
-            request,
-            exc.status_code,
-            i18n.gettext("Not found"),
-            i18n.gettext("There is no page at this address."),
-        )
+        if exc.status_code == 405:
+            title = i18n.gettext("Can't show this page")
+            message = f"This address answers {headers['Allow']} only."
+        else:
+            title = i18n.gettext("Not found")
+            message = i18n.gettext("There is no page at this address.")
+        answer = page(request, exc.status_code, title, message)
+        answer.headers.update(headers)
+        return answer
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route at this path answers (the router names only the first route's,
+    so `OPTIONS /api/v1/incidents` said `Allow: GET` although POST works too)."""
+    allowed: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            allowed |= getattr(route, "methods", None) or set()
+    return ", ".join(sorted(allowed))
 
 
 HEALTH_TIMEOUT_SECONDS = 2.0
