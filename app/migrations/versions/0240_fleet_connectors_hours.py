@@ -2,8 +2,8 @@
 the receiver takes connector-level pushes), each location's OCPI opening_times (regulation
 7(5): a charger closed with its site is not unreliable then)
 
-Revision ID: 0230_fleet_connectors_hours
-Revises: 0220_update_translations
+Revision ID: 0240_fleet_connectors_hours
+Revises: 0230_rate_hits
 Create Date: 2026-12-01
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0230_fleet_connectors_hours"
-down_revision: str | None = "0220_update_translations"
+revision: str = "0240_fleet_connectors_hours"
+down_revision: str | None = "0230_rate_hits"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
