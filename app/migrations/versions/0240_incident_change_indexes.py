@@ -1,8 +1,8 @@
 """incident indexes for the public answers: updated_at (the page's last change) and
 resolved_at (incidents open in an uptime window)
 
-Revision ID: 0230_incident_change_indexes
-Revises: 0220_update_translations
+Revision ID: 0240_incident_change_indexes
+Revises: 0230_rate_hits
 Create Date: 2026-12-01
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0230_incident_change_indexes"
-down_revision: str | None = "0220_update_translations"
+revision: str = "0240_incident_change_indexes"
+down_revision: str | None = "0230_rate_hits"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
