@@ -624,6 +624,8 @@ class FleetLocation(SQLModel, table=True):
     operator: str | None = Field(default=None, max_length=255)
     publish: bool = Field(default=True)
     last_updated: datetime = Field(sa_type=UTCDateTime)
+    # OCPI Hours (twentyfourseven, regular_hours, exceptional openings/closings); None: unknown.
+    opening_times: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
 
 
 class FleetEvse(SQLModel, table=True):
@@ -641,6 +643,8 @@ class FleetEvse(SQLModel, table=True):
     status_since: datetime = Field(sa_type=UTCDateTime)
     last_updated: datetime = Field(sa_type=UTCDateTime)
     max_power_kw: float | None = None
+    # Connector id -> the fields its power follows (app.fleet.store.POWER_FIELDS).
+    connectors: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
 
 
 class EvseStatusChange(SQLModel, table=True):
