@@ -1,8 +1,8 @@
 """incident indexes for the public answers: updated_at (the page's last change) and
 resolved_at (incidents open in an uptime window)
 
-Revision ID: 0240_incident_change_indexes
-Revises: 0230_rate_hits
+Revision ID: 0250_incident_change_indexes
+Revises: 0240_fleet_connectors_hours
 Create Date: 2026-12-01
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0240_incident_change_indexes"
-down_revision: str | None = "0230_rate_hits"
+revision: str = "0250_incident_change_indexes"
+down_revision: str | None = "0240_fleet_connectors_hours"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
