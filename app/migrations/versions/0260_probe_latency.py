@@ -1,7 +1,7 @@
 """probe latency in 5-minute buckets for public charts, and the probes that opt in
 
-Revision ID: 0230_probe_latency
-Revises: 0220_update_translations
+Revision ID: 0260_probe_latency
+Revises: 0250_incident_change_indexes
 Create Date: 2026-12-01
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0230_probe_latency"
-down_revision: str | None = "0220_update_translations"
+revision: str = "0260_probe_latency"
+down_revision: str | None = "0250_incident_change_indexes"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
