@@ -3,35 +3,54 @@ another writer waits meanwhile.
 
     python bench/wide_incident.py --components 10000 [--database-url postgresql://...]
 
-Builds N components in a fresh database (SQLite file by default), then opens one incident
-setting all of them to major_outage and resolves it, through the services as the staff API
-does (one unit of work each). While each runs, another thread keeps creating a component every
-50 ms and records how long each of those writes took. Prints one JSON object last.
+Builds N components in a fresh database (SQLite file by default; on PostgreSQL a schema of its
+own, dropped at the end) with subscribers (webhooks for everything and for a few components,
+email for everything), then opens one incident setting all of them to major_outage and resolves
+it, through the services as the staff API does (one unit of work each). While each runs,
+another thread keeps creating a component every 50 ms and records how long each of those
+writes took. Also reported: how long the use case's transaction was open (on SQLite it holds
+the database's write lock all that time) and the deliveries queued. Prints one JSON object last.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import secrets
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+from sqlmodel import Session, select
 
 from app.clock import utcnow
 from app.components import service as components
 from app.components.schemas import ComponentCreate
 from app.config import Settings
-from app.db import create_db_engine, migrate, unit_of_work
+from app.db import create_db_engine, migrate, normalize_url, unit_of_work
 from app.incidents import service as incidents
 from app.incidents.schemas import IncidentCreate, UpdateCreate
-from app.models import Component, ComponentStatus, IncidentStatus
+from app.models import (
+    Component,
+    ComponentStatus,
+    Delivery,
+    IncidentStatus,
+    Subscriber,
+    SubscriberChannel,
+    SubscriberStatus,
+)
 
 
-def build(engine: sa.Engine, n: int) -> list[str]:
+def build(engine: sa.Engine, n: int, subscribers: int) -> list[str]:
+    """n components; `subscribers` webhooks for everything, as many for ten components each
+    and as many email addresses for everything."""
     now = utcnow()
     with unit_of_work(engine) as session:
         rows = [
@@ -40,7 +59,48 @@ def build(engine: sa.Engine, n: int) -> list[str]:
         ]
         session.add_all(rows)
         session.flush()
-        return [c.id for c in rows]
+        ids = [c.id for c in rows]
+
+        def subscriber(channel: SubscriberChannel, wanted: list[str] | None) -> Subscriber:
+            return Subscriber(
+                channel=channel,
+                url=f"https://hooks.example.com/{secrets.token_hex(8)}",
+                email="ops@example.com" if channel == SubscriberChannel.email else None,
+                secret=f"whsec_{secrets.token_hex(16)}",
+                component_ids=wanted,
+                status=SubscriberStatus.active,
+                unsubscribe_token=secrets.token_urlsafe(16),
+                created_at=now,
+                updated_at=now,
+            )
+
+        for k in range(subscribers):
+            session.add(subscriber(SubscriberChannel.webhook, None))
+            session.add(subscriber(SubscriberChannel.webhook, ids[k * 10 : k * 10 + 10]))
+            session.add(subscriber(SubscriberChannel.email, None))
+        return ids
+
+
+@contextmanager
+def database(url: str) -> Iterator[str]:
+    """The database to use: a fresh SQLite file, or a fresh schema on PostgreSQL."""
+    if not url:
+        yield f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
+        return
+    schema = f"bench_{secrets.token_hex(4)}"
+    admin = sa.create_engine(normalize_url(url))
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield (
+            make_url(normalize_url(url))
+            .update_query_dict({"options": f"-csearch_path={schema}"})
+            .render_as_string(hide_password=False)
+        )
+    finally:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.dispose()
 
 
 def other_writer(engine: sa.Engine, stop: threading.Event, waits: list[float]) -> None:
@@ -59,32 +119,41 @@ def other_writer(engine: sa.Engine, stop: threading.Event, waits: list[float]) -
         stop.wait(0.05)
 
 
-def timed(engine: sa.Engine, job: Any) -> tuple[float, float]:
-    """Seconds the job took, and the longest another writer waited meanwhile."""
+def timed(engine: sa.Engine, job: Any) -> tuple[float, float, float]:
+    """Seconds the job took, how long its transaction was open (from its first statement to
+    its commit), and the longest another writer waited meanwhile."""
     stop = threading.Event()
     waits: list[float] = []
     writer = threading.Thread(target=other_writer, args=(engine, stop, waits))
     writer.start()
+    began: list[float] = []
     started = time.perf_counter()
     with unit_of_work(engine) as session:
+        sa.event.listen(session, "after_begin", lambda *_: began.append(time.perf_counter()))
         job(session)
     took = time.perf_counter() - started
+    held = time.perf_counter() - began[0]
     stop.set()
     writer.join()
-    return took, max(waits, default=0.0)
+    return took, held, max(waits, default=0.0)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--components", type=int, default=10_000)
+    parser.add_argument("--subscribers", type=int, default=3, help="of each kind")
     parser.add_argument("--database-url", default="")
     args = parser.parse_args()
-    folder = Path(tempfile.mkdtemp())
-    url = args.database_url or f"sqlite:///{folder / 'bench.db'}"
+    with database(args.database_url) as url:
+        figures = run(url, args.components, args.subscribers)
+    print(json.dumps(figures))
+
+
+def run(url: str, n: int, subscribers: int) -> dict[str, Any]:
     settings = Settings(database_url=url, run_workers=False)
     engine = create_db_engine(url)
     migrate(engine)
-    ids = build(engine, args.components)
+    ids = build(engine, n, subscribers)
     changes = dict.fromkeys(ids, ComponentStatus.major_outage)
     opened: dict[str, str] = {}
 
@@ -108,20 +177,24 @@ def main() -> None:
             now=utcnow(),
         )
 
-    open_s, open_wait = timed(engine, open_it)
-    resolve_s, resolve_wait = timed(engine, resolve_it)
-    print(
-        json.dumps(
-            {
-                "database": engine.dialect.name,
-                "components": args.components,
-                "open_seconds": round(open_s, 2),
-                "resolve_seconds": round(resolve_s, 2),
-                "other_writer_max_wait_open_seconds": round(open_wait, 2),
-                "other_writer_max_wait_resolve_seconds": round(resolve_wait, 2),
-            }
-        )
-    )
+    open_s, open_held, open_wait = timed(engine, open_it)
+    resolve_s, resolve_held, resolve_wait = timed(engine, resolve_it)
+    with Session(engine) as session:
+        deliveries = len(session.exec(select(Delivery.id)).all())
+    engine.dispose()
+    return {
+        "database": engine.dialect.name,
+        "components": n,
+        "subscribers": 3 * subscribers,
+        "deliveries_queued": deliveries,
+        "open_seconds": round(open_s, 2),
+        "resolve_seconds": round(resolve_s, 2),
+        "transaction_open_seconds_open": round(open_held, 2),
+        "transaction_open_seconds_resolve": round(resolve_held, 2),
+        "other_writer_max_wait_open_seconds": round(open_wait, 2),
+        "other_writer_max_wait_resolve_seconds": round(resolve_wait, 2),
+        "load_average_1m": round(os.getloadavg()[0], 2),
+    }
 
 
 if __name__ == "__main__":

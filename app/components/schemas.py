@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.models import ComponentStatus
 from app.schemas import ApiTime, Description, IdentifierName
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedChange:
+    """A status change as written to the log (component_status_change), with its id."""
+
+    id: int
+    component_id: str
+    old_status: ComponentStatus
+    new_status: ComponentStatus
+    effective_at: datetime
+    recorded_at: datetime
+    incident_id: str | None
 
 
 class ComponentCreate(BaseModel):
