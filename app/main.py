@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.engine import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from app import i18n, text
 from app.admin.app import install as install_admin
@@ -38,7 +39,7 @@ from app.publishing.export import SiteExporter
 from app.subscribers import abuse
 from app.subscribers.api import router as subscribers_router
 from app.uptime.api import router as uptime_router
-from app.web import api_docs, language, links, openapi
+from app.web import api_docs, language, links, openapi, uptime_range
 from app.web.badges import router as badges_router
 from app.web.brand import router as brand_router
 from app.web.cors import PublicApiCors
@@ -89,6 +90,7 @@ async def _authenticated(request: Request) -> bool:
 
 
 HTTP_CODES = {
+    400: "bad_request",
     401: "unauthorized",
     403: "forbidden",
     404: "not_found",
@@ -156,19 +158,34 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = _allowed_methods(request)
         if _wants_json(request) or exc.status_code not in (404, 405):
             code = HTTP_CODES.get(exc.status_code, "http_error")
             return JSONResponse(
-                {"detail": exc.detail, "code": code},
-                status_code=exc.status_code,
-                headers=exc.headers,
+                {"detail": exc.detail, "code": code}, status_code=exc.status_code, headers=headers
             )
-        return page(
-            request,
-            exc.status_code,
-            i18n.gettext("Not found"),
-            i18n.gettext("There is no page at this address."),
-        )
+        if exc.status_code == 405:
+            title = i18n.gettext("Can't show this page")
+            message = f"This address answers {headers['Allow']} only."
+        else:
+            title = i18n.gettext("Not found")
+            message = i18n.gettext("There is no page at this address.")
+        answer = page(request, exc.status_code, title, message)
+        answer.headers.update(headers)
+        return answer
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route at this path answers (the router names only the first route's,
+    so `OPTIONS /api/v1/incidents` said `Allow: GET` although POST works too)."""
+    allowed: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            allowed |= getattr(route, "methods", None) or set()
+    return ", ".join(sorted(allowed))
 
 
 HEALTH_TIMEOUT_SECONDS = 2.0
@@ -275,6 +292,9 @@ def create_app(settings: Settings) -> FastAPI:
             ttl_seconds=settings.render_cache_ttl_seconds,
             poll_seconds=settings.data_version_poll_seconds,
             is_cacheable=lambda path: public(language.split_prefix(path)[1]),
+            uncached=lambda path, query: uptime_range.is_range_read(
+                language.split_prefix(path)[1], query
+            ),
             localize=lambda scope: language.cache_path(scope, settings.language),
             varies_by_language=lambda path: not path.startswith(language.NEUTRAL),
             on_create=lambda cache: setattr(app.state, "render_cache", cache),
@@ -290,6 +310,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(subscribers_router)
     app.include_router(statuspage_v2_router)
     app.include_router(uptime_router)
+    app.include_router(uptime_range.router)
     app.include_router(probes_router)
     app.include_router(ocpi_router)
     app.include_router(fleet_router)
