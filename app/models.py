@@ -189,10 +189,12 @@ class Incident(SQLModel, table=True):
     # Automation (probes) tells this incident's story until a person posts an update.
     automated: bool = Field(default=False)
     created_at: datetime = Field(sa_type=UTCDateTime)
-    updated_at: datetime = Field(sa_type=UTCDateTime)
+    # Indexed: the page's last change (max updated_at) is read by every public answer, and
+    # the uptime bars look for incidents open in their window (resolved_at).
+    updated_at: datetime = Field(sa_type=UTCDateTime, index=True)
     started_at: datetime = Field(sa_type=UTCDateTime, index=True)
     monitoring_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     postmortem_body: str | None = Field(default=None, sa_type=sa.Text)
     postmortem_body_updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     postmortem_published_body: str | None = Field(default=None, sa_type=sa.Text)
