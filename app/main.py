@@ -181,9 +181,16 @@ METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
 def _allowed_methods(request: Request) -> str:
-    """Every method some route at this path answers (the router names only the first route's,
-    so `OPTIONS /api/v1/incidents` said `Allow: GET` although POST works too): each method is
-    tried against the routes, as the router itself would match it."""
+    """Every method this path answers, for `Allow` (the router named only its first route's:
+    `OPTIONS /api/v1/incidents` said `Allow: GET` although POST works too).
+
+    A path the OpenAPI document names literally answers the methods documented for it
+    (`/api/v1/subscribers/chat` is POST only, though GET there reaches
+    `/api/v1/subscribers/{subscriber_id}` and says no such subscriber); any other path, each
+    method the routes match as the router itself would."""
+    documented = request.app.openapi().get("paths", {}).get(request.scope["path"])
+    if documented:
+        return ", ".join(m for m in METHODS if m.lower() in documented)
     allowed = [
         method
         for method in METHODS

@@ -100,3 +100,10 @@ def test_the_document_says_what_is_answered(staff: TestClient) -> None:
     edit = document["components"]["schemas"]["IncidentEdit"]["properties"]["name"]
     assert "anyOf" not in edit and edit["type"] == "string"  # may be left out, not null
     assert "null" not in str(edit)
+
+
+def test_a_literal_path_allows_what_the_document_lists(staff: TestClient) -> None:
+    """GET /api/v1/subscribers/chat reaches /api/v1/subscribers/{subscriber_id} (a 404): not
+    a method that resource has."""
+    assert staff.options("/api/v1/subscribers/chat").headers["allow"] == "POST"
+    assert staff.options("/api/v1/subscribers/email").headers["allow"] == "GET, POST"
