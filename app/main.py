@@ -39,7 +39,7 @@ from app.publishing.export import SiteExporter
 from app.subscribers import abuse
 from app.subscribers.api import router as subscribers_router
 from app.uptime.api import router as uptime_router
-from app.web import api_docs, language, links, openapi, uptime_range
+from app.web import api_docs, front_page, language, links, openapi, uptime_range
 from app.web.badges import router as badges_router
 from app.web.brand import router as brand_router
 from app.web.cors import PublicApiCors
@@ -51,6 +51,7 @@ from app.web.metrics import build_registry
 from app.web.metrics import router as metrics_router
 from app.web.origin import AuditOrigin, RelativeRedirects, TrustedProxies
 from app.web.pages import router as pages_router
+from app.web.per_version import PerVersion
 from app.web.reliability import router as reliability_router
 from app.web.render_cache import RenderCache
 from app.web.security import SecurityHeaders
@@ -253,6 +254,7 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.per_version = PerVersion()  # parts of public answers shared within a version
     app.state.engine = engine = create_db_engine(settings.database_url)
     app.state.subscribe_throttle = abuse.subscribe_throttle(
         settings.subscribe_limit_per_address, settings.subscribe_limit_per_target
@@ -277,6 +279,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.metrics_registry.register(ProbeCollector(engine, probes))
     templates = Jinja2Templates(directory=TEMPLATES_DIR)
     templates.env.globals["href"] = links.href
+    templates.env.globals["kept_row"] = front_page.kept_row
     templates.env.filters["bdi"] = text.bdi
     templates.env.globals["href_language"] = links.href_language
     templates.env.globals["languages"] = [(c, i18n.language_name(c)) for c in i18n.LANGUAGES]
