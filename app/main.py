@@ -178,15 +178,29 @@ def install_error_handlers(app: FastAPI) -> None:
         return answer
 
 
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
 def _allowed_methods(request: Request) -> str:
-    """Every method some route at this path answers (the router names only the first route's,
-    so `OPTIONS /api/v1/incidents` said `Allow: GET` although POST works too)."""
-    allowed: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match is not Match.NONE:
-            allowed |= getattr(route, "methods", None) or set()
-    return ", ".join(sorted(allowed))
+    """Every method this path answers, for `Allow` (the router named only its first route's:
+    `OPTIONS /api/v1/incidents` said `Allow: GET` although POST works too).
+
+    A path the OpenAPI document names literally answers the methods documented for it
+    (`/api/v1/subscribers/chat` is POST only, though GET there reaches
+    `/api/v1/subscribers/{subscriber_id}` and says no such subscriber); any other path, each
+    method the routes match as the router itself would."""
+    documented = request.app.openapi().get("paths", {}).get(request.scope["path"])
+    if documented:
+        return ", ".join(m for m in METHODS if m.lower() in documented)
+    allowed = [
+        method
+        for method in METHODS
+        if any(
+            route.matches(dict(request.scope, method=method))[0] is Match.FULL
+            for route in request.app.router.routes
+        )
+    ]
+    return ", ".join(allowed)
 
 
 HEALTH_TIMEOUT_SECONDS = 2.0
