@@ -53,3 +53,18 @@ def start_pharos(env: dict[str, str], port: int, cwd: Path, *args: str) -> subpr
     server = subprocess.Popen([str(PHAROS), "serve", "--port", str(port), *args], env=env, cwd=cwd)
     wait_http(f"http://127.0.0.1:{port}/healthz", deadline=60)
     return server
+
+
+def process_tree(pid: int) -> list[int]:
+    """A process and its descendants (granian serves from forked worker processes)."""
+    pids = [pid]
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            pids += process_tree(int(child))
+    return pids
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
