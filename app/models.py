@@ -360,7 +360,7 @@ class Delivery(SQLModel, table=True):
     """One event for one subscriber; its id is the webhook-id receivers deduplicate on."""
 
     __table_args__ = (
-        sa.Index("ix_delivery_due", "status", "next_attempt_at"),
+        sa.Index("ix_delivery_due", "status", "next_attempt_at", "event_id"),
         # A subscriber's queue, in event order: only its oldest pending delivery is sent.
         sa.Index("ix_delivery_queue", "subscriber_id", "status", "event_id"),
         PRIVATE_TABLE,

@@ -250,6 +250,67 @@ def _next_delay(attempts_made: int) -> timedelta | None:
 
 def settle(session: Session, results: list[tuple[Job, Outcome]], *, now: datetime) -> None:
     """Record attempts and move each delivery on: delivered, retried later, or given up."""
+    _settle_delivered(session, [(job, outcome) for job, outcome in results if outcome.ok], now=now)
+    _settle_failed(session, [(job, outcome) for job, outcome in results if not outcome.ok], now=now)
+    session.flush()
+
+
+def _settle_delivered(
+    session: Session, results: list[tuple[Job, Outcome]], *, now: datetime
+) -> None:
+    """The common case of a fan-out, in a few statements for the whole batch (not a row at a
+    time): deliveries still held by this claim become delivered, each attempt is logged, and
+    each subscriber's failure streak ends."""
+    groups: dict[tuple[datetime, int | None], list[str]] = {}
+    for job, outcome in results:
+        groups.setdefault((job.lease_until, outcome.status_code), []).append(job.delivery_id)
+    settled: set[str] = set()
+    for (lease_until, status_code), ids in groups.items():
+        updated = session.execute(
+            sa.update(Delivery)
+            .where(col(Delivery.id).in_(sorted(ids)))
+            .where(col(Delivery.status) == DeliveryStatus.pending)
+            # Not when the lease ran out and another claim (or a redelivery) owns it now.
+            .where(col(Delivery.lease_until) == lease_until)
+            .values(
+                status=DeliveryStatus.delivered,
+                delivered_at=now,
+                attempts=col(Delivery.attempts) + 1,
+                lease_until=None,
+                last_status_code=status_code,
+                last_error=None,
+            )
+            .returning(col(Delivery.id))
+            .execution_options(synchronize_session=False)
+        )
+        settled.update(updated.scalars())
+    if not settled:
+        return
+    done = [(job, outcome) for job, outcome in results if job.delivery_id in settled]
+    session.execute(
+        sa.insert(DeliveryAttempt),
+        [
+            {
+                "delivery_id": job.delivery_id,
+                "at": now,
+                "status_code": outcome.status_code,
+                "latency_ms": outcome.latency_ms,
+                "error": None,
+            }
+            for job, outcome in done
+        ],
+    )
+    session.execute(
+        sa.update(Subscriber)
+        .where(col(Subscriber.id).in_(sorted({job.subscriber_id for job, _ in done})))
+        .values(consecutive_failures=0, failing_since=None, last_success_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _settle_failed(session: Session, results: list[tuple[Job, Outcome]], *, now: datetime) -> None:
+    if not results:
+        return
     delivery_ids = sorted(job.delivery_id for job, _ in results)
     subscriber_ids = sorted({job.subscriber_id for job, _ in results})
     deliveries = {
@@ -285,13 +346,7 @@ def settle(session: Session, results: list[tuple[Job, Outcome]], *, now: datetim
         delivery.last_status_code = outcome.status_code
         delivery.last_error = outcome.error
         subscriber.updated_at = now
-        if outcome.ok:
-            delivery.status = DeliveryStatus.delivered
-            delivery.delivered_at = now
-            subscriber.consecutive_failures = 0
-            subscriber.failing_since = None
-            subscriber.last_success_at = now
-        elif outcome.status_code == 410 and job.channel != SubscriberChannel.email:
+        if outcome.status_code == 410 and job.channel != SubscriberChannel.email:
             delivery.status = DeliveryStatus.cancelled
             _disable(session, subscriber, reason="the endpoint answered 410 Gone")
         elif (
@@ -311,7 +366,6 @@ def settle(session: Session, results: list[tuple[Job, Outcome]], *, now: datetim
             _failed(delivery, subscriber, now=now)
             if delivery.status == DeliveryStatus.pending:
                 _fold_into_later(session, delivery)
-    session.flush()
 
 
 def _fold_into_later(session: Session, delivery: Delivery) -> None:
