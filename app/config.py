@@ -163,6 +163,13 @@ class Settings(BaseSettings):
     mail_from: str | None = Field(
         default=None, description='Sender of subscriber email, e.g. "Zaptec Status <status@x>"'
     )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        min_length=32,
+        description="Key subscriber links (confirm, manage, unsubscribe) are signed with; "
+        "changing it invalidates every link sent. Without it, a key made at install and kept "
+        "in the database",
+    )
     smtp_concurrency: int = Field(
         default=8, ge=1, le=100, description="SMTP connections each worker keeps open"
     )

@@ -339,6 +339,19 @@ class Subscriber(SQLModel, table=True):
     )
     confirmed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     confirmation_sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The page language a person subscribed from (en, nb, ...): their messages are in it.
+    language: str | None = Field(default=None, max_length=8)
+
+
+class AppSecret(SQLModel, table=True):
+    """A key the installation made for itself (the subscriber link key when
+    PHAROS_SECRET_KEY is not set)."""
+
+    __tablename__ = "app_secret"
+    __table_args__ = PRIVATE_TABLE
+
+    name: str = Field(primary_key=True, max_length=64)
+    value: str = Field(max_length=128)
 
 
 class OutboxEvent(SQLModel, table=True):

@@ -160,10 +160,11 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=300)
     parser.add_argument("--channels", default="email,slack")
     parser.add_argument("--baseline", type=Path, help="a checkout of older code to compare")
+    parser.add_argument("--code", type=Path, default=ROOT, help="the code to measure")
     args = parser.parse_args()
     results: dict[str, Any] = {}
     for channel in args.channels.split(","):
-        for name, code in (("baseline", args.baseline), ("this", ROOT)):
+        for name, code in (("baseline", args.baseline), ("this", args.code)):
             if code is None:
                 continue
             result = run(channel, args.subscribers, args.database_url, args.timeout, code)

@@ -33,7 +33,7 @@ from app.models import (
     SubscriberStatus,
     new_id,
 )
-from app.notifications import messages, payloads
+from app.notifications import links, messages, payloads
 from app.notifications.webhooks import Outcome
 
 # Delay before attempt n (n = 0 is the first try): about a day of retries in all.
@@ -163,7 +163,7 @@ class Job:
     channel: SubscriberChannel = SubscriberChannel.webhook
     event_type: str = ""
     payload: dict[str, Any] = field(default_factory=dict)  # what email and chat are made from
-    token: str = ""  # the subscriber's link token (manage, unsubscribe)
+    token: str = ""  # the subscriber's signed link token (confirm, manage, unsubscribe)
     event_id: int = 0
 
     @property
@@ -173,7 +173,13 @@ class Job:
 
 
 def claim_due(
-    session: Session, *, now: datetime, limit: int, lease: timedelta, public_url: str
+    session: Session,
+    *,
+    now: datetime,
+    limit: int,
+    lease: timedelta,
+    public_url: str,
+    link_key: bytes,
 ) -> list[Job]:
     """Reserve up to `limit` due deliveries of active subscribers for this worker: for each
     subscriber only the oldest pending one (its queue's head), so a subscriber's messages go
@@ -214,7 +220,9 @@ def claim_due(
             subscriber_id=subscriber.id,
             url=subscriber.url,
             secret=subscriber.secret,
-            body=_webhook_body(event, subscriber, public_url)
+            body=_webhook_body(
+                event, links.sign(link_key, subscriber.id, subscriber.unsubscribe_token), public_url
+            )
             if subscriber.channel == SubscriberChannel.webhook
             else b"",
             attempt=delivery.attempts,
@@ -222,20 +230,20 @@ def claim_due(
             channel=subscriber.channel,
             event_type=event.type,
             payload=event.payload if subscriber.channel != SubscriberChannel.webhook else {},
-            token=subscriber.unsubscribe_token,
+            token=links.sign(link_key, subscriber.id, subscriber.unsubscribe_token),
             event_id=event.id or 0,
         )
         for delivery, subscriber, event in rows
     ]
 
 
-def _webhook_body(event: OutboxEvent, subscriber: Subscriber, public_url: str) -> bytes:
+def _webhook_body(event: OutboxEvent, link: str, public_url: str) -> bytes:
     return json.dumps(
         payloads.envelope(
             event_type=event.type,
             payload=event.payload,
             generated_at=event.created_at,
-            unsubscribe_url=f"{public_url}/subscriptions/{subscriber.unsubscribe_token}/unsubscribe",
+            unsubscribe_url=f"{public_url}/subscriptions/{link}/unsubscribe",
         ),
         separators=(",", ":"),
     ).encode()

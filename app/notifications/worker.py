@@ -16,7 +16,7 @@ from app.clock import utcnow
 from app.config import Settings
 from app.db import unit_of_work
 from app.models import SubscriberChannel
-from app.notifications import chat, email, messages, outbound, outbox, webhooks
+from app.notifications import chat, email, links, messages, outbound, outbox, webhooks
 from app.workers import Heartbeat
 
 log = logging.getLogger("pharos.webhooks")
@@ -50,6 +50,7 @@ class DeliveryWorker:
         self._limit = asyncio.Semaphore(settings.webhook_concurrency)
         self.mailer = mailer
         self._mails: dict[int, email.EventMail] = {}
+        self._link_key: bytes | None = None
         if mailer is None and settings.email_enabled and settings.smtp_url is not None:
             self.mailer = email.Mailer(
                 email.RelayConfig.from_url(
@@ -60,12 +61,15 @@ class DeliveryWorker:
 
     def _claim(self, limit: int = BATCH) -> list[outbox.Job]:
         with unit_of_work(self.engine) as session:
+            if self._link_key is None:
+                self._link_key = links.key(session, self.settings)
             return outbox.claim_due(
                 session,
                 now=self.clock(),
                 limit=limit,
                 lease=timedelta(seconds=self.settings.webhook_lease_seconds),
                 public_url=self.settings.public_url,
+                link_key=self._link_key,
             )
 
     def _settle(self, results: list[tuple[outbox.Job, webhooks.Outcome]]) -> None:
@@ -130,7 +134,11 @@ class DeliveryWorker:
                 to=address,
                 mail_from=sender,
                 public_url=settings.public_url,
-                confirm_url=str(job.payload["confirm_url"]),
+                # Queued before links were signed: the link it was made with.
+                confirm_url=str(
+                    job.payload.get("confirm_url")
+                    or f"{settings.public_url}/subscriptions/{job.token}/confirm"
+                ),
                 what=str(job.payload["what"]),
             )
         else:
