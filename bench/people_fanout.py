@@ -79,7 +79,12 @@ def setup(url: str, channel: str, subscribers: int, receiver: str) -> str:
 
 
 def run(
-    channel: str, subscribers: int, database_url: str | None, timeout: float, code: Path
+    channel: str,
+    subscribers: int,
+    database_url: str | None,
+    timeout: float,
+    code: Path,
+    settings: dict[str, str],
 ) -> dict[str, Any]:
     """One fan-out: N subscribers of one channel, one incident, the server run from `code`."""
     tmp = Path(tempfile.mkdtemp(prefix="pharos-bench-people-"))
@@ -103,6 +108,7 @@ def run(
         log_level="warning",
         smtp_url=f"smtp://127.0.0.1:{smtp_port}",
         mail_from="status@zaptec.example",
+        **settings,
     )
     sink = subprocess.Popen(
         [sys.executable, str(ROOT / "bench" / "people_sink.py"), str(smtp_port), str(http_port)]
@@ -161,13 +167,17 @@ def main() -> None:
     parser.add_argument("--channels", default="email,slack")
     parser.add_argument("--baseline", type=Path, help="a checkout of older code to compare")
     parser.add_argument("--code", type=Path, default=ROOT, help="the code to measure")
+    parser.add_argument(
+        "--set", action="append", default=[], help="a server setting, e.g. smtp_concurrency=32"
+    )
     args = parser.parse_args()
     results: dict[str, Any] = {}
     for channel in args.channels.split(","):
         for name, code in (("baseline", args.baseline), ("this", args.code)):
             if code is None:
                 continue
-            result = run(channel, args.subscribers, args.database_url, args.timeout, code)
+            settings = dict(item.split("=", 1) for item in args.set)
+            result = run(channel, args.subscribers, args.database_url, args.timeout, code, settings)
             print(json.dumps(result), flush=True)
             results.setdefault(channel, {})[name] = result
         if args.baseline is not None:

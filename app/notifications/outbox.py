@@ -165,6 +165,7 @@ class Job:
     payload: dict[str, Any] = field(default_factory=dict)  # what email and chat are made from
     token: str = ""  # the subscriber's signed link token (confirm, manage, unsubscribe)
     event_id: int = 0
+    language: str | None = None  # the page language a person subscribed from
 
     @property
     def msg_id(self) -> str:
@@ -232,6 +233,7 @@ def claim_due(
             payload=event.payload if subscriber.channel != SubscriberChannel.webhook else {},
             token=links.sign(link_key, subscriber.id, subscriber.unsubscribe_token),
             event_id=event.id or 0,
+            language=subscriber.language,
         )
         for delivery, subscriber, event in rows
     ]

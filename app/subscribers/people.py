@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 
 from app.audit import service as audit
 from app.errors import Conflict, InvalidInput, NotFound
+from app.i18n import _
 from app.models import (
     Component,
     Incident,
@@ -64,13 +65,15 @@ def _what(session: Session, subscriber: Subscriber) -> str:
     """What a subscription covers, in words: for the confirmation message."""
     if subscriber.incident_id:
         incident = session.get(Incident, subscriber.incident_id)
-        return f"the incident “{incident.name}”" if incident else "one incident"
+        if incident is None:
+            return _("one incident")
+        return _("the incident “%(name)s”") % {"name": incident.name}
     if not subscriber.component_ids:
-        return "every component"
+        return _("every component")
     names = session.exec(
         select(Component.name).where(col(Component.id).in_(subscriber.component_ids))
     )
-    return "components: " + ", ".join(sorted(names))
+    return _("components: %(names)s") % {"names": ", ".join(sorted(names))}
 
 
 def purge_expired(session: Session, *, now: datetime) -> int:

@@ -23,6 +23,7 @@ from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
+from app import i18n, labels
 from app.clock import get_clock
 from app.config import Settings
 from app.db import unit_of_work
@@ -533,3 +534,38 @@ def test_links_sent_before_signing_keep_working(
     with unit_of_work(engine) as session:
         assert session.exec(select(Subscriber)).all() == []
     assert client.get(f"/subscriptions/{stored}").status_code == 404
+
+
+def test_messages_are_in_the_language_subscribed_from(
+    client: TestClient, staff: TestClient, sink: tuple[Sink, int], deliver: Callable[[], int]
+) -> None:
+    smtp, _ = sink
+    german = "fahrer@example.de"
+    assert client.post("/de/subscriptions/email", data={"email": german}).status_code == 200
+    subscribe(client)
+    deliver()
+    (confirmation,) = smtp.to(german)
+    assert confirmation["Subject"] == "[Zaptec Status] Bestätigen Sie Ihr Abonnement"
+    assert "Bitte bestätigen Sie" in body_text(confirmation, "plain")
+    assert "alle Komponenten" in body_text(confirmation, "html")
+    confirm(client, smtp, german)
+    confirm(client, smtp)
+    cloud = make_component(staff, name="Cloud")
+    open_incident(staff, name="Ladefehler", components={cloud["id"]: "major_outage"})
+    deliver()
+    (incident,) = smtp.to(german)[1:]
+    with i18n.using("de"):
+        status = labels.incident_status("investigating")
+        outage = labels.component_status("major_outage")
+    assert status != "Investigating"
+    assert incident["Subject"] == f"[Zaptec Status] Ladefehler - {status}"
+    text = body_text(incident, "plain")
+    for words in ("Betroffene Komponenten:", f"- Cloud ({outage})", "Vorfall ansehen: https://"):
+        assert words in text
+    assert "Sie haben Statusmeldungen von Zaptec abonniert." in text
+    assert "Veröffentlicht " in text and "Posted" not in text
+    assert '<html lang="de">' in body_text(incident, "html")
+    # The same event, rendered once per language: the reader who subscribed in English reads
+    # it in English.
+    english = body_text(smtp.to(READER)[-1], "plain")
+    assert "Affected components:" in english and "View the incident: https://" in english
