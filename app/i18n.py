@@ -115,6 +115,11 @@ def month(value: date, language: str | None = None) -> str:
     return _skeleton("yMMMM", value, language or current())
 
 
+def month_short(value: date, language: str | None = None) -> str:
+    """A month's short name, e.g. "Sep", "sep.", "syys" (CLDR's MMM)."""
+    return _skeleton("MMM", value, language or current())
+
+
 @lru_cache(maxsize=8192)  # a page names the same few hundred days again and again
 def _skeleton(skeleton: str, value: date, language: str) -> str:
     return format_skeleton(skeleton, value, locale=_locale(language))

@@ -38,7 +38,7 @@ from app.publishing.export import SiteExporter
 from app.subscribers import abuse
 from app.subscribers.api import router as subscribers_router
 from app.uptime.api import router as uptime_router
-from app.web import api_docs, language, links, openapi
+from app.web import api_docs, language, links, openapi, uptime_range
 from app.web.badges import router as badges_router
 from app.web.brand import router as brand_router
 from app.web.cors import PublicApiCors
@@ -275,6 +275,9 @@ def create_app(settings: Settings) -> FastAPI:
             ttl_seconds=settings.render_cache_ttl_seconds,
             poll_seconds=settings.data_version_poll_seconds,
             is_cacheable=lambda path: public(language.split_prefix(path)[1]),
+            uncached=lambda path, query: uptime_range.is_range_read(
+                language.split_prefix(path)[1], query
+            ),
             localize=lambda scope: language.cache_path(scope, settings.language),
             varies_by_language=lambda path: not path.startswith(language.NEUTRAL),
             on_create=lambda cache: setattr(app.state, "render_cache", cache),
@@ -290,6 +293,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(subscribers_router)
     app.include_router(statuspage_v2_router)
     app.include_router(uptime_router)
+    app.include_router(uptime_range.router)
     app.include_router(probes_router)
     app.include_router(ocpi_router)
     app.include_router(fleet_router)

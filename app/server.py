@@ -74,7 +74,7 @@ def granian_app() -> ASGIApp:
     settings = Settings()
     request_log.configure(settings.log_level)
     app = create_app(settings)
-    return request_log.RequestLog(with_hit_path(app, app))
+    return request_log.RequestLog(with_hit_path(app, app), trusted=settings.trusted_proxies)
 
 
 def uvicorn_app() -> ASGIApp:
@@ -82,7 +82,7 @@ def uvicorn_app() -> ASGIApp:
     settings = Settings()
     request_log.configure(settings.log_level)
     app = create_app(settings)
-    return request_log.RequestLog(with_hit_path(app, app))
+    return request_log.RequestLog(with_hit_path(app, app), trusted=settings.trusted_proxies)
 
 
 def run(settings: Settings, *, host: str, port: int, workers: int, kind: ServerKind) -> None:

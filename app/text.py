@@ -55,6 +55,13 @@ def strip_controls(value: object) -> object:
     return xml_safe(value) if isinstance(value, str) else value
 
 
+def isolate(value: str) -> str:
+    """Plain text's `<bdi>`: a value carrying bidirectional controls between FIRST STRONG
+    ISOLATE and POP DIRECTIONAL ISOLATE, so its controls end with it (names joined into a
+    sentence). Other values are returned unchanged."""
+    return f"\u2068{value}\u2069" if BIDI_CONTROLS.search(value) else value
+
+
 def bdi(value: object) -> Markup:
     """A Jinja filter: the value escaped inside <bdi>, so bidirectional controls in it can't
     reorder the text around it (an address that displays as another)."""

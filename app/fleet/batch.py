@@ -2,8 +2,14 @@
 every second) one transaction per push would mean one commit, one fsync and one data-version
 bump (so one re-render wake-up) per change. Pushes that arrive together are written together:
 the first waits up to `window` seconds for company, then the batch is applied in one
-transaction, each push in its own savepoint (a bad one fails alone), and every sender gets its
-answer only after the commit, so nothing acknowledged is ever lost.
+transaction, and every sender gets its answer only after the commit, so nothing acknowledged is
+ever lost.
+
+A batch is first applied all at once: what its pushes address is loaded in a few queries
+(`prefetch`, from each push's hint), and the changes are flushed together, so a burst of status
+changes is one UPDATE and one INSERT statement (executemany), not one round trip per push.
+If anything in it fails, that attempt is rolled back and the batch is applied again one push
+per savepoint: a bad push fails alone and the others are stored.
 """
 
 from __future__ import annotations
@@ -13,20 +19,24 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from app.db import unit_of_work
+from app.fleet import store
 
 log = logging.getLogger("pharos.fleet")
 
 Apply = Callable[[Session, datetime], object]  # one push's work; its return value is the answer
+Prefetch = Callable[[Session, list[Any]], None]  # loads what a batch's hints address
 
 
 @dataclass
 class _Pending:
     apply: Apply
+    hint: Any = None
     done: asyncio.Future[object] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
@@ -42,15 +52,18 @@ class GroupCommit:
         *,
         window: float = 0.05,
         max_batch: int = 500,
+        prefetch: Prefetch | None = None,
     ) -> None:
         self.engine = engine
         self.clock = clock
         self.window = window
         self.max_batch = max_batch
+        self.prefetch = prefetch
         self.loop: asyncio.AbstractEventLoop | None = None
         self.queue: asyncio.Queue[_Pending] | None = None
         self.task: asyncio.Task[None] | None = None
         self.batches = 0  # transactions written (for tests and metrics)
+        self.retried = 0  # batches applied again push by push, after a failure
 
     def _ensure(self) -> asyncio.Queue[_Pending]:
         loop = asyncio.get_running_loop()
@@ -59,9 +72,11 @@ class GroupCommit:
             self.task = loop.create_task(self._run(self.queue))
         return self.queue
 
-    async def submit(self, apply: Apply) -> object:
-        """Run `apply(session, now)` in the next group's transaction; its result once committed."""
-        pending = _Pending(apply)
+    async def submit(self, apply: Apply, hint: Any = None) -> object:
+        """Run `apply(session, now)` in the next group's transaction; its result once committed.
+
+        `hint` tells `prefetch` what the push addresses."""
+        pending = _Pending(apply, hint)
         self._ensure().put_nowait(pending)
         return await pending.done
 
@@ -94,17 +109,39 @@ class GroupCommit:
                     pending.done.set_result(result)
 
     def _write(self, group: list[_Pending]) -> list[object]:
-        results: list[object] = []
         with unit_of_work(self.engine) as session:
             now = self.clock()
-            for pending in group:
-                savepoint = session.begin_nested()
-                try:
-                    result = pending.apply(session, now)
-                    savepoint.commit()  # flushes: a constraint may still refuse it here
-                except Exception as exc:  # this push alone is refused
-                    savepoint.rollback()
-                    result = exc
-                results.append(result)
+            results = self._at_once(session, group, now)
+            if results is None:
+                self.retried += 1
+                results = self._one_by_one(session, group, now)
         self.batches += 1
+        return results
+
+    def _at_once(
+        self, session: Session, group: list[_Pending], now: datetime
+    ) -> list[object] | None:
+        savepoint = session.begin_nested()
+        try:
+            if self.prefetch is not None:
+                self.prefetch(session, [p.hint for p in group if p.hint is not None])
+            results = [pending.apply(session, now) for pending in group]
+            savepoint.commit()  # one flush for the whole batch
+        except Exception:
+            savepoint.rollback()
+            store.forget_prefetched(session)
+            return None
+        return results
+
+    def _one_by_one(self, session: Session, group: list[_Pending], now: datetime) -> list[object]:
+        results: list[object] = []
+        for pending in group:
+            savepoint = session.begin_nested()
+            try:
+                result = pending.apply(session, now)
+                savepoint.commit()  # flushes: a constraint may still refuse it here
+            except Exception as exc:  # this push alone is refused
+                savepoint.rollback()
+                result = exc
+            results.append(result)
         return results

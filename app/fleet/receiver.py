@@ -12,14 +12,13 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from sqlmodel import Session, select
-from starlette.concurrency import run_in_threadpool
+from sqlmodel import Session, col, select
 
 from app.clock import ClockDep
 from app.config import SettingsDep
 from app.db import SessionDep
 from app.fleet import store
-from app.fleet.batch import GroupCommit
+from app.fleet.batch import Apply, GroupCommit
 from app.fleet.ocpi import VERSION, OcpiError, format_time, read_token
 from app.fleet.probe import token_hash
 from app.models import FleetLocation, FleetPeer
@@ -48,13 +47,20 @@ class Refused(Exception):
         self.response = response
 
 
+_PEERS = "pharos_fleet_peers"  # session.info key: peers by the hash of their Token B
+
+
 def _peer(request: Request, session: Session) -> FleetPeer:
     token = read_token(request.headers.get("authorization"))
     found = None
     if token:
-        found = session.exec(
-            select(FleetPeer).where(FleetPeer.token_b_hash == token_hash(token))
-        ).first()
+        digest = token_hash(token)
+        known: dict[str, FleetPeer | None] = session.info.setdefault(_PEERS, {})
+        if digest not in known:
+            known[digest] = session.exec(
+                select(FleetPeer).where(FleetPeer.token_b_hash == digest)
+            ).first()
+        found = known[digest]
     if found is None:
         raise Refused(answer(code=2000, message="Unknown or missing credentials token", http=401))
     return found
@@ -131,21 +137,17 @@ def get_location(
     f"/{VERSION}/locations/{{country_code}}/{{party_id}}/{{location_id}}", methods=["PUT", "PATCH"]
 )
 async def push_location(
-    request: Request,
-    session: SessionDep,
-    clock: ClockDep,
-    country_code: str,
-    party_id: str,
-    location_id: str,
+    request: Request, clock: ClockDep, country_code: str, party_id: str, location_id: str
 ) -> JSONResponse:
-    """A whole Location (PUT) or some of its fields (PATCH)."""
+    """A whole Location (PUT) or some of its fields (PATCH), written with the other pushes of
+    the moment in one transaction."""
     try:
         body = await _body(request)
     except Refused as refused:
         return refused.response
     partial = request.method == "PATCH"
 
-    def apply() -> JSONResponse:  # database work off the event loop
+    def apply(session: Session, now: datetime) -> JSONResponse:
         peer = _peer(request, session)
         _own(peer, country_code, party_id)
         if not partial and body.get("id", location_id) != location_id:
@@ -155,10 +157,10 @@ async def push_location(
             return answer(code=2001, message="A PATCH must carry last_updated", http=400)
         data.setdefault("country_code", country_code)
         data.setdefault("party_id", party_id)
-        store.apply_location(session, peer.name, data, now=clock(), partial=partial)
+        store.apply_location(session, peer.name, data, now=now, partial=partial)
         return answer()
 
-    return await _guarded(apply)
+    return await _submit(request, clock, apply, location_id, None)
 
 
 @router.api_route(
@@ -174,7 +176,7 @@ async def push_evse(
     evse_uid: str,
 ) -> JSONResponse:
     """A whole EVSE (PUT) or some of its fields, usually its status (PATCH); written with the
-    other pushes of the moment in one transaction (app.fleet.batch), answered once committed."""
+    other pushes of the moment in one transaction."""
     try:
         body = await _body(request)
     except Refused as refused:
@@ -186,7 +188,7 @@ async def push_evse(
         _own(peer, country_code, party_id)
         if "last_updated" not in body:
             return answer(code=2001, message="last_updated is required", http=400)
-        if session.get(FleetLocation, (peer.name, location_id)) is None:
+        if store.location_of(session, peer.name, location_id) is None:
             return answer(code=2003, message="Unknown location", http=404)
         known = store.evse_of(session, peer.name, location_id, evse_uid)
         if known is None and partial:
@@ -197,31 +199,57 @@ async def push_evse(
         )
         return answer()
 
+    return await _submit(request, clock, apply, location_id, evse_uid)
+
+
+Hint = tuple[str, str, str | None]  # (token hash, location id, EVSE uid or None: all of them)
+
+
+def _prefetch(session: Session, hints: list[Hint]) -> None:
+    """Load the peers, locations and EVSEs a batch of pushes addresses, in a few queries."""
+    digests = sorted({digest for digest, _, _ in hints})
+    known: dict[str, FleetPeer | None] = session.info.setdefault(_PEERS, {})
+    known.update(dict.fromkeys(digests))
+    for row in session.exec(select(FleetPeer).where(col(FleetPeer.token_b_hash).in_(digests))):
+        known[row.token_b_hash or ""] = row
+    whole: dict[str, set[str]] = {}
+    some: dict[str, set[tuple[str, str]]] = {}
+    for digest, location_id, uid in hints:
+        peer = known.get(digest)
+        if peer is None:
+            continue
+        if uid is None:
+            whole.setdefault(peer.name, set()).add(location_id)
+        else:
+            some.setdefault(peer.name, set()).add((location_id, uid))
+    for name in sorted(whole.keys() | some.keys()):
+        store.prefetch(session, name, whole.get(name, ()), some.get(name, ()))
+
+
+async def _submit(
+    request: Request,
+    clock: Callable[[], datetime],
+    apply: Apply,
+    location_id: str,
+    evse_uid: str | None,
+) -> JSONResponse:
+    """Write a push with the others of the moment (app.fleet.batch); answer once committed
+    (or refused)."""
     writer: GroupCommit | None = getattr(request.app.state, "fleet_writer", None)
     if writer is None:
-        writer = request.app.state.fleet_writer = GroupCommit(request.app.state.engine, clock)
+        writer = GroupCommit(request.app.state.engine, clock, prefetch=_prefetch)
+        request.app.state.fleet_writer = writer
+    token = read_token(request.headers.get("authorization"))
+    hint: Hint | None = (token_hash(token), location_id, evse_uid) if token else None
     try:
-        result = await writer.submit(apply)
+        result = await writer.submit(apply, hint)
     except Refused as refused:
         return refused.response
     except OcpiError as exc:
-        return _rejected(exc)
+        if exc.error_class == "ocpi_2003":
+            return answer(code=2003, message=exc.detail[:200], http=404)
+        return answer(code=2001, message=exc.detail[:200], http=400)
     except Exception:  # the batch did not commit: the sender retries, as OCPI senders do
         return answer(code=3000, message="Not stored, try again", http=503)
     assert isinstance(result, JSONResponse)
     return result
-
-
-async def _guarded(apply: Callable[[], JSONResponse]) -> JSONResponse:
-    try:
-        return await run_in_threadpool(apply)
-    except Refused as refused:
-        return refused.response
-    except OcpiError as exc:
-        return _rejected(exc)
-
-
-def _rejected(exc: OcpiError) -> JSONResponse:
-    if exc.error_class == "ocpi_2003":
-        return answer(code=2003, message=exc.detail[:200], http=404)
-    return answer(code=2001, message=exc.detail[:200], http=400)

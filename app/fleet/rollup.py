@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
@@ -64,27 +65,48 @@ def matches(rule: AreaRule, location: FleetLocation) -> bool:
 
 
 def count_areas(session: Session, rules: list[AreaRule]) -> list[AreaCount]:
-    """Each area's counts: one grouped query over the EVSEs, locations matched in memory."""
-    per_location: dict[tuple[str, str], dict[str, int]] = {}
+    """Each area's counts: one grouped query over the EVSEs, one over the published
+    locations (plain rows: every page render asks), locations matched in memory."""
+    per_location: dict[tuple[str, str], tuple[int, int]] = {}  # (in service, failing)
     grouped = session.exec(
         select(FleetEvse.peer, FleetEvse.location_id, FleetEvse.status, func.count()).group_by(
             col(FleetEvse.peer), col(FleetEvse.location_id), col(FleetEvse.status)
         )
     )
     for peer, location_id, status, n in grouped:
-        per_location.setdefault((peer, location_id), {})[status] = int(n)
-    locations = list(session.exec(select(FleetLocation).where(col(FleetLocation.publish))))
+        if status in NOT_IN_SERVICE:
+            continue
+        total, failing = per_location.get((peer, location_id), (0, 0))
+        per_location[(peer, location_id)] = (
+            total + n,
+            failing + (n if status in FAILING else 0),
+        )
+    table = FleetLocation.__table__.c  # type: ignore[attr-defined]
+    located = session.connection().execute(
+        sa.select(table.peer, table.id, table.country, table.city, table.operator).where(
+            table.publish
+        )
+    )
+    locations = [(row, per_location.get((row[0], row[1]), (0, 0))) for row in located]
     found = []
     for rule in rules:
+        # Which row columns must hold which values (as `matches`, on plain rows).
+        wanted = [
+            (column, values)
+            for column, values in (
+                (0, rule.peers),
+                (1, rule.location_ids),
+                (2, rule.countries),
+                (3, rule.cities),
+                (4, rule.operators),
+            )
+            if values
+        ]
         total = failing = 0
-        for location in locations:
-            if not matches(rule, location):
-                continue
-            for status, n in per_location.get((location.peer, location.id), {}).items():
-                if status in NOT_IN_SERVICE:
-                    continue
-                total += n
-                failing += n if status in FAILING else 0
+        for row, (in_service, failing_here) in locations:
+            if all(row[column] in values for column, values in wanted):
+                total += in_service
+                failing += failing_here
         found.append(AreaCount(rule.name, total, failing))
     return found
 

@@ -3,11 +3,12 @@ enters. Services only flush; the probe run or the receiver request owns the tran
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from app.fleet.ocpi import OcpiError, parse_time
@@ -76,8 +77,36 @@ def set_evse_status(
     if evse.id is None:
         session.flush()
     assert evse.id is not None
-    session.add(EvseStatusChange(evse_id=evse.id, status=status, at=evse.status_since))
+    log_status(session, evse.id, status, evse.status_since)
     return True
+
+
+_LOG = "pharos_fleet_status_log"  # session.info key: status changes to log at the next flush
+
+
+def log_status(session: Session, evse_id: int, status: str, at: datetime) -> None:
+    """Log an EVSE's new status with the next flush, all of a flush's in one INSERT (the ORM
+    would insert them one by one to learn ids nobody needs)."""
+    pending: list[dict[str, Any]] | None = session.info.get(_LOG)
+    if pending is None:
+        pending = session.info[_LOG] = []
+        if not sa.event.contains(session, "before_flush", _write_log):
+            sa.event.listen(session, "before_flush", _write_log)
+            sa.event.listen(session, "after_soft_rollback", _forget_log)
+    pending.append({"evse_id": evse_id, "status": status, "at": at})
+
+
+def _write_log(session: Session, _flush: Any, _instances: Any) -> None:
+    pending = session.info.pop(_LOG, None)
+    if pending:
+        session.connection().execute(sa.insert(_STATUS_LOG), pending)
+
+
+def _forget_log(session: Session, _transaction: Any) -> None:
+    session.info.pop(_LOG, None)
+
+
+_STATUS_LOG = EvseStatusChange.__table__  # type: ignore[attr-defined]
 
 
 def evses_of(session: Session, peer: str, location_id: str) -> list[FleetEvse]:
@@ -89,6 +118,89 @@ def evses_of(session: Session, peer: str, location_id: str) -> list[FleetEvse]:
         .order_by(col(FleetEvse.uid))
     )
     return list(rows)
+
+
+_INDEX = "pharos_fleet_prefetched"  # session.info key: locations and EVSEs loaded ahead
+
+
+@dataclass
+class Prefetched:
+    """A location (None: unknown) and EVSEs of it by uid, loaded ahead: all of them
+    (`complete`) or those uids in `asked`. Holding them here also keeps them in the session's
+    identity map, which only holds objects weakly."""
+
+    location: FleetLocation | None
+    evses: dict[str, FleetEvse]
+    complete: bool = False
+    asked: set[str] = field(default_factory=set)
+
+
+def prefetch(
+    session: Session,
+    peer: str,
+    location_ids: Iterable[str],
+    uids: Iterable[tuple[str, str]] = (),
+) -> None:
+    """Load these locations with all their EVSEs, and the EVSEs addressed by (location id,
+    uid), in a few queries, so applying a batch of OCPI objects to them asks the database
+    nothing more (location_of and evse_of answer from the session's index) and its changes
+    are flushed together."""
+    index: dict[tuple[str, str], Prefetched] = session.info.setdefault(_INDEX, {})
+    whole = {loc for loc in location_ids if not _complete(index, peer, loc)}
+    some = [(loc, uid) for loc, uid in uids if loc not in whole]
+    fresh = sorted((whole | {loc for loc, _ in some}) - {k[1] for k in index if k[0] == peer})
+    for loc in fresh:
+        index[(peer, loc)] = Prefetched(None, {})
+    for chunk in _chunks(fresh):
+        for location in session.exec(
+            select(FleetLocation)
+            .where(FleetLocation.peer == peer)
+            .where(col(FleetLocation.id).in_(chunk))
+        ):
+            index[(peer, location.id)].location = location
+    for chunk in _chunks(sorted(whole)):
+        for evse in session.exec(
+            select(FleetEvse)
+            .where(FleetEvse.peer == peer)
+            .where(col(FleetEvse.location_id).in_(chunk))
+        ):
+            index[(peer, evse.location_id)].evses.setdefault(evse.uid, evse)
+        for loc in chunk:
+            index[(peer, loc)].complete = True
+    pairs = sorted({(loc, uid) for loc, uid in some if uid not in index[(peer, loc)].asked})
+    for batch in _chunks(pairs):
+        for evse in session.exec(
+            select(FleetEvse)
+            .where(FleetEvse.peer == peer)
+            .where(sa.tuple_(col(FleetEvse.location_id), col(FleetEvse.uid)).in_(batch))
+        ):
+            index[(peer, evse.location_id)].evses.setdefault(evse.uid, evse)
+        for loc, uid in batch:
+            index[(peer, loc)].asked.add(uid)
+
+
+def _complete(index: dict[tuple[str, str], Prefetched], peer: str, location_id: str) -> bool:
+    found = index.get((peer, location_id))
+    return found is not None and found.complete
+
+
+T = TypeVar("T")
+
+
+def _chunks(items: list[T], size: int = 400) -> Iterator[list[T]]:
+    """Slices small enough for an IN list on any database."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def forget_prefetched(session: Session) -> None:
+    """Drop the index (after a rollback it may hold objects that were never stored)."""
+    session.info.pop(_INDEX, None)
+
+
+def _indexed(session: Session, peer: str, location_id: str) -> Prefetched | None:
+    index: dict[tuple[str, str], Prefetched] | None = session.info.get(_INDEX)
+    return None if index is None else index.get((peer, location_id))
 
 
 def apply_evse(
@@ -107,7 +219,9 @@ def apply_evse(
     With `new`, a new EVSE is only added (and listed there); log_first_statuses writes its
     first status after one flush for all of them (a full read of thousands of EVSEs).
     """
+    # Everything is checked before anything changes: a refused push leaves no trace.
     at = parse_time(data["last_updated"]) if "last_updated" in data else now
+    status = _status(data["status"]) if known is not None and "status" in data else None
     evse = known
     if evse is None:
         uid = data.get("uid")
@@ -121,23 +235,37 @@ def apply_evse(
             status_since=min(at, now),
             last_updated=at,
         )
+    elif _unchanged(evse, data, at, partial=partial):
+        return evse  # a read repeating what we know: nothing to write
     if not partial or "evse_id" in data:
         evse.evse_id = _text(data.get("evse_id"), 48)
     if not partial or "connectors" in data:
         evse.max_power_kw = _power_kw(data)
     if known is None:
         session.add(evse)
+        prefetched = _indexed(session, peer, location_id)
+        if prefetched is not None:
+            prefetched.evses[evse.uid] = evse
         if new is not None:  # the caller logs the first status once ids are known
             new.append(evse)
             return evse
         session.flush()
         assert evse.id is not None
         session.add(EvseStatusChange(evse_id=evse.id, status=evse.status, at=evse.status_since))
-    elif "status" in data:
-        set_evse_status(session, evse, _status(data["status"]), at, now=now)
+    elif status is not None:
+        set_evse_status(session, evse, status, at, now=now)
     else:
         session.add(evse)
     return evse
+
+
+def _unchanged(evse: FleetEvse, data: dict[str, Any], at: datetime, *, partial: bool) -> bool:
+    """Whether an EVSE object says nothing new about a stored EVSE (most of every read)."""
+    if at != evse.last_updated or ("status" in data and data["status"] != evse.status):
+        return False
+    if (not partial or "evse_id" in data) and _text(data.get("evse_id"), 48) != evse.evse_id:
+        return False
+    return not ((not partial or "connectors" in data) and _power_kw(data) != evse.max_power_kw)
 
 
 def apply_location(
@@ -147,7 +275,7 @@ def apply_location(
     location_id = data.get("id")
     if not isinstance(location_id, str) or not location_id:
         raise OcpiError("protocol", "a Location without an id")
-    location = session.get(FleetLocation, (peer, location_id))
+    location = location_of(session, peer, location_id)
     at = parse_time(data["last_updated"]) if "last_updated" in data else now
     if location is None:
         if partial:
@@ -159,6 +287,9 @@ def apply_location(
             party_id=str(data.get("party_id", ""))[:3],
             last_updated=at,
         )
+        prefetched = _indexed(session, peer, location_id)
+        if prefetched is not None:
+            prefetched.location = location
     fields = {
         "name": 255,
         "city": 45,
@@ -177,7 +308,12 @@ def apply_location(
     applied = Applied(locations=1)
     evses = data.get("evses")
     if isinstance(evses, list):
-        known = {e.uid: e for e in evses_of(session, peer, location.id)}
+        prefetched = _indexed(session, peer, location.id)
+        known = (
+            dict(prefetched.evses)
+            if prefetched is not None and prefetched.complete
+            else {e.uid: e for e in evses_of(session, peer, location.id)}
+        )
         new: list[FleetEvse] = []
         for item in evses:
             if not isinstance(item, dict):
@@ -204,8 +340,10 @@ def log_first_statuses(session: Session, new: list[FleetEvse]) -> None:
 def apply_locations(
     session: Session, peer: str, locations: Iterable[dict[str, Any]], *, now: datetime
 ) -> Applied:
-    """Apply a read of the Locations sender interface."""
+    """Apply a read of the Locations sender interface (or a part of one)."""
     total = Applied()
+    locations = list(locations)
+    prefetch(session, peer, (d["id"] for d in locations if isinstance(d.get("id"), str)))
     for data in locations:
         done = apply_location(session, peer, data, now=now)
         total.locations += done.locations
@@ -215,8 +353,21 @@ def apply_locations(
     return total
 
 
+def location_of(session: Session, peer: str, location_id: str) -> FleetLocation | None:
+    """One location (from the identity map when prefetched: no query, no flush)."""
+    prefetched = _indexed(session, peer, location_id)
+    if prefetched is not None:
+        return prefetched.location
+    return session.get(FleetLocation, (peer, location_id))
+
+
 def evse_of(session: Session, peer: str, location_id: str, uid: str) -> FleetEvse | None:
-    """One EVSE by its OCPI address."""
+    """One EVSE by its OCPI address (from the prefetched index when it covers it)."""
+    prefetched = _indexed(session, peer, location_id)
+    if prefetched is not None and (
+        uid in prefetched.evses or prefetched.complete or uid in prefetched.asked
+    ):
+        return prefetched.evses.get(uid)
     return session.exec(
         select(FleetEvse)
         .where(FleetEvse.peer == peer)

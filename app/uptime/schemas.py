@@ -44,3 +44,42 @@ class ComponentUptime(BaseModel):
     weights: UptimeWeights
     uptime_percent: float | None
     days: list[DayUptime]
+
+
+class PeriodUptime(BaseModel):
+    """A component's or group's figures over some local days (both ends included)."""
+
+    period: str = Field(description='"2025-09" (a month), "2025" (a year), or "from/to"')
+    first_day: date
+    last_day: date
+    uptime_percent: float | None = Field(
+        description="null when the period has no time outside maintenance (or no data)"
+    )
+    minutes: dict[ComponentStatus, float] = Field(
+        description="Minutes in each status; a group's are its components' summed"
+    )
+    incidents: int = Field(
+        description="Incidents (not maintenance) open during the period that affected it"
+    )
+
+
+class RangeUptimeRow(BaseModel):
+    """A showcased component, or a group over its showcased components."""
+
+    id: str
+    name: str
+    is_group: bool
+    group_id: str | None
+    total: PeriodUptime
+    years: list[PeriodUptime]
+    months: list[PeriodUptime]
+
+
+class RangeUptime(BaseModel):
+    """Uptime of every showcased component and group over a range of local days."""
+
+    first_day: date
+    last_day: date
+    time_zone: str
+    weights: UptimeWeights
+    components: list[RangeUptimeRow]

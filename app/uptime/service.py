@@ -173,8 +173,12 @@ def daily_figures(
     last_day: date,
     now: datetime,
     tz: tzinfo,
+    kept: StoredDays | None = STORED,
 ) -> dict[str, list[DayFigures]]:
-    """Each component's figures per local day from first_day to last_day, in two queries."""
+    """Each component's figures per local day from first_day to last_day, in two queries.
+
+    `kept` None: read them anew and keep nothing (a range a reader chose, which may span years).
+    """
     ids = [c.id for c in components]
     if not ids:
         return {}
@@ -185,11 +189,11 @@ def daily_figures(
     keys = {cid: _stored_key(session, cid, [cid], marks, (first_day, last_day)) for cid in ids}
     missing = []
     for cid in ids:
-        kept = STORED.get(keys[cid])
-        if kept is None:
+        found = kept.get(keys[cid]) if kept is not None else None
+        if found is None:
             missing.append(cid)
         else:
-            stored.update(((cid, day), spent) for day, spent in kept.items())
+            stored.update(((cid, day), spent) for day, spent in found.items())
     # Plain rows, not ORM objects: a large page reads tens of thousands of them.
     table = ComponentDay.__table__  # type: ignore[attr-defined]
     fresh: dict[str, dict[date, dict[ComponentStatus, int]]] = {cid: {} for cid in missing}
@@ -201,8 +205,9 @@ def daily_figures(
             spent = dict(zip(statuses, values, strict=True))
             stored[(component_id, day)] = spent
             fresh[component_id][day] = spent
-    for cid, got in fresh.items():
-        STORED.put(keys[cid], got)
+    if kept is not None:
+        for cid, got in fresh.items():
+            kept.put(keys[cid], got)
     out: dict[str, list[DayFigures]] = {}
     span = [first_day + timedelta(days=n) for n in range(1 + (last_day - first_day).days)]
     today = now.astimezone(tz).date()
@@ -411,14 +416,26 @@ def uptime_component(session: Session, component_id: str) -> Component:
 
 
 def component_uptime(
-    session: Session, component_id: str, *, settings: Settings, now: datetime
+    session: Session,
+    component_id: str,
+    *,
+    settings: Settings,
+    now: datetime,
+    span: tuple[date, date] | None = None,
 ) -> ComponentUptime:
-    """One component's daily figures over the last 90 days, for the JSON API."""
+    """One component's daily figures over the last 90 days (or the days of `span`, both
+    included), for the JSON API."""
     component = uptime_component(session, component_id)
     weights = weights_of(settings)
-    first, last = last_days(now, settings.tz)
+    first, last = span or last_days(now, settings.tz)
     days = daily_figures(
-        session, [component], first_day=first, last_day=last, now=now, tz=settings.tz
+        session,
+        [component],
+        first_day=first,
+        last_day=last,
+        now=now,
+        tz=settings.tz,
+        kept=STORED if span is None else None,
     )[component.id]
     total = period_percent(days, weights)
     return ComponentUptime(

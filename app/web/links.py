@@ -34,7 +34,7 @@ def relative(target: str, current: str) -> str:
 
 
 # Site paths that are the same in every language (outside any /{lang}/ prefix).
-UNPREFIXED = ("/static/",)
+UNPREFIXED = ("/static/", "/api/")
 
 
 def language_prefix_of(request: Any) -> str:

@@ -41,31 +41,29 @@ def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
         return None
 
 
-class TrustedProxies:
-    """Take the client address from X-Forwarded-For, and the scheme from X-Forwarded-Proto, only
-    when the peer is a trusted proxy (PHAROS_TRUSTED_PROXIES), and only well-formed.
+class ForwardedFor:
+    """Who a request comes from, believing X-Forwarded-For only from trusted proxies
+    (PHAROS_TRUSTED_PROXIES), and only well-formed.
 
     X-Forwarded-For is read from the right: addresses of trusted proxies are skipped and the
     first other one is the client. Anything that is not an IP address (a long string, a name,
-    a port) ends the search and the nearest proxy's address is used instead, so the audit log
-    and the sign-in limits never see a client address a request made up.
+    a port) ends the search and the nearest proxy's address is used instead, so the audit log,
+    the request log and the rate limits never see a client address a request made up.
     """
 
-    def __init__(self, app: ASGIApp, *, trusted: str) -> None:
-        self.app = app
+    def __init__(self, trusted: str) -> None:
         self.trusted = _networks(trusted)
 
     def _is_trusted(self, address: ipaddress.IPv4Address | ipaddress.IPv6Address | None) -> bool:
         return address is not None and any(address in net for net in self.trusted)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def resolve(self, scope: Scope) -> Scope:
+        """The scope as the client sent it: its client (and scheme) behind trusted proxies."""
         if scope["type"] != "http" or not scope.get("client"):
-            await self.app(scope, receive, send)
-            return
+            return scope
         peer = _address(scope["client"][0])
         if not self._is_trusted(peer):
-            await self.app(scope, receive, send)
-            return
+            return scope
         forwarded: list[str] = []
         proto = None
         for name, value in scope.get("headers", []):
@@ -81,10 +79,26 @@ class TrustedProxies:
             client = (str(address), 0)
             if not self._is_trusted(address):
                 break
-        scope = dict(scope, client=client)
+        resolved = dict(scope, client=client)
         if proto in ("http", "https"):
-            scope["scheme"] = proto
-        await self.app(scope, receive, send)
+            resolved["scheme"] = proto
+        return resolved
+
+    def client(self, scope: Scope) -> str:
+        """The client's address, as `resolve` finds it ("-" when there is none)."""
+        client = self.resolve(scope).get("client")
+        return str(client[0])[:64] if client else "-"
+
+
+class TrustedProxies:
+    """Hand the app the request as the client sent it (see ForwardedFor)."""
+
+    def __init__(self, app: ASGIApp, *, trusted: str) -> None:
+        self.app = app
+        self.forwarded = ForwardedFor(trusted)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(self.forwarded.resolve(scope), receive, send)
 
 
 class RelativeRedirects:

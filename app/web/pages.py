@@ -10,7 +10,8 @@ from fastapi.responses import HTMLResponse
 
 from app.cacheable import PublicRoute
 from app.page import page_info
-from app.web import front_page, views
+from app.uptime import ranges as uptime_ranges
+from app.web import front_page, uptime_range, views
 from app.web import history as history_views
 from app.web import uptime_page as uptime_pages
 from app.web.reader import Reader, ReaderDep
@@ -75,18 +76,33 @@ def history_month(
     return render(r.request, "history.html", view=view)
 
 
-def _uptime(r: Reader, number: int) -> HTMLResponse:
+def _uptime(r: Reader, number: int, first: str | None, to: str | None) -> HTMLResponse:
+    today = r.now.astimezone(r.settings.tz).date()
+    span = uptime_ranges.parse_range(first, to, today=today)
+    if span is not None:  # a range the reader chose (app.web.uptime_range)
+        chosen = uptime_range.range_page(r.session, r.settings, r.now, span, number)
+        return render(r.request, "uptime_range.html", view=chosen)
     view = uptime_pages.uptime_page(r.session, r.settings, r.now, number)
-    return render(r.request, "uptime.html", view=view)
+    form = uptime_range.default_form(r.settings, r.now)
+    return render(r.request, "uptime.html", view=view, form=form)
+
+
+RangeFrom = Annotated[str | None, Query(alias="from")]
 
 
 @router.get("/uptime/")
-def uptime(r: ReaderDep) -> HTMLResponse:
-    """Monthly uptime calendars of the showcased components, the first page of them."""
-    return _uptime(r, 1)
+def uptime(r: ReaderDep, first: RangeFrom = None, to: str | None = None) -> HTMLResponse:
+    """Monthly uptime calendars of the showcased components, the first page of them; or,
+    with `?from=YYYY-MM-DD&to=YYYY-MM-DD`, their figures over that range."""
+    return _uptime(r, 1, first, to)
 
 
 @router.get("/uptime/{number:int}/")
-def uptime_page(r: ReaderDep, number: Annotated[int, Path(ge=1, le=10_000)]) -> HTMLResponse:
-    """Page `number` of the uptime calendars (page 1 is /uptime/)."""
-    return _uptime(r, number)
+def uptime_page(
+    r: ReaderDep,
+    number: Annotated[int, Path(ge=1, le=10_000)],
+    first: RangeFrom = None,
+    to: str | None = None,
+) -> HTMLResponse:
+    """Page `number` of the uptime calendars (page 1 is /uptime/), or of a range's figures."""
+    return _uptime(r, number, first, to)

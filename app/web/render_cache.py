@@ -94,6 +94,7 @@ class RenderCache:
         ttl_seconds: float = 60.0,
         poll_seconds: float = 0.5,
         is_cacheable: Callable[[str], bool],
+        uncached: Callable[[str, bytes], bool] = lambda path, query: False,
         localize: Callable[[Scope], str] = _path,
         varies_by_language: Callable[[str], bool] = lambda path: False,
         on_create: Callable[[RenderCache], None] | None = None,
@@ -104,6 +105,7 @@ class RenderCache:
         self.ttl = ttl_seconds
         self.poll_seconds = poll_seconds
         self.is_cacheable = is_cacheable
+        self.uncached = uncached  # (path, query): a public read answered afresh, never kept
         self.localize = localize
         self.varies_by_language = varies_by_language
         url = urlsplit(public_url)
@@ -163,7 +165,9 @@ class RenderCache:
         if scope["method"] not in ("GET", "HEAD"):
             await self._write(scope, receive, send)
             return
-        if not self.is_cacheable(scope["path"]):
+        if not self.is_cacheable(scope["path"]) or self.uncached(
+            scope["path"], scope.get("query_string", b"")
+        ):
             await self.app(scope, receive, send)
             return
         if not self._outer:

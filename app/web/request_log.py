@@ -1,10 +1,12 @@
-"""One log line per request: method, path, status and time taken, never a secret.
+"""One log line per request: client, method, path, status and time taken, never a secret.
 
-`GET /api/v2/summary.json 200 1.4ms`. The query string is left out (it may carry anything), and
-a path segment that looks like a token (20 or more URL-safe characters, like the unsubscribe
-links' tokens) is written as `*`. Headers are never logged, so neither are bearer tokens nor
-session cookies. The server wraps the whole app with it (app/server.py), so answers from the
-render cache's hit path are logged too.
+`203.0.113.7 GET /api/v2/summary.json 200 1.4ms`. The client is the one the app believes:
+behind a trusted proxy (PHAROS_TRUSTED_PROXIES) the forwarded client, not the proxy
+(app/web/origin.py). The query string is left out (it may carry anything), and a path segment
+that looks like a token (20 or more URL-safe characters, like the unsubscribe links' tokens)
+is written as `*`. Headers are never logged, so neither are bearer tokens nor session cookies.
+The server wraps the whole app with it (app/server.py), so answers from the render cache's hit
+path are logged too.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import sys
 import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.web.origin import ForwardedFor
 
 log = logging.getLogger("pharos.http")
 SECRET_LIKE = re.compile(r"^[A-Za-z0-9_.-]{20,}$")  # signed subscriber links have a dot
@@ -29,8 +33,9 @@ def loggable_path(path: str) -> str:
 class RequestLog:
     """Logs each HTTP request once it is answered (or fails without an answer: status 500)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, trusted: str) -> None:
         self.app = app
+        self.forwarded = ForwardedFor(trusted)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -50,7 +55,8 @@ class RequestLog:
         finally:
             took = (time.perf_counter() - started) * 1000
             path = loggable_path(scope.get("root_path", "") + scope["path"])
-            log.info("%s %s %d %.1fms", scope["method"], path, status, took)
+            client = self.forwarded.client(scope)
+            log.info("%s %s %s %d %.1fms", client, scope["method"], path, status, took)
 
 
 def configure(level: str) -> None:

@@ -11,7 +11,7 @@ from functools import lru_cache
 
 from markupsafe import Markup, escape
 
-from app import i18n, labels
+from app import i18n, labels, text
 from app.i18n import _, ngettext
 from app.models import ComponentStatus
 from app.timefmt import day_heading
@@ -259,7 +259,7 @@ def day_label(figures: DayFigures, incidents: Sequence[IncidentRef]) -> str:
         "figures": ", ".join(trouble) if trouble else _("no downtime"),
     }
     if incidents:
-        names = [i.name for i in incidents[:LABEL_INCIDENTS]]
+        names = [text.isolate(i.name) for i in incidents[:LABEL_INCIDENTS]]
         if len(incidents) > LABEL_INCIDENTS:
             more = len(incidents) - LABEL_INCIDENTS
             names.append(ngettext("%(num)d more", "%(num)d more", more) % {"num": more})

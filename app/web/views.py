@@ -10,7 +10,7 @@ from babel.lists import format_list
 from markupsafe import Markup
 from sqlmodel import Session
 
-from app import i18n, labels, timefmt
+from app import i18n, labels, text, timefmt
 from app.components import service as components
 from app.config import Settings
 from app.incidents import read as incidents
@@ -81,6 +81,7 @@ def affected_sentence(names: list[tuple[str | None, str]]) -> str:
     """Statuspage's list style: "A and B", "Group (X, Y), A, and B"."""
     grouped: dict[str | None, list[str]] = {}
     order: list[str] = []
+    names = [(None if g is None else text.isolate(g), text.isolate(n)) for g, n in names]
     for group, name in names:
         if group is None:
             order.append(name)

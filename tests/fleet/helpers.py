@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 import uvicorn
+from sqlalchemy.engine import Engine
 
 from app.config import Settings
 from app.fleet.probe import OcpiPoller
@@ -77,3 +79,59 @@ def serve_pharos(settings: Settings) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+class Transactions:
+    """The SQL statements of every committed transaction, on any engine, while recording:
+    [(statement, rows it was executed for)] per transaction."""
+
+    def __init__(self) -> None:
+        self.committed: list[list[tuple[str, int]]] = []
+        self._open: dict[int, list[tuple[str, int]]] = {}
+        self._lock = threading.Lock()
+
+    def _execute(
+        self, conn: Any, _cursor: Any, statement: str, params: Any, _context: Any, many: bool
+    ) -> None:
+        rows = len(params) if many else 1
+        with self._lock:
+            self._open.setdefault(id(conn), []).append((statement, rows))
+
+    def _commit(self, conn: Any) -> None:
+        with self._lock:
+            self.committed.append(self._open.pop(id(conn), []))
+
+    def _rollback(self, conn: Any) -> None:
+        with self._lock:
+            self._open.pop(id(conn), None)
+
+    def writing(self, table: str) -> list[list[tuple[str, int]]]:
+        """The committed transactions that wrote to this table, with those statements only."""
+        found = []
+        for statements in self.committed:
+            mine = [
+                (sql, rows)
+                for sql, rows in statements
+                if sql.startswith((f"UPDATE {table} ", f"INSERT INTO {table} "))
+            ]
+            if mine:
+                found.append(mine)
+        return found
+
+
+@contextmanager
+def transactions() -> Iterator[Transactions]:
+    """Record the transactions committed meanwhile (SQLAlchemy engine events)."""
+    seen = Transactions()
+    hooks: list[tuple[str, Callable[..., None]]] = [
+        ("before_cursor_execute", seen._execute),
+        ("commit", seen._commit),
+        ("rollback", seen._rollback),
+    ]
+    for name, hook in hooks:
+        sa.event.listen(Engine, name, hook)
+    try:
+        yield seen
+    finally:
+        for name, hook in hooks:
+            sa.event.remove(Engine, name, hook)

@@ -1,5 +1,6 @@
-"""Group commit of pushes: many at once are one transaction (one data-version bump), each in
-its savepoint, so a bad one fails alone and the others are stored."""
+"""Group commit of pushes: many at once are one transaction (one data-version bump), their
+changes flushed together (one UPDATE, one INSERT); a bad one fails alone and the others are
+stored."""
 
 from __future__ import annotations
 
@@ -10,13 +11,16 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from app import data_version
+from app.config import Settings
 from app.db import unit_of_work
 from app.fleet import store
 from app.fleet.batch import Apply, GroupCommit
 from app.fleet.ocpi import OcpiError
+from app.fleet.probe import OcpiPoller
 from app.models import EvseStatusChange, FleetEvse
-from peers.ocpi import make_location
+from peers.ocpi import Cpo, make_location, serve
 from tests.conftest import FakeClock
+from tests.fleet.helpers import ocpi_probe, run_once, seed, serve_pharos, transactions
 
 T0 = datetime(2025, 9, 7, 8, 0, tzinfo=UTC)
 
@@ -86,3 +90,31 @@ def test_a_failed_commit_answers_every_sender(engine: Engine, clock: FakeClock) 
     first, second = asyncio.run(twice())
     assert first == "stored"
     assert isinstance(second, Exception)  # the unique (peer, location, uid) refused it
+
+
+def test_a_burst_of_pushes_is_one_update_and_one_insert_per_batch(
+    settings: Settings, engine: Engine, clock: FakeClock
+) -> None:
+    peer = Cpo()
+    seed(peer, T0, cities={"Oslo": 6}, evses=5)
+    with serve(peer), serve_pharos(settings) as url:
+        poller = OcpiPoller(engine, settings.model_copy(update={"public_url": url}), clock=clock)
+        assert run_once(poller, ocpi_probe(peer)).ok
+        at = datetime.now(UTC)
+        changes = [
+            (f"OSL-{n}", f"OSL-{n}-{e}", "CHARGING", at) for n in range(1, 7) for e in range(1, 6)
+        ]
+        with transactions() as seen:
+            assert peer.push_burst(changes) == [200] * 30
+    batches = seen.writing("fleet_evse")
+    assert sum(rows for batch in batches for _, rows in batch) == 30  # executemany's rows
+    assert len(batches) < 30  # pushes arriving together were written together
+    for statements in batches:  # ... each kind of change in one statement
+        assert [sql.split(" (")[0].split(" SET")[0] for sql, _ in statements] == [
+            "UPDATE fleet_evse"
+        ]
+    logged = seen.writing("evse_status_change")
+    assert len(logged) == len(batches)
+    assert all(len(statements) == 1 for statements in logged), logged
+    with unit_of_work(engine) as session:
+        assert {e.status for e in session.exec(select(FleetEvse))} == {"CHARGING"}

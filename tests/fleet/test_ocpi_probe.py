@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 
 from app.config import Settings
 from app.db import unit_of_work
+from app.fleet import probe as probe_module
 from app.fleet.config import FleetConfigError
 from app.fleet.ocpi import read_token
 from app.fleet.probe import OcpiPoller
@@ -33,7 +34,7 @@ from app.probes.runner import ProbeRunner, probe_client
 from peers.net import free_port
 from peers.ocpi import Cpo, decode_token, encode_token, make_location, serve
 from tests.conftest import FakeClock
-from tests.fleet.helpers import ocpi_probe, run_once, seed, serve_pharos
+from tests.fleet.helpers import ocpi_probe, run_once, seed, serve_pharos, transactions
 
 T0 = datetime(2025, 9, 7, 8, 0, tzinfo=UTC)
 
@@ -95,6 +96,21 @@ def test_handshake_then_full_read_across_pages(
     cpo.log.clear()
     assert run_once(OcpiPoller(engine, settings, clock=clock), probe).ok
     assert not [entry for entry in cpo.log if entry[0] == "POST"]
+
+
+def test_a_read_is_stored_a_few_locations_per_transaction(
+    cpo: Cpo, settings: Settings, engine: Engine, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Other writers (pushes, staff) wait for SQLite's write lock while a transaction holds it:
+    # a full read of thousands of EVSEs must not be one transaction.
+    monkeypatch.setattr(probe_module, "READ_CHUNK", 2)
+    with transactions() as seen:
+        assert run_once(OcpiPoller(engine, settings, clock=clock), ocpi_probe(cpo)).ok
+    chunks = seen.writing("fleet_evse")
+    assert len(chunks) == 4  # 7 locations, 2 at a time
+    with unit_of_work(engine) as session:
+        assert len(evses(session)) == 14
+        assert session.get(FleetPeer, "roaming").synced_to is not None  # type: ignore[union-attr]
 
 
 def test_incremental_reads_ask_for_changes_since_the_last_read(

@@ -4,10 +4,12 @@ text stored before the checks; bidirectional overrides refused in identifiers an
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import feedparser
 import pytest
+from bs4 import BeautifulSoup, Tag
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
@@ -56,6 +58,53 @@ def test_free_text_may_hold_bidi_controls_but_is_isolated_where_shown(
     page = client.get(f"/incidents/{incident['id']}")
     assert f"<bdi>Delays {RLO}in Oslo</bdi>" in page.text
     assert f"<bdi>Delays {RLO}in Oslo</bdi>" in client.get("/").text
+
+
+def isolated(node: Tag) -> bool:
+    """Whether bidirectional controls in this element's text end with an isolating ancestor
+    (<bdi>, or any element with a dir attribute: both isolate by default in HTML)."""
+    return any(a.name == "bdi" or a.has_attr("dir") for a in [node, *node.parents] if a.name)
+
+
+def test_every_public_page_isolates_stored_free_text(
+    staff: TestClient, client: TestClient, engine: Engine
+) -> None:
+    """Names, descriptions and update bodies with a right-to-left override, as free text
+    allows and an older version stored even in names: on no public page can one reorder the
+    text around it."""
+    group = make_component(staff, name="Backend", group=True)
+    ocpp = make_component(staff, name="OCPP", group_id=group["id"], showcase=True)
+    incident = open_incident(
+        staff,
+        name=f"Delays {RLO}in Oslo",
+        body=f"Chargers {RLO}report late. **Still** {RLO}investigating.",
+        components={ocpp["id"]: "major_outage"},
+    )
+    with unit_of_work(engine) as session:  # as an older version let it in
+        for row in (session.get(Component, ocpp["id"]), session.get(Component, group["id"])):
+            assert row is not None
+            row.name = f"{row.name} {RLO}xe.lave"
+            row.description = f"Core {RLO}API"
+            session.add(row)
+    pages = ["/", f"/incidents/{incident['id']}", "/history", "/uptime", "/subscribe", "/embed/"]
+    for path in pages:
+        answer = client.get(path)
+        assert answer.status_code == 200, (path, answer.text)
+        soup = BeautifulSoup(answer.text, "html.parser")
+        shown = [t for t in soup.find_all(string=lambda s: s and RLO in s) if t.parent]
+        assert shown or path == "/embed/", path
+        for text in shown:
+            parent = text.parent
+            assert parent is not None
+            if parent.name in ("title", "script", "style") or parent.name == "[document]":
+                continue
+            if RLO not in re.sub("\u2068[^\u2069]*\u2069", "", str(text)):
+                continue  # isolated in the text itself (FSI ... PDI)
+            assert isolated(parent), (path, parent.name, str(parent)[:200])
+    # Plain text joins names into a sentence: each name carrying controls is isolated there
+    # (U+2068 FIRST STRONG ISOLATE ... U+2069 POP DIRECTIONAL ISOLATE).
+    page = client.get(f"/incidents/{incident['id']}").text
+    assert f"\u2068OCPP {RLO}xe.lave\u2069" in page
 
 
 @pytest.mark.parametrize(
