@@ -154,7 +154,7 @@ def test_double_opt_in_then_every_incident_event_threaded(
     assert confirmation["Subject"] == "[Zaptec Status] Confirm your subscription"
     assert confirmation["From"].addresses[0].addr_spec == "status@zaptec.example"
     assert "48 hours" in body_text(confirmation, "plain")
-    assert "Confirm subscription" in body_text(confirmation, "html")
+    assert "Confirm your subscription" in body_text(confirmation, "html")
     confirm(client, smtp)
 
     incident = open_incident(
