@@ -78,6 +78,16 @@ class Settings(BaseSettings):
     webhook_allow_private: bool = Field(
         default=False, description="Allow webhook URLs on loopback/private networks"
     )
+    ocpi_allow_private: bool = Field(
+        default=False,
+        description="Allow URLs an OCPI platform hands out on loopback/private networks "
+        "(those on the configured versions URL's host are always allowed)",
+    )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Encrypts credentials Pharos must send back (the OCPI Token C) in the "
+        "database; a long random string, kept out of the database",
+    )
     webhook_timeout_seconds: float = Field(
         default=15.0, gt=0, le=60, description="Per-request timeout of a webhook delivery"
     )

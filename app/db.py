@@ -7,6 +7,7 @@ is done, or roll all of it back when it fails. Services only ``flush()``.
 
 from __future__ import annotations
 
+import hashlib
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -107,6 +108,17 @@ def read_session(engine: Engine) -> Iterator[Session]:
     """A session for reads only (never takes SQLite's write lock); nothing is committed."""
     with Session(read_only(engine)) as session:
         yield session
+
+
+def advisory_lock(session: Session, key: str) -> None:
+    """Serialize writers of `key` until the transaction ends: a PostgreSQL advisory lock.
+
+    Nothing on SQLite, where every write transaction already holds the one write lock
+    (BEGIN IMMEDIATE). For a read-count-then-write that must not let two replicas both pass.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        digest = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": digest})
 
 
 T = TypeVar("T")

@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.engine import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from app import i18n, text
 from app.admin.app import install as install_admin
@@ -38,7 +39,7 @@ from app.publishing.export import SiteExporter
 from app.subscribers import abuse
 from app.subscribers.api import router as subscribers_router
 from app.uptime.api import router as uptime_router
-from app.web import api_docs, language, links, openapi, uptime_range
+from app.web import api_docs, front_page, language, links, openapi, uptime_range
 from app.web.badges import router as badges_router
 from app.web.brand import router as brand_router
 from app.web.cors import PublicApiCors
@@ -50,6 +51,7 @@ from app.web.metrics import build_registry
 from app.web.metrics import router as metrics_router
 from app.web.origin import AuditOrigin, RelativeRedirects, TrustedProxies
 from app.web.pages import router as pages_router
+from app.web.per_version import PerVersion
 from app.web.reliability import router as reliability_router
 from app.web.render_cache import RenderCache
 from app.web.security import SecurityHeaders
@@ -89,6 +91,7 @@ async def _authenticated(request: Request) -> bool:
 
 
 HTTP_CODES = {
+    400: "bad_request",
     401: "unauthorized",
     403: "forbidden",
     404: "not_found",
@@ -156,19 +159,34 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = _allowed_methods(request)
         if _wants_json(request) or exc.status_code not in (404, 405):
             code = HTTP_CODES.get(exc.status_code, "http_error")
             return JSONResponse(
-                {"detail": exc.detail, "code": code},
-                status_code=exc.status_code,
-                headers=exc.headers,
+                {"detail": exc.detail, "code": code}, status_code=exc.status_code, headers=headers
             )
-        return page(
-            request,
-            exc.status_code,
-            i18n.gettext("Not found"),
-            i18n.gettext("There is no page at this address."),
-        )
+        if exc.status_code == 405:
+            title = i18n.gettext("Can't show this page")
+            message = f"This address answers {headers['Allow']} only."
+        else:
+            title = i18n.gettext("Not found")
+            message = i18n.gettext("There is no page at this address.")
+        answer = page(request, exc.status_code, title, message)
+        answer.headers.update(headers)
+        return answer
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route at this path answers (the router names only the first route's,
+    so `OPTIONS /api/v1/incidents` said `Allow: GET` although POST works too)."""
+    allowed: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            allowed |= getattr(route, "methods", None) or set()
+    return ", ".join(sorted(allowed))
 
 
 HEALTH_TIMEOUT_SECONDS = 2.0
@@ -222,6 +240,7 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.per_version = PerVersion()  # parts of public answers shared within a version
     app.state.engine = engine = create_db_engine(settings.database_url)
     app.state.subscribe_throttle = abuse.subscribe_throttle(
         settings.subscribe_limit_per_address, settings.subscribe_limit_per_target
@@ -246,6 +265,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.metrics_registry.register(ProbeCollector(engine, probes))
     templates = Jinja2Templates(directory=TEMPLATES_DIR)
     templates.env.globals["href"] = links.href
+    templates.env.globals["kept_row"] = front_page.kept_row
     templates.env.filters["bdi"] = text.bdi
     templates.env.globals["href_language"] = links.href_language
     templates.env.globals["languages"] = [(c, i18n.language_name(c)) for c in i18n.LANGUAGES]

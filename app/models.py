@@ -174,10 +174,12 @@ class Incident(SQLModel, table=True):
     # Automation (probes) tells this incident's story until a person posts an update.
     automated: bool = Field(default=False)
     created_at: datetime = Field(sa_type=UTCDateTime)
-    updated_at: datetime = Field(sa_type=UTCDateTime)
+    # Indexed: the page's last change (max updated_at) is read by every public answer, and
+    # the uptime bars look for incidents open in their window (resolved_at).
+    updated_at: datetime = Field(sa_type=UTCDateTime, index=True)
     started_at: datetime = Field(sa_type=UTCDateTime, index=True)
     monitoring_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     postmortem_body: str | None = Field(default=None, sa_type=sa.Text)
     postmortem_body_updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     postmortem_published_body: str | None = Field(default=None, sa_type=sa.Text)
@@ -635,6 +637,8 @@ class FleetLocation(SQLModel, table=True):
     operator: str | None = Field(default=None, max_length=255)
     publish: bool = Field(default=True)
     last_updated: datetime = Field(sa_type=UTCDateTime)
+    # OCPI Hours (twentyfourseven, regular_hours, exceptional openings/closings); None: unknown.
+    opening_times: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
 
 
 class FleetEvse(SQLModel, table=True):
@@ -652,6 +656,8 @@ class FleetEvse(SQLModel, table=True):
     status_since: datetime = Field(sa_type=UTCDateTime)
     last_updated: datetime = Field(sa_type=UTCDateTime)
     max_power_kw: float | None = None
+    # Connector id -> the fields its power follows (app.fleet.store.POWER_FIELDS).
+    connectors: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
 
 
 class EvseStatusChange(SQLModel, table=True):
@@ -696,3 +702,21 @@ class ReliabilityExclusion(SQLModel, table=True):
     note: str | None = Field(default=None, max_length=500)
     created_by: str = Field(max_length=255)
     created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class RateHit(SQLModel, table=True):
+    """One accepted attempt against a rate limit (public subscriptions), shared by every
+    replica through the database. The key is a SHA-256 of what is limited (a client address, a
+    target), so no address is kept in plain text; rows older than the window are deleted."""
+
+    __tablename__ = "rate_hit"
+    __table_args__ = (
+        sa.Index("ix_rate_hit_kind_key_at", "kind", "key", "at"),
+        sa.Index("ix_rate_hit_at", "at"),
+        {"info": {"data_version": False}},
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16)
+    key: str = Field(max_length=64)
+    at: datetime = Field(sa_type=UTCDateTime)

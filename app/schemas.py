@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Annotated
+import re
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, PlainSerializer, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BeforeValidator,
+    Field,
+    PlainSerializer,
+    Strict,
+    StringConstraints,
+)
 
 from app import timefmt
 from app.text import refuse_bidi, refuse_controls
@@ -29,6 +38,24 @@ def _to_utc(value: datetime) -> datetime:
     return utc
 
 
+# What the OpenAPI document promises: RFC 3339 text, never a number of seconds (which pydantic
+# would otherwise read as a Unix time, so `"started_at": 0` became 1970).
+_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _date_time_text(value: Any) -> Any:
+    if isinstance(value, datetime) or (isinstance(value, str) and _DATE_TIME.match(value)):
+        return value
+    raise ValueError("a date-time is RFC 3339 text with an offset, e.g. 2025-09-07T11:12:00+02:00")
+
+
+def _date_text(value: Any) -> Any:
+    if isinstance(value, date) or (isinstance(value, str) and _DATE.fullmatch(value)):
+        return value
+    raise ValueError("a date is text as YYYY-MM-DD")
+
+
 def _api_time(value: datetime) -> str:
     return timefmt.iso(value)
 
@@ -41,26 +68,47 @@ ApiTime = Annotated[datetime, PlainSerializer(_api_time, return_type=str, when_u
 # Input datetimes must carry an offset (naive ones are rejected with 422); stored as UTC.
 UtcDatetime = Annotated[
     AwareDatetime,
+    BeforeValidator(_date_time_text),
     AfterValidator(_to_utc),
     PlainSerializer(_api_time, return_type=str, when_used="json"),  # echoed as ApiTime
 ]
 
+# A calendar day in input: "YYYY-MM-DD" only.
+Day = Annotated[date, BeforeValidator(_date_text)]
+# A true/false in a JSON body: JSON's true or false only (not 0, 1 or "yes").
+Flag = Annotated[bool, Strict()]
+# A count in a JSON body: an integer the databases can store (a bigger one was a 500).
+Count = Annotated[int, Strict()]
+COUNT_MAX = 2**31 - 1
+
 # Text refuses what XML can't carry (app/text.py): a 422 naming the character, not broken feeds.
+# The document says so too (a pattern only in the schema: the validators name the character).
+_NO_CONTROLS = Field(json_schema_extra={"pattern": "^[^\u0000-\u0008\u000b\u000c\u000e-\u001f]*$"})
+_NO_CONTROLS_OR_BIDI = Field(
+    json_schema_extra={
+        "pattern": "^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u202a-\u202e\u2066-\u2069]*$"
+    }
+)
 Name = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX),
     AfterValidator(refuse_controls),
+    _NO_CONTROLS,
 ]
 # A name that identifies something (a component): no bidirectional overrides either.
-IdentifierName = Annotated[Name, AfterValidator(refuse_bidi)]
+IdentifierName = Annotated[Name, AfterValidator(refuse_bidi), _NO_CONTROLS_OR_BIDI]
 Body = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=BODY_MAX),
     AfterValidator(refuse_controls),
+    _NO_CONTROLS,
 ]
 PostmortemBody = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=POSTMORTEM_MAX),
     AfterValidator(refuse_controls),
+    _NO_CONTROLS,
 ]
-Description = Annotated[str, StringConstraints(max_length=2_000), AfterValidator(refuse_controls)]
+Description = Annotated[
+    str, StringConstraints(max_length=2_000), AfterValidator(refuse_controls), _NO_CONTROLS
+]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -21,24 +22,61 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_http(url: str, deadline: float = 30) -> None:
-    """Wait until url answers."""
+def wait_http(
+    url: str, deadline: float = 30, process: subprocess.Popen[bytes] | None = None
+) -> None:
+    """Wait until url answers (or the process serving it has died)."""
     end = time.monotonic() + deadline
     while time.monotonic() < end:
+        if process is not None and process.poll() is not None:
+            raise SystemExit(f"the server for {url} exited with {process.returncode}")
         try:
-            httpx.get(url, timeout=1)
+            httpx.get(url, timeout=5)
             return
         except httpx.TransportError:
-            time.sleep(0.1)
-    raise SystemExit(f"{url} did not answer")
+            time.sleep(0.2)
+    raise SystemExit(f"{url} did not answer in {deadline:.0f} s")
+
+
+def tree_pids(pid: int) -> list[int]:
+    """A process and its descendants (granian serves from child processes)."""
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    out, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        out.append(current)
+        todo.extend(parents.get(current, []))
+    return out
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process and its descendants so far (from /proc)."""
+    total = 0
+    for one in tree_pids(pid):
+        try:
+            fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def peak_rss_mb(pid: int) -> float:
-    """Peak resident memory of a process, from /proc."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+    """Peak resident memory of a process, from /proc; of the largest process in its tree
+    (granian serves from a child process)."""
+    peaks = []
+    for one in tree_pids(pid):
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{one}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peaks.append(int(line.split()[1]) / 1024)
+    return max(peaks, default=float("nan"))
 
 
 def pharos_env(**settings: str) -> dict[str, str]:
@@ -48,23 +86,17 @@ def pharos_env(**settings: str) -> dict[str, str]:
     return env
 
 
-def start_pharos(env: dict[str, str], port: int, cwd: Path, *args: str) -> subprocess.Popen[bytes]:
-    """`pharos serve` on a loopback port, once /healthz answers."""
+def start_pharos(
+    env: dict[str, str], port: int, cwd: Path, *args: str, deadline: float = 300
+) -> subprocess.Popen[bytes]:
+    """`pharos serve` on a loopback port, once /healthz answers (a loaded machine may take
+    minutes to start it; a server that dies is reported at once)."""
     server = subprocess.Popen([str(PHAROS), "serve", "--port", str(port), *args], env=env, cwd=cwd)
-    wait_http(f"http://127.0.0.1:{port}/healthz", deadline=60)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/healthz", deadline=deadline, process=server)
+    except BaseException:
+        server.terminate()
+        server.wait(timeout=20)
+        raise
     return server
 
-
-def process_tree(pid: int) -> list[int]:
-    """A process and its descendants (granian serves from forked worker processes)."""
-    pids = [pid]
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        for child in (task / "children").read_text().split():
-            pids += process_tree(int(child))
-    return pids
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used so far, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

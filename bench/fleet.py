@@ -23,6 +23,7 @@ import json
 import os
 import random
 import re
+import secrets
 import statistics
 import subprocess
 import tempfile
@@ -231,6 +232,7 @@ slow = "5s"
             probes_file=str(work / "probes.toml"),
             fleet_file=str(work / "fleet.toml"),
             log_level="warning",
+            secret_key=secrets.token_urlsafe(32),  # encrypts the Token C it stores
         )
         # The machine may be shared: give the server time to start.
         server = subprocess.Popen([str(PHAROS), "serve", "--port", str(port)], env=env, cwd=work)

@@ -142,9 +142,17 @@ class Cpo:
     reject_all: bool = False  # every token is refused (401)
     delay: float = 0.0  # seconds before every answer
     fail_5xx: int = 0  # answer this many requests with 503 before serving again
+    hand_out_host: str | None = None  # the host in the URLs it hands out (e.g. "localhost")
     log: list[tuple[str, str, str]] = field(default_factory=list)  # (method, path, query)
     pushes: list[tuple[str, int]] = field(default_factory=list)  # (url, client's answer)
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def handed_url(self) -> str:
+        """The base of the URLs this CPO hands out (its own, unless hand_out_host says)."""
+        if self.hand_out_host is None:
+            return self.base_url
+        return self.base_url.replace("127.0.0.1", self.hand_out_host, 1)
 
     # --- data the tests change ---
     def add(self, location: dict[str, Any]) -> None:
@@ -212,6 +220,58 @@ class Cpo:
 
         return asyncio.run(send())
 
+    def push_connector(
+        self,
+        location_id: str,
+        uid: str,
+        connector_id: str,
+        fields: dict[str, Any],
+        at: datetime,
+        *,
+        patch: bool = False,
+    ) -> httpx.Response:
+        """Add or replace a connector (PUT), or change some of its fields (PATCH), here and
+        at the client's receiver interface."""
+        stamp = ocpi_time(at)
+        body = {**fields, "last_updated": stamp} if patch else {**fields, "id": connector_id}
+        body["last_updated"] = stamp
+        with self.lock:
+            location = self.locations[location_id]
+            evse = next(e for e in location["evses"] if e["uid"] == uid)
+            connectors = [c for c in evse["connectors"] if c["id"] != connector_id]
+            old: dict[str, Any] = next(
+                (c for c in evse["connectors"] if c["id"] == connector_id), {}
+            )
+            connectors.append({**old, **body} if patch else body)
+            evse["connectors"] = connectors
+            evse["last_updated"] = location["last_updated"] = stamp
+        with httpx.Client(trust_env=False, timeout=10) as http:
+            base = self._client_locations(http)
+            url = f"{base}/{COUNTRY_CODE}/{PARTY_ID}/{location_id}/{uid}/{connector_id}"
+            auth = {"Authorization": encode_token(self.client_token_b or "")}
+            answer = http.request("PATCH" if patch else "PUT", url, json=body, headers=auth)
+        self.pushes.append((url, answer.status_code))
+        return answer
+
+    def push_locations(self, location_ids: list[str]) -> list[int]:
+        """PUT whole Locations to the client all at once (returns the HTTP statuses)."""
+        with httpx.Client(trust_env=False, timeout=10) as http:
+            base = self._client_locations(http)
+        auth = {"Authorization": encode_token(self.client_token_b or "")}
+
+        async def send() -> list[int]:
+            limits = httpx.Limits(max_connections=len(location_ids))
+            async with httpx.AsyncClient(trust_env=False, timeout=10, limits=limits) as http:
+
+                async def one(location_id: str) -> int:
+                    url = f"{base}/{COUNTRY_CODE}/{PARTY_ID}/{location_id}"
+                    body = self.locations[location_id]
+                    return (await http.put(url, json=body, headers=auth)).status_code
+
+                return list(await asyncio.gather(*map(one, location_ids)))
+
+        return asyncio.run(send())
+
     def push_location(self, location_id: str, *, token: str | None = None) -> int:
         """PUT a whole Location to the client (returns the HTTP status)."""
         with httpx.Client(trust_env=False, timeout=10) as http:
@@ -249,13 +309,13 @@ def build_app(cpo: Cpo) -> Starlette:
         token = gate(request, allow_a=True)
         if isinstance(token, Response):
             return token
-        return JSONResponse(envelope([{"version": VERSION, "url": f"{cpo.base_url}/ocpi/2.2.1"}]))
+        return JSONResponse(envelope([{"version": VERSION, "url": f"{cpo.handed_url}/ocpi/2.2.1"}]))
 
     def details(request: Request) -> Response:
         token = gate(request, allow_a=True)
         if isinstance(token, Response):
             return token
-        base = f"{cpo.base_url}/ocpi/2.2.1"
+        base = f"{cpo.handed_url}/ocpi/2.2.1"
         endpoints = [
             {"identifier": "credentials", "role": "SENDER", "url": f"{base}/credentials"},
             {"identifier": "credentials", "role": "RECEIVER", "url": f"{base}/credentials"},
@@ -266,7 +326,7 @@ def build_app(cpo: Cpo) -> Starlette:
     def ours(token: str) -> dict[str, Any]:
         return {
             "token": token,
-            "url": f"{cpo.base_url}/ocpi/versions",
+            "url": f"{cpo.handed_url}/ocpi/versions",
             "roles": [
                 {
                     "role": "CPO",
@@ -324,7 +384,7 @@ def build_app(cpo: Cpo) -> Starlette:
             params = {k: v for k, v in query.items() if k not in ("offset", "limit")}
             params.update(offset=str(offset + limit), limit=str(limit))
             headers["Link"] = (
-                f'<{cpo.base_url}/ocpi/2.2.1/locations?{urlencode(params)}>; rel="next"'
+                f'<{cpo.handed_url}/ocpi/2.2.1/locations?{urlencode(params)}>; rel="next"'
             )
         return JSONResponse(envelope(page), headers=headers)
 

@@ -1,13 +1,15 @@
 """A webhook receiver on loopback that answers Pharos's verification request as documented.
 
 `echo=True` answers the challenge (a willing receiver); `echo=False` answers 204 and nothing
-else (any server that takes POSTs, not a consenting receiver). Every request is recorded.
+else (any server that takes POSTs, not a consenting receiver). `delay` seconds pass before
+it answers (a slow endpoint). Every request is recorded.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -15,9 +17,12 @@ from typing import Any
 class WebhookReceiver:
     """Listens on a loopback address (127.0.0.1 unless told) at `url`; stop() ends it."""
 
-    def __init__(self, *, echo: bool = True, status: int = 200, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, *, echo: bool = True, status: int = 200, host: str = "127.0.0.1", delay: float = 0.0
+    ) -> None:
         self.echo = echo
         self.status = status
+        self.delay = delay
         self.requests: list[tuple[str, dict[str, str], dict[str, Any]]] = []
         receiver = self
 
@@ -26,6 +31,7 @@ class WebhookReceiver:
                 raw = self.rfile.read(int(self.headers.get("content-length", 0)))
                 body = json.loads(raw) if raw else {}
                 receiver.requests.append((self.path, dict(self.headers.items()), body))
+                time.sleep(receiver.delay)
                 answer = b""
                 if receiver.echo and body.get("type") == "webhook.verification":
                     answer = json.dumps({"challenge": body["challenge"]}).encode()

@@ -9,6 +9,7 @@ from app.admin import (
     routes_access,
     routes_auth,
     routes_components,
+    routes_fleet,
     routes_incidents,
     routes_maintenance,
     routes_postmortems,
@@ -35,6 +36,7 @@ def install(app: FastAPI) -> None:
         routes_components,
         routes_maintenance,
         routes_probes,
+        routes_fleet,
         routes_subscribers,
         routes_access,
     ):

@@ -3,7 +3,6 @@ run now and deleted here (the probes file's are shown read-only)."""
 
 from __future__ import annotations
 
-import tomllib
 from typing import Any
 
 from fastapi import APIRouter
@@ -13,7 +12,6 @@ from app.admin import views
 from app.admin.deps import PREFIX, Editor, EditorPost, Screen, Viewer, done
 from app.admin.flow import FormState, form_page, kept, submit
 from app.admin.forms import FormValues
-from app.errors import InvalidInput
 from app.probes import definitions, manual, service
 from app.probes.config import KIND_NAMES
 
@@ -35,11 +33,7 @@ def _kinds() -> list[tuple[str, str]]:
 
 def _table(form: FormValues) -> dict[str, Any]:
     """The probe table a form describes: its simple fields, then the extra TOML."""
-    extra_text = form.get("extra").strip()
-    try:
-        table: dict[str, Any] = tomllib.loads(extra_text) if extra_text else {}
-    except tomllib.TOMLDecodeError as exc:
-        raise InvalidInput(f"More settings: not valid TOML: {exc}") from exc
+    table = views.toml_table(form.get("extra"))
     for field in SIMPLE:
         value = form.get(field).strip()
         if value:

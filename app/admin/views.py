@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tomllib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from typing import Any
@@ -14,6 +15,7 @@ from app import labels, timefmt
 from app.components import present as component_present
 from app.components import service as components
 from app.config import Settings
+from app.errors import InvalidInput
 from app.incidents import read as incidents
 from app.incidents import templates as incident_templates
 from app.incidents.present import page_path
@@ -423,6 +425,15 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, dict):
         return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
     return json.dumps(str(value), ensure_ascii=False)  # a TOML basic string
+
+
+def toml_table(text: str, label: str = "More settings") -> dict[str, Any]:
+    """The TOML a form's "more settings" box holds, as a table; InvalidInput if it isn't."""
+    text = text.strip()
+    try:
+        return tomllib.loads(text) if text else {}
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidInput(f"{label}: not valid TOML: {exc}") from exc
 
 
 def toml_text(table: dict[str, Any]) -> str:

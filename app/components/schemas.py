@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
 from app.models import ComponentStatus
-from app.schemas import ApiTime, Description, IdentifierName
+from app.schemas import COUNT_MAX, ApiTime, Count, Day, Description, Flag, IdentifierName
+
+Position = Annotated[Count, Field(ge=1, le=COUNT_MAX)]
 
 
 class ComponentCreate(BaseModel):
@@ -18,12 +22,12 @@ class ComponentCreate(BaseModel):
     name: IdentifierName
     description: Description | None = None
     status: ComponentStatus = ComponentStatus.operational
-    position: int | None = Field(default=None, ge=1)
-    showcase: bool = True
-    only_show_if_degraded: bool = False
-    group: bool = Field(default=False, description="Create a group that holds other components")
+    position: Position | None = None
+    showcase: Flag = True
+    only_show_if_degraded: Flag = False
+    group: Flag = Field(default=False, description="Create a group that holds other components")
     group_id: str | None = Field(default=None, description="The group this component belongs to")
-    start_date: date | None = None
+    start_date: Day | None = None
 
 
 class ComponentUpdate(BaseModel):
@@ -31,14 +35,14 @@ class ComponentUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: IdentifierName | None = None
+    name: IdentifierName | SkipJsonSchema[None] = None
     description: Description | None = None
-    status: ComponentStatus | None = None
-    position: int | None = Field(default=None, ge=1)
-    showcase: bool | None = None
-    only_show_if_degraded: bool | None = None
+    status: ComponentStatus | SkipJsonSchema[None] = None
+    position: Position | SkipJsonSchema[None] = None
+    showcase: Flag | SkipJsonSchema[None] = None
+    only_show_if_degraded: Flag | SkipJsonSchema[None] = None
     group_id: str | None = None
-    start_date: date | None = None
+    start_date: Day | None = None
 
 
 class ComponentPublic(BaseModel):

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -81,17 +82,40 @@ class Page:
 
 
 class OcpiClient:
-    """Requests to one platform with one credentials token."""
+    """Requests to one platform with one credentials token.
 
-    def __init__(self, http: httpx.AsyncClient, token: str, *, timeout: float) -> None:
+    The platform hands out URLs (version details, endpoints, next pages). One on the host staff
+    configured (the versions URL's) goes through `http`; any other through `pinned`, the
+    outbound client that resolves a name once and refuses private addresses (DNS rebinding:
+    app.notifications.outbound), since the platform, not staff, chose it.
+    """
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        token: str,
+        *,
+        timeout: float,
+        trusted_host: str | None = None,
+        pinned: httpx.AsyncClient | None = None,
+    ) -> None:
         self.http = http
         self.token = token
         self.timeout = timeout
+        self.trusted_host = (trusted_host or "").lower()
+        self.pinned = pinned
+
+    def client_for(self, url: str) -> httpx.AsyncClient:
+        """The client a URL is requested with (see the class)."""
+        host = (urlsplit(url).hostname or "").lower()
+        if self.pinned is None or (self.trusted_host and host == self.trusted_host):
+            return self.http
+        return self.pinned
 
     async def request(self, method: str, url: str, **kwargs: Any) -> tuple[Any, httpx.Response]:
         """Send one request; the envelope's data and the response, or OcpiError."""
         try:
-            response = await self.http.request(
+            response = await self.client_for(url).request(
                 method, url, headers=token_header(self.token), timeout=self.timeout, **kwargs
             )
         except httpx.TimeoutException as exc:

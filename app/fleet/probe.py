@@ -8,13 +8,13 @@ incident on the probe's component.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import secrets
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy.engine import Engine
@@ -24,8 +24,10 @@ from app.config import Settings
 from app.db import unit_of_work
 from app.fleet import areas, rollup, store
 from app.fleet.config import load_areas
+from app.fleet.credentials import CredentialsError, seal, token_hash, unseal
 from app.fleet.ocpi import OcpiClient, OcpiError
 from app.models import ComponentStatus, FleetPeer
+from app.notifications import outbound
 from app.probes.config import OcpiProbe
 from app.probes.outcome import Check, ProbeRun
 
@@ -34,11 +36,6 @@ log = logging.getLogger("pharos.fleet")
 # Locations stored per transaction of a read (50 EVSEs each at the benchmark's fleet, so about
 # a thousand EVSEs: tens of milliseconds of write lock, not the whole read's seconds).
 READ_CHUNK = 20
-
-
-def token_hash(token: str) -> str:
-    """How a token the platform calls us with is kept (SHA-256, hex)."""
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def our_credentials(probe: OcpiProbe, settings: Settings, token_b: str) -> dict[str, Any]:
@@ -76,6 +73,10 @@ class OcpiPoller:
             areas.load_file_areas(session, self.file_areas, now=self.clock())
         self.file_areas = None
 
+    def _secret(self) -> str | None:
+        key = self.settings.secret_key
+        return key.get_secret_value() if key else None
+
     # --- database steps (blocking; run in a thread) ---
     def _peer(self, name: str) -> FleetPeer:
         with unit_of_work(self.engine) as session:
@@ -97,7 +98,7 @@ class OcpiPoller:
     def _registered(self, name: str, theirs: dict[str, Any], endpoints: dict[str, str]) -> None:
         with unit_of_work(self.engine) as session:
             peer = session.get(FleetPeer, name) or FleetPeer(name=name)
-            peer.token_c = str(theirs["token"])[:255]
+            peer.token_c = seal(str(theirs["token"]), self._secret())
             roles = [r for r in theirs.get("roles") or [] if isinstance(r, dict)]
             cpo = next((r for r in roles if r.get("role") == "CPO"), roles[0] if roles else {})
             peer.country_code = str(cpo.get("country_code", ""))[:2] or None
@@ -140,8 +141,12 @@ class OcpiPoller:
     async def run(self, probe: OcpiProbe, http: httpx.AsyncClient) -> ProbeRun:
         """One run: handshake if needed, read, store, judge; a failure is a failed result."""
         checks: list[Check] = []
+        allow_private = self.settings.ocpi_allow_private
         try:
-            await self._run(probe, http, checks)
+            async with outbound.async_client(
+                allow_private=allow_private, timeout=probe.timeout
+            ) as pinned:
+                await self._run(probe, http, pinned, checks)
         except OcpiError as exc:
             step = "locations" if any(c.name == "endpoints" for c in checks) else "endpoints"
             checks.append(Check(step, probe.versions_url, False, None, exc.error_class, exc.detail))
@@ -163,29 +168,47 @@ class OcpiPoller:
         slow = latency > probe.slow * 1000
         checks.append(Check(name, target, True, latency, detail=detail, slow=slow))
 
-    async def _run(self, probe: OcpiProbe, http: httpx.AsyncClient, checks: list[Check]) -> None:
+    async def _run(
+        self,
+        probe: OcpiProbe,
+        http: httpx.AsyncClient,
+        pinned: httpx.AsyncClient,
+        checks: list[Check],
+    ) -> None:
+        def client(token: str) -> OcpiClient:
+            return OcpiClient(
+                http, token, timeout=probe.timeout, trusted_host=_host(probe), pinned=pinned
+            )
+
         await asyncio.to_thread(self._load_file_areas)
         peer = await asyncio.to_thread(self._peer, probe.name)
-        token = peer.token_c or (None if probe.handshake else probe.token)
+        try:
+            stored = unseal(peer.token_c, self._secret()) if peer.token_c else None
+        except CredentialsError as exc:
+            raise OcpiError("config", str(exc)) from exc
+        token = stored or (None if probe.handshake else probe.token)
         endpoints = dict(peer.endpoints)
         if token is None:
             start = time.perf_counter()
-            client = OcpiClient(http, probe.token, timeout=probe.timeout)
-            endpoints = await client.endpoints(probe.versions_url)
+            registering = client(probe.token)
+            endpoints = await registering.endpoints(probe.versions_url)
             self._timed(checks, "endpoints", probe.versions_url, start, probe)
             if "credentials" not in endpoints:
                 raise OcpiError("protocol", "the platform offers no credentials module")
             token_b = secrets.token_urlsafe(32)
             await asyncio.to_thread(self._offer_token_b, probe.name, token_b)
             start = time.perf_counter()
-            theirs = await client.register(
+            theirs = await registering.register(
                 endpoints["credentials"], our_credentials(probe, self.settings, token_b)
             )
             self._timed(checks, "credentials", endpoints["credentials"], start, probe)
-            await asyncio.to_thread(self._registered, probe.name, theirs, endpoints)
+            try:
+                await asyncio.to_thread(self._registered, probe.name, theirs, endpoints)
+            except CredentialsError as exc:
+                raise OcpiError("config", str(exc)) from exc
             token = str(theirs["token"])
             log.info("ocpi probe %s registered with %s", probe.name, probe.versions_url)
-        client = OcpiClient(http, token, timeout=probe.timeout)
+        reading = client(token)
         now = self.clock()
         full = (
             peer.synced_to is None
@@ -194,13 +217,15 @@ class OcpiPoller:
         )
         if full or "locations" not in endpoints:
             start = time.perf_counter()
-            endpoints = await client.endpoints(probe.versions_url)
+            endpoints = await reading.endpoints(probe.versions_url)
             self._timed(checks, "endpoints", probe.versions_url, start, probe)
         if "locations" not in endpoints:
             raise OcpiError("protocol", "the platform offers no Locations sender interface")
         date_from = None if full else peer.synced_to
         start = time.perf_counter()
-        locations, server_time = await client.locations(endpoints["locations"], date_from=date_from)
+        locations, server_time = await reading.locations(
+            endpoints["locations"], date_from=date_from
+        )
         how = "full read" if full else f"changes since {date_from:%Y-%m-%dT%H:%M:%SZ}"
         self._timed(
             checks,
@@ -216,15 +241,21 @@ class OcpiPoller:
         )
 
 
+def _host(probe: OcpiProbe) -> str | None:
+    return urlsplit(probe.versions_url).hostname
+
+
 async def check_ocpi(probe: OcpiProbe, http: httpx.AsyncClient) -> ProbeRun:
     """`pharos probe check`: reach the platform and list its endpoints with the token, no
     handshake (Token A is single use) and nothing stored."""
     checks: list[Check] = []
     start = time.perf_counter()
     try:
-        endpoints = await OcpiClient(http, probe.token, timeout=probe.timeout).endpoints(
-            probe.versions_url
-        )
+        async with outbound.async_client(allow_private=False, timeout=probe.timeout) as pinned:
+            client = OcpiClient(
+                http, probe.token, timeout=probe.timeout, trusted_host=_host(probe), pinned=pinned
+            )
+            endpoints = await client.endpoints(probe.versions_url)
     except OcpiError as exc:
         checks.append(
             Check("endpoints", probe.versions_url, False, None, exc.error_class, exc.detail)

@@ -19,8 +19,8 @@ from app.config import SettingsDep
 from app.db import SessionDep
 from app.fleet import store
 from app.fleet.batch import Apply, GroupCommit
+from app.fleet.credentials import token_hash
 from app.fleet.ocpi import VERSION, OcpiError, format_time, read_token
-from app.fleet.probe import token_hash
 from app.models import FleetLocation, FleetPeer
 
 router = APIRouter(prefix="/ocpi", tags=["ocpi"], include_in_schema=False)
@@ -203,6 +203,45 @@ async def push_evse(
 
 
 Hint = tuple[str, str, str | None]  # (token hash, location id, EVSE uid or None: all of them)
+
+
+@router.api_route(
+    f"/{VERSION}/locations/{{country_code}}/{{party_id}}/{{location_id}}/{{evse_uid}}/{{connector_id}}",
+    methods=["PUT", "PATCH"],
+)
+async def push_connector(
+    request: Request,
+    clock: ClockDep,
+    country_code: str,
+    party_id: str,
+    location_id: str,
+    evse_uid: str,
+    connector_id: str,
+) -> JSONResponse:
+    """A whole Connector (PUT) or some of its fields (PATCH) of an EVSE we know: the EVSE's
+    maximum power (which decides whether it is a rapid charger) follows its connectors'."""
+    try:
+        body = await _body(request)
+    except Refused as refused:
+        return refused.response
+    partial = request.method == "PATCH"
+
+    def apply(session: Session, now: datetime) -> JSONResponse:
+        peer = _peer(request, session)
+        _own(peer, country_code, party_id)
+        if "last_updated" not in body:
+            return answer(code=2001, message="last_updated is required", http=400)
+        if not partial and str(body.get("id", connector_id)) != connector_id:
+            return answer(code=2001, message="The id differs from the URL", http=400)
+        if store.location_of(session, peer.name, location_id) is None:
+            return answer(code=2003, message="Unknown location", http=404)
+        evse = store.evse_of(session, peer.name, location_id, evse_uid)
+        if evse is None:
+            return answer(code=2003, message="Unknown EVSE", http=404)
+        store.apply_connector(session, evse, connector_id, body, partial=partial)
+        return answer()
+
+    return await _submit(request, clock, apply, location_id, evse_uid)
 
 
 def _prefetch(session: Session, hints: list[Hint]) -> None:

@@ -44,13 +44,43 @@ def _text(value: Any, limit: int) -> str | None:
     return value[:limit] if isinstance(value, str) and value else None
 
 
-def _power_kw(evse: dict[str, Any]) -> float | None:
-    powers: list[float] = []
+# A connector's fields its power follows (OCPI 2.2.1 Connector, section 8.3.3).
+POWER_FIELDS = ("power_type", "max_voltage", "max_amperage", "max_electric_power")
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def connector_watts(connector: dict[str, Any]) -> float | None:
+    """A connector's maximum power: max_electric_power when given, else voltage times
+    amperage (times 3 on three-phase AC, whose max_voltage is line to neutral)."""
+    given = _number(connector.get("max_electric_power"))
+    if given is not None:
+        return given
+    volts, amps = _number(connector.get("max_voltage")), _number(connector.get("max_amperage"))
+    if volts is None or amps is None:
+        return None
+    return volts * amps * (3 if connector.get("power_type") == "AC_3_PHASE" else 1)
+
+
+def _connectors(evse: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """An EVSE object's connectors as we keep them: by id, the fields power follows."""
+    kept: dict[str, dict[str, Any]] = {}
     for connector in evse.get("connectors") or []:
-        watts = connector.get("max_electric_power") if isinstance(connector, dict) else None
-        if isinstance(watts, int | float) and not isinstance(watts, bool):
-            powers.append(float(watts))
+        if isinstance(connector, dict) and isinstance(connector.get("id"), str | int):
+            fields = {k: connector[k] for k in POWER_FIELDS if k in connector}
+            kept[str(connector["id"])[:36]] = fields
+    return kept
+
+
+def _max_kw(connectors: dict[str, dict[str, Any]]) -> float | None:
+    powers = [w for w in map(connector_watts, connectors.values()) if w is not None]
     return max(powers) / 1000 if powers else None
+
+
+def _power_kw(evse: dict[str, Any]) -> float | None:
+    return _max_kw(_connectors(evse))
 
 
 def _status(value: Any) -> str:
@@ -240,7 +270,8 @@ def apply_evse(
     if not partial or "evse_id" in data:
         evse.evse_id = _text(data.get("evse_id"), 48)
     if not partial or "connectors" in data:
-        evse.max_power_kw = _power_kw(data)
+        evse.connectors = _connectors(data)
+        evse.max_power_kw = _max_kw(evse.connectors)
     if known is None:
         session.add(evse)
         prefetched = _indexed(session, peer, location_id)
@@ -259,13 +290,60 @@ def apply_evse(
     return evse
 
 
+def apply_connector(
+    session: Session,
+    evse: FleetEvse,
+    connector_id: str,
+    data: dict[str, Any],
+    *,
+    partial: bool = False,
+) -> None:
+    """Insert or update one connector of an EVSE from an OCPI Connector object (or a PATCH
+    of some fields): the EVSE's maximum power follows its connectors'."""
+    parse_time(data.get("last_updated"))  # required, and must be a DateTime
+    connector_id = connector_id[:36]
+    connectors = dict(evse.connectors or {})
+    if partial and connector_id not in connectors:
+        raise OcpiError("ocpi_2003", f"unknown connector {connector_id!r}")
+    for name in POWER_FIELDS:
+        value = data.get(name)
+        if (
+            name in data
+            and value is not None
+            and not (isinstance(value, str) if name == "power_type" else _number(value) is not None)
+        ):
+            raise OcpiError("protocol", f"{name} is not valid: {value!r}")
+    fields = dict(connectors.get(connector_id, {})) if partial else {}
+    fields.update({k: data[k] for k in POWER_FIELDS if k in data})
+    connectors[connector_id] = fields
+    evse.connectors = connectors
+    evse.max_power_kw = _max_kw(connectors)
+    session.add(evse)
+
+
 def _unchanged(evse: FleetEvse, data: dict[str, Any], at: datetime, *, partial: bool) -> bool:
     """Whether an EVSE object says nothing new about a stored EVSE (most of every read)."""
     if at != evse.last_updated or ("status" in data and data["status"] != evse.status):
         return False
     if (not partial or "evse_id" in data) and _text(data.get("evse_id"), 48) != evse.evse_id:
         return False
-    return not ((not partial or "connectors" in data) and _power_kw(data) != evse.max_power_kw)
+    return not ((not partial or "connectors" in data) and _connectors(data) != evse.connectors)
+
+
+def _hours(
+    kept: dict[str, Any] | None, data: dict[str, Any], *, partial: bool
+) -> dict[str, Any] | None:
+    """A location's OCPI opening_times (Hours) as kept, with its time_zone (which the regular
+    hours are in) alongside."""
+    before = dict(kept or {})
+    zone = before.pop("time_zone", None)
+    hours = data.get("opening_times") if not partial or "opening_times" in data else before
+    if not partial or "time_zone" in data:
+        zone = data.get("time_zone")
+    found = dict(hours) if isinstance(hours, dict) else {}
+    if isinstance(zone, str) and zone:
+        found["time_zone"] = zone[:255]
+    return found or None
 
 
 def apply_location(
@@ -303,6 +381,8 @@ def apply_location(
         location.operator = _text(operator.get("name"), 255) if isinstance(operator, dict) else None
     if not partial or "publish" in data:
         location.publish = data.get("publish") is not False
+    if not partial or "opening_times" in data or "time_zone" in data:
+        location.opening_times = _hours(location.opening_times, data, partial=partial)
     location.last_updated = max(at, location.last_updated)
     session.add(location)
     applied = Applied(locations=1)

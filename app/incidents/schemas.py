@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from app.components.schemas import ComponentPublic
 from app.i18n import LANGUAGES
 from app.models import ComponentStatus, Impact, IncidentStatus
-from app.schemas import ApiTime, Body, Name, PostmortemBody, UtcDatetime
+from app.schemas import COUNT_MAX, ApiTime, Body, Count, Flag, Name, PostmortemBody, UtcDatetime
 
 ComponentChanges = dict[str, ComponentStatus]
 
@@ -28,10 +29,15 @@ def chargers_text(affected: int, total: int) -> str:
 
 
 class _Chargers(BaseModel):
-    chargers_affected: int | None = Field(
-        default=None, ge=0, description="Structured impact: chargers affected (with total)"
+    chargers_affected: Count | None = Field(
+        default=None,
+        ge=0,
+        le=COUNT_MAX,
+        description="Structured impact: chargers affected (with total)",
     )
-    chargers_total: int | None = Field(default=None, ge=1, description="Of how many chargers")
+    chargers_total: Count | None = Field(
+        default=None, ge=1, le=COUNT_MAX, description="Of how many chargers"
+    )
 
     @model_validator(mode="after")
     def _pair(self) -> _Chargers:
@@ -73,7 +79,10 @@ def _languages(value: dict[str, str] | None) -> dict[str, str] | None:
     return value
 
 
-Translations = dict[str, Body]
+# The languages a body may be translated into are the ones shipped; the document lists them.
+Translations = Annotated[
+    dict[str, Body], Field(json_schema_extra={"propertyNames": {"enum": list(LANGUAGES)}})
+]
 TRANSLATIONS_HELP = 'The body in other languages, e.g. {"de": "...", "fr": "..."}'
 
 
@@ -100,8 +109,8 @@ class IncidentCreate(_Chargers):
     display_at: UtcDatetime | None = Field(
         default=None, description="Time shown on the first update; defaults to now"
     )
-    deliver_notifications: bool = True
-    backfilled: bool = Field(default=False, description="Reported after the fact")
+    deliver_notifications: Flag = True
+    backfilled: Flag = Field(default=False, description="Reported after the fact")
 
     _status = field_validator("status")(_realtime)
 
@@ -117,7 +126,7 @@ class UpdateCreate(_Chargers):
     _body_languages = field_validator("body_translations")(_languages)
     components: ComponentChanges = Field(default_factory=dict)
     display_at: UtcDatetime | None = None
-    deliver_notifications: bool = True
+    deliver_notifications: Flag = True
 
     _status = field_validator("status")(_realtime)
 
@@ -127,12 +136,12 @@ class UpdateEdit(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    body: Body | None = None
+    body: Body | SkipJsonSchema[None] = None
     body_translations: Translations | None = Field(
         default=None, description=TRANSLATIONS_HELP + "; replaces the ones it had"
     )
     _body_languages = field_validator("body_translations")(_languages)
-    display_at: UtcDatetime | None = None
+    display_at: UtcDatetime | SkipJsonSchema[None] = None
 
     @model_validator(mode="before")
     @classmethod
@@ -152,9 +161,9 @@ class IncidentEdit(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: Name | None = None
+    name: Name | SkipJsonSchema[None] = None
     impact_override: Impact | None = None
-    started_at: UtcDatetime | None = None
+    started_at: UtcDatetime | SkipJsonSchema[None] = None
 
     _impact = field_validator("impact_override")(_incident_impact)
 
@@ -184,7 +193,7 @@ class PostmortemPublish(BaseModel):
     published_at: UtcDatetime | None = Field(
         default=None, description="Shown publication time; defaults to now"
     )
-    notify_subscribers: bool | None = Field(
+    notify_subscribers: Flag | None = Field(
         default=None,
         description="Tell subscribers; by default only on the first publication, so "
         "republishing a fix tells nobody unless this is true",

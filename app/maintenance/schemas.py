@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from app.models import ComponentStatus, IncidentStatus
-from app.schemas import Body, Name, UtcDatetime
+from app.schemas import Body, Count, Flag, Name, UtcDatetime
 
 MAINTENANCE_STATUSES = (
     IncidentStatus.scheduled,
@@ -25,22 +26,22 @@ class MaintenanceCreate(BaseModel):
     scheduled_for: UtcDatetime
     scheduled_until: UtcDatetime
     component_ids: list[str] = Field(default_factory=list, max_length=500)
-    auto_transition_to_maintenance_state: bool = Field(
+    auto_transition_to_maintenance_state: Flag = Field(
         default=True, description="Components go under_maintenance when it starts"
     )
-    auto_transition_to_operational_state: bool = Field(
+    auto_transition_to_operational_state: Flag = Field(
         default=True, description="Components go back to operational when it completes"
     )
-    scheduled_auto_in_progress: bool = Field(
+    scheduled_auto_in_progress: Flag = Field(
         default=True, description="Start by itself at scheduled_for"
     )
-    scheduled_auto_completed: bool = Field(
+    scheduled_auto_completed: Flag = Field(
         default=True, description="Complete by itself at scheduled_until"
     )
-    scheduled_remind_prior: int | None = Field(
+    scheduled_remind_prior: Count | None = Field(
         default=None, ge=1, le=7 * 24 * 60, description="Minutes before the start to remind"
     )
-    deliver_notifications: bool = True
+    deliver_notifications: Flag = True
 
     @model_validator(mode="after")
     def _window(self) -> MaintenanceCreate:
@@ -54,14 +55,14 @@ class MaintenanceChange(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: Name | None = None
-    scheduled_for: UtcDatetime | None = None
-    scheduled_until: UtcDatetime | None = None
-    auto_transition_to_maintenance_state: bool | None = None
-    auto_transition_to_operational_state: bool | None = None
-    scheduled_auto_in_progress: bool | None = None
-    scheduled_auto_completed: bool | None = None
-    scheduled_remind_prior: int | None = Field(default=None, ge=1, le=7 * 24 * 60)
+    name: Name | SkipJsonSchema[None] = None
+    scheduled_for: UtcDatetime | SkipJsonSchema[None] = None
+    scheduled_until: UtcDatetime | SkipJsonSchema[None] = None
+    auto_transition_to_maintenance_state: Flag | SkipJsonSchema[None] = None
+    auto_transition_to_operational_state: Flag | SkipJsonSchema[None] = None
+    scheduled_auto_in_progress: Flag | SkipJsonSchema[None] = None
+    scheduled_auto_completed: Flag | SkipJsonSchema[None] = None
+    scheduled_remind_prior: Count | None = Field(default=None, ge=1, le=7 * 24 * 60)
 
 
 class MaintenanceUpdateCreate(BaseModel):
@@ -73,7 +74,7 @@ class MaintenanceUpdateCreate(BaseModel):
     body: Body
     components: dict[str, ComponentStatus] = Field(default_factory=dict)
     display_at: UtcDatetime | None = None
-    deliver_notifications: bool = True
+    deliver_notifications: Flag = True
 
     @field_validator("status")
     @classmethod

@@ -4,41 +4,42 @@ Anyone can post the public forms, so without these one client could make Pharos 
 event to one host hundreds of times (amplification). Every public subscribe endpoint (webhook,
 email, chat) does, in this order, before any write:
 
-1. `Throttle.check(now, address=..., target=...)`: a rate limit per client address and per
-   target (host of a webhook URL, domain of an email address); `TooManyRequests` (429 with
-   Retry-After) when either is used up. Only accepted attempts count.
+1. `Throttle.check(session, now, address=..., target=...)`: a rate limit per client address
+   and per target (host of a webhook URL, an email address); `TooManyRequests` (429 with
+   Retry-After) when either is used up. Only accepted attempts count, in the database, so
+   every replica sees them; the edge commits them in a transaction of their own.
 2. `check_host_cap(count, host, limit)`: at most `subscribe_max_per_host` subscriptions per
    target host (409). `webhook_count_for_host` counts webhook subscribers; other channels pass
    their own count.
 3. For a webhook: `verify_webhook(url, ...)`: the endpoint must answer a verification request
    by echoing its challenge (422 otherwise), so only receivers that want our POSTs get them.
 
-The throttle lives in memory, one per process (`app.state.subscribe_throttle`); with several
-replicas a client gets the limit once per replica. Staff-made subscribers (API, import) skip
+The verification is synchronous and bounded (PHAROS_WEBHOOK_VERIFY_TIMEOUT_SECONDS, 5 s): the
+person at the form learns at once whether their endpoint works, and no transaction is open
+while Pharos waits, so nothing else waits with it. Staff-made subscribers (API, import) skip
 all three: staff choose their targets.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import secrets
-import threading
-from collections import OrderedDict, deque
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 import httpx
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from app.db import advisory_lock
 from app.errors import Conflict, InvalidInput, TooManyRequests
-from app.models import Subscriber
+from app.models import RateHit, Subscriber
 from app.notifications import outbound
 
 WINDOW_SECONDS = 3600.0
-MAX_KEYS = 100_000  # keys remembered per throttle; the least recently used leave first
 VERIFICATION_TYPE = "webhook.verification"
 VERIFICATION_HEADER = "webhook-verification"
 ANSWER_LIMIT = 4096  # bytes of a verification answer read at most
@@ -53,45 +54,60 @@ class Rate:
 
 
 class Throttle:
-    """Sliding-window counters per (kind, key), in memory, thread-safe."""
+    """Sliding-window limits per (kind, key), shared by every replica through the database.
+
+    One row per accepted attempt and key (`RateHit`; the key stored as a SHA-256, never the
+    address itself). Counting and adding happen under an advisory lock per key on PostgreSQL
+    (SQLite's writers queue anyway), so parallel attempts on two replicas can't both pass the
+    last free place. Rows older than the longest window are deleted as attempts come in.
+    """
 
     def __init__(self, rates: dict[str, Rate]) -> None:
         self.rates = rates
-        self._hits: OrderedDict[tuple[str, str], deque[float]] = OrderedDict()
-        self._lock = threading.Lock()
 
-    def _wait(self, kind: str, key: str, now: float) -> float:
+    def _wait(self, session: Session, kind: str, key: str, now: datetime) -> float:
         rate = self.rates[kind]
-        hits = self._hits.get((kind, key))
-        if hits is None:
+        window = timedelta(seconds=rate.window)
+        recent = select(RateHit.at).where(
+            RateHit.kind == kind, RateHit.key == key, col(RateHit.at) > now - window
+        )
+        count = session.exec(select(sa.func.count()).select_from(recent.subquery())).one()
+        if count < rate.limit:
             return 0.0
-        while hits and hits[0] <= now - rate.window:
-            hits.popleft()
-        if len(hits) < rate.limit:
-            return 0.0
-        return hits[0] + rate.window - now
+        # the place that frees up first: the one that makes room for one more
+        freed = session.exec(
+            recent.order_by(col(RateHit.at)).offset(count - rate.limit).limit(1)
+        ).one()
+        return max((freed + window - now).total_seconds(), 1.0)
 
-    def check(self, now: datetime, **keys: str) -> None:
+    def check(self, session: Session, now: datetime, **keys: str) -> None:
         """Count one attempt against every key, or refuse it (counting nothing).
 
         `keys` maps a rate's kind to this attempt's key, e.g. address="198.51.100.7",
-        target="hooks.example.com".
+        target="hooks.example.com". The caller commits the session (its own transaction, so
+        the count stays even when the attempt fails later) or rolls it back on refusal.
         """
-        moment = now.timestamp()
-        with self._lock:
-            waits = {kind: self._wait(kind, key, moment) for kind, key in keys.items()}
-            worst = max(waits, key=lambda kind: waits[kind])
-            if waits[worst] > 0:
-                raise TooManyRequests(
-                    f"too many subscriptions from this {_words[worst]}; try again later",
-                    retry_after=math.ceil(waits[worst]),
-                )
-            for kind, key in keys.items():
-                hits = self._hits.setdefault((kind, key), deque())
-                self._hits.move_to_end((kind, key))
-                hits.append(moment)
-            while len(self._hits) > MAX_KEYS:
-                self._hits.popitem(last=False)
+        hashed = {kind: _digest(key) for kind, key in keys.items()}
+        for kind in sorted(hashed):
+            advisory_lock(session, f"rate:{kind}:{hashed[kind]}")
+        waits = {kind: self._wait(session, kind, key, now) for kind, key in hashed.items()}
+        worst = max(waits, key=lambda kind: waits[kind])
+        if waits[worst] > 0:
+            raise TooManyRequests(
+                f"too many subscriptions from this {_words[worst]}; try again later",
+                retry_after=math.ceil(waits[worst]),
+            )
+        for kind, key in hashed.items():
+            session.add(RateHit(kind=kind, key=key, at=now))
+        longest = max(rate.window for rate in self.rates.values())
+        session.execute(
+            sa.delete(RateHit).where(col(RateHit.at) <= now - timedelta(seconds=longest))
+        )
+        session.flush()
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
 
 
 _words = {"address": "address", "target": "target"}

@@ -5,12 +5,15 @@ from __future__ import annotations
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
+from pydantic.config import JsonDict
 
 from app.models import DeliveryStatus, SubscriberChannel, SubscriberStatus
 from app.schemas import ApiTime
 from app.text import refuse_bidi
 
 URL_MAX = 2048
+# What the OpenAPI document says a target URL looks like (the validators say why one is refused).
+HTTP_URL: JsonDict = {"format": "uri", "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://[^/?#]"}
 
 
 class SubscriberCreate(BaseModel):
@@ -19,7 +22,7 @@ class SubscriberCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     url: Annotated[str, AfterValidator(refuse_bidi)] = Field(
-        min_length=1, max_length=URL_MAX, description="http(s) endpoint"
+        min_length=1, max_length=URL_MAX, description="http(s) endpoint", json_schema_extra=HTTP_URL
     )
     email: Annotated[EmailStr, AfterValidator(refuse_bidi)] | None = Field(
         default=None, description="Who to tell about failures"
@@ -34,7 +37,7 @@ class EmailSubscriberCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    email: str = Field(min_length=3, max_length=320)
+    email: str = Field(min_length=3, max_length=320, json_schema_extra={"format": "email"})
     component_ids: list[str] | None = Field(default=None, max_length=500)
 
 
@@ -43,7 +46,12 @@ class ChatSubscriberCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    url: str = Field(min_length=1, max_length=URL_MAX, description="incoming webhook URL")
+    url: str = Field(
+        min_length=1,
+        max_length=URL_MAX,
+        description="incoming webhook URL",
+        json_schema_extra=HTTP_URL,
+    )
     app: SubscriberChannel | None = Field(
         default=None, description="slack, teams, discord, google_chat or mattermost (or guessed)"
     )

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from app.config import Settings
+from app.db import advisory_lock
 from app.errors import PharosError
 from app.models import LoginAttempt, StaffSession, User
 from app.users import service as users
@@ -71,13 +72,6 @@ def _failures(session: Session, column: Any, value: str, since: datetime) -> int
     return count
 
 
-def _lock(session: Session, key: str) -> None:
-    """A PostgreSQL advisory lock on `key` until the transaction ends (nothing on SQLite)."""
-    if session.get_bind().dialect.name == "postgresql":
-        digest = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
-        session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": digest})
-
-
 def sign_in(
     session: Session, *, email: str, password: str, ip: str, settings: Settings, now: datetime
 ) -> User:
@@ -90,8 +84,8 @@ def sign_in(
     # Parallel tries must not all read the count before any is written: hold this address's
     # and this account's lock until the transaction ends, so each try counts the ones before
     # it. (SQLite writers already queue: every write transaction begins IMMEDIATE.)
-    _lock(session, f"login-ip:{ip}")
-    _lock(session, f"login-email:{email}")
+    advisory_lock(session, f"login-ip:{ip}")
+    advisory_lock(session, f"login-email:{email}")
     if _failures(session, col(LoginAttempt.ip), ip, since) >= settings.admin_login_ip_max_failures:
         raise LockedOut(f"Too many failed sign-ins from your address. Try again in {minutes} min.")
     if _failures(session, col(LoginAttempt.email), email, since) >= (

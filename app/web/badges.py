@@ -13,8 +13,8 @@ from app.components import present as component_present
 from app.components import read as component_read
 from app.components import service as components
 from app.i18n import _
-from app.incidents import read
 from app.web.conditional import conditional_response
+from app.web.per_version import page_last_change
 from app.web.reader import Reader, ReaderDep
 
 router = APIRouter(tags=["badges"], include_in_schema=False, route_class=PublicRoute)
@@ -81,7 +81,7 @@ def page_badge(r: ReaderDep) -> Response:
         labels.page_status(description),
         INDICATOR_COLOURS[indicator],
     )
-    return _send(r, body, read.last_change(r.session))
+    return _send(r, body, page_last_change(r))
 
 
 @router.get("/components/{component_id}/badge.svg")

@@ -15,6 +15,7 @@ from app.models import Incident
 from app.web import feed_builder as feeds
 from app.web import links
 from app.web.conditional import conditional_response
+from app.web.per_version import page_last_change
 from app.web.reader import Reader, ReaderDep
 
 Flavor = feeds.Flavor
@@ -33,7 +34,7 @@ def _feed(
     # Last-Modified is the page's last change, not the newest entry's: an entry can vanish
     # (a cancelled maintenance) and an If-Modified-Since must not then answer 304. A page
     # that never changed has changed as of now (never 1970).
-    changed = incidents.last_change(r.session) or r.now
+    changed = page_last_change(r) or r.now
     feed = build(
         _site(r.settings),
         incidents.load_details(r.session, found),

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from markupsafe import Markup
 from sqlmodel import Session
 
-from app import labels, timefmt
+from app import i18n, labels, timefmt
 from app.components import present as component_present
 from app.components import service as components
 from app.components.schemas import ComponentPublic
@@ -73,6 +77,34 @@ class IndexPage:
     def bars_per_group(self) -> bool:
         """Whether groups carry the bars (a large page) instead of their components."""
         return any(c.is_group and c.uptime for c in self.components)
+
+
+ROWS_KEPT = 8192
+_rows: OrderedDict[tuple[object, ...], Markup] = OrderedDict()
+_rows_lock = threading.Lock()
+
+
+def kept_row(macro: Callable[[ComponentView], Markup], c: ComponentView) -> Markup:
+    """A component's row (the template's `component_row` macro), kept per distinct content.
+
+    A large page has hundreds of rows that a status change leaves as they were; drawing each
+    through the macro was most of its re-render. A row with bars is drawn anew (its bars are
+    kept, see uptime_view.uptime_bars): the page has few of those.
+    """
+    if c.uptime is not None or c.children:
+        return macro(c)
+    key = (i18n.current(), c.id, c.name, c.description, c.status, c.status_label, c.chargers)
+    with _rows_lock:
+        row = _rows.get(key)
+        if row is not None:
+            _rows.move_to_end(key)
+            return row
+    row = macro(c)
+    with _rows_lock:
+        _rows[key] = row
+        if len(_rows) > ROWS_KEPT:
+            _rows.popitem(last=False)
+    return row
 
 
 def _component_views(

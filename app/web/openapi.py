@@ -4,7 +4,10 @@ FastAPI documents only its own 422 shape (a list under `detail`). Pharos answers
 `{"detail": ..., "code": ...}`: a domain error's detail is a sentence, a validation error's
 is the list of problems with a `message` sentence beside it. Staff API operations can also
 answer 401 (no valid token), 403 (a read-only token writing), 404 (an id that does not exist)
-and 409 (a change the current state refuses); this adds them, so generated clients handle them.
+and 409 (a change the current state refuses); any operation with a body, 400 (a body that is
+not JSON or not UTF-8); any path with a parameter, 404. Paths outside /api/ answer people, so
+their errors are pages (text/html). This adds them all, so generated clients handle them, and
+tests/web/test_schemathesis.py holds the document to what the app answers.
 """
 
 from __future__ import annotations
@@ -64,6 +67,11 @@ def _answer(description: str, schema: str) -> dict[str, Any]:
     }
 
 
+def _page(description: str) -> dict[str, Any]:
+    """An error answered as a page (paths outside /api/ answer people, in HTML)."""
+    return {"description": description, "content": {"text/html": {"schema": {"type": "string"}}}}
+
+
 def document(app: FastAPI) -> dict[str, Any]:
     """The app's OpenAPI document with the errors it really answers."""
     schema = get_openapi(
@@ -73,18 +81,27 @@ def document(app: FastAPI) -> dict[str, Any]:
     schemas["Error"] = ERROR
     schemas["ValidationFailure"] = VALIDATION_ERROR
     for path, operations in schema.get("paths", {}).items():
+        api = path.startswith("/api/")
         for method, operation in operations.items():
             responses = operation.setdefault("responses", {})
             if "422" in responses or operation.get("parameters") or "requestBody" in operation:
-                responses["422"] = _answer("The request did not validate", "ValidationFailure")
+                responses["422"] = (
+                    _answer("The request did not validate", "ValidationFailure")
+                    if api
+                    else _page("A query that did not validate")
+                )
+            if "requestBody" in operation:
+                responses.setdefault("400", _answer("The body could not be read", "Error"))
+            if "{" in path:
+                responses["404"] = (
+                    _answer("No such object", "Error") if api else _page("No such page")
+                )
             if not path.startswith("/api/v1/"):
                 continue
             for status, description in STAFF_ERRORS.items():
                 if status == "403" and method not in WRITES:
                     continue
                 responses.setdefault(status, _answer(description, "Error"))
-            if "{" in path:
-                responses.setdefault("404", _answer("No such object", "Error"))
             if method in WRITES:
                 responses.setdefault("409", _answer("The current state refuses this", "Error"))
     return schema

@@ -29,6 +29,7 @@ from app.maintenance.present import present_maintenance
 from app.models import OPEN_STATUSES, Incident
 from app.schemas import UtcDatetime
 from app.web.conditional import conditional_response
+from app.web.per_version import page_last_change
 from app.web.reader import Reader, ReaderDep
 
 router = APIRouter(
@@ -56,8 +57,40 @@ INCIDENT_FIELDS = {
 MAINTENANCE_FIELDS = INCIDENT_FIELDS | {"scheduled_for", "scheduled_until"}
 
 
-def _page(session: Session, settings: Settings, now: datetime) -> tuple[dict[str, Any], datetime]:
-    updated = read.last_change(session) or now  # a page that never changed: as of now
+@dataclass(frozen=True)
+class _Shared:
+    """What several answers hold, built once per data version (see app.web.per_version):
+    summary.json is components.json, status.json and unresolved.json together."""
+
+    components: list[dict[str, Any]]
+    status: dict[str, str]
+    unresolved: list[dict[str, Any]]
+    planned: list[dict[str, Any]]  # active and upcoming maintenances
+
+
+def _shared(r: Reader) -> _Shared:
+    session, settings = r.session, r.settings
+
+    def build() -> _Shared:
+        found = read.list_incidents(session, statuses=list(OPEN_STATUSES), limit=MAX_PER_PAGE)
+        planned = maintenance.list_maintenances(
+            session, statuses=maintenance.ACTIVE + maintenance.UPCOMING, limit=MAX_PER_PAGE
+        )
+        indicator, description = component_read.page_status(session)
+        return _Shared(
+            components=_components(session, settings),
+            status={"indicator": indicator, "description": description},
+            unresolved=_incidents(session, settings, found),
+            planned=_incidents(session, settings, planned, maintenances=True),
+        )
+
+    shared: _Shared = r.request.app.state.per_version.get(session, "statuspage_v2", build)
+    return shared
+
+
+def _page(r: Reader) -> tuple[dict[str, Any], datetime]:
+    settings = r.settings
+    updated = page_last_change(r) or r.now  # a page that never changed: as of now
     block = {
         "id": settings.page_id,
         "name": settings.page_name,
@@ -114,28 +147,26 @@ def _json(
 
 def _answer(r: Reader, key: str, value: object, headers: dict[str, str] | None = None) -> Response:
     """{"page": ..., key: value}, with the page's last change as Last-Modified."""
-    page, updated = _page(r.session, r.settings, r.now)
+    page, updated = _page(r)
     return _json(r, {"page": page, key: value}, updated, headers)
 
 
 @router.get("/status.json")
 def status(r: ReaderDep) -> Response:
     """The page's status rollup: indicator and description."""
-    indicator, description = component_read.page_status(r.session)
-    return _answer(r, "status", {"indicator": indicator, "description": description})
+    return _answer(r, "status", _shared(r).status)
 
 
 @router.get("/components.json")
 def components_json(r: ReaderDep) -> Response:
     """Every component; groups list their components' ids."""
-    return _answer(r, "components", _components(r.session, r.settings))
+    return _answer(r, "components", _shared(r).components)
 
 
 @router.get("/incidents/unresolved.json")
 def unresolved(r: ReaderDep) -> Response:
     """Incidents in investigating, identified or monitoring."""
-    found = read.list_incidents(r.session, statuses=list(OPEN_STATUSES), limit=MAX_PER_PAGE)
-    return _answer(r, "incidents", _incidents(r.session, r.settings, found))
+    return _answer(r, "incidents", _shared(r).unresolved)
 
 
 @dataclass(frozen=True)
@@ -234,18 +265,13 @@ def active(r: ReaderDep) -> Response:
 @router.get("/summary.json")
 def summary(r: ReaderDep) -> Response:
     """Status, components, unresolved incidents and upcoming or active maintenance at once."""
-    session, settings = r.session, r.settings
-    page, updated = _page(session, settings, r.now)
-    found = read.list_incidents(session, statuses=list(OPEN_STATUSES), limit=MAX_PER_PAGE)
-    planned = maintenance.list_maintenances(
-        session, statuses=maintenance.ACTIVE + maintenance.UPCOMING, limit=MAX_PER_PAGE
-    )
-    indicator, description = component_read.page_status(session)
+    shared = _shared(r)
+    page, updated = _page(r)
     body = {
         "page": page,
-        "components": _components(session, settings),
-        "incidents": _incidents(session, settings, found),
-        "scheduled_maintenances": _incidents(session, settings, planned, maintenances=True),
-        "status": {"indicator": indicator, "description": description},
+        "components": shared.components,
+        "incidents": shared.unresolved,
+        "scheduled_maintenances": shared.planned,
+        "status": shared.status,
     }
     return _json(r, body, updated)

@@ -13,7 +13,7 @@ from sqlmodel import Session
 from app.clock import ClockDep
 from app.components import service as components
 from app.config import Settings, SettingsDep
-from app.db import ReadSessionDep, SessionDep, unit_of_work
+from app.db import ReadSessionDep, SessionDep, advisory_lock, read_session, unit_of_work
 from app.errors import PharosError, TooManyRequests
 from app.notifications import chat
 from app.notifications import links as signed_links
@@ -78,12 +78,17 @@ def guard_public_subscribe(
 ) -> None:
     """The rate limits every public subscribe endpoint passes first (see subscribers/abuse.py).
 
-    `target` is what is subscribed to: a webhook's host, an email address's domain. Raises
-    TooManyRequests (429 + Retry-After) before anything is stored.
+    `target` is what is subscribed to: a webhook's host, an email address. Raises
+    TooManyRequests (429 + Retry-After) before anything is stored. The attempt is counted in a
+    transaction of its own, committed at once (a failed attempt still counts), so call this
+    before the request's own session writes: on SQLite it would hold the one write lock.
     """
+    if session.in_transaction():
+        raise RuntimeError("guard_public_subscribe must come before the request's own queries")
     throttle: abuse.Throttle = request.app.state.subscribe_throttle
     address = request.client.host if request.client else "unknown"
-    throttle.check(now, address=address, target=target)
+    with unit_of_work(request.app.state.engine) as counted:
+        throttle.check(counted, now, address=address, target=target)
 
 
 @router.get("/subscribe")
@@ -108,15 +113,19 @@ def subscribe(
     try:
         data = SubscriberCreate(url=url, email=email or None, component_ids=component_ids or None)
         host = abuse.target_host(data.url)
+        cap = settings.subscribe_max_per_host
         guard_public_subscribe(request, session, settings, now=clock(), target=host)
-        abuse.check_host_cap(
-            abuse.webhook_count_for_host(session, host), host, settings.subscribe_max_per_host
-        )
+        with read_session(request.app.state.engine) as reading:  # before sending anything
+            abuse.check_host_cap(abuse.webhook_count_for_host(reading, host), host, cap)
+        # No transaction is open while the endpoint has its seconds to answer: nothing waits
+        # for it (on SQLite a write transaction here would hold every writer's lock).
         abuse.verify_webhook(
             data.url,
             allow_private=settings.webhook_allow_private,
             timeout=settings.webhook_verify_timeout_seconds,
         )
+        advisory_lock(session, f"webhook-host:{host}")  # again, where two can't both pass
+        abuse.check_host_cap(abuse.webhook_count_for_host(session, host), host, cap)
         subscriber, secret = service.subscribe(
             session,
             data=data,

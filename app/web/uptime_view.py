@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import calendar
+import copy
 import math
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 
@@ -15,7 +16,7 @@ from app import i18n, labels, text
 from app.i18n import _, ngettext
 from app.models import ComponentStatus
 from app.timefmt import day_heading
-from app.uptime.service import DayFigures, IncidentRef, Weights, period_percent
+from app.uptime.service import DayFigures, IncidentRef, Weights, period_percent, uptime_percent
 from app.web.links import relative
 
 # What the label names, worst first; operational time is the rest of the day.
@@ -27,7 +28,6 @@ TROUBLE = (
 )
 US_PER_MINUTE = 60_000_000
 LABEL_INCIDENTS = 3  # a day's label names this many incidents, then says how many more
-HistoryHref = Callable[[date], str]
 Incidents = Mapping[tuple[str, date], Sequence[IncidentRef]]
 
 
@@ -59,7 +59,7 @@ class UptimeBars:
     """A component's daily bars, oldest first, and its uptime over them (and over the last
     SHORT_DAYS of them, which is what a phone shows)."""
 
-    days: list[DayCell]
+    days: tuple[DayCell, ...]
     percent: str
     has_data: bool = True
     short_percent: str = ""
@@ -67,6 +67,8 @@ class UptimeBars:
     # A component younger than the bars: the day its figure starts (its first day with data)
     since: str = ""
     short_since: str = ""
+    # The row's kept past days (see uptime_bars); None: draw all days here
+    past: _PastRow | None = field(default=None, compare=False, repr=False)
 
     @property
     def last_iso(self) -> str:
@@ -76,11 +78,14 @@ class UptimeBars:
     def items_html(self, page_path: str) -> Markup:
         """The bars, links relative to the page they are on (a large page has thousands:
         built here, not in a template macro)."""
-        return bar_items(tuple(self.days), page_path)
+        if self.past is None or not self.days:
+            return bar_items(self.days, page_path)
+        bars = self.past.markup(page_path).copy()
+        bars.add(self.days[-1])
+        return bars.markup()
 
 
-@lru_cache(maxsize=4096)
-def bar_items(days: tuple[DayCell, ...], page_path: str) -> Markup:
+def bar_items(days: Sequence[DayCell], page_path: str) -> Markup:
     """The bars in as few bytes as we can (20 components are 1,800 days).
 
     Quiet days in a row (no trouble, no incident) are one element as wide as they are many
@@ -88,47 +93,66 @@ def bar_items(days: tuple[DayCell, ...], page_path: str) -> Markup:
     carries its label as a tip shown on hover, keyboard focus or tap (CSS, no script): a link
     to its incident (or to the history where its several incidents are), else a focusable
     element. All days but the last SHORT_DAYS sit in a span a phone hides.
-
-    Kept per distinct row of days: after a change, only the rows that changed are built again.
     """
-    out: list[str] = []
-    split = max(0, len(days) - SHORT_DAYS)
-    run_state, run = "", 0
+    bars = _BarMarkup(len(days), page_path)
+    for d in days:
+        bars.add(d)
+    return bars.markup()
 
-    def flush() -> None:
-        nonlocal run
-        if run:
-            classes = [c for c in (BAR_CLASS[run_state], f"g{run}" if run > 1 else "") if c]
+
+class _BarMarkup:
+    """bar_items, resumable: a row's past days are drawn once and kept (see _PastRow); each
+    render copies that and adds today, the one day whose figures move with the clock."""
+
+    def __init__(self, total: int, page_path: str) -> None:
+        self.out: list[str] = []
+        self.split = max(0, total - SHORT_DAYS)
+        self.page_path = page_path
+        self.index = 0
+        self.run_state = ""
+        self.run = 0
+
+    def copy(self) -> _BarMarkup:
+        other = copy.copy(self)
+        other.out = list(self.out)
+        return other
+
+    def _flush(self) -> None:
+        if self.run:
+            run = self.run
+            classes = [c for c in (BAR_CLASS[self.run_state], f"g{run}" if run > 1 else "") if c]
             if not classes:
-                out.append("<i></i>")
+                self.out.append("<i></i>")
             elif len(classes) == 1:
-                out.append(f"<i class={classes[0]}></i>")
+                self.out.append(f"<i class={classes[0]}></i>")
             else:
-                out.append(f'<i class="{" ".join(classes)}"></i>')
-            run = 0
+                self.out.append(f'<i class="{" ".join(classes)}"></i>')
+            self.run = 0
 
-    for index, d in enumerate(days):
-        if index == split and split:
-            flush()
-            out.insert(0, "<span class=old>")
-            out.append("</span>")
-        quiet = not d.href and d.state in ("operational", "none")
-        if quiet:
-            if run and d.state != run_state:
-                flush()
-            run_state = d.state
-            run += 1
-            continue
-        flush()
+    def add(self, d: DayCell) -> None:
+        if self.index == self.split and self.split:
+            self._flush()
+            self.out.insert(0, "<span class=old>")
+            self.out.append("</span>")
+        self.index += 1
+        if not d.href and d.state in ("operational", "none"):  # quiet
+            if self.run and d.state != self.run_state:
+                self._flush()
+            self.run_state = d.state
+            self.run += 1
+            return
+        self._flush()
         css = BAR_CLASS.get(d.state, "")
         css = f" class={css}" if css else ""
         tip = f"<span class=tip>{escape(d.label)}</span>"
         if d.href:
-            out.append(f'<a{css} href="{escape(relative(d.href, page_path))}">{tip}</a>')
+            self.out.append(f'<a{css} href="{escape(relative(d.href, self.page_path))}">{tip}</a>')
         else:
-            out.append(f"<b{css} tabindex=0>{tip}</b>")
-    flush()
-    return Markup("".join(out))  # noqa: S704  (every value above is escaped)
+            self.out.append(f"<b{css} tabindex=0>{tip}</b>")
+
+    def markup(self) -> Markup:
+        self._flush()
+        return Markup("".join(self.out))  # noqa: S704  (every value above is escaped)
 
 
 @dataclass(frozen=True)
@@ -139,17 +163,24 @@ class MonthCalendar:
     iso: str
     weeks: tuple[tuple[DayCell | None, ...], ...]
     percent: str
+    _html: dict[tuple[tuple[str, ...], str], Markup] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def table_html(self, weekdays: Sequence[str], page_path: str) -> Markup:
         """The month as a table, links relative to the page it is on (built here, not in a
-        template: a page of calendars has thousands of days)."""
-        return calendar_table(self, tuple(weekdays), page_path)
+        template: a page of calendars has thousands of days). Kept with the month, see
+        month_calendars."""
+        key = (tuple(weekdays), page_path)
+        html = self._html.get(key)
+        if html is None:
+            html = self._html[key] = calendar_table(self, key[0], page_path)
+        return html
 
 
-@lru_cache(maxsize=4096)
-def calendar_table(month: MonthCalendar, weekdays: tuple[str, ...], page_path: str) -> Markup:
+def calendar_table(month: MonthCalendar, weekdays: Sequence[str], page_path: str) -> Markup:
     """A month's table: a cell per day, its label both tooltip and screen-reader text, a
-    link to its incidents. Kept per distinct month: only months that changed are built again."""
+    link to its incidents."""
     head = "".join(f'<th scope="col">{escape(name)}</th>' for name in weekdays)
     rows = []
     for week in month.weeks:
@@ -193,15 +224,25 @@ def history_path(number: int) -> str:
     return f"/history/{number}/" if number > 1 else "/history/"
 
 
-def history_links(today: date, months_per_page: int) -> HistoryHref:
-    """Where /history lists a day's incidents: the page holding its month, at the month."""
+@dataclass(frozen=True)
+class HistoryLinks:
+    """Where /history lists a day's incidents: the page holding its month, at the month.
 
-    def href(day: date) -> str:
-        back = (today.year - day.year) * 12 + today.month - day.month
-        number = back // months_per_page + 1
+    A value (hashable), so built rows and months can be kept by what they were built from.
+    """
+
+    today: date
+    months_per_page: int
+
+    def __call__(self, day: date) -> str:
+        back = (self.today.year - day.year) * 12 + self.today.month - day.month
+        number = back // self.months_per_page + 1
         return f"{history_path(number)}#month-{day:%Y-%m}"
 
-    return href
+
+def history_links(today: date, months_per_page: int) -> HistoryLinks:
+    """Links from a day to the history page listing its incidents."""
+    return HistoryLinks(today, months_per_page)
 
 
 def weights_note(weights: Weights) -> str:
@@ -269,49 +310,62 @@ def day_label(figures: DayFigures, incidents: Sequence[IncidentRef]) -> str:
     return label
 
 
-def day_cell(
-    figures: DayFigures, incidents: Sequence[IncidentRef], history_href: HistoryHref
-) -> DayCell:
-    """One day, labelled and linked to its incidents.
+# A day as the memo keys know it: its date, its microseconds per status, whether it has data.
+DayKey = tuple[date, tuple[tuple[ComponentStatus, int], ...], bool]
 
+
+def _day_key(figures: DayFigures) -> DayKey:
+    return figures.day, tuple(figures.us.items()), figures.has_data
+
+
+def day_cell(
+    figures: DayFigures,
+    incidents: Sequence[IncidentRef],
+    history_href: HistoryLinks,
+    *,
+    label_quiet: bool = True,
+) -> DayCell:
+    """One day, labelled and linked to its incidents: a calendar cell, or a bar.
+
+    A bar (``label_quiet=False``) leaves a quiet day (no trouble, no incident) unlabelled,
+    since its bar shows none (most days are quiet; their labels were most of a render).
     Kept per distinct day (its figures, incidents, language): a re-render after a change
     labels only the days that changed, mostly today.
     """
-    several = history_href(figures.day) if len(incidents) > 1 else None
-    return _cell(
-        figures.day,
-        tuple(figures.us.items()),
-        figures.has_data,
-        tuple(incidents),
-        several,
-        i18n.current(),
-    )
+    return _cell(_day_key(figures), tuple(incidents), history_href, i18n.current(), label_quiet)
 
 
 @lru_cache(maxsize=65_536)
 def _cell(
-    day: date,
-    us: tuple[tuple[ComponentStatus, int], ...],
-    has_data: bool,
+    key: DayKey,
     incidents: tuple[IncidentRef, ...],
-    several: str | None,
+    history_href: HistoryLinks,
     language: str,  # part of the key: the label is in it
+    label_quiet: bool,
 ) -> DayCell:
+    day, us, has_data = key
     figures = DayFigures(day=day, us=dict(us), has_data=has_data)
-    worst = figures.worst if figures.has_data else None
+    worst = figures.worst if has_data else None
     href = None
     if len(incidents) == 1:
         (only,) = incidents
         href = f"/{'maintenance' if only.maintenance else 'incidents'}/{only.id}/"
     elif incidents:
-        href = several
+        href = history_href(day)
+    trouble = has_data and any(spent > 0 for s, spent in us if s in TROUBLE)
     return DayCell(
-        iso=figures.day.isoformat(),
-        number=figures.day.day,
+        iso=day.isoformat(),
+        number=day.day,
         state=worst.value if worst else "none",
-        label=day_label(figures, incidents),
+        label=day_label(figures, incidents) if incidents or trouble or label_quiet else "",
         href=href,
     )
+
+
+def _refs(
+    component_id: str, days: Sequence[DayFigures], incidents: Incidents
+) -> tuple[tuple[IncidentRef, ...], ...]:
+    return tuple(tuple(incidents.get((component_id, d.day), ())) for d in days)
 
 
 def uptime_bars(
@@ -320,19 +374,104 @@ def uptime_bars(
     incidents: Incidents,
     *,
     weights: Weights,
-    history_href: HistoryHref,
+    history_href: HistoryLinks,
 ) -> UptimeBars:
-    """One bar per day and the uptime over all of them."""
-    percent = period_percent(days, weights)
-    short = period_percent(days[-SHORT_DAYS:], weights)
+    """One bar per day and the uptime over all of them.
+
+    A row's past days are kept (their cells, time per status and markup; see _PastRow) per
+    distinct content and language: after a change only the rows that changed are built again,
+    and a page of hundreds of rows costs a key per row and today's bar.
+    """
+    if not days:
+        return UptimeBars(days=(), percent=format_percent(None), has_data=False)
+    language = i18n.current()
+    *before, today = days
+    row = _past_row(
+        tuple(_day_key(d) for d in before),
+        _refs(component_id, before, incidents),
+        history_href,
+        language,
+    )
+    found = tuple(incidents.get((component_id, today.day), ()))
+    last = _cell(_day_key(today), found, history_href, language, False)
+    percent = uptime_percent(_plus(row.total, today.us), weights)
+    short = uptime_percent(_plus(row.short_total, today.us), weights)
+    since = row.first_with_data or (today.day if today.has_data else None)
+    short_since = row.short_first_with_data or (today.day if today.has_data else None)
+    starts = before[0].has_data if before else today.has_data
+    # The first of the days a phone shows: today and the SHORT_DAYS - 1 days before it.
+    short_starts = before[-(SHORT_DAYS - 1)].has_data if len(before) >= SHORT_DAYS - 1 else starts
     return UptimeBars(
-        days=[bar_cell(d, incidents.get((component_id, d.day), ()), history_href) for d in days],
+        days=(*row.cells, last),
         percent=format_percent(percent),
         has_data=percent is not None,
         short_percent=format_percent(short),
         short_has_data=short is not None,
-        since=covered_since(days),
-        short_since=covered_since(days[-SHORT_DAYS:]),
+        since="" if starts or since is None else i18n.day(since),
+        short_since="" if short_starts or short_since is None else i18n.day(short_since),
+        past=row,
+    )
+
+
+def _plus(
+    total: Mapping[ComponentStatus, int], us: Mapping[ComponentStatus, int]
+) -> dict[ComponentStatus, int]:
+    out = dict(total)
+    for status, spent in us.items():
+        out[status] = out.get(status, 0) + spent
+    return out
+
+
+@dataclass(frozen=True)
+class _PastRow:
+    """A row of bars but its last day (today, whose figures move with the clock): cells, time
+    per status (all of it, and over the days a phone shows), and markup by page path."""
+
+    cells: tuple[DayCell, ...]
+    total: dict[ComponentStatus, int]
+    short_total: dict[ComponentStatus, int]  # the SHORT_DAYS - 1 days before today
+    first_with_data: date | None
+    short_first_with_data: date | None
+    _markup: dict[str, _BarMarkup] = field(default_factory=dict, compare=False, repr=False)
+
+    def markup(self, page_path: str) -> _BarMarkup:
+        """These days drawn, ready for today's bar (copy it before adding)."""
+        bars = self._markup.get(page_path)
+        if bars is None:
+            bars = _BarMarkup(len(self.cells) + 1, page_path)
+            for d in self.cells:
+                bars.add(d)
+            self._markup[page_path] = bars
+        return bars
+
+
+@lru_cache(maxsize=4096)
+def _past_row(
+    key: tuple[DayKey, ...],
+    refs: tuple[tuple[IncidentRef, ...], ...],
+    history_href: HistoryLinks,
+    language: str,
+) -> _PastRow:
+    def summed(keys: Sequence[DayKey]) -> dict[ComponentStatus, int]:
+        total = dict.fromkeys(ComponentStatus, 0)
+        for _day, us, _has_data in keys:
+            for status, spent in us:
+                total[status] += spent
+        return total
+
+    def first(keys: Sequence[DayKey]) -> date | None:
+        return next((day for day, _us, has_data in keys if has_data), None)
+
+    short = key[max(0, len(key) - (SHORT_DAYS - 1)) :]
+    return _PastRow(
+        cells=tuple(
+            _cell(k, found, history_href, language, False)
+            for k, found in zip(key, refs, strict=True)
+        ),
+        total=summed(key),
+        short_total=summed(short),
+        first_with_data=first(key),
+        short_first_with_data=first(short),
     )
 
 
@@ -345,44 +484,6 @@ def covered_since(days: Sequence[DayFigures]) -> str:
     return i18n.day(first) if first else ""
 
 
-def bar_cell(
-    figures: DayFigures, incidents: Sequence[IncidentRef], history_href: HistoryHref
-) -> DayCell:
-    """A bar: as `day_cell`, but a quiet day (no trouble, no incident) gets no label, since
-    its bar shows none (most days are quiet; their labels were most of a render). Kept per
-    distinct day, as `day_cell` is."""
-    several = history_href(figures.day) if len(incidents) > 1 else None
-    return _bar(
-        figures.day,
-        tuple(figures.us.items()),
-        figures.has_data,
-        tuple(incidents),
-        several,
-        i18n.current(),
-    )
-
-
-@lru_cache(maxsize=65_536)
-def _bar(
-    day: date,
-    us: tuple[tuple[ComponentStatus, int], ...],
-    has_data: bool,
-    incidents: tuple[IncidentRef, ...],
-    several: str | None,
-    language: str,
-) -> DayCell:
-    if incidents or (has_data and any(spent > 0 for s, spent in us if s in TROUBLE)):
-        return _cell(day, us, has_data, incidents, several, language)
-    worst = DayFigures(day=day, us=dict(us), has_data=has_data).worst if has_data else None
-    return DayCell(
-        iso=day.isoformat(),
-        number=day.day,
-        state=worst.value if worst else "none",
-        label="",
-        href=None,
-    )
-
-
 def month_calendars(
     component_id: str,
     days: Sequence[DayFigures],
@@ -390,34 +491,51 @@ def month_calendars(
     *,
     months: Sequence[date],
     weights: Weights,
-    history_href: HistoryHref,
+    history_href: HistoryLinks,
 ) -> list[MonthCalendar]:
-    """Calendars of the given months (their first days); days without figures are future."""
-    by_day = {d.day: d for d in days}
+    """Calendars of the given months (their first days); days without figures are future.
+
+    Each month is kept per distinct content (as rows of bars are, see uptime_bars).
+    """
+    by_month: dict[date, list[DayFigures]] = {}
+    for d in days:
+        by_month.setdefault(d.day.replace(day=1), []).append(d)
+    language = i18n.current()
     out = []
     for first in months:
-        cells: list[DayCell | None] = [None] * first.weekday()
-        in_month = []
-        for number in range(1, calendar.monthrange(first.year, first.month)[1] + 1):
-            day = first.replace(day=number)
-            figures = by_day.get(day)
-            if figures is None:
-                label = _("%(day)s: not yet") % {"day": day_heading(day)}
-                cells.append(DayCell(day.isoformat(), number, "future", label, None))
-                continue
-            in_month.append(figures)
-            found = incidents.get((component_id, day), ())
-            cells.append(day_cell(figures, found, history_href))
-        cells.extend([None] * (-len(cells) % 7))
-        out.append(
-            MonthCalendar(
-                heading=i18n.month(first),
-                iso=f"{first:%Y-%m}",
-                weeks=tuple(tuple(cells[i : i + 7]) for i in range(0, len(cells), 7)),
-                percent=format_percent(period_percent(in_month, weights)),
-            )
-        )
+        in_month = by_month.get(first, [])
+        key = tuple(_day_key(d) for d in in_month)
+        refs = _refs(component_id, in_month, incidents)
+        out.append(_month(first, key, refs, weights, history_href, language))
     return out
+
+
+@lru_cache(maxsize=16_384)
+def _month(
+    first: date,
+    key: tuple[DayKey, ...],
+    refs: tuple[tuple[IncidentRef, ...], ...],
+    weights: Weights,
+    history_href: HistoryLinks,
+    language: str,
+) -> MonthCalendar:
+    known = {k[0]: (k, found) for k, found in zip(key, refs, strict=True)}
+    cells: list[DayCell | None] = [None] * first.weekday()
+    for number in range(1, calendar.monthrange(first.year, first.month)[1] + 1):
+        day = first.replace(day=number)
+        if day not in known:
+            label = _("%(day)s: not yet") % {"day": day_heading(day)}
+            cells.append(DayCell(day.isoformat(), number, "future", label, None))
+            continue
+        cells.append(_cell(*known[day], history_href, language, True))
+    cells.extend([None] * (-len(cells) % 7))
+    in_month = [DayFigures(day=d, us=dict(us), has_data=has_data) for d, us, has_data in key]
+    return MonthCalendar(
+        heading=i18n.month(first),
+        iso=f"{first:%Y-%m}",
+        weeks=tuple(tuple(cells[i : i + 7]) for i in range(0, len(cells), 7)),
+        percent=format_percent(period_percent(in_month, weights)),
+    )
 
 
 def component_calendar(
@@ -428,7 +546,7 @@ def component_calendar(
     *,
     months: Sequence[date],
     weights: Weights,
-    history_href: HistoryHref,
+    history_href: HistoryLinks,
 ) -> ComponentCalendar:
     """A component's calendars and its uptime over all of their days."""
     percent = period_percent(days, weights)

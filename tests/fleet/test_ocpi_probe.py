@@ -18,6 +18,7 @@ from app.config import Settings
 from app.db import unit_of_work
 from app.fleet import probe as probe_module
 from app.fleet.config import FleetConfigError
+from app.fleet.credentials import seal, unseal
 from app.fleet.ocpi import read_token
 from app.fleet.probe import OcpiPoller
 from app.models import (
@@ -86,7 +87,11 @@ def test_handshake_then_full_read_across_pages(
     assert "offset=3" in pages[1][2] and "offset=6" in pages[2][2]
     with unit_of_work(engine) as session:
         peer = session.get(FleetPeer, "roaming")
-        assert peer is not None and peer.token_c in cpo.tokens_c and peer.token_c != token_a
+        # Token C is kept encrypted (we must send it back, so it can't be a hash).
+        assert peer is not None and peer.token_c and peer.token_c.startswith("fernet:")
+        assert not any(token in peer.token_c for token in cpo.tokens_c)
+        assert unseal(peer.token_c, settings.secret_key.get_secret_value()) in cpo.tokens_c  # type: ignore[union-attr]
+        assert token_a not in cpo.tokens_c
         assert (peer.country_code, peer.party_id) == ("NO", "ZAP")
         assert peer.token_b_hash and cpo.client_token_b and peer.token_b_hash != cpo.client_token_b
         assert len(evses(session)) == 14 and set(evses(session).values()) == {"AVAILABLE"}
@@ -138,6 +143,60 @@ def test_incremental_reads_ask_for_changes_since_the_last_read(
     assert run_once(poller, probe).ok
     pages = [entry for entry in cpo.log if entry[1].endswith("/locations")]
     assert len(pages) == 3 and "date_from" not in pages[0][2]
+
+
+def test_without_a_secret_key_no_token_c_is_stored(
+    cpo: Cpo, settings: Settings, engine: Engine, clock: FakeClock
+) -> None:
+    keyless = settings.model_copy(update={"secret_key": None})
+    run = run_once(OcpiPoller(engine, keyless, clock=clock), ocpi_probe(cpo))
+    assert not run.ok
+    assert run.checks[-1].error_class == "config"
+    assert "PHAROS_SECRET_KEY" in (run.checks[-1].detail or "")
+    with unit_of_work(engine) as session:
+        assert session.get(FleetPeer, "roaming").token_c is None  # type: ignore[union-attr]
+
+
+def test_a_token_c_stored_before_encryption_still_works(
+    cpo: Cpo, settings: Settings, engine: Engine, clock: FakeClock
+) -> None:
+    poller = OcpiPoller(engine, settings, clock=clock)
+    assert run_once(poller, ocpi_probe(cpo)).ok
+    (token_c,) = cpo.tokens_c
+    with unit_of_work(engine) as session:  # as an older Pharos kept it
+        peer = session.get(FleetPeer, "roaming")
+        assert peer is not None
+        peer.token_c = token_c
+        session.add(peer)
+    cpo.log.clear()
+    assert run_once(poller, ocpi_probe(cpo)).ok
+    assert [e for e in cpo.log if e[1].endswith("/locations")]
+    assert not [e for e in cpo.log if e[0] == "POST"]
+    # The wrong key can't read an encrypted one: a clear failure, no handshake with a spent A.
+    with unit_of_work(engine) as session:
+        peer = session.get(FleetPeer, "roaming")
+        assert peer is not None
+        peer.token_c = seal(token_c, "another key")
+        session.add(peer)
+    run = run_once(poller, ocpi_probe(cpo))
+    assert not run.ok and "does not decrypt" in (run.checks[-1].detail or "")
+
+
+def test_urls_the_platform_hands_out_go_through_the_pinned_client(
+    cpo: Cpo, settings: Settings, engine: Engine, clock: FakeClock
+) -> None:
+    # Staff configured 127.0.0.1; the platform hands out URLs on another host ("localhost",
+    # which resolves to loopback): the pinned client refuses a private address there.
+    cpo.hand_out_host = "localhost"
+    run = run_once(OcpiPoller(engine, settings, clock=clock), ocpi_probe(cpo))
+    assert not run.ok
+    assert run.checks[-1].error_class == "connect_error"
+    assert "refused: localhost resolves to non-public" in (run.checks[-1].detail or "")
+    assert [e[1] for e in cpo.log] == ["/ocpi/versions"]  # nothing reached on the other host
+    # Where the operator allows private networks, the same platform is read.
+    allowed = settings.model_copy(update={"ocpi_allow_private": True})
+    run = run_once(OcpiPoller(engine, allowed, clock=clock), ocpi_probe(cpo))
+    assert run.ok, run.evidence()
 
 
 def test_a_registered_token_c_can_be_configured_directly(

@@ -6,7 +6,9 @@ nothing (no subscriber, no audit record).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,7 +17,7 @@ from sqlmodel import select
 
 from app.config import Settings
 from app.db import unit_of_work
-from app.models import AuditEvent, Subscriber
+from app.models import AuditEvent, RateHit, Subscriber
 from peers.webhook_receiver import WebhookReceiver
 from tests.conftest import FakeClock, subscribe_webhook
 
@@ -133,3 +135,53 @@ def test_the_verification_goes_only_to_a_checked_public_address(
     assert "non-public" in answer.text
     assert receiver.requests == []
     assert stored(engine) == (0, 0)
+
+
+def test_two_replicas_on_one_database_share_the_limits(
+    settings: Settings, engine: Engine, clock: FakeClock, receiver: WebhookReceiver
+) -> None:
+    """Two app instances (two replicas) on one database: a client gets the limit once, not once
+    per replica; the counts live in the database, and old ones are deleted."""
+    from app.clock import get_clock
+    from app.main import create_app
+
+    replicas = [create_app(settings), create_app(settings)]
+    for replica in replicas:
+        replica.dependency_overrides[get_clock] = lambda: clock
+    with TestClient(replicas[0]) as one, TestClient(replicas[1]) as two:
+        assert post(one, f"{receiver.url}/a") == 201
+        assert post(two, f"{receiver.url}/b") == 201
+        refused = two.post("/subscriptions/webhook", data={"url": f"{receiver.url}/c"})
+        assert refused.status_code == 429  # the target's 2 per hour, used on the other replica
+        assert 3500 <= int(refused.headers["Retry-After"]) <= 3600
+        assert post(one, f"{receiver.url}/c") == 429
+        assert stored(engine) == (2, 2)
+        with unit_of_work(engine) as session:
+            hits = session.exec(select(RateHit)).all()
+            assert len(hits) == 4  # per address and per target, accepted attempts only
+            assert all(len(h.key) == 64 and "127.0.0.1" not in h.key for h in hits)  # hashed
+        clock.advance(hours=1, seconds=1)
+        assert post(two, f"{receiver.url}/c") == 201
+    with unit_of_work(engine) as session:
+        assert len(session.exec(select(RateHit)).all()) == 2  # the hour-old ones are gone
+
+
+def test_a_slow_verification_holds_up_no_other_writer(
+    client: TestClient, staff: TestClient, engine: Engine
+) -> None:
+    """The endpoint has seconds to answer its verification; meanwhile the rest of Pharos
+    writes as usual (no transaction, so no lock, is held while waiting)."""
+    slow = WebhookReceiver(delay=2.0)
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            subscribing = pool.submit(post, client, f"{slow.url}/h")
+            while not slow.requests:  # the verification request has arrived and waits
+                time.sleep(0.01)
+            started = time.monotonic()
+            made = staff.post("/api/v1/components", json={"name": "OCPP"})
+            took = time.monotonic() - started
+            assert made.status_code == 201, made.text
+            assert subscribing.result() == 201
+        assert took < 1.0, f"a staff write waited {took:.1f} s for a webhook's verification"
+    finally:
+        slow.stop()

@@ -1,0 +1,80 @@
+"""What several public answers build from the same rows, built once per data version.
+
+After a change the render cache re-renders every cached answer; several of them start from the
+same data (summary.json holds what components.json, status.json and unresolved.json hold, and
+every answer states the page's last change). Such parts are kept here per data version: the
+first render that needs one builds it, renders at the same time wait for that build, later
+ones reuse it.
+
+The version is read in the render's own session before the build reads anything, so what is
+kept under version V is V's data or newer, never older; a later change has a later version and
+misses. Only plain values are kept (dicts, strings, datetimes), never ORM objects, which belong
+to the session that loaded them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from concurrent.futures import Future
+from datetime import datetime
+from typing import Any, TypeVar, cast
+
+from sqlmodel import Session, col, select
+
+from app.incidents import read
+from app.models import DataVersion
+from app.web.reader import Reader
+
+T = TypeVar("T")
+KEPT = 64  # parts, all versions together (a change makes the older ones useless)
+
+
+class PerVersion:
+    """Parts of answers by (data version, name); one per app (app.state.per_version)."""
+
+    def __init__(self, size: int = KEPT) -> None:
+        self.size = size
+        self._kept: OrderedDict[tuple[int, Hashable], Future[Any]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.builds = 0  # for tests: how many parts were built rather than reused
+
+    def get(self, session: Session, name: Hashable, build: Callable[[], T]) -> T:
+        """The part called `name` at the session's data version, built once by `build`
+        (which must read through the same session, after this call)."""
+        version = session.exec(
+            select(DataVersion.version).where(col(DataVersion.id) == 1)
+        ).one_or_none()
+        if version is None:  # a database without the row: nothing to key on
+            return build()
+        key = (int(version), name)
+        with self._lock:
+            kept = self._kept.get(key)
+            if kept is None:
+                kept = self._kept[key] = Future()
+                self.builds += 1
+                while len(self._kept) > self.size:
+                    self._kept.popitem(last=False)
+                mine = True
+            else:
+                self._kept.move_to_end(key)
+                mine = False
+        if not mine:
+            return cast(T, kept.result())
+        try:
+            value = build()
+        except BaseException as exc:
+            with self._lock:  # not kept: the next render tries again
+                if self._kept.get(key) is kept:
+                    del self._kept[key]
+            kept.set_exception(exc)
+            raise
+        kept.set_result(value)
+        return value
+
+
+def page_last_change(r: Reader) -> datetime | None:
+    """When anything on the page last changed (every answer says so), once per version."""
+    kept: PerVersion = r.request.app.state.per_version
+    return kept.get(r.session, "last_change", lambda: read.last_change(r.session))
