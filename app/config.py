@@ -86,7 +86,8 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = Field(
         default=None,
         description="Encrypts credentials Pharos must send back (the OCPI Token C) in the "
-        "database; a long random string, kept out of the database",
+        "database, and signs subscriber links (changing it invalidates the links sent); a long "
+        "random string, kept out of the database",
     )
     webhook_timeout_seconds: float = Field(
         default=15.0, gt=0, le=60, description="Per-request timeout of a webhook delivery"
@@ -172,13 +173,6 @@ class Settings(BaseSettings):
     )
     mail_from: str | None = Field(
         default=None, description='Sender of subscriber email, e.g. "Zaptec Status <status@x>"'
-    )
-    secret_key: SecretStr | None = Field(
-        default=None,
-        min_length=32,
-        description="Key subscriber links (confirm, manage, unsubscribe) are signed with; "
-        "changing it invalidates every link sent. Without it, a key made at install and kept "
-        "in the database",
     )
     smtp_concurrency: int = Field(
         default=8, ge=1, le=100, description="SMTP connections each worker keeps open"

@@ -99,4 +99,3 @@ def start_pharos(
         server.wait(timeout=20)
         raise
     return server
-

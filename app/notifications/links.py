@@ -1,8 +1,8 @@
 """The token in a subscriber's own links (confirm, manage, unsubscribe): signed, not guessed.
 
 A link token is `<subscriber id>.<signature>`, the signature an HMAC-SHA256 over the subscriber's
-id and its stored random token, keyed with the page's link key (PHAROS_SECRET_KEY, or a key made
-at install and kept in the database: app/subscribers/links.py). Nobody without the key can make
+id and its stored random token, keyed with the page's link key (derived from PHAROS_SECRET_KEY,
+or without one a key made at install and kept in the database). Nobody without the key can make
 one; a new key invalidates every link sent before it; a subscriber who unsubscribes and comes
 back gets a new stored token, so their old links stay dead.
 """
@@ -48,9 +48,11 @@ def valid(key: bytes, link_token: str, *, subscriber_id: str, stored_token: str)
 
 
 def key(session: Session, settings: Settings) -> bytes:
-    """PHAROS_SECRET_KEY, or the installation's own key (made on first use if missing)."""
+    """A key of its own derived from PHAROS_SECRET_KEY (which encrypts other things too), or
+    the installation's own key (made on first use if missing)."""
     if settings.secret_key is not None:
-        return settings.secret_key.get_secret_value().encode()
+        secret = settings.secret_key.get_secret_value().encode()
+        return hmac.new(secret, b"pharos subscriber link key", hashlib.sha256).digest()
     stored = session.get(AppSecret, KEY_NAME)
     if stored is None:
         try:
