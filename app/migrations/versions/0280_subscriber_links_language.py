@@ -4,8 +4,8 @@ app_secret holds keys the installation made for itself: the key subscriber links
 with (unless PHAROS_SECRET_KEY is set), made here once. subscriber.language is the page
 language a person subscribed from; their messages are written in it.
 
-Revision ID: 0270_subscriber_links_language
-Revises: 0260_delivery_due_order
+Revision ID: 0280_subscriber_links_language
+Revises: 0270_delivery_due_order
 Create Date: 2026-12-01
 """
 
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0270_subscriber_links_language"
-down_revision: str | None = "0260_delivery_due_order"
+revision: str = "0280_subscriber_links_language"
+down_revision: str | None = "0270_delivery_due_order"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -4,8 +4,8 @@ A claim takes the oldest due deliveries first; with event_id in the index the da
 them in order and stops at the batch size, instead of sorting every pending delivery of a
 fan-out for each claim.
 
-Revision ID: 0260_delivery_due_order
-Revises: 0250_incident_change_indexes
+Revision ID: 0270_delivery_due_order
+Revises: 0260_probe_latency
 Create Date: 2026-12-01
 """
 
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0260_delivery_due_order"
-down_revision: str | None = "0250_incident_change_indexes"
+revision: str = "0270_delivery_due_order"
+down_revision: str | None = "0260_probe_latency"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
