@@ -39,7 +39,7 @@ from app.publishing.export import SiteExporter
 from app.subscribers import abuse
 from app.subscribers.api import router as subscribers_router
 from app.uptime.api import router as uptime_router
-from app.web import api_docs, front_page, language, links, openapi, uptime_range
+from app.web import api_docs, front_page, language, latency, links, openapi, uptime_range
 from app.web.badges import router as badges_router
 from app.web.brand import router as brand_router
 from app.web.cors import PublicApiCors
@@ -328,6 +328,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(statuspage_v2_router)
     app.include_router(uptime_router)
     app.include_router(uptime_range.router)
+    app.include_router(latency.router)
+    app.include_router(latency.pages)
     app.include_router(probes_router)
     app.include_router(ocpi_router)
     app.include_router(fleet_router)
