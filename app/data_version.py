@@ -28,6 +28,7 @@ Listener = Callable[[int], None]
 
 _TABLE = DataVersion.__table__  # type: ignore[attr-defined]
 _WRITTEN = "pharos_data_version"  # session.info key: the Bump this transaction made
+_PENDING = "pharos_data_version_pending"  # the transaction whose public write awaits a bump
 _listeners: dict[str, list[Listener]] = {}
 _lock = threading.Lock()
 
@@ -75,9 +76,27 @@ def _is_public(table: Any) -> bool:
     return bool(getattr(table, "info", {}).get("data_version", True))
 
 
-def _bump(session: Session) -> None:
-    """Bump the version once per transaction, inside it."""
-    if _WRITTEN in session.info:
+def _mark(session: Session) -> None:
+    """Note that this transaction writes public data; the bump itself waits for the commit."""
+    if _PENDING in session.info:
+        return
+    session.connection()  # a bulk statement may come before the transaction has begun
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    if transaction is not None:
+        session.info[_PENDING] = transaction
+
+
+def _before_commit(session: Session) -> None:
+    """Bump the version once per transaction, inside it, just before it commits.
+
+    Last, not at the first write: the UPDATE locks the one data_version row until the commit,
+    so on PostgreSQL every other writer waits for it. Taken at the end, it is held for the
+    commit only, not for the whole of a long use case.
+    """
+    if session.in_nested_transaction():
+        return  # a savepoint is released: the outer transaction commits later
+    session.flush()  # what the commit would still flush is a write too
+    if session.info.pop(_PENDING, None) is None:
         return
     conn = session.connection()
     version = conn.execute(
@@ -86,7 +105,7 @@ def _bump(session: Session) -> None:
         .values(version=_TABLE.c.version + 1)
         .returning(_TABLE.c.version)
     ).scalar()
-    transaction = session.get_nested_transaction() or session.get_transaction()
+    transaction = session.get_transaction()
     if version is not None and transaction is not None:
         session.info[_WRITTEN] = _Bump(_key(conn.engine), int(version), transaction)
 
@@ -98,7 +117,7 @@ def _after_flush(session: Session, _flush: UOWTransaction) -> None:
             continue
         if obj in session.dirty and not session.is_modified(obj):
             continue
-        _bump(session)
+        _mark(session)
         return
 
 
@@ -107,7 +126,7 @@ def _on_execute(state: ORMExecuteState) -> None:
     if state.is_insert or state.is_update or state.is_delete:
         table = getattr(state.statement, "table", None)
         if table is not None and _is_public(table):
-            _bump(state.session)  # type: ignore[arg-type]
+            _mark(state.session)  # type: ignore[arg-type]
 
 
 def _after_commit(session: Session) -> None:
@@ -123,12 +142,11 @@ def _after_commit(session: Session) -> None:
 
 
 def _after_soft_rollback(session: Session, rolled_back: SessionTransaction) -> None:
-    """A rollback undoes the bump if the bump was made in it (or in a savepoint within it)."""
-    bump: _Bump | None = session.info.get(_WRITTEN)
-    transaction: SessionTransaction | None = bump.transaction if bump else None
+    """A rollback forgets the writes made in it (or in a savepoint within it)."""
+    transaction: SessionTransaction | None = session.info.get(_PENDING)
     while transaction is not None:
         if transaction is rolled_back:
-            session.info.pop(_WRITTEN, None)
+            session.info.pop(_PENDING, None)
             return
         transaction = transaction.parent
 
@@ -136,12 +154,14 @@ def _after_soft_rollback(session: Session, rolled_back: SessionTransaction) -> N
 def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:  # the outermost transaction: committed or rolled back
         session.info.pop(_WRITTEN, None)
+        session.info.pop(_PENDING, None)
 
 
 def install(factory: sessionmaker[Session]) -> None:
     """Bump and announce the data version in every session this factory makes."""
     sa.event.listen(factory, "after_flush", _after_flush)
     sa.event.listen(factory, "do_orm_execute", _on_execute)
+    sa.event.listen(factory, "before_commit", _before_commit)
     sa.event.listen(factory, "after_commit", _after_commit)
     sa.event.listen(factory, "after_soft_rollback", _after_soft_rollback)
     sa.event.listen(factory, "after_transaction_end", _after_transaction_end)

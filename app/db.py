@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -122,6 +122,39 @@ def advisory_lock(session: Session, key: str) -> None:
 
 
 T = TypeVar("T")
+
+# Ids per IN list: far below SQLite's 32,766 and PostgreSQL's 65,535 bound parameters.
+IN_CHUNK = 5000
+
+
+def insert_with_ids(
+    session: Session, model: type[Any], rows: Sequence[dict[str, Any]]
+) -> list[int]:
+    """Insert rows of a table keyed by an autoincrement integer `id`, in a constant number of
+    statements however many rows, and return their ids in the rows' order.
+
+    PostgreSQL: one multi-row INSERT ... RETURNING per thousand rows, matched to the rows by
+    SQLAlchemy's sentinel. SQLite answers RETURNING row by row when the order must be kept, so
+    there the keys are given: max(id) + 1, + 2, ... are exactly the ones SQLite would choose
+    (the keys are rowids, not AUTOINCREMENT), and no one else can take them meanwhile, as a
+    writing transaction holds the database's write lock from its BEGIN IMMEDIATE on.
+    """
+    if not rows:
+        return []
+    key = model.__table__.c.id
+    if session.get_bind().dialect.name != "sqlite":
+        stmt = sa.insert(model).returning(key, sort_by_parameter_order=True)
+        return [int(i) for i in session.scalars(stmt, rows)]
+    last = int(session.execute(sa.select(sa.func.coalesce(sa.func.max(key), 0))).scalar_one())
+    ids = list(range(last + 1, last + 1 + len(rows)))
+    session.execute(sa.insert(model), [{**row, "id": i} for row, i in zip(rows, ids, strict=True)])
+    return ids
+
+
+def chunked(items: Sequence[T], size: int = IN_CHUNK) -> Iterator[Sequence[T]]:
+    """`items` in slices of at most `size`: for IN lists of thousands of ids."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def get_one(session: Session, model: type[T], key: str, what: str) -> T:

@@ -39,7 +39,7 @@ from app.publishing.export import SiteExporter
 from app.subscribers import abuse
 from app.subscribers.api import router as subscribers_router
 from app.uptime.api import router as uptime_router
-from app.web import api_docs, front_page, language, links, openapi, uptime_range
+from app.web import api_docs, front_page, language, latency, links, openapi, uptime_range
 from app.web.badges import router as badges_router
 from app.web.brand import router as brand_router
 from app.web.cors import PublicApiCors
@@ -182,15 +182,29 @@ def install_error_handlers(app: FastAPI) -> None:
         return answer
 
 
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
 def _allowed_methods(request: Request) -> str:
-    """Every method some route at this path answers (the router names only the first route's,
-    so `OPTIONS /api/v1/incidents` said `Allow: GET` although POST works too)."""
-    allowed: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match is not Match.NONE:
-            allowed |= getattr(route, "methods", None) or set()
-    return ", ".join(sorted(allowed))
+    """Every method this path answers, for `Allow` (the router named only its first route's:
+    `OPTIONS /api/v1/incidents` said `Allow: GET` although POST works too).
+
+    A path the OpenAPI document names literally answers the methods documented for it
+    (`/api/v1/subscribers/chat` is POST only, though GET there reaches
+    `/api/v1/subscribers/{subscriber_id}` and says no such subscriber); any other path, each
+    method the routes match as the router itself would."""
+    documented = request.app.openapi().get("paths", {}).get(request.scope["path"])
+    if documented:
+        return ", ".join(m for m in METHODS if m.lower() in documented)
+    allowed = [
+        method
+        for method in METHODS
+        if any(
+            route.matches(dict(request.scope, method=method))[0] is Match.FULL
+            for route in request.app.router.routes
+        )
+    ]
+    return ", ".join(allowed)
 
 
 HEALTH_TIMEOUT_SECONDS = 2.0
@@ -318,6 +332,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(statuspage_v2_router)
     app.include_router(uptime_router)
     app.include_router(uptime_range.router)
+    app.include_router(latency.router)
+    app.include_router(latency.pages)
     app.include_router(probes_router)
     app.include_router(ocpi_router)
     app.include_router(fleet_router)

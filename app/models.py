@@ -19,6 +19,21 @@ def new_id() -> str:
     return "".join(secrets.choice(ID_ALPHABET) for _ in range(12))
 
 
+def new_ids(count: int) -> list[str]:
+    """`count` ids shaped as new_id's, from one read of the system's randomness (thousands at
+    once: the deliveries of a wide incident). Unbiased: bytes of 252 and over are dropped."""
+    size = len(ID_ALPHABET)
+    keep = 256 - 256 % size
+    need = 12 * count
+    chars: list[str] = []
+    while len(chars) < need:
+        chars.extend(
+            ID_ALPHABET[b % size] for b in secrets.token_bytes(need - len(chars) + 16) if b < keep
+        )
+    text = "".join(chars[:need])
+    return [text[i : i + 12] for i in range(0, need, 12)]
+
+
 class UTCDateTime(sa.TypeDecorator[datetime]):
     """Timezone-aware UTC datetimes on every backend (SQLite keeps no offset itself)."""
 
@@ -341,6 +356,19 @@ class Subscriber(SQLModel, table=True):
     )
     confirmed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     confirmation_sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The page language a person subscribed from (en, nb, ...): their messages are in it.
+    language: str | None = Field(default=None, max_length=8)
+
+
+class AppSecret(SQLModel, table=True):
+    """A key the installation made for itself (the subscriber link key when
+    PHAROS_SECRET_KEY is not set)."""
+
+    __tablename__ = "app_secret"
+    __table_args__ = PRIVATE_TABLE
+
+    name: str = Field(primary_key=True, max_length=64)
+    value: str = Field(max_length=128)
 
 
 class OutboxEvent(SQLModel, table=True):
@@ -362,7 +390,7 @@ class Delivery(SQLModel, table=True):
     """One event for one subscriber; its id is the webhook-id receivers deduplicate on."""
 
     __table_args__ = (
-        sa.Index("ix_delivery_due", "status", "next_attempt_at"),
+        sa.Index("ix_delivery_due", "status", "next_attempt_at", "event_id"),
         # A subscriber's queue, in event order: only its oldest pending delivery is sent.
         sa.Index("ix_delivery_queue", "subscriber_id", "status", "event_id"),
         PRIVATE_TABLE,
@@ -448,6 +476,8 @@ class ProbeState(SQLModel, table=True):
     last_status: ComponentStatus | None = Field(default=None, sa_type=_enum(ComponentStatus))
     last_latency_ms: float | None = None
     last_error_classes: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    # The probe's public_latency setting as of its last run: its timings are charted publicly.
+    public_latency: bool = Field(default=False)
 
 
 class ProbeResult(SQLModel, table=True):
@@ -466,6 +496,24 @@ class ProbeResult(SQLModel, table=True):
     latency_ms: float | None = None
     error_classes: list[str] = Field(default_factory=list, sa_type=sa.JSON)
     evidence: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+
+
+class ProbeLatency(SQLModel, table=True):
+    """A probe's timings in one 5-minute bucket, for the public latency charts: how many, their
+    sum, least and most, and a log-scale histogram (bin -> count) the 95th percentile is read
+    from. Buckets merge exactly into hours and days; kept as long as probe results."""
+
+    __tablename__ = "probe_latency"
+    __table_args__ = {"info": {"data_version": False}}
+
+    probe: str = Field(primary_key=True, max_length=64)
+    series: str = Field(primary_key=True, max_length=16)  # "response" or "lag"
+    at: datetime = Field(primary_key=True, sa_type=UTCDateTime)  # the bucket's start
+    count: int = Field(default=0)
+    sum_ms: float = Field(default=0.0)
+    min_ms: float = Field(default=0.0)
+    max_ms: float = Field(default=0.0)
+    bins: dict[str, int] = Field(default_factory=dict, sa_type=sa.JSON)
 
 
 class ProbeLease(SQLModel, table=True):

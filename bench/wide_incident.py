@@ -3,35 +3,55 @@ another writer waits meanwhile.
 
     python bench/wide_incident.py --components 10000 [--database-url postgresql://...]
 
-Builds N components in a fresh database (SQLite file by default), then opens one incident
-setting all of them to major_outage and resolves it, through the services as the staff API
-does (one unit of work each). While each runs, another thread keeps creating a component every
-50 ms and records how long each of those writes took. Prints one JSON object last.
+Builds N components in a fresh database (SQLite file by default; on PostgreSQL a schema of its
+own, dropped at the end) with subscribers (webhooks for everything and for a few components,
+email for everything), then opens one incident setting all of them to major_outage and resolves
+it, through the services as the staff API does (one unit of work each). While each runs,
+another thread keeps creating a component every 50 ms and records how long each of those
+writes took. Also reported: how long the use case's transaction was open (on SQLite it holds
+the database's write lock all that time) and the deliveries queued. Prints one JSON object last.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
+import os
+import secrets
 import tempfile
-import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
+from queue import Empty
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+from sqlmodel import Session, select
 
 from app.clock import utcnow
 from app.components import service as components
 from app.components.schemas import ComponentCreate
 from app.config import Settings
-from app.db import create_db_engine, migrate, unit_of_work
+from app.db import create_db_engine, migrate, normalize_url, unit_of_work
 from app.incidents import service as incidents
 from app.incidents.schemas import IncidentCreate, UpdateCreate
-from app.models import Component, ComponentStatus, IncidentStatus
+from app.models import (
+    Component,
+    ComponentStatus,
+    Delivery,
+    IncidentStatus,
+    Subscriber,
+    SubscriberChannel,
+    SubscriberStatus,
+)
 
 
-def build(engine: sa.Engine, n: int) -> list[str]:
+def build(engine: sa.Engine, n: int, subscribers: int) -> list[str]:
+    """n components; `subscribers` webhooks for everything, as many for ten components each
+    and as many email addresses for everything."""
     now = utcnow()
     with unit_of_work(engine) as session:
         rows = [
@@ -40,10 +60,54 @@ def build(engine: sa.Engine, n: int) -> list[str]:
         ]
         session.add_all(rows)
         session.flush()
-        return [c.id for c in rows]
+        ids = [c.id for c in rows]
+
+        def subscriber(channel: SubscriberChannel, wanted: list[str] | None) -> Subscriber:
+            return Subscriber(
+                channel=channel,
+                url=f"https://hooks.example.com/{secrets.token_hex(8)}",
+                email="ops@example.com" if channel == SubscriberChannel.email else None,
+                secret=f"whsec_{secrets.token_hex(16)}",
+                component_ids=wanted,
+                status=SubscriberStatus.active,
+                unsubscribe_token=secrets.token_urlsafe(16),
+                created_at=now,
+                updated_at=now,
+            )
+
+        for k in range(subscribers):
+            session.add(subscriber(SubscriberChannel.webhook, None))
+            session.add(subscriber(SubscriberChannel.webhook, ids[k * 10 : k * 10 + 10]))
+            session.add(subscriber(SubscriberChannel.email, None))
+        return ids
 
 
-def other_writer(engine: sa.Engine, stop: threading.Event, waits: list[float]) -> None:
+@contextmanager
+def database(url: str) -> Iterator[str]:
+    """The database to use: a fresh SQLite file, or a fresh schema on PostgreSQL."""
+    if not url:
+        yield f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
+        return
+    schema = f"bench_{secrets.token_hex(4)}"
+    admin = sa.create_engine(normalize_url(url))
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield (
+            make_url(normalize_url(url))
+            .update_query_dict({"options": f"-csearch_path={schema}"})
+            .render_as_string(hide_password=False)
+        )
+    finally:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.dispose()
+
+
+def other_writer(url: str, ready: Any, stop: Any, waits: Any) -> None:
+    """Another writer, in a process of its own (as another server process or `pharos worker`
+    would be): what it waits for is the database, not this process's interpreter lock."""
+    engine = create_db_engine(url)
     n = 0
     while not stop.is_set():
         started = time.perf_counter()
@@ -54,37 +118,56 @@ def other_writer(engine: sa.Engine, stop: threading.Event, waits: list[float]) -
                 )
         except sa.exc.OperationalError:  # "database is locked" after SQLite's busy timeout
             pass  # counted as the wait it was
-        waits.append(time.perf_counter() - started)
+        waits.put(time.perf_counter() - started)
+        ready.set()
         n += 1
         stop.wait(0.05)
+    engine.dispose()
 
 
-def timed(engine: sa.Engine, job: Any) -> tuple[float, float]:
-    """Seconds the job took, and the longest another writer waited meanwhile."""
-    stop = threading.Event()
-    waits: list[float] = []
-    writer = threading.Thread(target=other_writer, args=(engine, stop, waits))
+def timed(engine: sa.Engine, job: Any) -> tuple[float, float, float, float]:
+    """Seconds the job took, the CPU seconds it used (its thread's: less moved by the other
+    sessions on a shared machine), how long its transaction was open (from its first
+    statement to its commit), and the longest another writer waited meanwhile."""
+    context = multiprocessing.get_context("spawn")
+    ready, stop, queue = context.Event(), context.Event(), context.Queue()
+    writer = context.Process(
+        target=other_writer, args=(engine.url.render_as_string(False), ready, stop, queue)
+    )
     writer.start()
-    started = time.perf_counter()
+    ready.wait(120)  # it writes
+    began: list[float] = []
+    started, cpu = time.perf_counter(), time.thread_time()
     with unit_of_work(engine) as session:
+        sa.event.listen(session, "after_begin", lambda *_: began.append(time.perf_counter()))
         job(session)
-    took = time.perf_counter() - started
+    took, cpu = time.perf_counter() - started, time.thread_time() - cpu
+    held = time.perf_counter() - began[0]
     stop.set()
+    waits: list[float] = []
+    while writer.is_alive() or not queue.empty():
+        with suppress(Empty):
+            waits.append(queue.get(timeout=0.2))
     writer.join()
-    return took, max(waits, default=0.0)
+    return took, cpu, held, max(waits, default=0.0)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--components", type=int, default=10_000)
+    parser.add_argument("--subscribers", type=int, default=3, help="of each kind")
     parser.add_argument("--database-url", default="")
     args = parser.parse_args()
-    folder = Path(tempfile.mkdtemp())
-    url = args.database_url or f"sqlite:///{folder / 'bench.db'}"
+    with database(args.database_url) as url:
+        figures = run(url, args.components, args.subscribers)
+    print(json.dumps(figures))
+
+
+def run(url: str, n: int, subscribers: int) -> dict[str, Any]:
     settings = Settings(database_url=url, run_workers=False)
     engine = create_db_engine(url)
     migrate(engine)
-    ids = build(engine, args.components)
+    ids = build(engine, n, subscribers)
     changes = dict.fromkeys(ids, ComponentStatus.major_outage)
     opened: dict[str, str] = {}
 
@@ -108,20 +191,26 @@ def main() -> None:
             now=utcnow(),
         )
 
-    open_s, open_wait = timed(engine, open_it)
-    resolve_s, resolve_wait = timed(engine, resolve_it)
-    print(
-        json.dumps(
-            {
-                "database": engine.dialect.name,
-                "components": args.components,
-                "open_seconds": round(open_s, 2),
-                "resolve_seconds": round(resolve_s, 2),
-                "other_writer_max_wait_open_seconds": round(open_wait, 2),
-                "other_writer_max_wait_resolve_seconds": round(resolve_wait, 2),
-            }
-        )
-    )
+    open_s, open_cpu, open_held, open_wait = timed(engine, open_it)
+    resolve_s, resolve_cpu, resolve_held, resolve_wait = timed(engine, resolve_it)
+    with Session(engine) as session:
+        deliveries = len(session.exec(select(Delivery.id)).all())
+    engine.dispose()
+    return {
+        "database": engine.dialect.name,
+        "components": n,
+        "subscribers": 3 * subscribers,
+        "deliveries_queued": deliveries,
+        "open_seconds": round(open_s, 2),
+        "resolve_seconds": round(resolve_s, 2),
+        "open_cpu_seconds": round(open_cpu, 2),
+        "resolve_cpu_seconds": round(resolve_cpu, 2),
+        "transaction_open_seconds_open": round(open_held, 2),
+        "transaction_open_seconds_resolve": round(resolve_held, 2),
+        "other_writer_max_wait_open_seconds": round(open_wait, 2),
+        "other_writer_max_wait_resolve_seconds": round(resolve_wait, 2),
+        "load_average_1m": round(os.getloadavg()[0], 2),
+    }
 
 
 if __name__ == "__main__":

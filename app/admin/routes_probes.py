@@ -41,6 +41,9 @@ def _table(form: FormValues) -> dict[str, Any]:
     ids = form.get("charge_point_ids").replace(",", " ").split()
     if ids:
         table["charge_point_ids"] = ids
+    table.pop("public_latency", None)  # the checkbox says
+    if form.checked("public_latency"):
+        table["public_latency"] = True
     return table
 
 
@@ -49,8 +52,14 @@ def _values(table: dict[str, Any]) -> FormValues:
     shown = definitions.redacted(table)
     simple = {k: str(shown[k]) for k in SIMPLE if k in shown}
     ids = " ".join(shown.get("charge_point_ids", []))
-    rest = {k: v for k, v in shown.items() if k not in SIMPLE and k != "charge_point_ids"}
-    return FormValues.of(**simple, charge_point_ids=ids, extra=views.toml_text(rest))
+    own = (*SIMPLE, "charge_point_ids", "public_latency")
+    rest = {k: v for k, v in shown.items() if k not in own}
+    return FormValues.of(
+        **simple,
+        charge_point_ids=ids,
+        public_latency=bool(shown.get("public_latency")),
+        extra=views.toml_text(rest),
+    )
 
 
 def _list_page(screen: Screen, shown: FormState) -> HTMLResponse:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -12,6 +13,19 @@ from app.models import ComponentStatus
 from app.schemas import COUNT_MAX, ApiTime, Count, Day, Description, Flag, IdentifierName
 
 Position = Annotated[Count, Field(ge=1, le=COUNT_MAX)]
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedChange:
+    """A status change as written to the log (component_status_change), with its id."""
+
+    id: int
+    component_id: str
+    old_status: ComponentStatus
+    new_status: ComponentStatus
+    effective_at: datetime
+    recorded_at: datetime
+    incident_id: str | None
 
 
 class ComponentCreate(BaseModel):

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime, tzinfo
 
 import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from app.audit import service as audit
 from app.components import events
-from app.components.schemas import ComponentCreate, ComponentUpdate
+from app.components.schemas import ComponentCreate, ComponentUpdate, LoggedChange
 from app.config import Settings
-from app.db import get_one
+from app.db import chunked, get_one, insert_with_ids
 from app.errors import Conflict, InvalidInput, NotFound
 from app.models import (
     MAINTENANCE_OPEN_STATUSES,
@@ -92,37 +94,107 @@ def change_status(
     tz: tzinfo,
     effective_at: datetime | None = None,
     incident_id: str | None = None,
-) -> ComponentStatusChange | None:
-    """Set a component's status and log the change; None when nothing changed.
-
-    effective_at lets a back-dated incident update place the change at its display time. It is
-    clamped so the log stays ordered per component and never reaches into the future. The
-    interval the change closes goes into the daily uptime rollup, split by days in tz.
-    """
-    if component.status == new_status:
-        return None
-    at = min(effective_at or now, now)
-    last = session.exec(
-        select(sa.func.max(ComponentStatusChange.effective_at)).where(
-            ComponentStatusChange.component_id == component.id
-        )
-    ).one()
-    if last is not None:
-        at = max(at, last)
-    rollups.add_interval(session, component, component.status, start=last, end=at, tz=tz)
-    change = ComponentStatusChange(
-        component_id=component.id,
-        old_status=component.status,
-        new_status=new_status,
-        effective_at=at,
-        recorded_at=now,
+) -> LoggedChange | None:
+    """Set a component's status and log the change; None when nothing changed (see
+    change_statuses)."""
+    changed = change_statuses(
+        session,
+        [(component, new_status)],
+        now=now,
+        tz=tz,
+        effective_at=effective_at,
         incident_id=incident_id,
     )
-    session.add(change)
-    component.status = new_status
-    component.updated_at = now
-    session.add(component)
-    return change
+    return changed[0][1] if changed else None
+
+
+def change_statuses(
+    session: Session,
+    targets: Iterable[tuple[Component, ComponentStatus]],
+    *,
+    now: datetime,
+    tz: tzinfo,
+    effective_at: datetime | None = None,
+    incident_id: str | None = None,
+) -> list[tuple[Component, LoggedChange]]:
+    """Set components' statuses and log each change; returns the changes made, in order.
+
+    effective_at lets a back-dated incident update place the changes at its display time. It
+    is clamped so the log stays ordered per component and never reaches into the future. The
+    intervals the changes close go into the daily uptime rollup, split by days in tz.
+
+    A constant number of statements however many components change (one incident may set
+    thousands): one read of the log's last entries, one upsert of the rollups, one multi-row
+    insert of the log, one UPDATE per new status. Each component appears once in `targets`.
+    """
+    todo = [(c, s) for c, s in targets if c.status != s]
+    if not todo:
+        return []
+    at = min(effective_at or now, now)
+    last = _last_logged(session, [c.id for c, _ in todo])
+    intervals: list[rollups.Interval] = []
+    rows: list[dict[str, object]] = []
+    whens: list[datetime] = []
+    for component, new in todo:
+        previous = last.get(component.id)
+        when = at if previous is None else max(at, previous)
+        whens.append(when)
+        intervals.append(rollups.Interval(component, component.status, previous, when))
+        rows.append(
+            {
+                "component_id": component.id,
+                "old_status": component.status,
+                "new_status": new,
+                "effective_at": when,
+                "recorded_at": now,
+                "incident_id": incident_id,
+            }
+        )
+    rollups.add_intervals(session, intervals, tz=tz)
+    ids = insert_with_ids(session, ComponentStatusChange, rows)
+    changed: list[tuple[Component, LoggedChange]] = []
+    by_status: dict[ComponentStatus, list[str]] = defaultdict(list)
+    for (component, new), when, change_id in zip(todo, whens, ids, strict=True):
+        change = LoggedChange(
+            id=change_id,
+            component_id=component.id,
+            old_status=component.status,
+            new_status=new,
+            effective_at=when,
+            recorded_at=now,
+            incident_id=incident_id,
+        )
+        changed.append((component, change))
+        by_status[new].append(component.id)
+    for new, ids_now in by_status.items():
+        for chunk in chunked(ids_now):
+            session.execute(
+                sa.update(Component)
+                .where(col(Component.id).in_(chunk))
+                .values(status=new, updated_at=now)
+                .execution_options(synchronize_session=False)
+            )
+    for component, new in todo:  # what the UPDATEs wrote, without another flush of each
+        set_committed_value(component, "status", new)
+        set_committed_value(component, "updated_at", now)
+    return changed
+
+
+def _last_logged(session: Session, component_ids: list[str]) -> dict[str, datetime]:
+    """The time of each component's newest log entry (none for a component never changed)."""
+    last: dict[str, datetime] = {}
+    for chunk in chunked(component_ids):
+        last.update(
+            session.exec(
+                select(
+                    ComponentStatusChange.component_id,
+                    sa.func.max(ComponentStatusChange.effective_at),
+                )
+                .where(col(ComponentStatusChange.component_id).in_(chunk))
+                .group_by(col(ComponentStatusChange.component_id))
+            ).all()
+        )
+    return last
 
 
 def _check_group(session: Session, group_id: str | None, *, self_id: str | None) -> None:

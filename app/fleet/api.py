@@ -122,7 +122,9 @@ def get_reliability(
 ) -> dict[str, Any]:
     """The reliability figure for the network and each area, with every rapid EVSE's."""
     win = reliability.asked_window(staff.settings.tz, staff.now, year, start, end)
-    network, per_area = reliability.report(staff.session, win, areas=list_areas(staff.session))
+    network, per_area = reliability.report(
+        staff.session, win, areas=list_areas(staff.session), tz=staff.settings.tz
+    )
     found = reliability.as_json(win, network, per_area)
     found["chargers"] = [
         {

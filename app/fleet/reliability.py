@@ -8,6 +8,8 @@ regulation 7, computed from the EVSE status history.
 - PLANNED and REMOVED EVSEs are not (yet, or any more) in the network: that time is not
   measured; neither is time before an EVSE was first seen, nor the operator's recorded
   exclusions.
+- A charger whose site is open only at some hours is measured only in those hours (7(5)),
+  from its OCPI Location's opening_times (app.fleet.hours).
 - The network's figure is the average of its rapid EVSEs' percentages ("on average", 7(2)),
   over a calendar year of the page's time zone or any range of days. Durations are real
   elapsed time, so a day with a DST change is 23 or 25 hours long.
@@ -25,6 +27,7 @@ from sqlmodel import Session, col, select
 from app.audit import service as audit
 from app.db import get_one
 from app.errors import InvalidInput
+from app.fleet import hours
 from app.fleet.config import AreaRule
 from app.fleet.rollup import matches
 from app.models import EvseStatusChange, FleetEvse, FleetLocation, ReliabilityExclusion
@@ -167,13 +170,31 @@ def _merge(periods: Iterable[tuple[datetime, datetime]]) -> list[tuple[datetime,
     return merged
 
 
+def _open_within(
+    begin: datetime, until: datetime, opened: list[hours.Period] | None
+) -> list[hours.Period]:
+    """The parts of [begin, until) the site is open (all of it when always open)."""
+    if opened is None:
+        return [(begin, until)]
+    first = max(0, bisect_right(opened, (begin, begin)) - 1)
+    found = []
+    for o0, o1 in opened[first:]:
+        if o0 >= until:
+            break
+        if o1 > begin:
+            found.append((max(o0, begin), min(o1, until)))
+    return found
+
+
 def measure(
     evse: FleetEvse,
     changes: list[tuple[datetime, str]],
     exclusions: list[tuple[datetime, datetime]],
     win: Window,
+    opened: list[hours.Period] | None = None,
 ) -> EvseFigure:
-    """One EVSE's figure from its status history (sorted (at, status) pairs)."""
+    """One EVSE's figure from its status history (sorted (at, status) pairs), measured only
+    while its site is open (`opened`, merged; None: always)."""
     figure = EvseFigure(evse.peer, evse.location_id, evse.uid, evse.evse_id, evse.max_power_kw)
     periods = _merge(exclusions)
     times = [at for at, _ in changes]
@@ -188,13 +209,14 @@ def measure(
         begin = max(at, win.start)
         if until <= begin:
             continue
-        span = (until - begin).total_seconds()
-        excluded = _excluded_within(begin, until, periods)
-        if status in RELIABLE:
-            figure.reliable_s += span - excluded
-        elif status in NOT_RELIABLE:
-            figure.unreliable_s += span - excluded
-            figure.excluded_s += excluded
+        for part_begin, part_end in _open_within(begin, until, opened):
+            span = (part_end - part_begin).total_seconds()
+            excluded = _excluded_within(part_begin, part_end, periods)
+            if status in RELIABLE:
+                figure.reliable_s += span - excluded
+            elif status in NOT_RELIABLE:
+                figure.unreliable_s += span - excluded
+                figure.excluded_s += excluded
     return figure
 
 
@@ -204,8 +226,10 @@ def report(
     *,
     areas: list[AreaRule],
     rapid_kw: float = RAPID_KW,
+    tz: tzinfo = UTC,
 ) -> tuple[Figure, list[Figure]]:
-    """The network's figure and each area's, for rapid EVSEs."""
+    """The network's figure and each area's, for rapid EVSEs (regular opening hours of a
+    location without an OCPI time_zone are taken in `tz`, the page's)."""
     evses = [
         e
         for e in session.exec(select(FleetEvse).order_by(col(FleetEvse.id)))
@@ -232,6 +256,10 @@ def report(
         )
     )
     locations = {(loc.peer, loc.id): loc for loc in session.exec(select(FleetLocation))}
+    opened = {
+        key: hours.open_periods(loc.opening_times, win.start, win.end, tz)
+        for key, loc in locations.items()
+    }
     network = Figure("network")
     per_area = [Figure(a.name) for a in areas]
     for evse in evses:
@@ -243,9 +271,10 @@ def report(
             and (x.location_id is None or x.location_id == evse.location_id)
             and (x.evse_uid is None or x.evse_uid == evse.uid)
         ]
-        figure = measure(evse, history[evse.id], mine, win)
+        key = (evse.peer, evse.location_id)
+        figure = measure(evse, history[evse.id], mine, win, opened.get(key))
         network.evses.append(figure)
-        location = locations.get((evse.peer, evse.location_id))
+        location = locations.get(key)
         for rule, area_figure in zip(areas, per_area, strict=True):
             if location is not None and matches(rule, location):
                 area_figure.evses.append(figure)

@@ -330,6 +330,22 @@ def _unchanged(evse: FleetEvse, data: dict[str, Any], at: datetime, *, partial: 
     return not ((not partial or "connectors" in data) and _connectors(data) != evse.connectors)
 
 
+def _hours(
+    kept: dict[str, Any] | None, data: dict[str, Any], *, partial: bool
+) -> dict[str, Any] | None:
+    """A location's OCPI opening_times (Hours) as kept, with its time_zone (which the regular
+    hours are in) alongside."""
+    before = dict(kept or {})
+    zone = before.pop("time_zone", None)
+    hours = data.get("opening_times") if not partial or "opening_times" in data else before
+    if not partial or "time_zone" in data:
+        zone = data.get("time_zone")
+    found = dict(hours) if isinstance(hours, dict) else {}
+    if isinstance(zone, str) and zone:
+        found["time_zone"] = zone[:255]
+    return found or None
+
+
 def apply_location(
     session: Session, peer: str, data: dict[str, Any], *, now: datetime, partial: bool = False
 ) -> Applied:
@@ -365,9 +381,8 @@ def apply_location(
         location.operator = _text(operator.get("name"), 255) if isinstance(operator, dict) else None
     if not partial or "publish" in data:
         location.publish = data.get("publish") is not False
-    if not partial or "opening_times" in data:
-        hours = data.get("opening_times")
-        location.opening_times = hours if isinstance(hours, dict) else None
+    if not partial or "opening_times" in data or "time_zone" in data:
+        location.opening_times = _hours(location.opening_times, data, partial=partial)
     location.last_updated = max(at, location.last_updated)
     session.add(location)
     applied = Applied(locations=1)

@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from app.components import events as component_events
@@ -21,7 +22,6 @@ from app.models import (
     AffectedComponent,
     Component,
     ComponentStatus,
-    ComponentStatusChange,
     Impact,
     Incident,
     IncidentStatus,
@@ -89,26 +89,16 @@ def hand_back(
     """Give components back (to other open incidents' claims, or operational) at `at`."""
     targets = _restore_targets(session, incident.id, component_ids)
     locked = components.get_components_for_update(session, component_ids)
-    changed = []
-    for component_id, target in targets.items():
-        component = locked[component_id]
-        change = components.change_status(
-            session,
-            component,
-            target,
-            now=now,
-            tz=settings.tz,
-            effective_at=at,
-            incident_id=incident.id,
-        )
-        if change is not None and notify:
-            changed.append((component, change))
-    if changed:
-        page = component_events.page_block(session, settings)  # once: the state after them all
-        for component, change in changed:
-            component_events.status_changed(
-                session, settings, component, change, now=now, page=page
-            )
+    changed = components.change_statuses(
+        session,
+        [(locked[i], target) for i, target in targets.items()],
+        now=now,
+        tz=settings.tz,
+        effective_at=at,
+        incident_id=incident.id,
+    )
+    if notify:
+        component_events.statuses_changed(session, settings, changed, now=now)
 
 
 def sync_from_updates(session: Session, incident: Incident) -> None:
@@ -177,8 +167,10 @@ def apply_update(
     session.add(update)
     session.flush()
     groups = components.groups_by_id(session)
-    changed: list[tuple[Component, ComponentStatusChange]] = []
-    for component_id in sorted(locked, key=lambda i: (locked[i].position, locked[i].name)):
+    order = sorted(locked, key=lambda i: (locked[i].position, locked[i].name))
+    targets_now: list[tuple[Component, ComponentStatus]] = []
+    rows: list[dict[str, object]] = []
+    for component_id in order:
         component = locked[component_id]
         old = component.status
         if component_id in changes:
@@ -188,37 +180,33 @@ def apply_update(
             new = targets[component_id]
         else:
             new = old
-        session.add(
-            AffectedComponent(
-                incident_update_id=update.id,
-                component_id=component_id,
-                name=components.display_name(component, groups),
-                old_status=old,
-                new_status=new,
-                set_here=component_id in changes,
-            )
+        rows.append(
+            {
+                "incident_update_id": update.id,
+                "component_id": component_id,
+                "name": components.display_name(component, groups),
+                "old_status": old,
+                "new_status": new,
+                "set_here": component_id in changes,
+            }
         )
-        change = components.change_status(
-            session,
-            component,
-            new,
-            now=now,
-            tz=settings.tz,
-            effective_at=effective_at or display_at,
-            incident_id=incident.id,
-        )
-        if change is not None:
-            changed.append((component, change))
+        targets_now.append((component, new))
+    if rows:  # one multi-row insert, in display order (the list's order is the id's)
+        session.execute(sa.insert(AffectedComponent), rows)
+    changed = components.change_statuses(
+        session,
+        targets_now,
+        now=now,
+        tz=settings.tz,
+        effective_at=effective_at or display_at,
+        incident_id=incident.id,
+    )
     if incident.status != IncidentStatus.postmortem:
         incident.status = status
     incident.updated_at = now
     session.add(incident)
     session.flush()
     sync_from_updates(session, incident)
-    if deliver_notifications and not incident.backfilled and changed:
-        page = component_events.page_block(session, settings)  # once: the state after them all
-        for component, change in changed:
-            component_events.status_changed(
-                session, settings, component, change, now=now, page=page
-            )
+    if deliver_notifications and not incident.backfilled:
+        component_events.statuses_changed(session, settings, changed, now=now)
     return update

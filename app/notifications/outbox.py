@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import json
 import random
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,6 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from app.db import chunked, insert_with_ids
 from app.models import (
     Delivery,
     DeliveryAttempt,
@@ -31,9 +34,9 @@ from app.models import (
     Subscriber,
     SubscriberChannel,
     SubscriberStatus,
-    new_id,
+    new_ids,
 )
-from app.notifications import messages, payloads
+from app.notifications import links, messages, payloads
 from app.notifications.webhooks import Outcome
 
 # Delay before attempt n (n = 0 is the first try): about a day of retries in all.
@@ -60,6 +63,16 @@ PERMANENT_TRIES = 3
 HEARING = (SubscriberStatus.active, SubscriberStatus.quarantined)
 
 
+@dataclass(frozen=True)
+class NewEvent:
+    """An event to record: see emit()."""
+
+    event_type: str
+    payload: dict[str, object]
+    component_ids: set[str] | None
+    subject: str | None = None
+
+
 def emit(
     session: Session,
     *,
@@ -78,35 +91,78 @@ def emit(
     event = OutboxEvent(type=event_type, created_at=now, payload=payload, subject=subject)
     session.add(event)
     session.flush()
-    subscribers = session.exec(
+    assert event.id is not None
+    _queue(session, [(event.id, NewEvent(event_type, payload, component_ids, subject))], now=now)
+    return event
+
+
+def emit_many(session: Session, events: Sequence[NewEvent], *, now: datetime) -> list[int]:
+    """Record many events (in this order) as emit() records each, in a constant number of
+    statements: one multi-row insert of the events, one read of the subscribers, one insert
+    of the deliveries. For a change that touches thousands of components. Returns their ids."""
+    if not events:
+        return []
+    ids = insert_with_ids(
+        session,
+        OutboxEvent,
+        [
+            {"type": e.event_type, "created_at": now, "payload": e.payload, "subject": e.subject}
+            for e in events
+        ],
+    )
+    _queue(session, list(zip(ids, events, strict=True)), now=now)
+    return ids
+
+
+def _queue(session: Session, events: list[tuple[int, NewEvent]], *, now: datetime) -> None:
+    """A pending delivery of each event for every subscriber it concerns."""
+    hearing = session.exec(
         select(
             Subscriber.id, Subscriber.component_ids, Subscriber.channel, Subscriber.incident_id
         ).where(col(Subscriber.status).in_(HEARING))
-    )
-    for_people = event_type in messages.FOR_PEOPLE
-    rows = [
-        {
-            "id": new_id(),
-            "event_id": event.id,
-            "subscriber_id": subscriber_id,
-            "status": DeliveryStatus.pending,
-            "attempts": 0,
-            "next_attempt_at": now,
-            "created_at": now,
-        }
-        for subscriber_id, wanted, channel, incident_id in subscribers
-        if (channel == SubscriberChannel.webhook or for_people)
-        and (
-            subject == f"incident:{incident_id}"
-            if incident_id is not None
-            else wanted is None or (component_ids is not None and component_ids & set(wanted))
-        )
-    ]
+    ).all()
+    # Who hears about each component (filtered subscribers), and who hears everything.
+    everything: list[tuple[str, str]] = []
+    by_component: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    by_subject: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for subscriber_id, wanted, channel, incident_id in hearing:
+        if incident_id is not None:
+            by_subject[f"incident:{incident_id}"].append((subscriber_id, channel))
+        elif wanted is None:
+            everything.append((subscriber_id, channel))
+        else:
+            for component_id in set(wanted):
+                by_component[component_id].append((subscriber_id, channel))
+    rows: list[dict[str, object]] = []
+    pairs: set[tuple[str, str]] = set()  # (subscriber, subject) of the deliveries queued
+    for event_id, event in events:
+        for_people = event.event_type in messages.FOR_PEOPLE
+        concerned = dict(everything)
+        for component_id in event.component_ids or ():
+            concerned.update(by_component.get(component_id, ()))
+        concerned.update(by_subject.get(event.subject or "", ()))
+        for subscriber_id, channel in concerned.items():
+            if channel != SubscriberChannel.webhook and not for_people:
+                continue
+            rows.append(
+                {
+                    "event_id": event_id,
+                    "subscriber_id": subscriber_id,
+                    "status": DeliveryStatus.pending,
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                }
+            )
+            if event.subject is not None:
+                pairs.add((subscriber_id, event.subject))
     if rows:
-        session.execute(sa.insert(Delivery), rows)
-        if subject is not None:
-            _fold_retried(session, event, now=now)
-    return event
+        for row, delivery_id in zip(rows, new_ids(len(rows)), strict=True):
+            row["id"] = delivery_id
+        # The table, not the model: thousands of rows skip the ORM's bulk bookkeeping.
+        session.execute(sa.insert(Delivery.__table__), rows)  # type: ignore[attr-defined]
+    if pairs:
+        _fold_retried(session, pairs, before=max(event_id for event_id, _ in events), now=now)
 
 
 def emit_to(
@@ -130,23 +186,30 @@ def emit_to(
     return event
 
 
-def _fold_retried(session: Session, event: OutboxEvent, *, now: datetime) -> None:
-    """Supersede failed, not in-flight deliveries about the event's subject, for the
-    subscribers that get this event: they hear the newer state instead, in its place."""
-    older = select(OutboxEvent.id).where(
-        OutboxEvent.subject == event.subject, col(OutboxEvent.id) < event.id
-    )
-    getting = select(Delivery.subscriber_id).where(Delivery.event_id == event.id)
-    session.execute(
-        sa.update(Delivery)
+def _fold_retried(
+    session: Session, pairs: set[tuple[str, str]], *, before: int, now: datetime
+) -> None:
+    """Supersede failed, not in-flight deliveries about a subject, for the subscribers that
+    get a newer event about it (`pairs`: subscriber, subject): they hear the newer state
+    instead, in its place. Only a queue's head is ever tried, so the failed deliveries are
+    few (about one per subscriber): they are read, matched here, and superseded at once."""
+    failed = session.exec(
+        select(Delivery.id, Delivery.subscriber_id, OutboxEvent.subject)
+        .join(OutboxEvent, col(OutboxEvent.id) == Delivery.event_id)
         .where(col(Delivery.status) == DeliveryStatus.pending)
         .where(col(Delivery.attempts) > 0)
         .where(sa.or_(col(Delivery.lease_until).is_(None), col(Delivery.lease_until) < now))
-        .where(col(Delivery.event_id).in_(older))
-        .where(col(Delivery.subscriber_id).in_(getting))
-        .values(status=DeliveryStatus.superseded, lease_until=None)
-        .execution_options(synchronize_session=False)
-    )
+        .where(col(OutboxEvent.subject).is_not(None))
+        .where(col(Delivery.event_id) < before)
+    ).all()
+    stale = [d for d, subscriber, subject in failed if (subscriber, subject) in pairs]
+    for chunk in chunked(stale):
+        session.execute(
+            sa.update(Delivery)
+            .where(col(Delivery.id).in_(chunk))
+            .values(status=DeliveryStatus.superseded, lease_until=None)
+            .execution_options(synchronize_session=False)
+        )
 
 
 @dataclass(frozen=True)
@@ -163,8 +226,9 @@ class Job:
     channel: SubscriberChannel = SubscriberChannel.webhook
     event_type: str = ""
     payload: dict[str, Any] = field(default_factory=dict)  # what email and chat are made from
-    token: str = ""  # the subscriber's link token (manage, unsubscribe)
+    token: str = ""  # the subscriber's signed link token (confirm, manage, unsubscribe)
     event_id: int = 0
+    language: str | None = None  # the page language a person subscribed from
 
     @property
     def msg_id(self) -> str:
@@ -173,7 +237,13 @@ class Job:
 
 
 def claim_due(
-    session: Session, *, now: datetime, limit: int, lease: timedelta, public_url: str
+    session: Session,
+    *,
+    now: datetime,
+    limit: int,
+    lease: timedelta,
+    public_url: str,
+    link_key: bytes,
 ) -> list[Job]:
     """Reserve up to `limit` due deliveries of active subscribers for this worker: for each
     subscriber only the oldest pending one (its queue's head), so a subscriber's messages go
@@ -214,7 +284,9 @@ def claim_due(
             subscriber_id=subscriber.id,
             url=subscriber.url,
             secret=subscriber.secret,
-            body=_webhook_body(event, subscriber, public_url)
+            body=_webhook_body(
+                event, links.sign(link_key, subscriber.id, subscriber.unsubscribe_token), public_url
+            )
             if subscriber.channel == SubscriberChannel.webhook
             else b"",
             attempt=delivery.attempts,
@@ -222,20 +294,21 @@ def claim_due(
             channel=subscriber.channel,
             event_type=event.type,
             payload=event.payload if subscriber.channel != SubscriberChannel.webhook else {},
-            token=subscriber.unsubscribe_token,
+            token=links.sign(link_key, subscriber.id, subscriber.unsubscribe_token),
             event_id=event.id or 0,
+            language=subscriber.language,
         )
         for delivery, subscriber, event in rows
     ]
 
 
-def _webhook_body(event: OutboxEvent, subscriber: Subscriber, public_url: str) -> bytes:
+def _webhook_body(event: OutboxEvent, link: str, public_url: str) -> bytes:
     return json.dumps(
         payloads.envelope(
             event_type=event.type,
             payload=event.payload,
             generated_at=event.created_at,
-            unsubscribe_url=f"{public_url}/subscriptions/{subscriber.unsubscribe_token}/unsubscribe",
+            unsubscribe_url=f"{public_url}/subscriptions/{link}/unsubscribe",
         ),
         separators=(",", ":"),
     ).encode()
@@ -250,6 +323,67 @@ def _next_delay(attempts_made: int) -> timedelta | None:
 
 def settle(session: Session, results: list[tuple[Job, Outcome]], *, now: datetime) -> None:
     """Record attempts and move each delivery on: delivered, retried later, or given up."""
+    _settle_delivered(session, [(job, outcome) for job, outcome in results if outcome.ok], now=now)
+    _settle_failed(session, [(job, outcome) for job, outcome in results if not outcome.ok], now=now)
+    session.flush()
+
+
+def _settle_delivered(
+    session: Session, results: list[tuple[Job, Outcome]], *, now: datetime
+) -> None:
+    """The common case of a fan-out, in a few statements for the whole batch (not a row at a
+    time): deliveries still held by this claim become delivered, each attempt is logged, and
+    each subscriber's failure streak ends."""
+    groups: dict[tuple[datetime, int | None], list[str]] = {}
+    for job, outcome in results:
+        groups.setdefault((job.lease_until, outcome.status_code), []).append(job.delivery_id)
+    settled: set[str] = set()
+    for (lease_until, status_code), ids in groups.items():
+        updated = session.execute(
+            sa.update(Delivery)
+            .where(col(Delivery.id).in_(sorted(ids)))
+            .where(col(Delivery.status) == DeliveryStatus.pending)
+            # Not when the lease ran out and another claim (or a redelivery) owns it now.
+            .where(col(Delivery.lease_until) == lease_until)
+            .values(
+                status=DeliveryStatus.delivered,
+                delivered_at=now,
+                attempts=col(Delivery.attempts) + 1,
+                lease_until=None,
+                last_status_code=status_code,
+                last_error=None,
+            )
+            .returning(col(Delivery.id))
+            .execution_options(synchronize_session=False)
+        )
+        settled.update(updated.scalars())
+    if not settled:
+        return
+    done = [(job, outcome) for job, outcome in results if job.delivery_id in settled]
+    session.execute(
+        sa.insert(DeliveryAttempt),
+        [
+            {
+                "delivery_id": job.delivery_id,
+                "at": now,
+                "status_code": outcome.status_code,
+                "latency_ms": outcome.latency_ms,
+                "error": None,
+            }
+            for job, outcome in done
+        ],
+    )
+    session.execute(
+        sa.update(Subscriber)
+        .where(col(Subscriber.id).in_(sorted({job.subscriber_id for job, _ in done})))
+        .values(consecutive_failures=0, failing_since=None, last_success_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _settle_failed(session: Session, results: list[tuple[Job, Outcome]], *, now: datetime) -> None:
+    if not results:
+        return
     delivery_ids = sorted(job.delivery_id for job, _ in results)
     subscriber_ids = sorted({job.subscriber_id for job, _ in results})
     deliveries = {
@@ -285,13 +419,7 @@ def settle(session: Session, results: list[tuple[Job, Outcome]], *, now: datetim
         delivery.last_status_code = outcome.status_code
         delivery.last_error = outcome.error
         subscriber.updated_at = now
-        if outcome.ok:
-            delivery.status = DeliveryStatus.delivered
-            delivery.delivered_at = now
-            subscriber.consecutive_failures = 0
-            subscriber.failing_since = None
-            subscriber.last_success_at = now
-        elif outcome.status_code == 410 and job.channel != SubscriberChannel.email:
+        if outcome.status_code == 410 and job.channel != SubscriberChannel.email:
             delivery.status = DeliveryStatus.cancelled
             _disable(session, subscriber, reason="the endpoint answered 410 Gone")
         elif (
@@ -311,7 +439,6 @@ def settle(session: Session, results: list[tuple[Job, Outcome]], *, now: datetim
             _failed(delivery, subscriber, now=now)
             if delivery.status == DeliveryStatus.pending:
                 _fold_into_later(session, delivery)
-    session.flush()
 
 
 def _fold_into_later(session: Session, delivery: Delivery) -> None:

@@ -143,6 +143,11 @@ class ProbeBase(_Strict):
     on_slow: Problem = "degraded_performance"
     incident_name: str | None = Field(default=None, max_length=255)
     incident_body: str | None = Field(default=None, max_length=2000)
+    public_latency: bool = Field(
+        default=False,
+        description="Chart this probe's response time (and processing lag) publicly, on its "
+        "component's latency page and in /api/v2/components/{id}/latency.json",
+    )
 
     @property
     def backend_group(self) -> str:

@@ -33,7 +33,7 @@ from app.models import (
     ProbeResult,
     ProbeState,
 )
-from app.probes import rules, wording
+from app.probes import latency, rules, wording
 from app.probes.config import ProbeBase
 from app.probes.outcome import ProbeRun
 
@@ -69,6 +69,7 @@ def sync_states(session: Session, probes: Sequence[ProbeBase], *, now: datetime)
             state = ProbeState(name=probe.name, backend_group=probe.backend_group)
         state.component_id = component.id
         state.backend_group = probe.backend_group
+        state.public_latency = probe.public_latency
         session.add(state)
     session.flush()
 
@@ -148,7 +149,9 @@ def record_run(
         state.cert_subject = str(run.cert.get("subject") or "")[:255] or None
     state.last_run_at, state.last_status = now, run.status
     state.last_latency_ms, state.last_error_classes = run.latency_ms, run.error_classes
+    state.public_latency = probe.public_latency
     session.add(state)
+    latency.record(session, probe.name, run, now=now)
     component = session.get(Component, state.component_id) if state.component_id else None
     if decision == rules.Decision.none or component is None:
         return decision
@@ -416,6 +419,7 @@ def _let_go(
 def prune_results(session: Session, *, now: datetime) -> None:
     """Forget results older than the retention period."""
     session.exec(delete(ProbeResult).where(col(ProbeResult.at) < now - RESULTS_KEPT))
+    latency.prune(session, now=now)
 
 
 def still_to_confirm(session: Session, probe: ProbeBase) -> int:

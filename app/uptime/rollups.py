@@ -10,14 +10,18 @@ to the microsecond. Time before a component was created is no data, never negati
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from app.models import Component, ComponentDay, ComponentStatus, ComponentStatusChange
 
 COLUMNS: dict[ComponentStatus, str] = {s: f"{s.value}_us" for s in ComponentStatus}
+_ALL = tuple(COLUMNS.values())
 
 
 def day_start(day: date, tz: tzinfo) -> datetime:
@@ -39,6 +43,49 @@ def split_by_day(start: datetime, end: datetime, tz: tzinfo) -> list[tuple[date,
     return pieces
 
 
+@dataclass(frozen=True)
+class Interval:
+    """One closed interval of a component's log: `status` from `start` (None: since the
+    component was created) to `end`."""
+
+    component: Component
+    status: ComponentStatus
+    start: datetime | None
+    end: datetime
+
+
+def add_intervals(session: Session, intervals: Iterable[Interval], *, tz: tzinfo) -> None:
+    """Add closed intervals of the log to the rollup, in one statement for all of them.
+
+    Each is clipped at its component's creation (a back-dated change may lie before it) and
+    cut at tz's local midnights; the pieces are added to component_day by one upsert
+    (INSERT ... ON CONFLICT DO UPDATE adding to the stored figures), so the rows are neither
+    read first nor locked one by one.
+    """
+    totals: dict[tuple[str, date], dict[str, int]] = {}
+    for interval in intervals:
+        born = interval.component.created_at
+        begin = max(interval.start or born, born)
+        column = COLUMNS[interval.status]
+        for day, us in split_by_day(begin, interval.end, tz):
+            spent = totals.setdefault((interval.component.id, day), dict.fromkeys(_ALL, 0))
+            spent[column] += us
+    if not totals:
+        return
+    rows = [{"component_id": cid, "day": day, **spent} for (cid, day), spent in totals.items()]
+    table = ComponentDay.__table__  # type: ignore[attr-defined]
+    insert = (
+        postgresql.insert(table)
+        if session.get_bind().dialect.name == "postgresql"
+        else sqlite.insert(table)
+    )
+    stmt = insert.on_conflict_do_update(
+        index_elements=[table.c.component_id, table.c.day],
+        set_={name: table.c[name] + insert.excluded[name] for name in _ALL},
+    )
+    session.execute(stmt, rows)
+
+
 def add_interval(
     session: Session,
     component: Component,
@@ -48,28 +95,8 @@ def add_interval(
     end: datetime,
     tz: tzinfo,
 ) -> None:
-    """Add one closed interval of the log to the rollup (start None: since creation).
-
-    Clipped at the component's creation: a back-dated change may lie before it.
-    """
-    begin = max(start or component.created_at, component.created_at)
-    pieces = split_by_day(begin, end, tz)
-    if not pieces:
-        return
-    existing = {
-        row.day: row
-        for row in session.exec(
-            select(ComponentDay).where(
-                ComponentDay.component_id == component.id,
-                col(ComponentDay.day).between(pieces[0][0], pieces[-1][0]),
-            )
-        )
-    }
-    column = COLUMNS[status]
-    for day, us in pieces:
-        row = existing.get(day) or ComponentDay(component_id=component.id, day=day)
-        setattr(row, column, getattr(row, column) + us)
-        session.add(row)
+    """Add one closed interval of the log to the rollup (start None: since creation)."""
+    add_intervals(session, [Interval(component, status, start, end)], tz=tz)
 
 
 def rebuild_rollups(session: Session, *, tz: tzinfo) -> int:

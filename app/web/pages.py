@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 from app.brand import current_from
 from app.cacheable import PublicRoute
 from app.page import page_info
+from app.probes import latency as probe_latency
 from app.uptime import ranges as uptime_ranges
 from app.web import front_page, uptime_range, views
 from app.web import history as history_views
@@ -34,7 +35,9 @@ def render(request: Request, template: str, **context: object) -> HTMLResponse:
 @router.get("/")
 def index(r: ReaderDep) -> HTMLResponse:
     """The status page."""
-    return render(r.request, "index.html", view=front_page.index_page(r.session, r.settings, r.now))
+    view = front_page.index_page(r.session, r.settings, r.now)
+    charted = probe_latency.charted_components(r.session)  # app.web.latency draws them
+    return render(r.request, "index.html", view=view, charted=charted)
 
 
 @router.get("/incidents/{incident_id}/")

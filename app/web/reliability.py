@@ -41,7 +41,9 @@ def _report(
     if not r.settings.reliability_page:
         raise NotFound("this page does not publish a reliability report")
     win = reliability.asked_window(r.settings.tz, r.now, year, start, end)
-    network, areas = reliability.report(r.session, win, areas=list_areas(r.session))
+    network, areas = reliability.report(
+        r.session, win, areas=list_areas(r.session), tz=r.settings.tz
+    )
     return win, network, areas
 
 

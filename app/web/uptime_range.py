@@ -169,11 +169,15 @@ def report_for(
     now: datetime,
     span: DateRange,
     listed: Sequence[Component],
+    *,
+    full_names: bool = True,
 ) -> RangeReport:
-    """Figures of `listed` (showcased components) and their groups over `span`."""
+    """Figures of `listed` (showcased components) and their groups over `span`; a grouped
+    component is named "Group - Component" unless `full_names` is off (a page shows it under
+    its group)."""
     everything = components.list_components(session)
     groups = {c.id: c for c in everything if c.is_group}
-    names = {c.id: components.display_name(c, groups) for c in listed}
+    names = {c.id: components.display_name(c, groups) if full_names else c.name for c in listed}
     return ranges.range_report(
         session,
         ranges.showcased_rows(listed, everything),
@@ -195,7 +199,7 @@ def range_page(
         raise NotFound(f"the uptime pages end at page {pages}")
     shown = listed[(number - 1) * UPTIME_COMPONENTS_PER_PAGE :][:UPTIME_COMPONENTS_PER_PAGE]
     with ranges.reading_slot():
-        report = report_for(session, settings, now, span, shown)
+        report = report_for(session, settings, now, span, shown, full_names=False)
     weights = service.weights_of(settings)
     rows = []
     for row in report.rows:

@@ -168,3 +168,37 @@ def test_a_backend_certificate_about_to_expire_warns_staff_not_the_public(
     assert float(line.rsplit(" ", 1)[1]) == expires.timestamp()
     public = client.get("/api/v2/incidents.json").json()["incidents"]
     assert public == []  # staff are warned; the public page says nothing
+
+
+def test_staff_opt_a_probe_into_the_public_latency_chart(
+    signed_in: SignIn, csms: CentralSystem, engine: Engine, client: TestClient
+) -> None:
+    editor = signed_in(UserRole.editor)
+    fields = form(csms, public_latency="on")
+    created = post_form(editor, "/admin/probes", fields, follow_redirects=False)
+    assert created.status_code == 303, created.text
+    page = soup(post_form(editor, "/admin/probes/csms-21/run", {}, follow_redirects=True))
+    box = page.select_one("input[name=public_latency]")
+    assert box is not None and box.has_attr("checked")
+    extra = page.select_one("textarea[name=extra]")
+    assert extra is not None and "public_latency" not in extra.get_text()
+    with unit_of_work(engine) as session:
+        state = session.get(ProbeState, "csms-21")
+        assert state is not None and state.public_latency and state.component_id
+        component_id = state.component_id
+    body = client.get(f"/api/v2/components/{component_id}/latency.json").json()
+    counts = {s["series"]: [p["figures"]["count"] for p in s["points"]] for s in body["series"]}
+    assert counts == {"response": [1], "lag": [1]}  # an OCPP 2.1 probe with propagation
+
+    fields.pop("public_latency")
+    saved = post_form(editor, "/admin/probes/csms-21", {**fields, "name": ""})
+    assert saved.status_code in (200, 303), saved.text
+    post_form(editor, "/admin/probes/csms-21/run", {}, follow_redirects=True)
+    with unit_of_work(engine) as session:
+        state = session.get(ProbeState, "csms-21")
+        assert state is not None and not state.public_latency
+    # Answers already cached age out within the render cache's TTL (a minute); new ones say so.
+    assert (
+        client.get(f"/api/v2/components/{component_id}/latency.json?window=7d").status_code == 404
+    )
+    assert client.get(f"/components/{component_id}/latency/").status_code == 404

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,6 +16,7 @@ from sqlmodel import select
 from app.config import Settings
 from app.db import unit_of_work
 from app.errors import InvalidInput
+from app.fleet import hours as hours_module
 from app.fleet import reliability, store
 from app.main import create_app
 from app.models import FleetEvse
@@ -174,3 +176,72 @@ def test_what_has_not_happened_is_not_measured(london: Settings, engine: Engine)
     assert lon12.unreliable_s == 3 * 3600
     with pytest.raises(InvalidInput, match="not begun"):
         reliability.asked_window(london.tz, now, 2026, None, None)
+
+
+def test_a_site_open_at_some_hours_is_measured_only_then(engine: Engine) -> None:
+    # Regulation 7(5): "Where a rapid charge point can be accessed only during specific
+    # hours, reliability is to be assessed only by reference to those hours."
+    # A car park open 08:00-20:00 every day (London time), closed early (18:00-20:00 BST) on
+    # Sunday 30 March 2025, the day BST began. Its charger is out of order 06:00-10:00 BST.
+    # Hand computed, in UTC: open 07:00-17:00 (08:00-18:00 BST) = 10 h; out of order while
+    # open 07:00-09:00 = 2 h; reliable 8 h: 80 %. (Measured all day it would be 19 of 23 h.)
+    site = make_location("LON-9", city="London", country="GBR", evses=1, at=SEEN)
+    site["time_zone"] = LONDON
+    site["opening_times"] = {
+        "twentyfourseven": False,
+        "regular_hours": [
+            {"weekday": day, "period_begin": "08:00", "period_end": "20:00"} for day in range(1, 8)
+        ],
+        "exceptional_closings": [
+            {"period_begin": "2025-03-30T17:00:00Z", "period_end": "2025-03-30T19:00:00Z"}
+        ],
+    }
+    with unit_of_work(engine) as session:
+        store.apply_locations(session, "roaming", [site], now=SEEN)
+        evse = session.exec(select(FleetEvse).where(FleetEvse.uid == "LON-9-1")).one()
+        store.set_evse_status(session, evse, "OUTOFORDER", MIDNIGHT + hours(5), now=LATER)
+        store.set_evse_status(session, evse, "AVAILABLE", MIDNIGHT + hours(9), now=LATER)
+    day = MIDNIGHT.date()
+    with unit_of_work(engine) as session:
+        network, _ = reliability.report(
+            session, reliability.window(day, day, ZoneInfo(LONDON)), areas=[]
+        )
+    (figure,) = network.evses
+    assert figure.reliable_s == 8 * 3600
+    assert figure.unreliable_s == 2 * 3600
+    assert figure.reliability == pytest.approx(0.8)
+    # Told by a PATCH that the site is now open around the clock: measured all day.
+    with unit_of_work(engine) as session:
+        store.apply_location(
+            session,
+            "roaming",
+            {
+                "id": "LON-9",
+                "opening_times": {"twentyfourseven": True},
+                "last_updated": "2025-04-01T00:00:00Z",
+            },
+            now=LATER,
+            partial=True,
+        )
+        network, _ = reliability.report(
+            session, reliability.window(day, day, ZoneInfo(LONDON)), areas=[]
+        )
+    assert network.evses[0].reliable_s == 19 * 3600  # the 23-hour day less 4 h out of order
+
+
+def test_opening_hours_past_midnight_and_until_midnight() -> None:
+    tz = ZoneInfo(LONDON)
+    night = {
+        "regular_hours": [
+            {"weekday": 6, "period_begin": "22:00", "period_end": "06:00"},  # Saturday night
+            {"weekday": 7, "period_begin": "12:00", "period_end": "24:00"},
+        ],
+        "time_zone": LONDON,
+    }
+    win = reliability.window(MIDNIGHT.date(), MIDNIGHT.date(), tz)  # Sunday 30 March 2025
+    assert hours_module.open_periods(night, win.start, win.end, UTC) == [
+        (MIDNIGHT, MIDNIGHT + hours(5)),  # until 06:00 BST, which is 05:00 UTC
+        (MIDNIGHT + hours(11), MIDNIGHT + hours(23)),  # 12:00 BST until midnight
+    ]
+    assert hours_module.open_periods({"twentyfourseven": True}, win.start, win.end, tz) is None
+    assert hours_module.open_periods(None, win.start, win.end, tz) is None

@@ -148,7 +148,8 @@ def test_range_page_has_totals_and_a_table_per_year(
     summary = soup.select("table.range-table")[0]
     row = one(summary, f'tr[data-component-id="{page["ocpp"]["id"]}"]')
     cells = [td.get_text(" ", strip=True) for td in row.select("td")]
-    assert one(row, "th").get_text(strip=True) == "Charging cloud - OCPP 1.6J"
+    assert one(row, "th").get_text(strip=True) == "OCPP 1.6J"  # under its group's row
+    assert "range-member" in row["class"]
     assert cells[1:] == ["7 h", "\N{EN DASH}", "1"]
     headings = [h.get_text(strip=True) for h in soup.select("section h2")]
     assert headings[-2:] == ["2025", "2024"]

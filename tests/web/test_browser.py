@@ -123,6 +123,21 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, dic
                 "component_ids": [api_c["id"]],
             },
         )
+        # A probe of the page's own health endpoint, charted publicly (two runs, now).
+        probe = {
+            "name": "status-api",
+            "kind": "http",
+            "component": "Status API",
+            "url": f"{running.url}/healthz",
+            "interval": "1h",
+            "public_latency": True,
+        }
+        post("/api/v1/probes", probe)
+        for _ in range(2):
+            assert api.post("/api/v1/probes/status-api/run").status_code == 200
+        listed = api.get("/api/v2/components.json").json()["components"]
+        made["latency"] = next(c["id"] for c in listed if c["name"] == "Status API")
+        made["range"] = f"from={(now - timedelta(days=400)).date()}&to={now.date()}"
     try:
         yield running, made
     finally:
@@ -187,6 +202,8 @@ def test_pages_in_three_languages_pass_the_contrast_check(
                 ("incident", f"/incidents/{made['incident']}/"),
                 ("history", "/history/"),
                 ("uptime", "/uptime/"),
+                ("range", f"/uptime/?{made['range']}"),
+                ("latency", f"/components/{made['latency']}/latency/"),
             ):
                 answer = page.goto(server.url + prefix + path)
                 assert answer is not None and answer.status == 200, (prefix, path)

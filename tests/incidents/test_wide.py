@@ -1,0 +1,239 @@
+"""An incident on many components is written in bulk: the number of SQL statements that
+opening or resolving it takes does not grow with the number of components, and what it writes
+(status log, rollups, one component event per change for the subscribers of that component)
+is what one change at a time wrote."""
+
+from __future__ import annotations
+
+import secrets
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from app.components import events as component_events
+from app.components import service as components
+from app.components.present import present_components
+from app.config import Settings
+from app.db import unit_of_work
+from app.incidents import service as incidents
+from app.incidents.schemas import IncidentCreate, UpdateCreate
+from app.models import (
+    Component,
+    ComponentDay,
+    ComponentStatus,
+    ComponentStatusChange,
+    Delivery,
+    IncidentStatus,
+    OutboxEvent,
+    Subscriber,
+    SubscriberChannel,
+    SubscriberStatus,
+)
+
+T0 = datetime(2025, 9, 7, 9, 0, tzinfo=UTC)
+
+
+@contextmanager
+def statements(engine: Engine) -> Iterator[list[str]]:
+    """Every statement sent to the database meanwhile (an executemany counts once)."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+
+
+def _subscriber(channel: SubscriberChannel, component_ids: list[str] | None) -> Subscriber:
+    return Subscriber(
+        channel=channel,
+        url=f"https://hooks.example.com/{secrets.token_hex(4)}",
+        email="ops@example.com" if channel == SubscriberChannel.email else None,
+        secret="whsec_test",
+        component_ids=component_ids,
+        status=SubscriberStatus.active,
+        unsubscribe_token=secrets.token_urlsafe(16),
+        created_at=T0,
+        updated_at=T0,
+    )
+
+
+def _page(engine: Engine, n: int) -> tuple[list[str], dict[str, str]]:
+    """n components (two of them in a group), and subscribers: a webhook for everything, a
+    webhook for the first component, a webhook for the group, an email for everything."""
+    with unit_of_work(engine) as session:
+        group = Component(name="Group", is_group=True, position=1, created_at=T0, updated_at=T0)
+        session.add(group)
+        session.flush()
+        rows = [
+            Component(
+                name=f"Charger {i:03d}",
+                position=i + 2,
+                group_id=group.id if i >= n - 2 else None,
+                created_at=T0,
+                updated_at=T0,
+            )
+            for i in range(n)
+        ]
+        session.add_all(rows)
+        session.flush()
+        ids = [c.id for c in rows]
+        subscribers = {
+            "all": _subscriber(SubscriberChannel.webhook, None),
+            "first": _subscriber(SubscriberChannel.webhook, [ids[0]]),
+            "group": _subscriber(SubscriberChannel.webhook, [group.id]),
+            "email": _subscriber(SubscriberChannel.email, None),
+        }
+        session.add_all(subscribers.values())
+        session.flush()
+        return ids, {name: s.id for name, s in subscribers.items()}
+
+
+def _open_and_resolve(engine: Engine, settings: Settings, n: int) -> dict[str, Any]:
+    ids, subscribers = _page(engine, n)
+    with statements(engine) as opening, unit_of_work(engine) as session:
+        incident = incidents.open_incident(
+            session,
+            data=IncidentCreate(
+                name="Everything",
+                body="Down",
+                components=dict.fromkeys(ids, ComponentStatus.major_outage),
+            ),
+            settings=settings,
+            actor="test",
+            now=T0 + timedelta(hours=1),
+        )
+        incident_id = incident.id
+    with statements(engine) as resolving, unit_of_work(engine) as session:
+        incidents.post_update(
+            session,
+            incident_id,
+            data=UpdateCreate(status=IncidentStatus.resolved, body="Back"),
+            settings=settings,
+            actor="test",
+            now=T0 + timedelta(hours=2),
+        )
+    with Session(engine) as session:
+        return {
+            "open": len(opening),
+            "resolve": len(resolving),
+            "ids": ids,
+            "subscribers": subscribers,
+            "statuses": set(session.exec(select(Component.status).where(~col(Component.is_group)))),
+            "log": Counter(
+                (c.component_id, c.old_status, c.new_status)
+                for c in session.exec(select(ComponentStatusChange))
+            ),
+            "days": {
+                (d.component_id, d.day): (d.operational_us, d.major_outage_us)
+                for d in session.exec(select(ComponentDay))
+            },
+            "deliveries": [
+                (subscriber, event_type, payload)
+                for subscriber, event_type, payload in session.exec(
+                    select(Delivery.subscriber_id, OutboxEvent.type, OutboxEvent.payload)
+                    .join(OutboxEvent, col(OutboxEvent.id) == Delivery.event_id)
+                    .order_by(col(Delivery.event_id))
+                )
+            ],
+        }
+
+
+def test_statements_do_not_grow_with_the_components(
+    engine: Engine, settings: Settings, database_url: str
+) -> None:
+    few = _open_and_resolve(engine, settings, 4)
+    # A second page in a second database would do as well; one more set of components on the
+    # same page changes nothing the statements depend on.
+    many = _open_and_resolve(engine, settings, 60)
+    assert many["open"] == few["open"]
+    assert many["resolve"] == few["resolve"]
+    assert many["open"] < 40 and many["resolve"] < 40
+
+
+def test_a_wide_change_writes_what_one_change_at_a_time_did(
+    engine: Engine, settings: Settings
+) -> None:
+    n = 30
+    got = _open_and_resolve(engine, settings, n)
+    ids, subs = got["ids"], got["subscribers"]
+    assert got["statuses"] == {ComponentStatus.operational}
+    # Each component: one change out, one back, both in the log.
+    down = (ComponentStatus.operational, ComponentStatus.major_outage)
+    assert got["log"] == Counter(
+        {**{(i, *down): 1 for i in ids}, **{(i, *reversed(down)): 1 for i in ids}}
+    )
+    # The rollups: an hour operational (created to opened), an hour down (opened to resolved).
+    hour = 3600 * 10**6
+    assert {cid for cid, _ in got["days"]} == set(ids)
+    assert sorted(got["days"].values()) == [(hour, hour)] * n
+    heard = Counter((s, t) for s, t, _ in got["deliveries"])
+    change = "component.status_changed"
+    # Webhooks hear one event per component change; filtered ones only of their components
+    # (a group's subscriber of the group's two); email hears the incident, not components.
+    assert heard == {
+        (subs["all"], change): 2 * n,
+        (subs["all"], "incident.created"): 1,
+        (subs["all"], "incident.resolved"): 1,
+        (subs["first"], change): 2,
+        (subs["first"], "incident.created"): 1,
+        (subs["first"], "incident.resolved"): 1,
+        (subs["group"], change): 4,
+        (subs["group"], "incident.created"): 1,
+        (subs["group"], "incident.resolved"): 1,
+        (subs["email"], "incident.created"): 1,
+        (subs["email"], "incident.resolved"): 1,
+    }
+    # In order: a component's events before the incident event of the same change, in the
+    # components' display order; each payload about its own component and change.
+    mine = [(t, p) for s, t, p in got["deliveries"] if s == subs["all"]]
+    assert [t for t, _ in mine] == (
+        [change] * n + ["incident.created"] + [change] * n + ["incident.resolved"]
+    )
+    opened = [p for t, p in mine[:n]]
+    assert [p["component"]["id"] for p in opened] == ids
+    assert {p["component_update"]["component_id"] for p in opened} == set(ids)
+    assert {p["component_update"]["new_status"] for p in opened} == {"major_outage"}
+    assert len({p["component_update"]["id"] for p in opened}) == n
+    assert {p["page"]["status_indicator"] for p in opened} == {"critical"}
+
+
+def test_a_component_event_carries_the_component_as_presented(
+    engine: Engine, settings: Settings
+) -> None:
+    """The events of a wide change write each component directly, not through the API's
+    model: exactly what presenting it and keeping Statuspage's webhook keys gives."""
+    ids, _ = _page(engine, 3)
+    with unit_of_work(engine) as session:
+        grouped = session.get_one(Component, ids[-1])
+        grouped.description = "Chargers in Oslo"
+        session.flush()
+        changed = components.change_statuses(
+            session,
+            [(grouped, ComponentStatus.partial_outage)],
+            now=T0 + timedelta(minutes=5),
+            tz=settings.tz,
+        )
+        ((component, change),) = changed
+        payload = component_events.component_payload(session, settings, component, change)
+        (public,) = present_components([component], page_id=settings.page_id)
+        assert payload["component"] == component_events.webhook_component(
+            public.model_dump(mode="json")
+        )
+        assert payload["component"]["group_id"] is not None
+        assert payload["component_update"]["id"] == str(change.id)
+        logged = session.get_one(ComponentStatusChange, change.id)
+        assert (logged.component_id, logged.new_status) == (
+            grouped.id,
+            ComponentStatus.partial_outage,
+        )
