@@ -86,7 +86,8 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = Field(
         default=None,
         description="Encrypts credentials Pharos must send back (the OCPI Token C) in the "
-        "database; a long random string, kept out of the database",
+        "database, and signs subscriber links (changing it invalidates the links sent); a long "
+        "random string, kept out of the database",
     )
     webhook_timeout_seconds: float = Field(
         default=15.0, gt=0, le=60, description="Per-request timeout of a webhook delivery"

@@ -356,6 +356,19 @@ class Subscriber(SQLModel, table=True):
     )
     confirmed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     confirmation_sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The page language a person subscribed from (en, nb, ...): their messages are in it.
+    language: str | None = Field(default=None, max_length=8)
+
+
+class AppSecret(SQLModel, table=True):
+    """A key the installation made for itself (the subscriber link key when
+    PHAROS_SECRET_KEY is not set)."""
+
+    __tablename__ = "app_secret"
+    __table_args__ = PRIVATE_TABLE
+
+    name: str = Field(primary_key=True, max_length=64)
+    value: str = Field(max_length=128)
 
 
 class OutboxEvent(SQLModel, table=True):
@@ -377,7 +390,7 @@ class Delivery(SQLModel, table=True):
     """One event for one subscriber; its id is the webhook-id receivers deduplicate on."""
 
     __table_args__ = (
-        sa.Index("ix_delivery_due", "status", "next_attempt_at"),
+        sa.Index("ix_delivery_due", "status", "next_attempt_at", "event_id"),
         # A subscriber's queue, in event order: only its oldest pending delivery is sent.
         sa.Index("ix_delivery_queue", "subscriber_id", "status", "event_id"),
         PRIVATE_TABLE,
@@ -667,7 +680,11 @@ class FleetEvse(SQLModel, table=True):
     """One EVSE (a charger, in customers' words) and its current OCPI status."""
 
     __tablename__ = "fleet_evse"
-    __table_args__ = (sa.UniqueConstraint("peer", "location_id", "uid"),)
+    __table_args__ = (
+        sa.UniqueConstraint("peer", "location_id", "uid"),
+        # The roll-up's grouped count, answered from the index alone.
+        sa.Index("ix_fleet_evse_peer_location_status", "peer", "location_id", "status"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     peer: str = Field(max_length=64)

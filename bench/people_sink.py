@@ -24,8 +24,14 @@ class Sink:
     """Accepts every message; counts it once parsed."""
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        message = message_from_bytes(envelope.content, policy=policy.default)
-        if message["List-Unsubscribe-Post"] != "List-Unsubscribe=One-Click":
+        content = envelope.content
+        ok = b"\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n" in content
+        if STATS["mail"] % 100 == 0:  # parsing each one would make the sink the bottleneck
+            message = message_from_bytes(content, policy=policy.default)
+            ok = message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click" and bool(
+                message.get_body(("plain",))
+            )
+        if not ok:
             STATS["bad"] += 1
         STATS["mail"] += 1
         STATS["mail_recipients"] += len(envelope.rcpt_tos)

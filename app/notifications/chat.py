@@ -240,7 +240,8 @@ def _html(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-TEAMS_COLOUR = {"#2e7d32": "Good", "#1565c0": "Accent", "#c62828": "Attention"}
+# Enum values as Microsoft's schema spells them (renderers read any case; the schema doesn't).
+TEAMS_COLOUR = {"#2e7d32": "good", "#1565c0": "accent", "#c62828": "attention"}
 
 
 def teams(view: EventView) -> dict[str, Any]:
@@ -249,16 +250,16 @@ def teams(view: EventView) -> dict[str, Any]:
         {
             "type": "TextBlock",
             "text": cut(view.title, 400),
-            "weight": "Bolder",
-            "size": "Medium",
+            "weight": "bolder",
+            "size": "medium",
             "wrap": True,
         },
         {
             "type": "TextBlock",
             "text": view.heading,
-            "color": TEAMS_COLOUR.get(view.colour, "Warning"),
-            "weight": "Bolder",
-            "spacing": "Small",
+            "color": TEAMS_COLOUR.get(view.colour, "warning"),
+            "weight": "bolder",
+            "spacing": "small",
             "wrap": True,
         },
         {"type": "TextBlock", "text": cut(_body(view), TEAMS_BODY), "wrap": True},
@@ -273,7 +274,7 @@ def teams(view: EventView) -> dict[str, Any]:
     posted = _posted(view)
     if posted:
         body.append(
-            {"type": "TextBlock", "text": posted, "isSubtle": True, "size": "Small", "wrap": True}
+            {"type": "TextBlock", "text": posted, "isSubtle": True, "size": "small", "wrap": True}
         )
     card: dict[str, Any] = {
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",

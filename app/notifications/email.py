@@ -20,7 +20,8 @@ from urllib.parse import unquote, urlsplit
 import aiosmtplib
 import jinja2
 
-from app.notifications.messages import EventView
+from app import i18n
+from app.notifications.messages import EventView, page_status
 from app.notifications.webhooks import ERROR_LIMIT, Outcome
 from app.publishing.markdown import render_markdown
 
@@ -37,6 +38,11 @@ def _templates() -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters["markdown"] = render_markdown
+    env.add_extension("jinja2.ext.i18n")
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        i18n.gettext, i18n.ngettext, newstyle=True
+    )
+    env.globals["current_language"] = i18n.current
     return env
 
 
@@ -185,7 +191,7 @@ def confirmation_message(
     what: str,
 ) -> EmailMessage:
     """The one message sent before an address is confirmed: the link that confirms it."""
-    subject = f"[{page_name} Status] Confirm your subscription"
+    subject = f"[{page_status(page_name)}] {i18n.gettext('Confirm your subscription')}"
     message = _base(mail_from=mail_from, to=to, subject=subject, public_url=public_url)
     message["Message-ID"] = f"<confirm.{time.time_ns()}@{_domain(public_url)}>"
     context = {"page_name": page_name, "confirm_url": confirm_url, "what": what}

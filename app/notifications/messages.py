@@ -13,6 +13,7 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from app import labels, timefmt
+from app.i18n import gettext
 
 # The one message an email address gets before it is confirmed.
 CONFIRMATION = "subscription.confirmation"
@@ -84,20 +85,30 @@ class EventView:
 
     @property
     def subject(self) -> str:
-        """`[Zaptec Status] Delays in processing charging events - Monitoring`."""
-        what = "Postmortem" if self.event_type == "incident.postmortem_published" else self.status
+        """`[Zaptec Status] Delays in processing charging events - Monitoring` (in the
+        language at hand, like every word here: the view is built and read within one)."""
+        what = self.status
+        if self.event_type == "incident.postmortem_published":
+            what = labels.incident_status("postmortem")
         if self.event_type == "maintenance.reminder":
-            what = f"Reminder: {self.status}"
-        return f"[{self.page_name} Status] {self.title} - {what}"
+            what = gettext("Reminder: %(status)s") % {"status": self.status}
+        return f"[{page_status(self.page_name)}] {self.title} - {what}"
 
     @property
     def heading(self) -> str:
         """The first line: "Monitoring" or "Postmortem published"."""
         if self.event_type == "incident.postmortem_published":
-            return "Postmortem published"
+            return gettext("Postmortem published")
         if self.event_type == "maintenance.reminder":
-            return f"Reminder: scheduled maintenance {self.window or ''}".strip()
+            return gettext("Reminder: scheduled maintenance %(window)s") % {
+                "window": self.window or ""
+            }
         return self.status
+
+
+def page_status(page_name: str) -> str:
+    """The sender's name: "Zaptec Status"."""
+    return gettext("%(page)s Status") % {"page": page_name}
 
 
 def _when(value: str | None, tz: tzinfo) -> str:

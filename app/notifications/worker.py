@@ -12,11 +12,12 @@ from urllib.parse import urlsplit
 import httpx
 from sqlalchemy.engine import Engine
 
+from app import i18n
 from app.clock import utcnow
 from app.config import Settings
 from app.db import unit_of_work
 from app.models import SubscriberChannel
-from app.notifications import chat, email, messages, outbound, outbox, webhooks
+from app.notifications import chat, email, links, messages, outbound, outbox, webhooks
 from app.workers import Heartbeat
 
 log = logging.getLogger("pharos.webhooks")
@@ -49,7 +50,8 @@ class DeliveryWorker:
         self._client = client
         self._limit = asyncio.Semaphore(settings.webhook_concurrency)
         self.mailer = mailer
-        self._mails: dict[int, email.EventMail] = {}
+        self._mails: dict[tuple[int, str], email.EventMail] = {}
+        self._link_key: bytes | None = None
         if mailer is None and settings.email_enabled and settings.smtp_url is not None:
             self.mailer = email.Mailer(
                 email.RelayConfig.from_url(
@@ -60,12 +62,15 @@ class DeliveryWorker:
 
     def _claim(self, limit: int = BATCH) -> list[outbox.Job]:
         with unit_of_work(self.engine) as session:
+            if self._link_key is None:
+                self._link_key = links.key(session, self.settings)
             return outbox.claim_due(
                 session,
                 now=self.clock(),
                 limit=limit,
                 lease=timedelta(seconds=self.settings.webhook_lease_seconds),
                 public_url=self.settings.public_url,
+                link_key=self._link_key,
             )
 
     def _settle(self, results: list[tuple[outbox.Job, webhooks.Outcome]]) -> None:
@@ -86,28 +91,41 @@ class DeliveryWorker:
 
     async def _attempt(self, client: httpx.AsyncClient, job: outbox.Job) -> webhooks.Outcome:
         if job.channel == SubscriberChannel.email:
-            return await self._send_email(job)
+            with i18n.using(self._language(job)):
+                return await self._send_email(job)
         async with self._limit:
             # DNS can change after subscribing: the client checks the address it connects to
             # on every new connection, and connects to that address only (outbound.py).
             if job.channel != SubscriberChannel.webhook:
-                view = self._view(job)
-                if view is None:
-                    return NOTHING_TO_SAY
-                body = chat.message(job.channel, view)
+                with i18n.using(self.settings.language):
+                    view = self._view(job)
+                    if view is None:
+                        return NOTHING_TO_SAY
+                    body = chat.message(job.channel, view)
                 return await chat.send(client, url=job.url, body=body)
             return await webhooks.send(
                 client, url=job.url, secret=job.secret, msg_id=job.msg_id, body=job.body
             )
 
-    def _rendered(self, event_id: int, view: messages.EventView) -> email.EventMail:
-        """An event's message, rendered once for all its recipients (a few kept)."""
-        mail = self._mails.get(event_id)
+    def _rendered(self, job: outbox.Job) -> email.EventMail | None:
+        """An event's message in one language, rendered once for all its recipients who read
+        that language (a few kept); None when it has no words for people."""
+        key = (job.event_id, i18n.current())
+        mail = self._mails.get(key)
         if mail is None:
+            view = self._view(job)
+            if view is None:
+                return None
             if len(self._mails) >= RENDERED_KEPT:
                 self._mails.pop(next(iter(self._mails)))
-            mail = self._mails[event_id] = email.render_event(view)
+            mail = self._mails[key] = email.render_event(view)
         return mail
+
+    def _language(self, job: outbox.Job) -> str:
+        """The subscriber's language, else the page's."""
+        if job.language in i18n.LANGUAGES:
+            return job.language
+        return self.settings.language
 
     def _view(self, job: outbox.Job) -> messages.EventView | None:
         return messages.event_view(
@@ -130,25 +148,29 @@ class DeliveryWorker:
                 to=address,
                 mail_from=sender,
                 public_url=settings.public_url,
-                confirm_url=str(job.payload["confirm_url"]),
+                # Queued before links were signed: the link it was made with.
+                confirm_url=str(
+                    job.payload.get("confirm_url")
+                    or f"{settings.public_url}/subscriptions/{job.token}/confirm"
+                ),
                 what=str(job.payload["what"]),
             )
         else:
-            view = self._view(job)
-            if view is None:
+            mail = self._rendered(job)
+            if mail is None:
                 return NOTHING_TO_SAY
-            links = email.Links(
+            own_links = email.Links(
                 manage=f"{settings.public_url}/subscriptions/{job.token}",
                 unsubscribe=f"{settings.public_url}/subscriptions/{job.token}/unsubscribe",
             )
             message = email.event_message(
-                self._rendered(job.event_id, view),
+                mail,
                 to=address,
                 mail_from=sender,
                 delivery_id=job.delivery_id,
                 subscriber_id=job.subscriber_id,
                 public_url=settings.public_url,
-                links=links,
+                links=own_links,
             )
         return await self.mailer.send(
             message, sender=email.sender_address(settings.mail_from), recipient=address

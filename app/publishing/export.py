@@ -4,12 +4,17 @@ The pages are rendered by the real app in-process, so the files are the bytes th
 serves. Pages are folders (/incidents/abc/ -> incidents/abc/index.html) and link each other
 relatively, so the copy works from any base URL. The export starts from the front page, the
 feeds, the JSON API and the badges, follows every relative link, and fails on a broken one.
+
+A static host takes no form posts: parts of a page marked `data-live-only` (following an
+incident by email) are left out of the copy; the header's Subscribe link leads to the live
+service (PHAROS_PUBLIC_URL) already.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import shutil
 import tempfile
 import time
@@ -49,6 +54,8 @@ SEEDS = (
     "/api/v2/scheduled-maintenances/active.json",
 )
 STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
+# A page's parts that need the live service (a form that posts), as our templates mark them.
+LIVE_ONLY = re.compile(rb"<section\b[^>]*\bdata-live-only\b[^>]*>.*?</section>\s*", re.DOTALL)
 
 
 class ExportError(Exception):
@@ -133,6 +140,7 @@ async def _crawl(client: httpx.AsyncClient, beat: Callable[[], None]) -> Rendere
             continue
         site.pages[path] = response.content
         if response.headers.get("content-type", "").startswith("text/html"):
+            site.pages[path] = LIVE_ONLY.sub(b"", response.content)
             queue.extend((link, path) for link in site_links(path, response.text))
     return site
 

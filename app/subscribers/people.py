@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 
 from app.audit import service as audit
 from app.errors import Conflict, InvalidInput, NotFound
+from app.i18n import _
 from app.models import (
     Component,
     Incident,
@@ -64,13 +65,15 @@ def _what(session: Session, subscriber: Subscriber) -> str:
     """What a subscription covers, in words: for the confirmation message."""
     if subscriber.incident_id:
         incident = session.get(Incident, subscriber.incident_id)
-        return f"the incident “{incident.name}”" if incident else "one incident"
+        if incident is None:
+            return _("one incident")
+        return _("the incident “%(name)s”") % {"name": incident.name}
     if not subscriber.component_ids:
-        return "every component"
+        return _("every component")
     names = session.exec(
         select(Component.name).where(col(Component.id).in_(subscriber.component_ids))
     )
-    return "components: " + ", ".join(sorted(names))
+    return _("components: %(names)s") % {"names": ", ".join(sorted(names))}
 
 
 def purge_expired(session: Session, *, now: datetime) -> int:
@@ -116,17 +119,13 @@ def _add(session: Session, subscriber: Subscriber, what: str) -> None:
         raise Conflict(f"{what} is already subscribed") from exc
 
 
-def _send_confirmation(
-    session: Session, subscriber: Subscriber, *, public_url: str, now: datetime
-) -> None:
+def _send_confirmation(session: Session, subscriber: Subscriber, *, now: datetime) -> None:
+    # The link is made when the message is sent: signed with the key of that moment.
     outbox.emit_to(
         session,
         subscriber.id,
         event_type=messages.CONFIRMATION,
-        payload={
-            "confirm_url": f"{public_url}/subscriptions/{subscriber.unsubscribe_token}/confirm",
-            "what": _what(session, subscriber),
-        },
+        payload={"what": _what(session, subscriber)},
         now=now,
     )
     subscriber.confirmation_sent_at = now
@@ -138,10 +137,12 @@ def subscribe_email(
     address: str,
     component_ids: list[str] | None,
     incident_id: str | None,
-    public_url: str,
+    language: str | None = None,
     now: datetime,
 ) -> Subscriber:
     """Ask an address to confirm (double opt-in); only the confirmation is sent until then.
+
+    `language` is the page language they subscribed from: every message is written in it.
 
     Subscribing an address again answers the same, and sends a new confirmation only when
     the last one is older than RESEND_AFTER (a confirmed address gets nothing new).
@@ -161,10 +162,11 @@ def subscribe_email(
     if existing is not None:
         if existing.status == SubscriberStatus.pending:
             existing.component_ids = wanted
+            existing.language = language
             existing.updated_at = now
             sent = existing.confirmation_sent_at
             if sent is None or now - sent >= RESEND_AFTER:
-                _send_confirmation(session, existing, public_url=public_url, now=now)
+                _send_confirmation(session, existing, now=now)
             session.add(existing)
         return existing
     subscriber = _new(
@@ -176,8 +178,9 @@ def subscribe_email(
         incident_id=incident_id,
         now=now,
     )
+    subscriber.language = language
     _add(session, subscriber, "this address")
-    _send_confirmation(session, subscriber, public_url=public_url, now=now)
+    _send_confirmation(session, subscriber, now=now)
     audit.record(
         session,
         "public form",
@@ -189,14 +192,9 @@ def subscribe_email(
     return subscriber
 
 
-def confirm(session: Session, token: str, *, now: datetime) -> Subscriber | None:
+def confirm(session: Session, subscriber: Subscriber, *, now: datetime) -> Subscriber | None:
     """Follow the confirmation link: the address hears from now on. None when the link has
     expired (the address is forgotten then: the caller commits that and says so)."""
-    subscriber = session.exec(
-        select(Subscriber).where(Subscriber.unsubscribe_token == token)
-    ).first()
-    if subscriber is None:
-        raise NotFound("this link is not valid (expired or unsubscribed?); subscribe again")
     if subscriber.status != SubscriberStatus.pending:
         return subscriber  # followed twice: nothing more to do
     if now - subscriber.created_at > CONFIRM_WITHIN:
@@ -211,14 +209,9 @@ def confirm(session: Session, token: str, *, now: datetime) -> Subscriber | None
 
 
 def set_components(
-    session: Session, token: str, component_ids: list[str] | None, *, now: datetime
+    session: Session, subscriber: Subscriber, component_ids: list[str] | None, *, now: datetime
 ) -> Subscriber:
     """The manage page: change which components a subscriber hears about."""
-    subscriber = session.exec(
-        select(Subscriber).where(Subscriber.unsubscribe_token == token)
-    ).first()
-    if subscriber is None:
-        raise NotFound("this link is not valid (already unsubscribed?)")
     subscriber.component_ids = component_filter(session, component_ids)
     subscriber.updated_at = now
     session.add(subscriber)

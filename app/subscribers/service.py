@@ -126,19 +126,8 @@ def delete_subscriber(session: Session, subscriber_id: str, *, actor: str, now: 
     )
 
 
-def find_by_token(session: Session, token: str) -> Subscriber:
-    """The subscriber an unsubscribe link belongs to."""
-    subscriber = session.exec(
-        select(Subscriber).where(Subscriber.unsubscribe_token == token)
-    ).first()
-    if subscriber is None:
-        raise NotFound("this unsubscribe link is not valid (already unsubscribed?)")
-    return subscriber
-
-
-def unsubscribe(session: Session, token: str, *, now: datetime) -> Subscriber:
+def unsubscribe(session: Session, subscriber: Subscriber, *, now: datetime) -> Subscriber:
     """Remove the subscriber an unsubscribe link belongs to."""
-    subscriber = find_by_token(session, token)
     session.delete(subscriber)
     audit.record(
         session,

@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.web.origin import ForwardedFor
 
 log = logging.getLogger("pharos.http")
-SECRET_LIKE = re.compile(r"^[A-Za-z0-9_-]{20,}$")
+SECRET_LIKE = re.compile(r"^[A-Za-z0-9_.-]{20,}$")  # signed subscriber links have a dot
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 

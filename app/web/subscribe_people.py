@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
 
+from app import i18n
 from app.clock import ClockDep
 from app.components import service as components
 from app.config import SettingsDep
@@ -16,9 +17,9 @@ from app.errors import NotFound, PharosError, TooManyRequests
 from app.i18n import _
 from app.models import Subscriber, SubscriberChannel, SubscriberStatus
 from app.notifications import chat
-from app.subscribers import chat_test, people, service
+from app.subscribers import chat_test, links, people
 from app.web.pages import render
-from app.web.subscriptions import form_page, guard_public_subscribe
+from app.web.subscriptions import LinkKeyDep, form_page, guard_public_subscribe
 
 router = APIRouter(tags=["public pages"], include_in_schema=False)
 
@@ -73,7 +74,7 @@ def subscribe_email(
             address=email,
             component_ids=component_ids,
             incident_id=incident_id or None,
-            public_url=settings.public_url,
+            language=i18n.current(),
             now=now,
         )
     except PharosError as exc:
@@ -87,6 +88,7 @@ def subscribe_chat(
     session: SessionDep,
     settings: SettingsDep,
     clock: ClockDep,
+    link_key: LinkKeyDep,
     url: Annotated[str, Form(max_length=2048)],
     app: Annotated[str, Form(max_length=32)] = "",
     component_ids: Annotated[list[str] | None, Form()] = None,
@@ -118,38 +120,46 @@ def subscribe_chat(
         "subscribed_person.html",
         subscriber=subscriber,
         app_name=chat.APP_NAMES.get(subscriber.channel, ""),
-        manage=f"{settings.public_url}/subscriptions/{subscriber.unsubscribe_token}",
+        manage=f"{settings.public_url}/subscriptions/{links.token_for(link_key, subscriber)}",
     )
     response.status_code = 201
     return _no_store(response)
 
 
-def _by_token(session: ReadSessionDep | SessionDep, token: str) -> Subscriber:
-    return service.find_by_token(session, token)
-
-
 @router.get("/subscriptions/{token}/confirm")
-def confirm_form(token: str, request: Request, session: ReadSessionDep) -> HTMLResponse:
+def confirm_form(
+    token: str, request: Request, session: ReadSessionDep, link_key: LinkKeyDep
+) -> HTMLResponse:
     """The confirmation link asks for one click (mail scanners follow GET links)."""
-    subscriber = _by_token(session, token)
-    return _no_store(render(request, "subscription_confirm.html", subscriber=subscriber))
+    subscriber = links.find(session, link_key, token)
+    return _no_store(
+        render(
+            request,
+            "subscription_confirm.html",
+            subscriber=subscriber,
+            link=links.token_for(link_key, subscriber),
+        )
+    )
 
 
 @router.post("/subscriptions/{token}/confirm")
-def confirm(token: str, request: Request, session: SessionDep, clock: ClockDep) -> HTMLResponse:
+def confirm(
+    token: str, request: Request, session: SessionDep, clock: ClockDep, link_key: LinkKeyDep
+) -> HTMLResponse:
     """Confirm an email subscription."""
-    subscriber = people.confirm(session, token, now=clock())
+    subscriber = people.confirm(session, links.find(session, link_key, token), now=clock())
     if subscriber is None:
         expired = render(request, "subscription_expired.html")
         expired.status_code = 410
         return _no_store(expired)
-    return _manage_page(request, session, subscriber, notice=_("You are subscribed."))
+    return _manage_page(request, session, subscriber, link_key, notice=_("You are subscribed."))
 
 
 def _manage_page(
     request: Request,
     session: ReadSessionDep | SessionDep,
     subscriber: Subscriber,
+    link_key: bytes,
     *,
     notice: str | None = None,
     error: str | None = None,
@@ -160,6 +170,7 @@ def _manage_page(
         request,
         "subscription_manage.html",
         subscriber=subscriber,
+        link=links.token_for(link_key, subscriber),
         target=_target(subscriber),
         components=choices,
         notice=notice,
@@ -177,9 +188,11 @@ def _target(subscriber: Subscriber) -> str:
 
 
 @router.get("/subscriptions/{token}")
-def manage(token: str, request: Request, session: ReadSessionDep) -> HTMLResponse:
+def manage(
+    token: str, request: Request, session: ReadSessionDep, link_key: LinkKeyDep
+) -> HTMLResponse:
     """A subscriber's own page: what they hear about, and unsubscribing (no account)."""
-    return _manage_page(request, session, _by_token(session, token))
+    return _manage_page(request, session, links.find(session, link_key, token), link_key)
 
 
 @router.post("/subscriptions/{token}")
@@ -188,19 +201,20 @@ def change(
     request: Request,
     session: SessionDep,
     clock: ClockDep,
+    link_key: LinkKeyDep,
     component_ids: Annotated[list[str] | None, Form()] = None,
 ) -> HTMLResponse:
     """Save which components a subscriber hears about (none ticked: everything)."""
+    subscriber = links.find(session, link_key, token)
     try:
-        subscriber = people.set_components(session, token, component_ids, now=clock())
-    except NotFound:
-        raise
+        people.set_components(session, subscriber, component_ids, now=clock())
     except PharosError as exc:
         return _manage_page(
             request,
             session,
-            _by_token(session, token),
+            subscriber,
+            link_key,
             error=exc.message,
             status_code=exc.status_code,
         )
-    return _manage_page(request, session, subscriber, notice=_("Saved."))
+    return _manage_page(request, session, subscriber, link_key, notice=_("Saved."))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 from sqlmodel import Session
@@ -16,11 +16,25 @@ from app.config import Settings, SettingsDep
 from app.db import ReadSessionDep, SessionDep, advisory_lock, read_session, unit_of_work
 from app.errors import PharosError, TooManyRequests
 from app.notifications import chat
-from app.subscribers import abuse, service
+from app.notifications import links as signed_links
+from app.subscribers import abuse, links, service
 from app.subscribers.schemas import SubscriberCreate
 from app.web.pages import render
 
 router = APIRouter(tags=["public pages"], include_in_schema=False)
+
+
+def link_key(request: Request) -> bytes:
+    """The key subscriber links are signed with (read once per app)."""
+    key: bytes | None = getattr(request.app.state, "link_key", None)
+    if key is None:
+        with unit_of_work(request.app.state.engine) as session:
+            key = signed_links.key(session, request.app.state.settings)
+        request.app.state.link_key = key
+    return key
+
+
+LinkKeyDep = Annotated[bytes, Depends(link_key)]
 
 
 EMPTY_FORM: dict[str, object] = {
@@ -89,6 +103,7 @@ def subscribe(
     session: SessionDep,
     settings: SettingsDep,
     clock: ClockDep,
+    link_key: LinkKeyDep,
     url: Annotated[str, Form(max_length=2048)],
     email: Annotated[str, Form(max_length=320)] = "",
     component_ids: Annotated[list[str] | None, Form()] = None,
@@ -128,7 +143,8 @@ def subscribe(
         if isinstance(exc, TooManyRequests):
             refused.headers["Retry-After"] = str(exc.retry_after)
         return refused
-    unsubscribe = f"{settings.public_url}/subscriptions/{subscriber.unsubscribe_token}/unsubscribe"
+    link = links.token_for(link_key, subscriber)
+    unsubscribe = f"{settings.public_url}/subscriptions/{link}/unsubscribe"
     response = render(
         request, "subscribed.html", subscriber=subscriber, secret=secret, unsubscribe=unsubscribe
     )
@@ -138,14 +154,19 @@ def subscribe(
 
 
 @router.get("/subscriptions/{token}/unsubscribe")
-def unsubscribe_confirm(token: str, request: Request, session: ReadSessionDep) -> HTMLResponse:
+def unsubscribe_confirm(
+    token: str, request: Request, session: ReadSessionDep, link_key: LinkKeyDep
+) -> HTMLResponse:
     """Ask before unsubscribing (link scanners follow GET links)."""
-    subscriber = service.find_by_token(session, token)
+    subscriber = links.find(session, link_key, token, what="unsubscribe link")
     return render(request, "unsubscribe.html", subscriber=subscriber, token=token, done=False)
 
 
 @router.post("/subscriptions/{token}/unsubscribe")
-def unsubscribe(token: str, request: Request, session: SessionDep, clock: ClockDep) -> HTMLResponse:
-    """Unsubscribe for good."""
-    subscriber = service.unsubscribe(session, token, now=clock())
+def unsubscribe(
+    token: str, request: Request, session: SessionDep, clock: ClockDep, link_key: LinkKeyDep
+) -> HTMLResponse:
+    """Unsubscribe for good (also RFC 8058's one-click POST from a mail client)."""
+    subscriber = links.find(session, link_key, token, what="unsubscribe link")
+    service.unsubscribe(session, subscriber, now=clock())
     return render(request, "unsubscribe.html", subscriber=subscriber, token=token, done=True)

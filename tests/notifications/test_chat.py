@@ -201,9 +201,9 @@ def test_incident_messages_in_each_apps_format(
     assert card["body"][1] == {
         "type": "TextBlock",
         "text": "Investigating",
-        "color": "Attention",
-        "weight": "Bolder",
-        "spacing": "Small",
+        "color": "attention",
+        "weight": "bolder",
+        "spacing": "small",
         "wrap": True,
     }
     assert {"title": "OCPP", "value": "Major Outage"} in card["body"][3]["facts"]

@@ -23,11 +23,15 @@ from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
+from app import i18n, labels
+from app.clock import get_clock
 from app.config import Settings
 from app.db import unit_of_work
+from app.main import create_app
 from app.models import Delivery, DeliveryStatus, Subscriber, SubscriberStatus
-from app.notifications import outbox
+from app.notifications import links, outbox
 from app.notifications.worker import DeliveryWorker
+from app.web.request_log import loggable_path
 from peers.net import free_port
 from tests.conftest import FakeClock, make_component, open_incident
 
@@ -124,7 +128,7 @@ def subscribe(client: TestClient, address: str = READER, **form: Any) -> httpx.R
 def confirm(client: TestClient, sink: Sink, address: str = READER) -> str:
     """Follow the confirmation link of the last message to `address`; returns its token."""
     (message, *_) = sink.to(address)[-1:]
-    url = link_in(message, r"https://status\.example\.com/subscriptions/[\w-]+/confirm")
+    url = link_in(message, r"https://status\.example\.com/subscriptions/[\w.-]+/confirm")
     path = url.removeprefix("https://status.example.com")
     page = client.get(path)
     assert page.status_code == 200 and "Confirm" in page.text  # a GET alone confirms nothing
@@ -150,7 +154,7 @@ def test_double_opt_in_then_every_incident_event_threaded(
     assert confirmation["Subject"] == "[Zaptec Status] Confirm your subscription"
     assert confirmation["From"].addresses[0].addr_spec == "status@zaptec.example"
     assert "48 hours" in body_text(confirmation, "plain")
-    assert "Confirm subscription" in body_text(confirmation, "html")
+    assert "Confirm your subscription" in body_text(confirmation, "html")
     confirm(client, smtp)
 
     incident = open_incident(
@@ -201,11 +205,11 @@ def test_double_opt_in_then_every_incident_event_threaded(
     for message in (created, monitoring):
         assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
         assert re.fullmatch(
-            r"<https://status\.example\.com/subscriptions/[\w-]+/unsubscribe>",
+            r"<https://status\.example\.com/subscriptions/[\w.-]+/unsubscribe>",
             message["List-Unsubscribe"],
         )
         assert message["Auto-Submitted"] == "auto-generated"
-    manage = link_in(created, r"https://status\.example\.com/subscriptions/[\w-]+(?=\s)")
+    manage = link_in(created, r"https://status\.example\.com/subscriptions/[\w.-]+(?=\s)")
     page = client.get(manage.removeprefix("https://status.example.com"))
     assert page.status_code == 200 and READER in page.text
 
@@ -283,7 +287,7 @@ def test_unconfirmed_addresses_expire_after_48_hours(
     smtp, _ = sink
     subscribe(client)
     deliver()
-    url = link_in(smtp.to(READER)[0], r"https://status\.example\.com/subscriptions/[\w-]+/confirm")
+    url = link_in(smtp.to(READER)[0], r"https://status\.example\.com/subscriptions/[\w.-]+/confirm")
     clock.advance(hours=49)
     expired = client.post(url.removeprefix("https://status.example.com"))
     assert expired.status_code == 410
@@ -457,3 +461,114 @@ def test_subscribe_page_offers_email_first_then_chat_webhooks_feeds(client: Test
     order = [text.index(f'id="{anchor}"') for anchor in ("email", "chat", "webhook", "feeds")]
     assert order == sorted(order)
     assert "<script" not in text.split("<main", 1)[1]  # plain forms, no JavaScript needed
+
+
+def test_links_are_signed_and_a_forged_or_rotated_one_is_refused(
+    client: TestClient,
+    staff: TestClient,
+    sink: tuple[Sink, int],
+    deliver: Callable[[], int],
+    engine: Engine,
+    settings: Settings,
+    clock: FakeClock,
+) -> None:
+    smtp, _ = sink
+    subscribe(client)
+    deliver()
+    token = confirm(client, smtp)
+    open_incident(staff, name="Signed")
+    deliver()
+    target = smtp.to(READER)[-1]["List-Unsubscribe"].strip("<>")
+    link = target.removeprefix("https://status.example.com/subscriptions/").split("/")[0]
+    with unit_of_work(engine) as session:
+        reader = session.exec(select(Subscriber)).one()
+        key = links.key(session, settings)
+    # <subscriber id>.<HMAC of id and stored token>, under the installation's own key.
+    assert link == token == links.sign(key, reader.id, reader.unsubscribe_token)
+    assert link.split(".")[0] == reader.id and reader.unsubscribe_token not in link
+    forged = f"{reader.id}.{'A' * links.SIGNATURE_CHARS}"
+    assert client.get(f"/subscriptions/{forged}").status_code == 404
+    assert client.post(f"/subscriptions/{forged}/unsubscribe").status_code == 404
+    assert client.get(f"/subscriptions/{link}").status_code == 200
+
+    # A new PHAROS_SECRET_KEY: links made with the old key are dead, new mail carries new ones.
+    rotated = settings.model_copy(update={"secret_key": SecretStr("r" * 40)})
+    app = create_app(rotated)
+    app.dependency_overrides[get_clock] = lambda: clock
+    with TestClient(app) as after:
+        assert after.get(f"/subscriptions/{link}").status_code == 404
+        assert after.post(f"/subscriptions/{link}/unsubscribe").status_code == 404
+        with unit_of_work(engine) as session:
+            new_key = links.key(session, rotated)
+        assert new_key != key
+        new_link = links.sign(new_key, reader.id, reader.unsubscribe_token)
+        assert after.get(f"/subscriptions/{new_link}").status_code == 200
+    with unit_of_work(engine) as session:
+        assert session.exec(select(Subscriber)).one().status == SubscriberStatus.active
+    assert loggable_path(f"/subscriptions/{link}/unsubscribe") == "/subscriptions/*/unsubscribe"
+
+
+def test_links_sent_before_signing_keep_working(
+    client: TestClient,
+    staff: TestClient,
+    sink: tuple[Sink, int],
+    deliver: Callable[[], int],
+    engine: Engine,
+) -> None:
+    """Mail already in inboxes carries the bare stored token: it still manages and
+    unsubscribes (one click), so nobody is stuck with mail they can't stop."""
+    smtp, _ = sink
+    subscribe(client)
+    deliver()
+    confirm(client, smtp)
+    with unit_of_work(engine) as session:
+        stored = session.exec(select(Subscriber.unsubscribe_token)).one()
+    page = client.get(f"/subscriptions/{stored}")
+    assert page.status_code == 200 and READER in page.text
+    # The page's own forms post to the signed link.
+    actions = re.findall(r'<form method="post" action="([^"]+)"', page.text)
+    assert actions and not any(stored in action for action in actions), actions
+    one_click = client.post(
+        f"/subscriptions/{stored}/unsubscribe",
+        content=b"List-Unsubscribe=One-Click",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert one_click.status_code == 200
+    with unit_of_work(engine) as session:
+        assert session.exec(select(Subscriber)).all() == []
+    assert client.get(f"/subscriptions/{stored}").status_code == 404
+
+
+def test_messages_are_in_the_language_subscribed_from(
+    client: TestClient, staff: TestClient, sink: tuple[Sink, int], deliver: Callable[[], int]
+) -> None:
+    smtp, _ = sink
+    german = "fahrer@example.de"
+    assert client.post("/de/subscriptions/email", data={"email": german}).status_code == 200
+    subscribe(client)
+    deliver()
+    (confirmation,) = smtp.to(german)
+    assert confirmation["Subject"] == "[Zaptec Status] Bestätigen Sie Ihr Abonnement"
+    assert "Bitte bestätigen Sie" in body_text(confirmation, "plain")
+    assert "alle Komponenten" in body_text(confirmation, "html")
+    confirm(client, smtp, german)
+    confirm(client, smtp)
+    cloud = make_component(staff, name="Cloud")
+    open_incident(staff, name="Ladefehler", components={cloud["id"]: "major_outage"})
+    deliver()
+    (incident,) = smtp.to(german)[1:]
+    with i18n.using("de"):
+        status = labels.incident_status("investigating")
+        outage = labels.component_status("major_outage")
+    assert status != "Investigating"
+    assert incident["Subject"] == f"[Zaptec Status] Ladefehler - {status}"
+    text = body_text(incident, "plain")
+    for words in ("Betroffene Komponenten:", f"- Cloud ({outage})", "Vorfall ansehen: https://"):
+        assert words in text
+    assert "Sie haben Statusmeldungen von Zaptec abonniert." in text
+    assert "Veröffentlicht " in text and "Posted" not in text
+    assert '<html lang="de">' in body_text(incident, "html")
+    # The same event, rendered once per language: the reader who subscribed in English reads
+    # it in English.
+    english = body_text(smtp.to(READER)[-1], "plain")
+    assert "Affected components:" in english and "View the incident: https://" in english

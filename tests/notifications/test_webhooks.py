@@ -28,6 +28,7 @@ from tests.conftest import FakeClock, make_component, open_incident, subscribe_w
 
 Handler = Callable[[httpx.Request], httpx.Response]
 # Keys of Statuspage's incident webhook (zulip's fixtures, ../shared/reference).
+KEY = b"a test key for subscriber links, 32+ bytes"
 STATUSPAGE_INCIDENT_KEYS = {
     "name",
     "status",
@@ -391,17 +392,32 @@ def test_claims_are_exclusive_while_leased(
     lease = timedelta(seconds=60)
     with unit_of_work(engine) as session:
         first = outbox.claim_due(
-            session, now=clock(), limit=10, lease=lease, public_url=settings.public_url
+            session,
+            now=clock(),
+            limit=10,
+            lease=lease,
+            public_url=settings.public_url,
+            link_key=KEY,
         )
     with unit_of_work(engine) as session:
         second = outbox.claim_due(
-            session, now=clock(), limit=10, lease=lease, public_url=settings.public_url
+            session,
+            now=clock(),
+            limit=10,
+            lease=lease,
+            public_url=settings.public_url,
+            link_key=KEY,
         )
     assert len(first) == 1 and second == []
     clock.advance(seconds=61)  # a crashed worker's lease runs out; someone else sends it
     with unit_of_work(engine) as session:
         third = outbox.claim_due(
-            session, now=clock(), limit=10, lease=lease, public_url=settings.public_url
+            session,
+            now=clock(),
+            limit=10,
+            lease=lease,
+            public_url=settings.public_url,
+            link_key=KEY,
         )
         pending = session.exec(select(col(Delivery.id))).all()
     assert [j.delivery_id for j in third] == [j.delivery_id for j in first] == list(pending)
@@ -425,6 +441,7 @@ def test_two_workers_claiming_at_once_never_share_a_delivery(
                 limit=25,
                 lease=timedelta(seconds=60),
                 public_url=settings.public_url,
+                link_key=KEY,
             )
         claimed.append([j.delivery_id for j in jobs])
 
@@ -510,12 +527,22 @@ def test_a_result_for_an_expired_lease_is_ignored(
     lease = timedelta(seconds=60)
     with unit_of_work(engine) as session:
         (stale,) = outbox.claim_due(
-            session, now=clock.now, limit=5, lease=lease, public_url=settings.public_url
+            session,
+            now=clock.now,
+            limit=5,
+            lease=lease,
+            public_url=settings.public_url,
+            link_key=KEY,
         )
     clock.advance(seconds=61)
     with unit_of_work(engine) as session:
         (fresh,) = outbox.claim_due(
-            session, now=clock.now, limit=5, lease=lease, public_url=settings.public_url
+            session,
+            now=clock.now,
+            limit=5,
+            lease=lease,
+            public_url=settings.public_url,
+            link_key=KEY,
         )
     with unit_of_work(engine) as session:
         outbox.settle(

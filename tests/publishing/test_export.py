@@ -17,6 +17,7 @@ import pytest
 from bs4 import BeautifulSoup
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 
 from app import i18n
@@ -195,6 +196,30 @@ def test_links_in_markdown_that_lead_nowhere_are_left_out_not_fatal(
     )
     assert f"/de/incidents/{done}/" in report.files
     assert f"/incidents/{done}/" in report.files
+
+
+def test_the_copy_has_no_form_a_static_host_cannot_take(
+    settings: Settings, engine: Engine, site: dict[str, str], tmp_path: Path
+) -> None:
+    """With email on, an open incident's live page offers following it by email; the static
+    copy (any language) leaves that form out, and keeps the rest of the page."""
+    with_mail = settings.model_copy(
+        update={"smtp_url": SecretStr("smtp://127.0.0.1:9"), "mail_from": "status@zaptec.example"}
+    )
+    app = create_app(with_mail)
+    app.dependency_overrides[get_clock] = lambda: lambda: FROZEN
+    with TestClient(app) as client:
+        live = client.get(f"/incidents/{site['live']}/").text
+    assert 'name="incident_id"' in live and 'method="post"' in live
+    export_site(app, tmp_path / "copy")
+    pages = {n: b for n, b in tree(tmp_path / "copy").items() if n.endswith(".html")}
+    page = f"incidents/{site['live']}/index.html"
+    assert page in pages and f"de/{page}" in pages
+    for name, body in pages.items():
+        assert BeautifulSoup(body, "html.parser").find("form", method="post") is None, name
+    copy = BeautifulSoup(pages[page], "html.parser")
+    assert copy.find("h1") is not None and "Remote start fails" in copy.get_text()
+    assert copy.find(id="follow-heading") is None
 
 
 # --- end to end: the copy on a plain static file server next to the live service ----------

@@ -1,0 +1,178 @@
+"""Chat cards checked by validators their makers wrote, not by our own asserts.
+
+Microsoft Teams: every Adaptive Card Pharos sends is parsed by Microsoft's own Adaptive Cards
+library (npm `adaptivecards`, the renderer Teams' web client is built on: unknown elements,
+invalid property values and failed property validation are reported), and validated against
+Microsoft's Adaptive Card JSON schema (as the npm `adaptivecards-designer` ships it) with the
+`jsonschema` package. Both packages come from npm at test time, pinned, into a cache folder;
+the test skips, saying why, without npm or node.
+
+(Slack's Block Kit is checked by slack_sdk in test_chat.py. Discord and Google Chat publish no
+validator or schema package for webhook payloads that we could find; their limits are
+asserted in test_chat.py from their documentation.)
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import tarfile
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from jsonschema import Draft6Validator
+
+from tests.conftest import make_component, open_incident
+from tests.notifications import test_chat
+from tests.notifications.test_chat import Receivers, subscribe_all
+
+# The loopback receivers and delivery rounds of test_chat.py, as this module's fixtures.
+receivers = test_chat.receivers
+settings = test_chat.settings
+deliver = test_chat.deliver
+
+NPM_CACHE = Path(tempfile.gettempdir()) / "pharos-test-npm" / "adaptivecards"
+PACKAGES = {"adaptivecards": "3.0.6", "adaptivecards-designer": "2.4.4"}
+PARSE = """
+const AC = require(process.argv[1]);
+const cards = JSON.parse(require("fs").readFileSync(0, "utf8"));
+const problems = cards.map((json) => {
+  const card = new AC.AdaptiveCard();
+  const context = new AC.SerializationContext();
+  card.parse(json, context);
+  const found = [];
+  for (let i = 0; i < context.eventCount; i++) found.push(context.getEventAt(i).message);
+  for (const e of card.validateProperties().validationEvents) found.push(e.message);
+  return found;
+});
+process.stdout.write(JSON.stringify(problems));
+"""
+
+
+def _package(name: str) -> Path:
+    """An npm package's files (npm pack: the tarball alone, no dependencies), cached."""
+    folder = NPM_CACHE / f"{name}-{PACKAGES[name]}"
+    if not (folder / "package" / "package.json").exists():
+        npm = shutil.which("npm")
+        if npm is None:
+            pytest.skip(f"no npm to get {name} from (apt-get install npm)")
+        folder.mkdir(parents=True, exist_ok=True)
+        done = subprocess.run(
+            [npm, "pack", "--silent", f"{name}@{PACKAGES[name]}"],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        if done.returncode != 0:
+            pytest.skip(f"npm could not fetch {name}: {done.stderr[-500:]}")
+        with tarfile.open(folder / done.stdout.split()[-1]) as tar:
+            tar.extractall(folder, filter="data")
+    return folder / "package"
+
+
+@pytest.fixture(scope="session")
+def card_parser() -> Callable[[list[dict[str, Any]]], list[list[str]]]:
+    """Microsoft's Adaptive Cards library, parsing cards in node: the problems it reports."""
+    library = _package("adaptivecards") / "dist" / "adaptivecards.js"
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("no node to run the Adaptive Cards library")
+
+    def parse(cards: list[dict[str, Any]]) -> list[list[str]]:
+        done = subprocess.run(
+            [node, "-e", PARSE, str(library)],
+            input=json.dumps(cards),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        problems: list[list[str]] = json.loads(done.stdout)
+        return problems
+
+    return parse
+
+
+@pytest.fixture(scope="session")
+def card_schema() -> Draft6Validator:
+    """Microsoft's Adaptive Card JSON schema (draft-06), as the designer package ships it."""
+    source = (_package("adaptivecards-designer") / "src" / "adaptive-card-schema.ts").read_text()
+    found = re.search(r"export const adaptiveCardSchema =\s*(\{.*\})\s*;?\s*$", source, re.S)
+    assert found, "the designer's schema module changed shape"
+    schema = json.loads(found.group(1))
+    assert schema["id"] == "http://adaptivecards.io/schemas/adaptive-card.json"
+    Draft6Validator.check_schema(schema)
+    return Draft6Validator(schema)
+
+
+def test_the_validators_catch_a_bad_card(
+    card_parser: Callable[[list[dict[str, Any]]], list[list[str]]], card_schema: Draft6Validator
+) -> None:
+    bad = {
+        "type": "AdaptiveCard",
+        "version": "1.4",
+        "body": [{"type": "TextBlock", "text": "x", "color": "Red"}, {"type": "Marquee"}],
+    }
+    (problems,) = card_parser([bad])
+    assert any('"color"' in p for p in problems) and any("Marquee" in p for p in problems)
+    assert list(card_schema.iter_errors(bad))
+    assert list(card_schema.iter_errors({**bad, "body": [{"type": "FactSet"}]}))  # no facts
+
+
+def test_every_teams_card_passes_microsofts_validators(
+    staff: TestClient,
+    receivers: tuple[Receivers, str],
+    deliver: Callable[[], int],
+    card_parser: Callable[[list[dict[str, Any]]], list[list[str]]],
+    card_schema: Draft6Validator,
+) -> None:
+    state, base = receivers
+    ocpp = make_component(staff, name="OCPP")
+    portal = make_component(staff, name="Portal")
+    subscribe_all(staff, base)
+    incident = open_incident(
+        staff,
+        name="Delays in processing charging events",
+        body="Two message processors stalled. " + "x" * 9000,
+        components={ocpp["id"]: "major_outage", portal["id"]: "degraded_performance"},
+    )
+    staff.post(
+        f"/api/v1/incidents/{incident['id']}/updates",
+        json={"status": "monitoring", "body": "A fix is deployed. *Watching* it."},
+    )
+    staff.post(
+        f"/api/v1/incidents/{incident['id']}/updates",
+        json={"status": "resolved", "body": "All chargers report again."},
+    )
+    staff.put(
+        f"/api/v1/incidents/{incident['id']}/postmortem",
+        json={"body": "## Root cause\n\nTwo processors stalled."},
+    )
+    staff.post(f"/api/v1/incidents/{incident['id']}/postmortem/publish")
+    maintenance = staff.post(
+        "/api/v1/maintenances",
+        json={
+            "name": "Broker upgrade",
+            "body": "Chargers may reconnect once.",
+            "component_ids": [ocpp["id"]],
+            "scheduled_for": "2030-10-26T02:30:00+02:00",
+            "scheduled_until": "2030-10-26T02:30:00+01:00",
+        },
+    )
+    assert maintenance.status_code == 201, maintenance.text
+    deliver()
+    messages = state.bodies["/teams/hook"]
+    assert len(messages) >= 6  # the test message, four incident events, the maintenance
+    cards = [m["attachments"][0]["content"] for m in messages]
+    for card, problems in zip(cards, card_parser(cards), strict=True):
+        assert problems == [], (problems, card)
+        errors = [f"{e.json_path}: {e.message}" for e in card_schema.iter_errors(card)]
+        assert errors == [], (errors, card)
