@@ -697,7 +697,11 @@ class FleetEvse(SQLModel, table=True):
     """One EVSE (a charger, in customers' words) and its current OCPI status."""
 
     __tablename__ = "fleet_evse"
-    __table_args__ = (sa.UniqueConstraint("peer", "location_id", "uid"),)
+    __table_args__ = (
+        sa.UniqueConstraint("peer", "location_id", "uid"),
+        # The roll-up's grouped count, answered from the index alone.
+        sa.Index("ix_fleet_evse_peer_location_status", "peer", "location_id", "status"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     peer: str = Field(max_length=64)

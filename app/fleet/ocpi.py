@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -85,9 +86,10 @@ class OcpiClient:
     """Requests to one platform with one credentials token.
 
     The platform hands out URLs (version details, endpoints, next pages). One on the host staff
-    configured (the versions URL's) goes through `http`; any other through `pinned`, the
-    outbound client that resolves a name once and refuses private addresses (DNS rebinding:
-    app.notifications.outbound), since the platform, not staff, chose it.
+    configured (the versions URL's) goes through `http`; any other through the client
+    `pinned()` gives, the outbound client that resolves a name once and refuses private
+    addresses (DNS rebinding: app.notifications.outbound), since the platform, not staff,
+    chose it.
     """
 
     def __init__(
@@ -97,7 +99,7 @@ class OcpiClient:
         *,
         timeout: float,
         trusted_host: str | None = None,
-        pinned: httpx.AsyncClient | None = None,
+        pinned: Callable[[], httpx.AsyncClient] | None = None,
     ) -> None:
         self.http = http
         self.token = token
@@ -110,7 +112,7 @@ class OcpiClient:
         host = (urlsplit(url).hostname or "").lower()
         if self.pinned is None or (self.trusted_host and host == self.trusted_host):
             return self.http
-        return self.pinned
+        return self.pinned()
 
     async def request(self, method: str, url: str, **kwargs: Any) -> tuple[Any, httpx.Response]:
         """Send one request; the envelope's data and the response, or OcpiError."""

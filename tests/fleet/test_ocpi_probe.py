@@ -128,8 +128,11 @@ def test_incremental_reads_ask_for_changes_since_the_last_read(
     changed = datetime.now(UTC) + timedelta(seconds=5)
     cpo.set_status("OSL-2", "OSL-2-1", "OUTOFORDER", changed)
     clock.advance(minutes=1)
-    run = run_once(poller, probe)
+    with transactions() as seen:
+        run = run_once(poller, probe)
     assert run.ok, run.evidence()
+    # OSL-2 comes back whole; only the EVSE that changed is written (one row).
+    assert [[rows for _, rows in t] for t in seen.writing("fleet_evse")] == [[1]]
     pages = [entry for entry in cpo.log if entry[1].endswith("/locations")]
     assert len(pages) == 1 and "date_from=" in pages[0][2]
     assert "1 locations (changes since" in run.checks[-1].detail
@@ -137,12 +140,14 @@ def test_incremental_reads_ask_for_changes_since_the_last_read(
         assert evses(session)["OSL-2-1"] == "OUTOFORDER"
         assert history(session, "OSL-2-1") == ["AVAILABLE", "OUTOFORDER"]
         assert history(session, "OSL-2-2") == ["AVAILABLE"]
-    # After full_read_every, a full read again (no date_from).
+    # After full_read_every, a full read again (no date_from); what it repeats is not written.
     cpo.log.clear()
     clock.advance(hours=2)
-    assert run_once(poller, probe).ok
+    with transactions() as seen:
+        assert run_once(poller, probe).ok
     pages = [entry for entry in cpo.log if entry[1].endswith("/locations")]
     assert len(pages) == 3 and "date_from" not in pages[0][2]
+    assert seen.writing("fleet_evse") == []
 
 
 def test_without_a_secret_key_no_token_c_is_stored(
