@@ -1,7 +1,7 @@
 """the page's brand as staff set it in the admin UI (falls back to PHAROS_BRAND_*)
 
-Revision ID: 0290_brand_setting
-Revises: 0280_subscriber_links_language
+Revision ID: 0300_brand_setting
+Revises: 0290_fleet_evse_status_index
 Create Date: 2026-12-01
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0290_brand_setting"
-down_revision: str | None = "0280_subscriber_links_language"
+revision: str = "0300_brand_setting"
+down_revision: str | None = "0290_fleet_evse_status_index"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
