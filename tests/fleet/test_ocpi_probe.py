@@ -353,3 +353,15 @@ def test_the_fleet_file_sets_areas_and_a_read_judges_them(
     fleet_file.write_text("[[area]]\nname = 'Oslo'\ncomponent = 'x'\n")
     with pytest.raises(FleetConfigError, match='area "Oslo"'):
         OcpiPoller(engine, here, clock=clock)
+
+
+def test_a_big_page_is_read_whole(settings: Settings, engine: Engine, clock: FakeClock) -> None:
+    # A page over BIG_BODY is parsed off the event loop; it must read the same.
+    peer = Cpo(page_limit=2)
+    seed(peer, T0, cities={"Drammen": 2}, evses=200)
+    with serve(peer):
+        run = run_once(OcpiPoller(engine, settings, clock=clock), ocpi_probe(peer))
+    assert run.ok, run.evidence()
+    assert "2 locations (full read)" in run.checks[-1].detail
+    with unit_of_work(engine) as session:
+        assert len(evses(session)) == 400
