@@ -7,8 +7,11 @@ Every failure is an OcpiError with an error class the probe reports ("auth_faile
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +20,7 @@ from urllib.parse import urlsplit
 import httpx
 
 VERSION = "2.2.1"
+BIG_BODY = 64 * 1024
 MAX_PAGES = 10_000  # a server whose Link never ends is a server fault, not a reason to hang
 _NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
 
@@ -85,9 +89,10 @@ class OcpiClient:
     """Requests to one platform with one credentials token.
 
     The platform hands out URLs (version details, endpoints, next pages). One on the host staff
-    configured (the versions URL's) goes through `http`; any other through `pinned`, the
-    outbound client that resolves a name once and refuses private addresses (DNS rebinding:
-    app.notifications.outbound), since the platform, not staff, chose it.
+    configured (the versions URL's) goes through `http`; any other through the client
+    `pinned()` gives, the outbound client that resolves a name once and refuses private
+    addresses (DNS rebinding: app.notifications.outbound), since the platform, not staff,
+    chose it.
     """
 
     def __init__(
@@ -97,7 +102,7 @@ class OcpiClient:
         *,
         timeout: float,
         trusted_host: str | None = None,
-        pinned: httpx.AsyncClient | None = None,
+        pinned: Callable[[], httpx.AsyncClient] | None = None,
     ) -> None:
         self.http = http
         self.token = token
@@ -110,7 +115,7 @@ class OcpiClient:
         host = (urlsplit(url).hostname or "").lower()
         if self.pinned is None or (self.trusted_host and host == self.trusted_host):
             return self.http
-        return self.pinned
+        return self.pinned()
 
     async def request(self, method: str, url: str, **kwargs: Any) -> tuple[Any, httpx.Response]:
         """Send one request; the envelope's data and the response, or OcpiError."""
@@ -127,7 +132,11 @@ class OcpiClient:
         if response.status_code >= 300:
             raise OcpiError(f"http_{response.status_code}", f"{method} {url}")
         try:
-            body = response.json()
+            if len(response.content) > BIG_BODY:  # a page of thousands of EVSEs: parsed in a
+                # thread, so the server's event loop keeps answering pushes and readers
+                body = await asyncio.to_thread(json.loads, response.content)
+            else:
+                body = response.json()
         except ValueError as exc:
             raise OcpiError("protocol", f"{method} {url}: not JSON") from exc
         if not isinstance(body, dict) or not isinstance(body.get("status_code"), int):

@@ -141,16 +141,15 @@ class OcpiPoller:
     async def run(self, probe: OcpiProbe, http: httpx.AsyncClient) -> ProbeRun:
         """One run: handshake if needed, read, store, judge; a failure is a failed result."""
         checks: list[Check] = []
-        allow_private = self.settings.ocpi_allow_private
+        pinned = _LazyClient(self.settings.ocpi_allow_private, probe.timeout)
         try:
-            async with outbound.async_client(
-                allow_private=allow_private, timeout=probe.timeout
-            ) as pinned:
-                await self._run(probe, http, pinned, checks)
+            await self._run(probe, http, pinned.get, checks)
         except OcpiError as exc:
             step = "locations" if any(c.name == "endpoints" for c in checks) else "endpoints"
             checks.append(Check(step, probe.versions_url, False, None, exc.error_class, exc.detail))
             return ProbeRun(probe.name, ComponentStatus(probe.on_failure), checks, "down")
+        finally:
+            await pinned.close()
         if any(c.slow for c in checks):
             return ProbeRun(probe.name, ComponentStatus(probe.on_slow), checks, "slow")
         return ProbeRun(probe.name, ComponentStatus.operational, checks)
@@ -172,7 +171,7 @@ class OcpiPoller:
         self,
         probe: OcpiProbe,
         http: httpx.AsyncClient,
-        pinned: httpx.AsyncClient,
+        pinned: Callable[[], httpx.AsyncClient],
         checks: list[Check],
     ) -> None:
         def client(token: str) -> OcpiClient:
@@ -241,6 +240,26 @@ class OcpiPoller:
         )
 
 
+class _LazyClient:
+    """The pinned outbound client, made only if a URL off the configured host needs it (it
+    loads the CA certificates: not worth doing every run for nothing)."""
+
+    def __init__(self, allow_private: bool, timeout: float) -> None:
+        self.allow_private, self.timeout = allow_private, timeout
+        self.client: httpx.AsyncClient | None = None
+
+    def get(self) -> httpx.AsyncClient:
+        if self.client is None:
+            self.client = outbound.async_client(
+                allow_private=self.allow_private, timeout=self.timeout
+            )
+        return self.client
+
+    async def close(self) -> None:
+        if self.client is not None:
+            await self.client.aclose()
+
+
 def _host(probe: OcpiProbe) -> str | None:
     return urlsplit(probe.versions_url).hostname
 
@@ -250,17 +269,19 @@ async def check_ocpi(probe: OcpiProbe, http: httpx.AsyncClient) -> ProbeRun:
     handshake (Token A is single use) and nothing stored."""
     checks: list[Check] = []
     start = time.perf_counter()
+    pinned = _LazyClient(False, probe.timeout)
     try:
-        async with outbound.async_client(allow_private=False, timeout=probe.timeout) as pinned:
-            client = OcpiClient(
-                http, probe.token, timeout=probe.timeout, trusted_host=_host(probe), pinned=pinned
-            )
-            endpoints = await client.endpoints(probe.versions_url)
+        client = OcpiClient(
+            http, probe.token, timeout=probe.timeout, trusted_host=_host(probe), pinned=pinned.get
+        )
+        endpoints = await client.endpoints(probe.versions_url)
     except OcpiError as exc:
         checks.append(
             Check("endpoints", probe.versions_url, False, None, exc.error_class, exc.detail)
         )
         return ProbeRun(probe.name, ComponentStatus(probe.on_failure), checks, "down")
+    finally:
+        await pinned.close()
     latency = (time.perf_counter() - start) * 1000
     slow = latency > probe.slow * 1000
     detail = "offers " + ", ".join(sorted(endpoints))

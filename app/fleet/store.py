@@ -321,7 +321,7 @@ def apply_connector(
     session.add(evse)
 
 
-def _unchanged(evse: FleetEvse, data: dict[str, Any], at: datetime, *, partial: bool) -> bool:
+def _unchanged(evse: Any, data: dict[str, Any], at: datetime, *, partial: bool) -> bool:
     """Whether an EVSE object says nothing new about a stored EVSE (most of every read)."""
     if at != evse.last_updated or ("status" in data and data["status"] != evse.status):
         return False
@@ -389,16 +389,19 @@ def apply_location(
     evses = data.get("evses")
     if isinstance(evses, list):
         prefetched = _indexed(session, peer, location.id)
-        known = (
-            dict(prefetched.evses)
-            if prefetched is not None and prefetched.complete
-            else {e.uid: e for e in evses_of(session, peer, location.id)}
-        )
+        known: dict[str, FleetEvse] | None = None  # None: the index knows the ones asked
+        if prefetched is None:
+            known = {e.uid: e for e in evses_of(session, peer, location.id)}
+        elif prefetched.complete:
+            known = dict(prefetched.evses)
         new: list[FleetEvse] = []
         for item in evses:
             if not isinstance(item, dict):
                 continue
-            before = known.get(str(item.get("uid")))
+            uid = str(item.get("uid"))
+            before = (
+                known.get(uid) if known is not None else evse_of(session, peer, location.id, uid)
+            )
             old_status = before.status if before else None
             evse = apply_evse(session, peer, location.id, item, known=before, now=now, new=new)
             applied.evses += 1
@@ -420,17 +423,69 @@ def log_first_statuses(session: Session, new: list[FleetEvse]) -> None:
 def apply_locations(
     session: Session, peer: str, locations: Iterable[dict[str, Any]], *, now: datetime
 ) -> Applied:
-    """Apply a read of the Locations sender interface (or a part of one)."""
+    """Apply a read of the Locations sender interface (or a part of one).
+
+    Most of a read repeats what we hold (an incremental read returns whole Locations, most of
+    whose EVSEs did not change): the EVSEs held are compared as plain rows first, and only the
+    new and changed ones are loaded and written."""
     total = Applied()
-    locations = list(locations)
-    prefetch(session, peer, (d["id"] for d in locations if isinstance(d.get("id"), str)))
+    locations = [d for d in locations if isinstance(d.get("id"), str) and d["id"]]
+    changed = _changed_evses(session, peer, locations)
+    prefetch(session, peer, (), ((loc, uid) for loc, uids in changed.items() for uid in uids))
+    prefetch(session, peer, (d["id"] for d in locations if d["id"] not in changed))
     for data in locations:
+        if data["id"] in changed and isinstance(data.get("evses"), list):
+            wanted = changed[data["id"]]
+            data = {**data, "evses": [e for e in data["evses"] if str(e.get("uid")) in wanted]}
         done = apply_location(session, peer, data, now=now)
         total.locations += done.locations
         total.evses += done.evses
         total.status_changes += done.status_changes
     session.flush()
     return total
+
+
+def _changed_evses(
+    session: Session, peer: str, locations: list[dict[str, Any]]
+) -> dict[str, set[str]]:
+    """For each location we hold: the uids of its EVSEs in these OCPI objects that are new or
+    say something new (one query of plain rows, no objects built)."""
+    table = FleetEvse.__table__.c  # type: ignore[attr-defined]
+    ids = sorted({d["id"] for d in locations})
+    held: dict[tuple[str, str], Any] = {}
+    known_locations: set[str] = set()
+    for batch in _chunks(ids):
+        rows = session.connection().execute(
+            sa.select(
+                table.location_id,
+                table.uid,
+                table.status,
+                table.last_updated,
+                table.evse_id,
+                table.connectors,
+            )
+            .where(table.peer == peer)
+            .where(table.location_id.in_(batch))
+        )
+        for row in rows:
+            held[(row.location_id, row.uid)] = row
+            known_locations.add(row.location_id)
+    changed: dict[str, set[str]] = {}
+    for data in locations:
+        if data["id"] not in known_locations:
+            continue  # new (or without EVSEs): applied whole
+        wanted = changed.setdefault(data["id"], set())
+        for item in data.get("evses") or []:
+            if not isinstance(item, dict):
+                continue
+            mine = held.get((data["id"], str(item.get("uid"))))
+            try:
+                at = parse_time(item["last_updated"]) if "last_updated" in item else None
+            except OcpiError:
+                at = None
+            if mine is None or at is None or not _unchanged(mine, item, at, partial=False):
+                wanted.add(str(item.get("uid")))
+    return changed
 
 
 def location_of(session: Session, peer: str, location_id: str) -> FleetLocation | None:

@@ -128,8 +128,11 @@ def test_incremental_reads_ask_for_changes_since_the_last_read(
     changed = datetime.now(UTC) + timedelta(seconds=5)
     cpo.set_status("OSL-2", "OSL-2-1", "OUTOFORDER", changed)
     clock.advance(minutes=1)
-    run = run_once(poller, probe)
+    with transactions() as seen:
+        run = run_once(poller, probe)
     assert run.ok, run.evidence()
+    # OSL-2 comes back whole; only the EVSE that changed is written (one row).
+    assert [[rows for _, rows in t] for t in seen.writing("fleet_evse")] == [[1]]
     pages = [entry for entry in cpo.log if entry[1].endswith("/locations")]
     assert len(pages) == 1 and "date_from=" in pages[0][2]
     assert "1 locations (changes since" in run.checks[-1].detail
@@ -137,12 +140,14 @@ def test_incremental_reads_ask_for_changes_since_the_last_read(
         assert evses(session)["OSL-2-1"] == "OUTOFORDER"
         assert history(session, "OSL-2-1") == ["AVAILABLE", "OUTOFORDER"]
         assert history(session, "OSL-2-2") == ["AVAILABLE"]
-    # After full_read_every, a full read again (no date_from).
+    # After full_read_every, a full read again (no date_from); what it repeats is not written.
     cpo.log.clear()
     clock.advance(hours=2)
-    assert run_once(poller, probe).ok
+    with transactions() as seen:
+        assert run_once(poller, probe).ok
     pages = [entry for entry in cpo.log if entry[1].endswith("/locations")]
     assert len(pages) == 3 and "date_from" not in pages[0][2]
+    assert seen.writing("fleet_evse") == []
 
 
 def test_without_a_secret_key_no_token_c_is_stored(
@@ -348,3 +353,15 @@ def test_the_fleet_file_sets_areas_and_a_read_judges_them(
     fleet_file.write_text("[[area]]\nname = 'Oslo'\ncomponent = 'x'\n")
     with pytest.raises(FleetConfigError, match='area "Oslo"'):
         OcpiPoller(engine, here, clock=clock)
+
+
+def test_a_big_page_is_read_whole(settings: Settings, engine: Engine, clock: FakeClock) -> None:
+    # A page over BIG_BODY is parsed off the event loop; it must read the same.
+    peer = Cpo(page_limit=2)
+    seed(peer, T0, cities={"Drammen": 2}, evses=200)
+    with serve(peer):
+        run = run_once(OcpiPoller(engine, settings, clock=clock), ocpi_probe(peer))
+    assert run.ok, run.evidence()
+    assert "2 locations (full read)" in run.checks[-1].detail
+    with unit_of_work(engine) as session:
+        assert len(evses(session)) == 400

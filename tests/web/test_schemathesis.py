@@ -34,8 +34,9 @@ CONFIG = """\
 workers = 1
 seed = 1
 continue-on-failure = true
-request-timeout = 10
+request-timeout = 30
 max-failures = 50
+suppress-health-check = ["too_slow"]
 
 [generation]
 mode = "all"
