@@ -19,6 +19,7 @@ import json
 import multiprocessing
 import os
 import secrets
+import statistics
 import tempfile
 import time
 from collections.abc import Iterator
@@ -104,9 +105,10 @@ def database(url: str) -> Iterator[str]:
         admin.dispose()
 
 
-def other_writer(url: str, ready: Any, stop: Any, waits: Any) -> None:
+def other_writer(url: str, group_id: str, ready: Any, stop: Any, waits: Any) -> None:
     """Another writer, in a process of its own (as another server process or `pharos worker`
-    would be): what it waits for is the database, not this process's interpreter lock."""
+    would be): what it waits for is the database, not this process's interpreter lock. It
+    adds components to a small group of its own, so its own work stays the same."""
     engine = create_db_engine(url)
     n = 0
     while not stop.is_set():
@@ -114,28 +116,33 @@ def other_writer(url: str, ready: Any, stop: Any, waits: Any) -> None:
         try:
             with unit_of_work(engine) as session:
                 components.create_component(
-                    session, data=ComponentCreate(name=f"Other {n}"), actor="bench", now=utcnow()
+                    session,
+                    data=ComponentCreate(name=f"Other {n}", group_id=group_id),
+                    actor="bench",
+                    now=utcnow(),
                 )
         except sa.exc.OperationalError:  # "database is locked" after SQLite's busy timeout
             pass  # counted as the wait it was
         waits.put(time.perf_counter() - started)
-        ready.set()
         n += 1
+        if n == 5:
+            ready.set()
         stop.wait(0.05)
     engine.dispose()
 
 
-def timed(engine: sa.Engine, job: Any) -> tuple[float, float, float, float]:
+def timed(engine: sa.Engine, job: Any, group_id: str) -> tuple[float, float, float, float, float]:
     """Seconds the job took, the CPU seconds it used (its thread's: less moved by the other
     sessions on a shared machine), how long its transaction was open (from its first
-    statement to its commit), and the longest another writer waited meanwhile."""
+    statement to its commit), the longest another writer's write took meanwhile, and the
+    median time of its writes before the job (what they take without waiting)."""
     context = multiprocessing.get_context("spawn")
     ready, stop, queue = context.Event(), context.Event(), context.Queue()
-    writer = context.Process(
-        target=other_writer, args=(engine.url.render_as_string(False), ready, stop, queue)
-    )
+    url = engine.url.render_as_string(False)
+    writer = context.Process(target=other_writer, args=(url, group_id, ready, stop, queue))
     writer.start()
-    ready.wait(120)  # it writes
+    ready.wait(120)  # it has written a few times
+    alone = statistics.median(queue.get() for _ in range(5))
     began: list[float] = []
     started, cpu = time.perf_counter(), time.thread_time()
     with unit_of_work(engine) as session:
@@ -149,7 +156,7 @@ def timed(engine: sa.Engine, job: Any) -> tuple[float, float, float, float]:
         with suppress(Empty):
             waits.append(queue.get(timeout=0.2))
     writer.join()
-    return took, cpu, held, max(waits, default=0.0)
+    return took, cpu, held, max(waits, default=0.0), alone
 
 
 def main() -> None:
@@ -168,6 +175,13 @@ def run(url: str, n: int, subscribers: int) -> dict[str, Any]:
     engine = create_db_engine(url)
     migrate(engine)
     ids = build(engine, n, subscribers)
+    with unit_of_work(engine) as session:
+        group_id = components.create_component(
+            session,
+            data=ComponentCreate(name="Other writes", group=True),
+            actor="bench",
+            now=utcnow(),
+        ).id
     changes = dict.fromkeys(ids, ComponentStatus.major_outage)
     opened: dict[str, str] = {}
 
@@ -191,8 +205,8 @@ def run(url: str, n: int, subscribers: int) -> dict[str, Any]:
             now=utcnow(),
         )
 
-    open_s, open_cpu, open_held, open_wait = timed(engine, open_it)
-    resolve_s, resolve_cpu, resolve_held, resolve_wait = timed(engine, resolve_it)
+    open_s, open_cpu, open_held, open_wait, alone = timed(engine, open_it, group_id)
+    resolve_s, resolve_cpu, resolve_held, resolve_wait, _ = timed(engine, resolve_it, group_id)
     with Session(engine) as session:
         deliveries = len(session.exec(select(Delivery.id)).all())
     engine.dispose()
@@ -207,6 +221,7 @@ def run(url: str, n: int, subscribers: int) -> dict[str, Any]:
         "resolve_cpu_seconds": round(resolve_cpu, 2),
         "transaction_open_seconds_open": round(open_held, 2),
         "transaction_open_seconds_resolve": round(resolve_held, 2),
+        "other_writer_alone_seconds": round(alone, 3),
         "other_writer_max_wait_open_seconds": round(open_wait, 2),
         "other_writer_max_wait_resolve_seconds": round(resolve_wait, 2),
         "load_average_1m": round(os.getloadavg()[0], 2),

@@ -26,6 +26,7 @@ from fastapi.responses import Response
 from sqlmodel import Session
 
 from app import i18n
+from app.brand import current
 from app.cacheable import PublicRoute
 from app.components import service as components
 from app.config import Settings
@@ -218,7 +219,7 @@ def range_page(
         heading = i18n.month_short(date(year, month, 1))
         years.setdefault(str(year), []).append((f"{year:04d}-{month:02d}", heading))
     return UptimeRangePage(
-        page=page_info(settings),
+        page=page_info(settings, current(session, settings)),
         range=range_text(span),
         first=span.first.isoformat(),
         last=span.last.isoformat(),

@@ -12,10 +12,12 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from app import data_version
 from app.components import events as component_events
 from app.components import service as components
 from app.components.present import present_components
@@ -237,3 +239,22 @@ def test_a_component_event_carries_the_component_as_presented(
             grouped.id,
             ComponentStatus.partial_outage,
         )
+
+
+def test_a_long_use_case_does_not_hold_the_data_version_row(
+    engine: Engine, database_url: str
+) -> None:
+    """On PostgreSQL another writer goes on while a long use case is still open: the data
+    version row is bumped (and locked) only as the use case commits, not from its first write.
+    (On SQLite every writing transaction holds the one write lock from its start anyway.)"""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has one write lock for the whole database")
+    start = data_version.read(engine)
+    with unit_of_work(engine) as long_one:
+        long_one.add(Component(name="Wide", created_at=T0, updated_at=T0))
+        long_one.flush()  # written, not committed: the use case goes on
+        with unit_of_work(engine) as other:
+            other.execute(sa.text("SET LOCAL lock_timeout = '5s'"))
+            other.add(Component(name="Other", created_at=T0, updated_at=T0))
+        assert data_version.read(engine) == start + 1  # the other writer committed meanwhile
+    assert data_version.read(engine) == start + 2

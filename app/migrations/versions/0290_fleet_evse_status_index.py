@@ -2,8 +2,8 @@
 status on every page render and every evaluation; with the index SQLite answers the grouped
 count from the index alone (about 1 ms instead of 14 for 10,000 EVSEs)
 
-Revision ID: 0270_fleet_evse_status_index
-Revises: 0260_probe_latency
+Revision ID: 0290_fleet_evse_status_index
+Revises: 0280_subscriber_links_language
 Create Date: 2026-12-01
 """
 
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0270_fleet_evse_status_index"
-down_revision: str | None = "0260_probe_latency"
+revision: str = "0290_fleet_evse_status_index"
+down_revision: str | None = "0280_subscriber_links_language"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
