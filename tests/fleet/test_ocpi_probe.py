@@ -148,6 +148,14 @@ def test_incremental_reads_ask_for_changes_since_the_last_read(
     pages = [entry for entry in cpo.log if entry[1].endswith("/locations")]
     assert len(pages) == 3 and "date_from" not in pages[0][2]
     assert seen.writing("fleet_evse") == []
+    # ... and is compared in one query of plain rows, not loaded location by location.
+    looked = [
+        sql
+        for statements in seen.committed
+        for sql, _ in statements
+        if sql.startswith("SELECT") and "FROM fleet_evse" in sql and "GROUP BY" not in sql
+    ]
+    assert len(looked) == 1, looked
 
 
 def test_without_a_secret_key_no_token_c_is_stored(
@@ -353,3 +361,15 @@ def test_the_fleet_file_sets_areas_and_a_read_judges_them(
     fleet_file.write_text("[[area]]\nname = 'Oslo'\ncomponent = 'x'\n")
     with pytest.raises(FleetConfigError, match='area "Oslo"'):
         OcpiPoller(engine, here, clock=clock)
+
+
+def test_a_big_page_is_read_whole(settings: Settings, engine: Engine, clock: FakeClock) -> None:
+    # A page over BIG_BODY is parsed off the event loop; it must read the same.
+    peer = Cpo(page_limit=2)
+    seed(peer, T0, cities={"Drammen": 2}, evses=200)
+    with serve(peer):
+        run = run_once(OcpiPoller(engine, settings, clock=clock), ocpi_probe(peer))
+    assert run.ok, run.evidence()
+    assert "2 locations (full read)" in run.checks[-1].detail
+    with unit_of_work(engine) as session:
+        assert len(evses(session)) == 400

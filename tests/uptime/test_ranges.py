@@ -14,7 +14,7 @@ from bs4 import BeautifulSoup
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from app.uptime import service
+from app.uptime import ranges, service
 from tests.conftest import FakeClock, make_component, open_incident
 from tests.web.test_pages import one
 
@@ -210,3 +210,13 @@ def test_bad_ranges_are_explained(
     assert words in BeautifulSoup(shown.text, "html.parser").get_text()
     component = staff.get(f"/api/v2/components/{page['ocpp']['id']}/uptime.json?{query}")
     assert component.status_code == 422
+
+
+def test_ranges_are_read_a_few_at_a_time(staff: TestClient, page: dict[str, Any]) -> None:
+    with ranges.reading_slot(), ranges.reading_slot():  # both slots busy elsewhere
+        busy = staff.get(f"/api/v2/uptime.json?{RANGE}")
+        assert busy.status_code == 429
+        assert busy.headers["retry-after"] == "2"
+        assert busy.json()["code"] == "rate_limited"
+        assert staff.get("/api/v2/uptime.json").status_code == 429  # every range, even the default
+    assert staff.get(f"/api/v2/uptime.json?{RANGE}").status_code == 200
