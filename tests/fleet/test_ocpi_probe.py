@@ -148,6 +148,14 @@ def test_incremental_reads_ask_for_changes_since_the_last_read(
     pages = [entry for entry in cpo.log if entry[1].endswith("/locations")]
     assert len(pages) == 3 and "date_from" not in pages[0][2]
     assert seen.writing("fleet_evse") == []
+    # ... and is compared in one query of plain rows, not loaded location by location.
+    looked = [
+        sql
+        for statements in seen.committed
+        for sql, _ in statements
+        if sql.startswith("SELECT") and "FROM fleet_evse" in sql and "GROUP BY" not in sql
+    ]
+    assert len(looked) == 1, looked
 
 
 def test_without_a_secret_key_no_token_c_is_stored(
