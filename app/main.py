@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from app import i18n, text
+from app import brand, i18n, text
 from app.admin.app import install as install_admin
 from app.auth import service as auth
 from app.cacheable import PublicPaths
@@ -109,7 +109,11 @@ def install_error_handlers(app: FastAPI) -> None:
         return templates.TemplateResponse(
             request,
             "error.html",
-            {"page": page_info(settings), "title": title, "message": message},
+            {
+                "page": page_info(settings, brand.current_from(request.app.state.engine, settings)),
+                "title": title,
+                "message": message,
+            },
             status_code=status,
         )
 

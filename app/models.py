@@ -618,6 +618,23 @@ class IncidentTemplate(SQLModel, table=True):
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
 
+class BrandSetting(SQLModel, table=True):
+    """The page's brand as staff set it in the admin UI (one row, id 1). An empty field falls
+    back to the PHAROS_BRAND_* configuration. Public: a change re-renders the cached pages."""
+
+    __tablename__ = "brand_setting"
+
+    id: int = Field(default=1, primary_key=True)
+    title: str | None = Field(default=None, max_length=255)
+    logo_url: str | None = Field(default=None, max_length=2000)
+    logo_dark_url: str | None = Field(default=None, max_length=2000)
+    favicon_url: str | None = Field(default=None, max_length=2000)
+    accent: str | None = Field(default=None, max_length=7)
+    footer_links: list[list[str]] = Field(default_factory=list, sa_type=sa.JSON)
+    custom_css: str | None = Field(default=None, sa_type=sa.Text)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
 # --- imports from other services ---
 
 

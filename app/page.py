@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.brand import Brand, effective
 from app.config import Settings
 from app.i18n import _
 
@@ -29,17 +30,19 @@ class PageInfo:
         return self.title or _("%(name)s Status") % {"name": self.name}
 
 
-def page_info(settings: Settings) -> PageInfo:
-    """The frame's data."""
+def page_info(settings: Settings, brand: Brand | None = None) -> PageInfo:
+    """The frame's data; `brand` is the one staff set (app.brand.current), else configured."""
+    if brand is None:
+        brand = effective(settings, None)
     return PageInfo(
         name=settings.page_name,
         url=settings.public_url,
         time_zone=settings.timezone,
         email=settings.email_enabled,
-        title=settings.brand_title,
-        logo=settings.brand_logo_url,
-        logo_dark=settings.brand_logo_dark_url,
-        favicon=settings.brand_favicon_url,
-        footer_links=tuple(settings.footer_links),
-        brand_css=bool(settings.brand_accent or settings.brand_css_file),
+        title=brand.title,
+        logo=brand.logo_url,
+        logo_dark=brand.logo_dark_url,
+        favicon=brand.favicon_url,
+        footer_links=brand.footer_links,
+        brand_css=bool(brand.accent or brand.css),
     )

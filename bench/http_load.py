@@ -5,9 +5,13 @@
 Installs wrk and nginx from Debian's packages when they are missing (needs apt-get and root).
 Seeds a page (20 components in 4 groups, 300 past incidents, one open incident), starts
 `pharos serve`, copies the bytes of `/` and `/api/v2/summary.json` into a folder and serves it
-with nginx on another loopback port. Then, 64 connections each:
+with nginx on another loopback port. Then, 64 connections each, Pharos and nginx measured in
+turns (--rounds; the median round of each is kept, so both see the same load on a shared
+machine):
 
-- Pharos (granian and uvicorn, 1 and 2 processes) and nginx on `/` and `/api/v2/summary.json`:
+- Pharos (granian and uvicorn, 1 and 2 processes) and nginx on `/`, `/api/v2/summary.json` and
+  the front page in another language, both ways a reader asks for one: `/de/`, and `/` with
+  `Accept-Language: de` (nginx serves the same German bytes as a file for both):
   requests/s, p99, and Pharos/nginx as a ratio (target: at least 0.5, with p99 under 10 ms);
   uncompressed (wrk's default) and as browsers get them (brotli; nginx serves the same
   pre-compressed bytes as a file);
@@ -23,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -52,13 +57,13 @@ http {{
     server {{
         listen 127.0.0.1:{port};
         root {root}/site;
-        location = / {{ try_files /index.html =404; }}
+        index index.html;
     }}
     server {{
         listen 127.0.0.1:{br_port};
         root {root}/site-br;
+        index index.html;
         add_header Content-Encoding br;
-        location = / {{ try_files /index.html =404; }}
     }}
 }}
 """
@@ -95,6 +100,24 @@ def wrk(url: str, seconds: int, connections: int, *headers: str) -> dict[str, fl
     return result
 
 
+def paired(
+    ours: tuple[str, ...], theirs: tuple[str, ...], args: argparse.Namespace
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """wrk on Pharos and on nginx in turns (args.rounds each, args.duration split between
+    them), so that both see the same load on a shared machine; the median round of each."""
+    seconds = max(1, args.duration // args.rounds)
+    mine: list[dict[str, Any]] = []
+    other: list[dict[str, Any]] = []
+    for _ in range(args.rounds):
+        mine.append(wrk(ours[0], seconds, args.connections, *ours[1:]))
+        other.append(wrk(theirs[0], seconds, args.connections, *theirs[1:]))
+
+    def median(found: list[dict[str, Any]]) -> dict[str, Any]:
+        return dict(sorted(found, key=lambda run: run["rps"])[len(found) // 2])
+
+    return median(mine), median(other)
+
+
 def start_nginx(root: Path, port: int, br_port: int, workers: int) -> subprocess.Popen[bytes]:
     """nginx in the foreground on loopback: root/site on port, root/site-br (the brotli bytes,
     sent with Content-Encoding: br) on br_port."""
@@ -126,13 +149,27 @@ def time_to_serve(staff: httpx.Client, readers: list[str], component: str) -> li
 def main() -> None:
     """Run everything, print JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument(
+        "--duration", type=int, default=12, help="seconds per comparison and server (in turns)"
+    )
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument(
         "--servers",
         nargs="+",
         default=["granian:1", "granian:2", "uvicorn:1", "uvicorn:2"],
         help="`pharos serve` configurations to measure, as SERVER:WORKERS",
+    )
+    every = ["/", "/api/v2/summary.json", "/de/", "/ (Accept-Language: de)"]
+    parser.add_argument(
+        "--requests", nargs="+", default=every, choices=every, help="which requests to measure"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="turns of Pharos and nginx per comparison"
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="only the served-bytes comparisons (no cold-path or replica runs)",
     )
     args = parser.parse_args()
     ensure_tools()
@@ -142,7 +179,15 @@ def main() -> None:
     tmp.chmod(0o755)  # nginx's workers run as another user
     token, leaves = seed(url, components=20, groups=4, incidents=300, every_hours=72)
     result: dict[str, Any] = {"connections": args.connections, "seconds": args.duration}
-    paths = {"/": "index.html", "/api/v2/summary.json": "api/v2/summary.json"}
+    german = "Accept-Language: de"
+    # label: (Pharos path, request headers, the file nginx serves the same bytes from)
+    requests: dict[str, tuple[str, tuple[str, ...], str]] = {
+        "/": ("/", (), "index.html"),
+        "/api/v2/summary.json": ("/api/v2/summary.json", (), "api/v2/summary.json"),
+        "/de/": ("/de/", (), "de/index.html"),
+        "/ (Accept-Language: de)": ("/", (german,), "de/index.html"),
+    }
+    requests = {k: v for k, v in requests.items() if k in args.requests}
     processes: list[subprocess.Popen[bytes]] = []
 
     def serve(workers: int = 1, server: str = "granian", **settings: str) -> str:
@@ -172,19 +217,20 @@ def main() -> None:
                 },
             ).raise_for_status()
             for folder, encoding in (("site", "identity"), ("site-br", "br")):
-                for path, file in paths.items():
+                for path, headers, file in requests.values():
                     target = tmp / folder / file
                     target.parent.mkdir(parents=True, exist_ok=True)
+                    sent = dict(h.split(": ", 1) for h in headers)
                     with client.stream(
-                        "GET", main_url + path, headers={"Accept-Encoding": encoding}
+                        "GET", main_url + path, headers={**sent, "Accept-Encoding": encoding}
                     ) as response:
                         target.write_bytes(b"".join(response.iter_raw()))
             result["bytes"] = {
-                p: {
+                label: {
                     e: (tmp / d / f).stat().st_size
                     for d, e in (("site", "identity"), ("site-br", "br"))
                 }
-                for p, f in paths.items()
+                for label, (_, _, f) in requests.items()
             }
 
             nginx_port, nginx_br_port = free_port(), free_port()
@@ -193,36 +239,49 @@ def main() -> None:
             nginx = f"http://127.0.0.1:{nginx_port}"
             nginx_br = f"http://127.0.0.1:{nginx_br_port}"
             runs: dict[str, Any] = {}
-            for path in paths:
-                runs[path] = {"nginx": wrk(nginx + path, args.duration, args.connections)}
+
+            def nginx_url(base: str, file: str) -> str:
+                return f"{base}/{file.removesuffix('index.html')}"
+
             servers = {"granian:1": main_url}
+            br = "Accept-Encoding: br"
             for config in args.servers:
                 kind, workers = config.split(":")
                 if config not in servers:
                     servers[config] = serve(int(workers), kind)
                 base = servers[config]
-                for path in paths:
+                for label, (path, headers, file) in requests.items():
+                    sent = dict(h.split(": ", 1) for h in headers)
                     for _ in range(8):
-                        client.get(base + path)  # warm every process's cache
-                    run = wrk(base + path, args.duration, args.connections)
-                    run["vs_nginx"] = round(run["rps"] / runs[path]["nginx"]["rps"], 2)
-                    runs[path][f"pharos_{kind}_{workers}"] = run
-            br = "Accept-Encoding: br"
-            for path in paths:  # what browsers get: the brotli bytes, from both
-                runs[path]["nginx_br"] = wrk(nginx_br + path, args.duration, args.connections, br)
-                run = wrk(main_url + path, args.duration, args.connections, br)
-                run["vs_nginx"] = round(run["rps"] / runs[path]["nginx_br"]["rps"], 2)
-                runs[path]["pharos_granian_1_br"] = run
-            etag = client.get(main_url + "/api/v2/summary.json").headers["etag"]
-            runs["/api/v2/summary.json"]["pharos_304"] = wrk(
-                main_url + "/api/v2/summary.json",
-                args.duration,
-                args.connections,
-                f"If-None-Match: {etag}",
-            )
-            cold = serve(render_cache="false")
-            runs["/"]["pharos_cold_no_cache"] = wrk(cold + "/", args.duration, args.connections)
+                        client.get(base + path, headers=sent)  # warm every process's cache
+                    ours, theirs = paired((base + path, *headers), (nginx_url(nginx, file),), args)
+                    ours["vs_nginx"] = round(ours["rps"] / theirs["rps"], 2)
+                    runs.setdefault(label, {}).setdefault("nginx", theirs)
+                    runs[label][f"pharos_{kind}_{workers}"] = ours
+            for label, (path, headers, file) in requests.items():  # what browsers get: brotli
+                ours, theirs = paired(
+                    (main_url + path, br, *headers), (nginx_url(nginx_br, file), br), args
+                )
+                ours["vs_nginx"] = round(ours["rps"] / theirs["rps"], 2)
+                runs[label]["nginx_br"] = theirs
+                runs[label]["pharos_granian_1_br"] = ours
+            if "/api/v2/summary.json" in requests:
+                etag = client.get(main_url + "/api/v2/summary.json").headers["etag"]
+                runs["/api/v2/summary.json"]["pharos_304"] = wrk(
+                    main_url + "/api/v2/summary.json",
+                    args.duration,
+                    args.connections,
+                    f"If-None-Match: {etag}",
+                )
+            if "/" in requests and not args.quick:
+                cold = serve(render_cache="false")
+                runs["/"]["pharos_cold_no_cache"] = wrk(cold + "/", args.duration, args.connections)
             result["runs"] = runs
+            result["load_average"] = [round(x, 2) for x in os.getloadavg()]
+            if args.quick:
+                result["targets"] = "rps >= 0.5 x nginx, p99 < 10 ms"
+                print(json.dumps(result, indent=2))
+                return
 
             replica = serve()
             samples = [time_to_serve(staff, [main_url, replica], leaves[1]) for _ in range(5)]

@@ -8,6 +8,7 @@ from fastapi.responses import Response
 from app.admin import (
     routes_access,
     routes_auth,
+    routes_brand,
     routes_components,
     routes_fleet,
     routes_incidents,
@@ -39,5 +40,6 @@ def install(app: FastAPI) -> None:
         routes_fleet,
         routes_subscribers,
         routes_access,
+        routes_brand,
     ):
         app.include_router(module.router)

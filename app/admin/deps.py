@@ -26,6 +26,7 @@ from sqlmodel import Session
 
 from app.admin import views
 from app.admin.forms import FormErrors, FormValues
+from app.brand import current_from
 from app.clock import Clock, ClockDep
 from app.config import Settings, SettingsDep
 from app.db import SessionDep
@@ -97,7 +98,9 @@ def render(
 ) -> HTMLResponse:
     """An admin page; never cached, since it is one user's view."""
     settings: Settings = request.app.state.settings
-    context.setdefault("page", page_info(settings))
+    context.setdefault(
+        "page", page_info(settings, current_from(request.app.state.engine, settings))
+    )
     context.setdefault("errors", FormErrors())
     context.setdefault("values", FormValues())
     context["staff"] = staff

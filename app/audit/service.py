@@ -28,6 +28,7 @@ OBJECT_TYPES = {
     "delivery": "delivery",
     "probe": "probe",
     "fleet_area": "fleet_area",
+    "brand": "brand_setting",
     "reliability_exclusion": "reliability_exclusion",
 }
 

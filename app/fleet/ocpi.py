@@ -7,7 +7,9 @@ Every failure is an OcpiError with an error class the probe reports ("auth_faile
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +20,7 @@ from urllib.parse import urlsplit
 import httpx
 
 VERSION = "2.2.1"
+BIG_BODY = 64 * 1024
 MAX_PAGES = 10_000  # a server whose Link never ends is a server fault, not a reason to hang
 _NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
 
@@ -129,7 +132,11 @@ class OcpiClient:
         if response.status_code >= 300:
             raise OcpiError(f"http_{response.status_code}", f"{method} {url}")
         try:
-            body = response.json()
+            if len(response.content) > BIG_BODY:  # a page of thousands of EVSEs: parsed in a
+                # thread, so the server's event loop keeps answering pushes and readers
+                body = await asyncio.to_thread(json.loads, response.content)
+            else:
+                body = response.json()
         except ValueError as exc:
             raise OcpiError("protocol", f"{method} {url}: not JSON") from exc
         if not isinstance(body, dict) or not isinstance(body.get("status_code"), int):

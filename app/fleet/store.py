@@ -170,15 +170,17 @@ def prefetch(
     peer: str,
     location_ids: Iterable[str],
     uids: Iterable[tuple[str, str]] = (),
+    bare: Iterable[str] = (),
 ) -> None:
-    """Load these locations with all their EVSEs, and the EVSEs addressed by (location id,
-    uid), in a few queries, so applying a batch of OCPI objects to them asks the database
-    nothing more (location_of and evse_of answer from the session's index) and its changes
-    are flushed together."""
+    """Load these locations with all their EVSEs, the EVSEs addressed by (location id, uid),
+    and the `bare` locations without their EVSEs, in a few queries, so applying a batch of
+    OCPI objects to them asks the database nothing more (location_of and evse_of answer from
+    the session's index) and its changes are flushed together."""
     index: dict[tuple[str, str], Prefetched] = session.info.setdefault(_INDEX, {})
     whole = {loc for loc in location_ids if not _complete(index, peer, loc)}
     some = [(loc, uid) for loc, uid in uids if loc not in whole]
-    fresh = sorted((whole | {loc for loc, _ in some}) - {k[1] for k in index if k[0] == peer})
+    located = whole | {loc for loc, _ in some} | set(bare)  # `bare`: the location only
+    fresh = sorted(located - {k[1] for k in index if k[0] == peer})
     for loc in fresh:
         index[(peer, loc)] = Prefetched(None, {})
     for chunk in _chunks(fresh):
@@ -431,7 +433,13 @@ def apply_locations(
     total = Applied()
     locations = [d for d in locations if isinstance(d.get("id"), str) and d["id"]]
     changed = _changed_evses(session, peer, locations)
-    prefetch(session, peer, (), ((loc, uid) for loc, uids in changed.items() for uid in uids))
+    prefetch(
+        session,
+        peer,
+        (),
+        ((loc, uid) for loc, uids in changed.items() for uid in uids),
+        bare=changed,
+    )
     prefetch(session, peer, (d["id"] for d in locations if d["id"] not in changed))
     for data in locations:
         if data["id"] in changed and isinstance(data.get("evses"), list):

@@ -273,33 +273,40 @@ def claim_due(
         return []
     session.execute(sa.update(Delivery).where(col(Delivery.id).in_(ids)).values(lease_until=until))
     rows = session.exec(
-        select(Delivery, Subscriber, OutboxEvent)
+        select(Delivery, Subscriber)
         .join(Subscriber, col(Subscriber.id) == Delivery.subscriber_id)
-        .join(OutboxEvent, col(OutboxEvent.id) == Delivery.event_id)
         .where(col(Delivery.id).in_(ids))
     ).all()
-    return [
-        Job(
-            delivery_id=delivery.id,
-            subscriber_id=subscriber.id,
-            url=subscriber.url,
-            secret=subscriber.secret,
-            body=_webhook_body(
-                event, links.sign(link_key, subscriber.id, subscriber.unsubscribe_token), public_url
-            )
-            if subscriber.channel == SubscriberChannel.webhook
-            else b"",
-            attempt=delivery.attempts,
-            lease_until=until,
-            channel=subscriber.channel,
-            event_type=event.type,
-            payload=event.payload if subscriber.channel != SubscriberChannel.webhook else {},
-            token=links.sign(link_key, subscriber.id, subscriber.unsubscribe_token),
-            event_id=event.id or 0,
-            language=subscriber.language,
+    # Each event once (a fan-out's batch is one event: its payload is read and decoded once).
+    events = {
+        event.id: event
+        for event in session.exec(
+            select(OutboxEvent).where(col(OutboxEvent.id).in_({d.event_id for d, _ in rows}))
         )
-        for delivery, subscriber, event in rows
-    ]
+    }
+    jobs = []
+    for delivery, subscriber in rows:
+        event = events[delivery.event_id]
+        link = links.sign(link_key, subscriber.id, subscriber.unsubscribe_token)
+        webhook = subscriber.channel == SubscriberChannel.webhook
+        jobs.append(
+            Job(
+                delivery_id=delivery.id,
+                subscriber_id=subscriber.id,
+                url=subscriber.url,
+                secret=subscriber.secret,
+                body=_webhook_body(event, link, public_url) if webhook else b"",
+                attempt=delivery.attempts,
+                lease_until=until,
+                channel=subscriber.channel,
+                event_type=event.type,
+                payload={} if webhook else event.payload,
+                token=link,
+                event_id=delivery.event_id,
+                language=subscriber.language,
+            )
+        )
+    return jobs
 
 
 def _webhook_body(event: OutboxEvent, link: str, public_url: str) -> bytes:
@@ -334,17 +341,27 @@ def _settle_delivered(
     """The common case of a fan-out, in a few statements for the whole batch (not a row at a
     time): deliveries still held by this claim become delivered, each attempt is logged, and
     each subscriber's failure streak ends."""
-    groups: dict[tuple[datetime, int | None], list[str]] = {}
+    # By primary key alone: with the status in an UPDATE's WHERE clause SQLite walks the due
+    # index through every pending delivery of the fan-out, for each batch.
+    leases = {job.delivery_id: job.lease_until for job, _ in results}
+    # Not when the lease ran out and another claim (or a redelivery) owns it now.
+    held = {
+        delivery_id
+        for delivery_id, status, lease_until in session.execute(
+            sa.select(col(Delivery.id), col(Delivery.status), col(Delivery.lease_until))
+            .where(col(Delivery.id).in_(sorted(leases)))
+            .with_for_update()
+        )
+        if status == DeliveryStatus.pending and lease_until == leases[delivery_id]
+    }
+    by_code: dict[int | None, list[str]] = {}
     for job, outcome in results:
-        groups.setdefault((job.lease_until, outcome.status_code), []).append(job.delivery_id)
-    settled: set[str] = set()
-    for (lease_until, status_code), ids in groups.items():
-        updated = session.execute(
+        if job.delivery_id in held:
+            by_code.setdefault(outcome.status_code, []).append(job.delivery_id)
+    for status_code, ids in by_code.items():
+        session.execute(
             sa.update(Delivery)
             .where(col(Delivery.id).in_(sorted(ids)))
-            .where(col(Delivery.status) == DeliveryStatus.pending)
-            # Not when the lease ran out and another claim (or a redelivery) owns it now.
-            .where(col(Delivery.lease_until) == lease_until)
             .values(
                 status=DeliveryStatus.delivered,
                 delivered_at=now,
@@ -353,13 +370,11 @@ def _settle_delivered(
                 last_status_code=status_code,
                 last_error=None,
             )
-            .returning(col(Delivery.id))
             .execution_options(synchronize_session=False)
         )
-        settled.update(updated.scalars())
-    if not settled:
+    if not held:
         return
-    done = [(job, outcome) for job, outcome in results if job.delivery_id in settled]
+    done = [(job, outcome) for job, outcome in results if job.delivery_id in held]
     session.execute(
         sa.insert(DeliveryAttempt),
         [

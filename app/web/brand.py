@@ -2,25 +2,28 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 
+from app.brand import Brand, current
 from app.cacheable import PublicRoute
-from app.config import Settings
+from app.web.reader import ReaderDep
 
 router = APIRouter(tags=["public pages"], include_in_schema=False, route_class=PublicRoute)
 
 
-def brand_css(settings: Settings) -> str:
-    """The accent as the page's link and focus colour, then the operator's CSS file."""
+def brand_css(brand: Brand) -> str:
+    """The accent as the page's link and focus colour, then the operator's style sheet."""
     parts = []
-    if settings.brand_accent:
-        parts.append(f":root {{ --link: {settings.brand_accent}; }}")
-    if settings.brand_css_file is not None:
-        parts.append(settings.brand_css_file.read_text(encoding="utf-8"))
+    if brand.accent:
+        parts.append(f":root {{ --link: {brand.accent}; }}")
+    if brand.css:
+        parts.append(brand.css)
     return "\n".join(parts) + "\n"
 
 
 @router.get("/brand.css")
-def brand(request: Request) -> Response:
-    """The brand's style sheet (empty without an accent or a CSS file)."""
-    return Response(brand_css(request.app.state.settings), media_type="text/css; charset=utf-8")
+def brand(r: ReaderDep) -> Response:
+    """The brand's style sheet (empty without an accent or a style sheet): as staff set it in
+    the admin UI, else as configured."""
+    css = brand_css(current(r.session, r.settings))
+    return Response(css, media_type="text/css; charset=utf-8")

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Response
 from fastapi.responses import HTMLResponse
 
 from app import labels
+from app.brand import current
 from app.cacheable import PublicRoute
 from app.components import read as component_read
 from app.incidents import read as incidents
@@ -46,7 +47,7 @@ def embed(r: ReaderDep) -> HTMLResponse:
         r.request,
         "embed.html",
         {
-            "page": page_info(r.settings),
+            "page": page_info(r.settings, current(r.session, r.settings)),
             "indicator": indicator,
             "description": labels.page_status(description),
             "active": [(i.id, i.name, labels.incident_status(i.status)) for i in active],

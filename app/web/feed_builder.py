@@ -38,6 +38,8 @@ class FeedSite:
     name: str
     public_url: str
     tz: tzinfo
+    # A translated feed's /{lang}: its links lead to the pages in its language
+    language_prefix: str = ""
 
     @property
     def tag_authority(self) -> str:
@@ -46,7 +48,12 @@ class FeedSite:
 
     def incident_url(self, incident: Incident) -> str:
         """Absolute URL of an incident's (or a maintenance's) page."""
-        return f"{self.public_url}{page_path(incident)}"
+        return f"{self.public_url}{self.language_prefix}{page_path(incident)}"
+
+    @property
+    def history_url(self) -> str:
+        """Absolute URL of the history page, in the feed's language."""
+        return f"{self.public_url}{self.language_prefix}/history"
 
 
 @dataclass(frozen=True)
@@ -94,10 +101,10 @@ def _generator(
     fg.link(
         href=f"{site.public_url}{path}.{flavor}", rel="self", type=MEDIA_TYPES[flavor].split(";")[0]
     )
-    fg.link(href=f"{site.public_url}/history", rel="alternate", type="text/html")
+    fg.link(href=site.history_url, rel="alternate", type="text/html")
     fg.description(
         _("Incidents and updates of %(name)s, newest %(count)d. Older ones: %(url)s")
-        % {"name": xml_safe(site.name), "count": FEED_ITEM_CAP, "url": f"{site.public_url}/history"}
+        % {"name": xml_safe(site.name), "count": FEED_ITEM_CAP, "url": site.history_url}
     )
     fg.language(i18n.current())
     fg.updated(updated)

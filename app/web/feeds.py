@@ -23,8 +23,13 @@ Builder = Callable[..., feeds.Feed]
 router = APIRouter(tags=["feeds"], route_class=PublicRoute)
 
 
-def _site(settings: Settings) -> feeds.FeedSite:
-    return feeds.FeedSite(name=settings.page_name, public_url=settings.public_url, tz=settings.tz)
+def _site(settings: Settings, language_prefix: str) -> feeds.FeedSite:
+    return feeds.FeedSite(
+        name=settings.page_name,
+        public_url=settings.public_url,
+        tz=settings.tz,
+        language_prefix=language_prefix,
+    )
 
 
 def _feed(
@@ -35,11 +40,12 @@ def _feed(
     # (a cancelled maintenance) and an If-Modified-Since must not then answer 304. A page
     # that never changed has changed as of now (never 1970).
     changed = page_last_change(r) or r.now
+    prefix = links.language_prefix_of(r.request)
     feed = build(
-        _site(r.settings),
+        _site(r.settings, prefix),
         incidents.load_details(r.session, found),
         flavor=flavor,
-        path=links.language_prefix_of(r.request) + path,  # its own URL: rel=self, feed id
+        path=prefix + path,  # its own URL: rel=self, feed id
         title=_("%(name)s Status - %(what)s") % {"name": r.settings.page_name, "what": what},
         changed=changed,
     )

@@ -12,6 +12,7 @@ from markupsafe import Markup
 from sqlmodel import Session
 
 from app import i18n, labels, timefmt
+from app.brand import current
 from app.components import present as component_present
 from app.components import service as components
 from app.components.schemas import ComponentPublic
@@ -165,7 +166,7 @@ def index_page(session: Session, settings: Settings, now: datetime) -> IndexPage
         for d in (today - timedelta(days=n) for n in range(PAST_DAYS))
     ]
     return IndexPage(
-        page=page_info(settings),
+        page=page_info(settings, current(session, settings)),
         indicator=indicator,
         description=labels.page_status(description),
         components=_component_views(

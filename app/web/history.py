@@ -9,6 +9,7 @@ from datetime import date, datetime, tzinfo
 from sqlmodel import Session
 
 from app import timefmt
+from app.brand import current
 from app.components import service as components
 from app.config import Settings
 from app.errors import NotFound
@@ -124,7 +125,7 @@ def history_page(
         else:
             month_views.append(shown)
     return HistoryPage(
-        page=page_info(settings),
+        page=page_info(settings, current(session, settings)),
         months=month_views,
         number=number,
         newer=_newer(session, today, firsts[0], tz) if number > 1 else None,

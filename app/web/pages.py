@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse
 
+from app.brand import current_from
 from app.cacheable import PublicRoute
 from app.page import page_info
 from app.probes import latency as probe_latency
@@ -22,7 +23,9 @@ router = APIRouter(tags=["public pages"], include_in_schema=False, route_class=P
 
 def render(request: Request, template: str, **context: object) -> HTMLResponse:
     """A public page from its template and view model."""
-    context.setdefault("page", page_info(request.app.state.settings))
+    settings = request.app.state.settings
+    brand = current_from(request.app.state.engine, settings)
+    context.setdefault("page", page_info(settings, brand))
     response: HTMLResponse = request.app.state.templates.TemplateResponse(
         request, template, context
     )

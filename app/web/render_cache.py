@@ -165,8 +165,11 @@ class RenderCache:
         if scope["method"] not in ("GET", "HEAD"):
             await self._write(scope, receive, send)
             return
-        if not self.is_cacheable(scope["path"]) or self.uncached(
-            scope["path"], scope.get("query_string", b"")
+        # A "?" in the decoded path (sent as %3F) can't be in a key, whose query starts there.
+        if (
+            "?" in scope["path"]
+            or not self.is_cacheable(scope["path"])
+            or self.uncached(scope["path"], scope.get("query_string", b""))
         ):
             await self.app(scope, receive, send)
             return

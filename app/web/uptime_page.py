@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from app import i18n, timefmt
+from app.brand import current
 from app.components import present as component_present
 from app.components import service as components
 from app.components.schemas import ComponentPublic
@@ -92,7 +93,7 @@ def uptime_page(session: Session, settings: Settings, now: datetime, number: int
         for c in shown
     ]
     return UptimePage(
-        page=page_info(settings),
+        page=page_info(settings, current(session, settings)),
         range=f"{timefmt.day_heading(months[0])} \N{EN DASH} {timefmt.day_heading(today)}",
         weekdays=i18n.weekdays_short(),
         note=uptime_view.weights_note(weights),

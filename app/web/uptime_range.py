@@ -26,6 +26,7 @@ from fastapi.responses import Response
 from sqlmodel import Session
 
 from app import i18n
+from app.brand import current
 from app.cacheable import PublicRoute
 from app.components import service as components
 from app.config import Settings
@@ -103,6 +104,7 @@ class UptimeRangePage:
     note: str
     rows: list[RowView]
     years: list[YearTable]
+    presets: list[tuple[str, str]]
     number: int = 1
     newer: int | None = None
     older: int | None = None
@@ -218,7 +220,7 @@ def range_page(
         heading = i18n.month_short(date(year, month, 1))
         years.setdefault(str(year), []).append((f"{year:04d}-{month:02d}", heading))
     return UptimeRangePage(
-        page=page_info(settings),
+        page=page_info(settings, current(session, settings)),
         range=range_text(span),
         first=span.first.isoformat(),
         last=span.last.isoformat(),
@@ -227,6 +229,7 @@ def range_page(
         note=uptime_view.weights_note(weights),
         rows=rows,
         years=[YearTable(y, months) for y, months in reversed(years.items())],
+        presets=presets(now.astimezone(settings.tz).date()),
         number=number,
         newer=number - 1 if number > 1 else None,
         older=number + 1 if number < pages else None,
@@ -242,6 +245,18 @@ class RangeForm:
     today: str
     csv_path: str
     json_path: str
+    presets: list[tuple[str, str]]
+
+
+def presets(today: date) -> list[tuple[str, str]]:
+    """Ranges one click away (plain links, no script): the last 12 months, this year, the
+    two years before it."""
+    year_ago = ranges.month_start(today, 11)
+    out = [(_("Last 12 months"), f"/uptime/?from={year_ago.isoformat()}&to={today.isoformat()}")]
+    out.append((str(today.year), f"/uptime/?from={today.year}-01-01&to={today.isoformat()}"))
+    for year in (today.year - 1, today.year - 2):
+        out.append((str(year), f"/uptime/?from={year}-01-01&to={year}-12-31"))
+    return out
 
 
 def default_form(settings: Settings, now: datetime) -> RangeForm:
@@ -254,6 +269,7 @@ def default_form(settings: Settings, now: datetime) -> RangeForm:
         today=today.isoformat(),
         csv_path="/api/v2/uptime.csv",
         json_path="/api/v2/uptime.json",
+        presets=presets(today),
     )
 
 

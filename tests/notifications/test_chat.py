@@ -7,8 +7,10 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -45,6 +47,8 @@ def receivers() -> Iterator[tuple[Receivers, str]]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["content-length"])))
+            if self.path.startswith("/slow/"):  # an app that takes its time to answer
+                time.sleep(2.0)
             if self.path.startswith("/refuse/"):
                 self.send_response(404)
                 self.end_headers()
@@ -128,6 +132,25 @@ def test_public_form_recognises_the_app_from_the_url(
     assert "Mattermost accepted our test message" in made.text
     unknown = client.post("/subscriptions/chat", data={"url": f"{base}/slack/x"})
     assert unknown.status_code == 422 and "pick the chat app" in unknown.text
+
+
+def test_a_slow_chat_app_holds_up_no_other_writer(
+    client: TestClient, staff: TestClient, receivers: tuple[Receivers, str]
+) -> None:
+    """The public form waits for the test message's answer with no transaction open: a staff
+    write meanwhile goes through at once (on SQLite it waited for the chat app)."""
+    _, base = receivers
+    with ThreadPoolExecutor(1) as pool:
+        form = pool.submit(
+            client.post, "/subscriptions/chat", data={"url": f"{base}/slow/x", "app": "slack"}
+        )
+        time.sleep(0.5)  # the test message is on its way and waits
+        started = time.monotonic()
+        made = staff.post("/api/v1/components", json={"name": "OCPP"})
+        took = time.monotonic() - started
+        assert made.status_code == 201, made.text
+        assert form.result().status_code == 201, form.result().text
+    assert took < 1.0, f"a staff write waited {took:.1f} s for a chat app's test message"
 
 
 def test_recognise() -> None:

@@ -7,9 +7,15 @@ Microsoft's Adaptive Card JSON schema (as the npm `adaptivecards-designer` ships
 `jsonschema` package. Both packages come from npm at test time, pinned, into a cache folder;
 the test skips, saying why, without npm or node.
 
-(Slack's Block Kit is checked by slack_sdk in test_chat.py. Discord and Google Chat publish no
-validator or schema package for webhook payloads that we could find; their limits are
-asserted in test_chat.py from their documentation.)
+Discord: the execute-webhook body is parsed by the Zod schemas npm `discord-api-spec`
+generates from Discord's own OpenAPI description (types, lengths, colour range, URLs).
+
+Google Chat: the message is validated against Google's Chat API discovery document (the
+`Message` schema and everything it refers to, unknown fields refused), as Google's
+`google-api-python-client` ships it (downloaded with pip at test time, not a dependency),
+converted to JSON Schema here and checked with `jsonschema`.
+
+(Slack's Block Kit is checked by slack_sdk in test_chat.py.)
 """
 
 from __future__ import annotations
@@ -18,15 +24,17 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 import tarfile
 import tempfile
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from jsonschema import Draft6Validator
+from jsonschema import Draft6Validator, Draft7Validator
 
 from tests.conftest import make_component, open_incident
 from tests.notifications import test_chat
@@ -39,6 +47,20 @@ deliver = test_chat.deliver
 
 NPM_CACHE = Path(tempfile.gettempdir()) / "pharos-test-npm" / "adaptivecards"
 PACKAGES = {"adaptivecards": "3.0.6", "adaptivecards-designer": "2.4.4"}
+SPEC = ["discord-api-spec@10.0.266135", "zod@4"]  # Discord's OpenAPI as Zod, and Zod
+GOOGLE = "google-api-python-client==2.202.0"
+PY_CACHE = Path(tempfile.gettempdir()) / "pharos-test-pypi"
+DISCORD_CHECK = """
+import { createRequire } from "module";
+const require = createRequire(import.meta.url);
+const spec = await import(process.argv[1]);
+const bodies = JSON.parse(require("fs").readFileSync(0, "utf8"));
+const out = bodies.map((body) => {
+  const parsed = spec.IncomingWebhookRequestPartialSchema.safeParse(body);
+  return parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
+});
+process.stdout.write(JSON.stringify(out));
+"""
 PARSE = """
 const AC = require(process.argv[1]);
 const cards = JSON.parse(require("fs").readFileSync(0, "utf8"));
@@ -113,6 +135,103 @@ def card_schema() -> Draft6Validator:
     return Draft6Validator(schema)
 
 
+@pytest.fixture(scope="session")
+def discord_check() -> Callable[[list[dict[str, Any]]], list[list[str]]]:
+    """Discord's webhook body schema (from its OpenAPI spec, as Zod) run in node."""
+    folder = NPM_CACHE.parent / "discord"
+    module = folder / "node_modules" / "discord-api-spec" / "build" / "discord-api-spec.zod.js"
+    npm, node = shutil.which("npm"), shutil.which("node")
+    if npm is None or node is None:
+        pytest.skip("no npm and node to run Discord's API schema")
+    if not module.exists():
+        done = subprocess.run(
+            [npm, "install", "--silent", "--no-audit", "--no-fund", "--prefix", str(folder), *SPEC],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        if done.returncode != 0:
+            pytest.skip(f"npm could not install {SPEC}: {done.stderr[-500:]}")
+
+    def check(bodies: list[dict[str, Any]]) -> list[list[str]]:
+        done = subprocess.run(
+            [node, "--input-type=module", "-e", DISCORD_CHECK, str(module)],
+            input=json.dumps(bodies),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        problems: list[list[str]] = json.loads(done.stdout)
+        return problems
+
+    return check
+
+
+def _discovery_to_json_schema(discovery: dict[str, Any], root: str) -> dict[str, Any]:
+    """A Google API discovery document's schemas as JSON Schema (draft 7), unknown fields
+    refused, so a misspelt field fails as it would be ignored (or refused) by Chat."""
+
+    def convert(node: dict[str, Any]) -> dict[str, Any]:
+        if "$ref" in node:
+            return {"$ref": f"#/definitions/{node['$ref']}"}
+        kind = node.get("type")
+        if kind == "object":
+            out: dict[str, Any] = {"type": "object"}
+            if "properties" in node:
+                out["properties"] = {k: convert(v) for k, v in node["properties"].items()}
+                out["additionalProperties"] = False
+            if "additionalProperties" in node:
+                out["additionalProperties"] = convert(node["additionalProperties"])
+            return out
+        if kind == "array":
+            return {"type": "array", "items": convert(node["items"])}
+        if kind in ("string", "boolean", "integer", "number"):
+            out = {"type": kind}
+            if "enum" in node:
+                out["enum"] = node["enum"]
+            return out
+        return {}  # "any"
+
+    definitions = {name: convert(schema) for name, schema in discovery["schemas"].items()}
+    return {"definitions": definitions, "$ref": f"#/definitions/{root}"}
+
+
+@pytest.fixture(scope="session")
+def google_chat_schema() -> Draft7Validator:
+    """Google Chat's Message schema from Google's discovery document for chat v1."""
+    PY_CACHE.mkdir(parents=True, exist_ok=True)
+    wheels = sorted(PY_CACHE.glob("google_api_python_client-*.whl"))
+    if not wheels:
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "-q",
+                "--no-deps",
+                "-d",
+                str(PY_CACHE),
+                GOOGLE,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        wheels = sorted(PY_CACHE.glob("google_api_python_client-*.whl"))
+        if done.returncode != 0 or not wheels:
+            pytest.skip(f"pip could not download {GOOGLE}: {done.stderr[-500:]}")
+    with zipfile.ZipFile(wheels[-1]) as wheel:
+        discovery = json.loads(wheel.read("googleapiclient/discovery_cache/documents/chat.v1.json"))
+    assert discovery["name"] == "chat" and "Message" in discovery["schemas"]
+    schema = _discovery_to_json_schema(discovery, "Message")
+    Draft7Validator.check_schema(schema)
+    return Draft7Validator(schema)
+
+
 def test_the_validators_catch_a_bad_card(
     card_parser: Callable[[list[dict[str, Any]]], list[list[str]]], card_schema: Draft6Validator
 ) -> None:
@@ -127,12 +246,36 @@ def test_the_validators_catch_a_bad_card(
     assert list(card_schema.iter_errors({**bad, "body": [{"type": "FactSet"}]}))  # no facts
 
 
-def test_every_teams_card_passes_microsofts_validators(
+def test_the_discord_and_google_checks_catch_bad_messages(
+    discord_check: Callable[[list[dict[str, Any]]], list[list[str]]],
+    google_chat_schema: Draft7Validator,
+) -> None:
+    good, long_title, bad_colour = discord_check(
+        [
+            {"embeds": [{"title": "ok", "color": 0xC62828}]},
+            {"embeds": [{"title": "x" * 257}]},
+            {"embeds": [{"title": "ok", "color": 0x1000000}]},
+        ]
+    )
+    assert good == [] and long_title and bad_colour
+    card = {
+        "header": {"title": "ok"},
+        "sections": [{"widgets": [{"textParagraph": {"text": "a"}}]}],
+    }
+    assert not list(google_chat_schema.iter_errors({"cardsV2": [{"cardId": "a", "card": card}]}))
+    misspelt = {"header": {"titel": "ok"}}
+    assert list(google_chat_schema.iter_errors({"cardsV2": [{"cardId": "a", "card": misspelt}]}))
+    assert list(google_chat_schema.iter_errors({"text": 5}))
+
+
+def test_every_chat_message_passes_its_makers_validators(
     staff: TestClient,
     receivers: tuple[Receivers, str],
     deliver: Callable[[], int],
     card_parser: Callable[[list[dict[str, Any]]], list[list[str]]],
     card_schema: Draft6Validator,
+    discord_check: Callable[[list[dict[str, Any]]], list[list[str]]],
+    google_chat_schema: Draft7Validator,
 ) -> None:
     state, base = receivers
     ocpp = make_component(staff, name="OCPP")
@@ -176,3 +319,12 @@ def test_every_teams_card_passes_microsofts_validators(
         assert problems == [], (problems, card)
         errors = [f"{e.json_path}: {e.message}" for e in card_schema.iter_errors(card)]
         assert errors == [], (errors, card)
+    discord = state.bodies["/discord/hook"]
+    assert len(discord) == len(messages)
+    for body, problems in zip(discord, discord_check(discord), strict=True):
+        assert problems == [], (problems, body)
+    google = state.bodies["/google_chat/hook"]
+    assert len(google) == len(messages)
+    for body in google:
+        errors = [f"{e.json_path}: {e.message}" for e in google_chat_schema.iter_errors(body)]
+        assert errors == [], (errors, body)

@@ -14,7 +14,7 @@ from bs4 import BeautifulSoup
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from app.uptime import service
+from app.uptime import ranges, service
 from tests.conftest import FakeClock, make_component, open_incident
 from tests.web.test_pages import one
 
@@ -143,7 +143,7 @@ def test_range_page_has_totals_and_a_table_per_year(
     assert form["method"] == "get"
     assert one(form, "input[name=from]")["value"] == "2024-10-01"
     assert one(form, "input[name=to]")["value"] == "2025-09-07"
-    links = [a["href"] for a in form.select("a")]
+    links = [a["href"] for a in form.select(".range-help a")]
     assert links == [f"../api/v2/uptime.csv?{RANGE}", f"../api/v2/uptime.json?{RANGE}"]
     summary = soup.select("table.range-table")[0]
     row = one(summary, f'tr[data-component-id="{page["ocpp"]["id"]}"]')
@@ -210,3 +210,31 @@ def test_bad_ranges_are_explained(
     assert words in BeautifulSoup(shown.text, "html.parser").get_text()
     component = staff.get(f"/api/v2/components/{page['ocpp']['id']}/uptime.json?{query}")
     assert component.status_code == 422
+
+
+def test_ranges_are_read_a_few_at_a_time(staff: TestClient, page: dict[str, Any]) -> None:
+    with ranges.reading_slot(), ranges.reading_slot():  # both slots busy elsewhere
+        busy = staff.get(f"/api/v2/uptime.json?{RANGE}")
+        assert busy.status_code == 429
+        assert busy.headers["retry-after"] == "2"
+        assert busy.json()["code"] == "rate_limited"
+        assert staff.get("/api/v2/uptime.json").status_code == 429  # every range, even the default
+    assert staff.get(f"/api/v2/uptime.json?{RANGE}").status_code == 200
+
+
+def test_presets_and_months_with_incidents_link_on(
+    client: TestClient, page: dict[str, Any]
+) -> None:
+    default = BeautifulSoup(client.get("/uptime/").text, "html.parser")
+    presets = [(a.get_text(), a["href"]) for a in default.select(".range-presets a")]
+    assert presets == [
+        ("Last 12 months", "./?from=2024-10-01&to=2025-09-07"),
+        ("2025", "./?from=2025-01-01&to=2025-09-07"),
+        ("2024", "./?from=2024-01-01&to=2024-12-31"),
+        ("2023", "./?from=2023-01-01&to=2023-12-31"),
+    ]
+    ranged = BeautifulSoup(client.get(f"/uptime/?{RANGE}").text, "html.parser")
+    assert len(ranged.select(".range-presets a")) == 4  # on the range page too
+    year_2025 = ranged.select("table.range-months")[0]
+    linked = {a["href"] for a in year_2025.select("td a")}
+    assert linked == {"../history/2025-03/", "../history/2025-05/", "../history/2025-06/"}

@@ -88,3 +88,15 @@ def test_only_well_formed_forwarded_addresses_from_trusted_proxies_are_believed(
             select(AuditEvent).where(AuditEvent.action == "component.created")
         ).one()
         assert event.ip == recorded
+
+
+@pytest.mark.parametrize(
+    "path", ["/updates.%3F%F0%9C%91%8F", "/history.%3Fx", "/components/%5C%3F%C3%99/history.%3F"]
+)
+def test_an_encoded_question_mark_in_a_public_path_is_a_404_not_a_500(
+    client: TestClient, path: str
+) -> None:
+    """Found by schemathesis: the render cache's key put the decoded "?" of the path where its
+    query begins, and rendering the rest as a query string failed (500)."""
+    answer = client.get(path)
+    assert answer.status_code == 404, answer.text

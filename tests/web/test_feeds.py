@@ -212,3 +212,29 @@ def test_a_translated_feed_links_itself(client: TestClient) -> None:
     assert [link.get("href") for link in atom_links] == [
         "https://status.example.com/nb/history.rss"
     ]
+
+
+def test_a_translated_feed_links_to_the_pages_in_its_language(
+    staff: TestClient, client: TestClient
+) -> None:
+    """A German reader of /de/history.atom (or of /history.atom with Accept-Language: de)
+    follows its links to the German pages; the English feed keeps the unprefixed ones."""
+    make_component(staff, name="OCPP gateway")
+    incident = open_incident(staff)
+    site = "https://status.example.com"
+    for path, headers, prefix in (
+        ("/de/history.atom", {}, "/de"),
+        ("/history.atom", {"Accept-Language": "de"}, "/de"),
+        ("/fr/updates.atom", {}, "/fr"),
+        ("/history.atom", {"Accept-Language": "en"}, ""),
+    ):
+        feed = ET.fromstring(client.get(path, headers=headers).content)
+        alternates = [link.get("href") for link in feed.findall(f"{ATOM}link[@rel='alternate']")]
+        assert alternates == [f"{site}{prefix}/history"], path
+        (entry,) = feed.findall(f"{ATOM}entry")
+        link = entry.find(f"{ATOM}link")
+        assert link is not None
+        assert (link.get("href") or "").startswith(f"{site}{prefix}/incidents/{incident['id']}")
+    rss = ET.fromstring(client.get("/nb/history.rss").content)
+    assert rss.findtext("channel/link") == f"{site}/nb/history"
+    assert rss.findtext("channel/item/link") == f"{site}/nb/incidents/{incident['id']}"
