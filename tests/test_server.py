@@ -106,6 +106,10 @@ def test_fresh_hits_are_answered_before_the_framework(app: FastAPI) -> None:
         assert first.headers["x-pharos-cache"] == "miss"
         assert second.headers["x-pharos-cache"] == "hit"
         assert second.content == first.content
+        # A hit skips the middlewares, CORS's too: a page on another origin (Atlassian's
+        # status widget, say) must still be let read it.
+        for answer in (first, second):
+            assert answer.headers["access-control-allow-origin"] == "*"
         assert staff_api.status_code == 401
         assert reached == ["/api/v2/status.json", "/api/v1/components"]
 

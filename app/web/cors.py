@@ -4,7 +4,8 @@ The API is public, read-only and needs no credentials, so every answer under /ap
 `Access-Control-Allow-Origin: *` (a 404 and a 422 as much as a 200, so a script can read why),
 and a browser's preflight `OPTIONS` (sent before a request with a custom header) is answered
 here with 204. The middleware is the outermost one, so answers from the render cache carry the
-headers too.
+headers too; `pharos serve` answers cache hits before any middleware and adds them itself
+(cors_send).
 """
 
 from __future__ import annotations
@@ -17,6 +18,25 @@ METHODS = "GET, HEAD, OPTIONS"
 # Beyond the CORS-safelisted ones: what a script paging or revalidating needs to read.
 EXPOSED = "ETag, Link, X-Total-Count, Retry-After"
 PREFLIGHT_MAX_AGE = "86400"
+
+
+def with_cors(send: Send) -> Send:
+    """`send` with the CORS headers added to the answer's start."""
+
+    async def send_with_cors(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = MutableHeaders(scope=message)
+            headers["Access-Control-Allow-Origin"] = "*"
+            headers["Access-Control-Expose-Headers"] = EXPOSED
+        await send(message)
+
+    return send_with_cors
+
+
+def cors_send(scope: Scope, send: Send, prefix: str = PREFIX) -> Send:
+    """`send` for this request: with the CORS headers under /api/v2, else as it is. For
+    answers sent outside the middleware (the render cache's hit path in `pharos serve`)."""
+    return with_cors(send) if str(scope.get("path", "")).startswith(prefix) else send
 
 
 class PublicApiCors:
@@ -33,15 +53,7 @@ class PublicApiCors:
         if scope["method"] == "OPTIONS":
             await self._preflight(scope, send)
             return
-
-        async def send_with_cors(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers["Access-Control-Allow-Origin"] = "*"
-                headers["Access-Control-Expose-Headers"] = EXPOSED
-            await send(message)
-
-        await self.app(scope, receive, send_with_cors)
+        await self.app(scope, receive, with_cors(send))
 
     @staticmethod
     async def _preflight(scope: Scope, send: Send) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import posixpath
 import re
 from typing import Any
+from urllib.parse import urlencode
 
 from jinja2 import pass_context
 
@@ -59,7 +60,20 @@ def href_language(context: Any, language: str) -> str:
     browser prefers another language can still choose)."""
     request = context.get("request")
     current = request.url.path if request is not None else "/"
-    return relative(f"/{language}{current}", language_prefix_of(request) + current)
+    link = relative(f"/{language}{current}", language_prefix_of(request) + current)
+    return link + _kept_query(request, current)
+
+
+# Query parameters a page's other languages keep (a chosen uptime range); others are dropped.
+KEPT_QUERY = {"/uptime/": ("from", "to")}
+
+
+def _kept_query(request: Any, path: str) -> str:
+    if request is None:
+        return ""
+    names = next((kept for prefix, kept in KEPT_QUERY.items() if path.startswith(prefix)), ())
+    pairs = [(n, request.query_params[n]) for n in names if n in request.query_params]
+    return "?" + urlencode(pairs) if pairs else ""
 
 
 @pass_context

@@ -5,18 +5,23 @@ turned into an incident through the probes' hysteresis."""
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from app.config import Settings
 from app.db import unit_of_work
 from app.fleet import probe as probe_module
+from app.fleet import store
 from app.fleet.config import FleetConfigError
 from app.fleet.credentials import seal, unseal
 from app.fleet.ocpi import read_token
@@ -116,6 +121,53 @@ def test_a_read_is_stored_a_few_locations_per_transaction(
     with unit_of_work(engine) as session:
         assert len(evses(session)) == 14
         assert session.get(FleetPeer, "roaming").synced_to is not None  # type: ignore[union-attr]
+
+
+def test_other_writers_get_in_between_a_reads_transactions(
+    cpo: Cpo, settings: Settings, engine: Engine, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # On SQLite a waiting writer polls for the lock; the read must leave it a turn between its
+    # transactions, not take the lock straight back.
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's write lock")
+    monkeypatch.setattr(probe_module, "READ_CHUNK", 2)
+    apply_locations = store.apply_locations
+    first_chunk = threading.Event()
+
+    def slow(*args: Any, **kwargs: Any) -> store.Applied:
+        done = apply_locations(*args, **kwargs)
+        first_chunk.set()  # the other writer starts waiting for the lock now
+        time.sleep(0.4)  # a chunk of a big read holds the lock a while: waiters poll slowly
+        return done
+
+    monkeypatch.setattr(store, "apply_locations", slow)
+    commits: list[str] = []
+
+    def committed(_conn: object) -> None:
+        commits.append(threading.current_thread().name)
+
+    def other() -> None:
+        first_chunk.wait(10)
+        with unit_of_work(engine) as session:
+            session.add(
+                FleetArea(
+                    name="Elsewhere",
+                    rule={"name": "Elsewhere", "component": "Elsewhere", "cities": ["Nowhere"]},
+                    updated_at=clock(),
+                )
+            )
+
+    sa.event.listen(engine, "commit", committed)
+    writer = threading.Thread(target=other, name="other")
+    writer.start()
+    try:
+        assert run_once(OcpiPoller(engine, settings, clock=clock), ocpi_probe(cpo)).ok
+    finally:
+        writer.join(10)
+        sa.event.remove(engine, "commit", committed)
+    assert "other" in commits
+    # It got in while the read (4 transactions of 2 locations, then the judging) went on.
+    assert len(commits) - commits.index("other") - 1 >= 2, commits
 
 
 def test_incremental_reads_ask_for_changes_since_the_last_read(

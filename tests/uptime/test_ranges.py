@@ -235,6 +235,9 @@ def test_presets_and_months_with_incidents_link_on(
     ]
     ranged = BeautifulSoup(client.get(f"/uptime/?{RANGE}").text, "html.parser")
     assert len(ranged.select(".range-presets a")) == 4  # on the range page too
+    # Another language keeps the range (and nothing else a reader put in the address).
+    assert one(ranged, 'a[hreflang="de"]')["href"] == f"../de/uptime/?{RANGE}"
+    assert one(default, 'a[hreflang="de"]')["href"] == "../de/uptime/"
     year_2025 = ranged.select("table.range-months")[0]
     linked = {a["href"] for a in year_2025.select("td a")}
     assert linked == {"../history/2025-03/", "../history/2025-05/", "../history/2025-06/"}
