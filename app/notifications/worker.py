@@ -51,6 +51,7 @@ class DeliveryWorker:
         self._limit = asyncio.Semaphore(settings.webhook_concurrency)
         self.mailer = mailer
         self._mails: dict[tuple[int, str], email.EventMail] = {}
+        self._chats: dict[tuple[int, SubscriberChannel], bytes] = {}
         self._link_key: bytes | None = None
         if mailer is None and settings.email_enabled and settings.smtp_url is not None:
             self.mailer = email.Mailer(
@@ -97,11 +98,9 @@ class DeliveryWorker:
             # DNS can change after subscribing: the client checks the address it connects to
             # on every new connection, and connects to that address only (outbound.py).
             if job.channel != SubscriberChannel.webhook:
-                with i18n.using(self.settings.language):
-                    view = self._view(job)
-                    if view is None:
-                        return NOTHING_TO_SAY
-                    body = chat.message(job.channel, view)
+                body = self._chat_body(job)
+                if body is None:
+                    return NOTHING_TO_SAY
                 return await chat.send(client, url=job.url, body=body)
             return await webhooks.send(
                 client, url=job.url, secret=job.secret, msg_id=job.msg_id, body=job.body
@@ -120,6 +119,22 @@ class DeliveryWorker:
                 self._mails.pop(next(iter(self._mails)))
             mail = self._mails[key] = email.render_event(view)
         return mail
+
+    def _chat_body(self, job: outbox.Job) -> bytes | None:
+        """An event's message for one chat app, made once for all its subscribers (a chat
+        message carries no personal link)."""
+        key = (job.event_id, job.channel)
+        body = self._chats.get(key)
+        if body is None:
+            with i18n.using(self.settings.language):
+                view = self._view(job)
+                if view is None:
+                    return None
+                body = chat.encode(chat.message(job.channel, view))
+            if len(self._chats) >= RENDERED_KEPT:
+                self._chats.pop(next(iter(self._chats)))
+            self._chats[key] = body
+        return body
 
     def _language(self, job: outbox.Job) -> str:
         """The subscriber's language, else the page's."""
