@@ -86,6 +86,12 @@ def _mark(session: Session) -> None:
         session.info[_PENDING] = transaction
 
 
+def changes_public_view(session: Session) -> None:
+    """Bump the version at this transaction's commit although it writes only private tables:
+    a private setting changed what the public pages show (a probe's public latency chart)."""
+    _mark(session)
+
+
 def _before_commit(session: Session) -> None:
     """Bump the version once per transaction, inside it, just before it commits.
 

@@ -34,8 +34,9 @@ from app.probes.outcome import Check, ProbeRun
 log = logging.getLogger("pharos.fleet")
 
 # Locations stored per transaction of a read (50 EVSEs each at the benchmark's fleet, so about
-# a thousand EVSEs: tens of milliseconds of write lock, not the whole read's seconds).
-READ_CHUNK = 20
+# 500 EVSEs: tens of milliseconds of write lock on a quiet machine, about a second on one
+# starved of CPU, not the whole read's seconds).
+READ_CHUNK = 10
 CHUNK_PAUSE = 0.12  # seconds between a read's transactions on SQLite (see _store)
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlmodel import Session, col, delete, select
 
+from app import data_version
 from app.audit import service as audit
 from app.components import service as components
 from app.components.schemas import ComponentCreate, ComponentUpdate
@@ -69,9 +70,17 @@ def sync_states(session: Session, probes: Sequence[ProbeBase], *, now: datetime)
             state = ProbeState(name=probe.name, backend_group=probe.backend_group)
         state.component_id = component.id
         state.backend_group = probe.backend_group
-        state.public_latency = probe.public_latency
+        _publish_latency(session, state, probe)
         session.add(state)
     session.flush()
+
+
+def _publish_latency(session: Session, state: ProbeState, probe: ProbeBase) -> None:
+    """Take in the probe's public_latency setting; when it flips, the public pages change (a
+    chart and its link appear or go), so they are rendered again at once."""
+    if state.public_latency != probe.public_latency:
+        state.public_latency = probe.public_latency
+        data_version.changes_public_view(session)
 
 
 def _counters(state: ProbeState) -> rules.Counters:
@@ -149,7 +158,7 @@ def record_run(
         state.cert_subject = str(run.cert.get("subject") or "")[:255] or None
     state.last_run_at, state.last_status = now, run.status
     state.last_latency_ms, state.last_error_classes = run.latency_ms, run.error_classes
-    state.public_latency = probe.public_latency
+    _publish_latency(session, state, probe)
     session.add(state)
     latency.record(session, probe.name, run, now=now)
     component = session.get(Component, state.component_id) if state.component_id else None

@@ -22,10 +22,14 @@ router = APIRouter(tags=["public pages"], include_in_schema=False, route_class=P
 
 
 def render(request: Request, template: str, **context: object) -> HTMLResponse:
-    """A public page from its template and view model."""
-    settings = request.app.state.settings
-    brand = current_from(request.app.state.engine, settings)
-    context.setdefault("page", page_info(settings, brand))
+    """A public page from its template and view model (whose frame, if it has one, is the
+    page's; else the brand is read here)."""
+    if "page" not in context:
+        framed = getattr(context.get("view"), "page", None)
+        if framed is None:
+            settings = request.app.state.settings
+            framed = page_info(settings, current_from(request.app.state.engine, settings))
+        context["page"] = framed
     response: HTMLResponse = request.app.state.templates.TemplateResponse(
         request, template, context
     )
