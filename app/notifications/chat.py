@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from app.i18n import gettext
 from app.models import SubscriberChannel
 from app.notifications.messages import ComponentView, EventView
 from app.notifications.webhooks import ERROR_LIMIT, USER_AGENT, Outcome
@@ -80,11 +81,12 @@ def _body(view: EventView) -> str:
 def _posted(view: EventView) -> str:
     parts = []
     if view.window:
-        parts.append(f"Scheduled for {view.window}")
+        parts.append(gettext("Scheduled for %(window)s") % {"window": view.window})
     if view.chargers:
         parts.append(view.chargers)
     if view.latest:
-        parts.append(f"{view.latest.status}, posted {view.latest.posted}")
+        parts.append(view.latest.status)
+        parts.append(gettext("Posted %(time)s") % {"time": view.latest.posted})
     return " · ".join(parts)
 
 
@@ -131,7 +133,7 @@ def slack(view: EventView) -> dict[str, Any]:
                 "elements": [
                     {
                         "type": "button",
-                        "text": {"type": "plain_text", "text": "View incident"},
+                        "text": {"type": "plain_text", "text": gettext("View the incident")},
                         "url": view.url,
                     }
                 ],
@@ -204,7 +206,7 @@ def google_chat(view: EventView) -> dict[str, Any]:
         widgets.append(
             {
                 "decoratedText": {
-                    "topLabel": "Affected components",
+                    "topLabel": gettext("Affected components"),
                     "text": _html(_components_line(view.components)),
                     "wrapText": True,
                 }
@@ -215,7 +217,10 @@ def google_chat(view: EventView) -> dict[str, Any]:
             {
                 "buttonList": {
                     "buttons": [
-                        {"text": "View incident", "onClick": {"openLink": {"url": view.url}}}
+                        {
+                            "text": gettext("View the incident"),
+                            "onClick": {"openLink": {"url": view.url}},
+                        }
                     ]
                 }
             }
@@ -285,7 +290,9 @@ def teams(view: EventView) -> dict[str, Any]:
         "msteams": {"width": "Full"},
     }
     if view.url:
-        card["actions"] = [{"type": "Action.OpenUrl", "title": "View incident", "url": view.url}]
+        card["actions"] = [
+            {"type": "Action.OpenUrl", "title": gettext("View the incident"), "url": view.url}
+        ]
     return {
         "type": "message",
         "attachments": [

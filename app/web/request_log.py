@@ -21,7 +21,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.web.origin import ForwardedFor
 
 log = logging.getLogger("pharos.http")
-SECRET_LIKE = re.compile(r"^[A-Za-z0-9_.-]{20,}$")  # signed subscriber links have a dot
+# Random tokens, and signed subscriber link tokens (<12-char id>.<43-char signature>).
+SECRET_LIKE = re.compile(r"^(?:[A-Za-z0-9_-]{20,}|[a-z0-9]{12}\.[A-Za-z0-9_-]{43})$")
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -21,10 +22,11 @@ from slack_sdk.models.blocks import Block
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
+from app import i18n, labels
 from app.config import Settings
 from app.db import unit_of_work
 from app.models import Subscriber, SubscriberChannel
-from app.notifications import chat
+from app.notifications import chat, messages
 from app.notifications.worker import DeliveryWorker
 from tests.conftest import FakeClock, make_component, open_incident
 
@@ -230,7 +232,9 @@ def test_incident_messages_in_each_apps_format(
         "wrap": True,
     }
     assert {"title": "OCPP", "value": "Major Outage"} in card["body"][3]["facts"]
-    assert card["actions"] == [{"type": "Action.OpenUrl", "title": "View incident", "url": link}]
+    assert card["actions"] == [
+        {"type": "Action.OpenUrl", "title": "View the incident", "url": link}
+    ]
     assert len(json.dumps(teams)) < 28_000  # Teams refuses larger cards
 
     # Discord: one embed within Discord's documented limits; no pings.
@@ -285,3 +289,42 @@ def test_chat_hears_incidents_not_component_noise_and_follows_filters(
         "[Zaptec Status] Portal - Resolved",
     ]
     assert slack[-1]["attachments"][0]["color"] == "#2e7d32"  # resolved: green
+
+
+def test_chat_messages_speak_the_pages_language() -> None:
+    """Chat has no reader's language: a message is written in the page's default language,
+    every word of it (statuses, dates, buttons)."""
+    payload = {
+        "incident": {
+            "id": "abc",
+            "name": "Ladefehler",
+            "status": "investigating",
+            "impact": "major",
+            "shortlink": "https://status.example.com/incidents/abc",
+            "incident_updates": [
+                {
+                    "status": "investigating",
+                    "body": "Wir untersuchen das.",
+                    "display_at": "2025-09-07T09:12:00Z",
+                    "affected_components": [{"name": "OCPP", "new_status": "major_outage"}],
+                }
+            ],
+        }
+    }
+    with i18n.using("de"):
+        view = messages.event_view(
+            "incident.created", payload, page_name="Zaptec", tz=ZoneInfo("Europe/Oslo")
+        )
+        assert view is not None
+        teams = chat.message(SubscriberChannel.teams, view)
+        google = chat.message(SubscriberChannel.google_chat, view)
+        slack = chat.message(SubscriberChannel.slack, view)
+        status = labels.incident_status("investigating")
+    card = teams["attachments"][0]["content"]
+    assert card["actions"][0]["title"] == "Vorfall ansehen"
+    assert card["body"][1]["text"] == status != "Investigating"
+    assert card["body"][-1]["text"] == f"{status} · Veröffentlicht 7. Sept. 2025 - 11:12 CEST"
+    widgets = google["cardsV2"][0]["card"]["sections"][0]["widgets"]
+    assert widgets[-1]["buttonList"]["buttons"][0]["text"] == "Vorfall ansehen"
+    assert "Vorfall ansehen" in json.dumps(slack, ensure_ascii=False)
+    assert "View" not in json.dumps([teams, google, slack])
