@@ -6,28 +6,23 @@ tests skip, saying why, only when there is no Chromium to drive.
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from peers.net import free_port
-from tests.serving import PHAROS, Server, create_token, pharos_env, start, stop
+from tests.admin.browsing import (
+    ARGS,
+    CHROMIUM,
+    EMAIL,
+    PASSWORD,
+    console_errors,
+    serving_with_user,
+    sign_in,
+)
+from tests.serving import Server, create_token
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-EMAIL, PASSWORD = "oncall@example.com", "a long enough password"
 POSTMORTEM = """## What happened
 
 Two message-processing instances stalled; status updates from chargers queued up.
@@ -37,40 +32,19 @@ Two message-processing instances stalled; status updates from chargers queued up
 - Alert on message processing rates
 """
 
-if not CHROMIUM.exists():
-    pytest.skip(
-        f"no Chromium at {CHROMIUM}: install Debian's chromium (apt-get install chromium) "
-        "to run the browser tests",
-        allow_module_level=True,
-    )
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the test extra")
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """`pharos serve` with one admin user and two components."""
-    tmp = tmp_path_factory.mktemp("browser")
-    port = free_port()
-    env = pharos_env(tmp / "browser.db", f"http://127.0.0.1:{port}")
-    created = subprocess.run(
-        [str(PHAROS), "users", "create", EMAIL, "--role", "editor", "--password-stdin"],
-        input=PASSWORD + "\n",
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert created.returncode == 0, created.stderr
-    running = start(env, port, tmp)
-    token = create_token(env)
-    with httpx.Client(base_url=running.url, headers={"Authorization": f"Bearer {token}"}) as api:
-        for name in ("OCPP 1.6J", "Charger status updates"):
-            assert api.post("/api/v1/components", json={"name": name}).status_code == 201
-    try:
+    """`pharos serve` with one editor and two components."""
+    with serving_with_user(tmp_path_factory.mktemp("browser"), "editor") as (running, env):
+        token = create_token(env)
+        headers = {"Authorization": f"Bearer {token}"}
+        with httpx.Client(base_url=running.url, headers=headers) as api:
+            for name in ("OCPP 1.6J", "Charger status updates"):
+                assert api.post("/api/v1/components", json={"name": name}).status_code == 201
         yield running
-    finally:
-        stop(running.process)
 
 
 @pytest.fixture(scope="module")
@@ -87,20 +61,8 @@ def chromium() -> Iterator[Any]:
 def test_incident_from_sign_in_to_published_postmortem(server: Server, chromium: Any) -> None:
     context = chromium.new_context(base_url=server.url)
     page = context.new_page()
-    problems: list[str] = []
-
-    def console(message: Any) -> None:
-        # The browser's own favicon.ico probe 404s; anything else is a real problem.
-        if message.type == "error" and not message.location.get("url", "").endswith(".ico"):
-            problems.append(f"{message.text} at {message.location}")
-
-    page.on("console", console)
-
-    page.goto("/admin/incidents/new")  # signed out: to the sign-in page and back after
-    page.get_by_label("Email").fill(EMAIL)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/admin/incidents/new")
+    problems = console_errors(page)
+    sign_in(page, "/admin/incidents/new")  # signed out: to the sign-in page and back after
 
     page.get_by_label("Incident name").fill("Delays processing charger status updates")
     page.get_by_label("Investigating").check()
@@ -169,19 +131,11 @@ def test_api_docs_render_from_this_host_under_the_csp(server: Server, chromium: 
     context = chromium.new_context(base_url=server.url)
     page = context.new_page()
     elsewhere: list[str] = []
-    problems: list[str] = []
     page.on(
         "request",
         lambda r: None if r.url.startswith(server.url) else elsewhere.append(r.url),
     )
-    page.on(
-        "console",
-        lambda m: (
-            problems.append(m.text)
-            if m.type == "error" and not m.location.get("url", "").endswith(".ico")
-            else None
-        ),
-    )
+    problems = console_errors(page)
     page.goto("/docs")
     page.wait_for_selector(".opblock", timeout=15_000)
     assert page.locator(".opblock").count() > 20  # every operation of the staff API

@@ -7,17 +7,13 @@ Screenshots go to $PHAROS_SCREENSHOT_DIR when set (for people to look at).
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from peers.net import free_port
-from tests.admin.test_browser import ARGS, CHROMIUM, EMAIL, PASSWORD
-from tests.admin.test_browser_probes import shoot
-from tests.serving import PHAROS, Server, pharos_env, start, stop
+from tests.admin.browsing import ARGS, CHROMIUM, console_errors, serving_with_user, shoot, sign_in
+from tests.serving import Server
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the test extra")
 
@@ -25,37 +21,8 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in t
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """`pharos serve` with one admin."""
-    tmp = tmp_path_factory.mktemp("browser-brand")
-    port = free_port()
-    env = pharos_env(tmp / "browser.db", f"http://127.0.0.1:{port}")
-    created = subprocess.run(
-        [str(PHAROS), "users", "create", EMAIL, "--role", "admin", "--password-stdin"],
-        input=PASSWORD + "\n",
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert created.returncode == 0, created.stderr
-    running = start(env, port, tmp)
-    try:
+    with serving_with_user(tmp_path_factory.mktemp("browser-brand"), "admin") as (running, _):
         yield running
-    finally:
-        stop(running.process)
-
-
-def _problems(page: Any) -> list[str]:
-    found: list[str] = []
-    page.on(
-        "console",
-        lambda m: (
-            found.append(m.text)
-            if m.type == "error" and not m.location.get("url", "").endswith(".ico")
-            else None
-        ),
-    )
-    return found
 
 
 def test_set_the_brand_and_see_it_on_the_page(server: Server, tmp_path: Path) -> None:
@@ -65,12 +32,8 @@ def test_set_the_brand_and_see_it_on_the_page(server: Server, tmp_path: Path) ->
         )
         try:
             page = browser.new_context(base_url=server.url).new_page()
-            problems = _problems(page)
-            page.goto("/admin/brand")
-            page.get_by_label("Email").fill(EMAIL)
-            page.get_by_label("Password").fill(PASSWORD)
-            page.get_by_role("button", name="Sign in").click()
-            page.wait_for_url("**/admin/brand")
+            problems = console_errors(page)
+            sign_in(page, "/admin/brand")
 
             page.get_by_label("Page title").fill("Voltra charging status")
             page.get_by_label("Logo", exact=True).fill("/static/favicon.svg")
@@ -90,7 +53,7 @@ def test_set_the_brand_and_see_it_on_the_page(server: Server, tmp_path: Path) ->
 
             for scheme, logo in (("light", "favicon.svg"), ("dark", "favicon.ico")):
                 public = browser.new_context(base_url=server.url, color_scheme=scheme).new_page()
-                public_problems = _problems(public)
+                public_problems = console_errors(public)
                 public.goto("/")
                 image = public.locator("header a.brand img")
                 assert image.get_attribute("alt") == "Voltra charging status"

@@ -6,16 +6,13 @@ Screenshots at 375 and 1280 px go to $PHAROS_SCREENSHOT_DIR when set (for people
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from peers.net import free_port
-from tests.admin.test_browser import ARGS, CHROMIUM, EMAIL, PASSWORD
-from tests.admin.test_browser_probes import shoot
-from tests.serving import PHAROS, Server, pharos_env, start, stop
+from tests.admin.browsing import ARGS, CHROMIUM, console_errors, serving_with_user, shoot, sign_in
+from tests.serving import Server
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the test extra")
 
@@ -23,24 +20,8 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in t
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """`pharos serve` with one editor."""
-    tmp = tmp_path_factory.mktemp("browser-fleet")
-    port = free_port()
-    env = pharos_env(tmp / "browser.db", f"http://127.0.0.1:{port}")
-    created = subprocess.run(
-        [str(PHAROS), "users", "create", EMAIL, "--role", "editor", "--password-stdin"],
-        input=PASSWORD + "\n",
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert created.returncode == 0, created.stderr
-    running = start(env, port, tmp)
-    try:
+    with serving_with_user(tmp_path_factory.mktemp("browser-fleet"), "editor") as (running, _):
         yield running
-    finally:
-        stop(running.process)
 
 
 def test_add_change_and_delete_an_area(server: Server, tmp_path: Path) -> None:
@@ -50,20 +31,8 @@ def test_add_change_and_delete_an_area(server: Server, tmp_path: Path) -> None:
         )
         try:
             page = browser.new_context(base_url=server.url).new_page()
-            problems: list[str] = []
-            page.on(
-                "console",
-                lambda m: (
-                    problems.append(m.text)
-                    if m.type == "error" and not m.location.get("url", "").endswith(".ico")
-                    else None
-                ),
-            )
-            page.goto("/admin/fleet/areas")
-            page.get_by_label("Email").fill(EMAIL)
-            page.get_by_label("Password").fill(PASSWORD)
-            page.get_by_role("button", name="Sign in").click()
-            page.wait_for_url("**/admin/fleet/areas")
+            problems = console_errors(page)
+            sign_in(page, "/admin/fleet/areas")
 
             page.get_by_label("Name", exact=True).fill("Oslo")
             page.get_by_label("Component").fill("Oslo chargers")

@@ -6,18 +6,14 @@ Screenshots at 375 and 1280 px go to $PHAROS_SCREENSHOT_DIR when set (for people
 
 from __future__ import annotations
 
-import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from peers.csms import CentralSystem
-from peers.net import free_port
-from tests.admin.test_browser import ARGS, CHROMIUM, EMAIL, PASSWORD
-from tests.serving import PHAROS, Server, pharos_env, start, stop
+from tests.admin.browsing import ARGS, CHROMIUM, console_errors, serving_with_user, shoot, sign_in
+from tests.serving import Server
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the test extra")
 
@@ -31,35 +27,8 @@ def csms() -> Iterator[CentralSystem]:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """`pharos serve` with one editor."""
-    tmp = tmp_path_factory.mktemp("browser-probes")
-    port = free_port()
-    env = pharos_env(tmp / "browser.db", f"http://127.0.0.1:{port}")
-    created = subprocess.run(
-        [str(PHAROS), "users", "create", EMAIL, "--role", "editor", "--password-stdin"],
-        input=PASSWORD + "\n",
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert created.returncode == 0, created.stderr
-    running = start(env, port, tmp)
-    try:
+    with serving_with_user(tmp_path_factory.mktemp("browser-probes"), "editor") as (running, _):
         yield running
-    finally:
-        stop(running.process)
-
-
-def shoot(page: Any, name: str, tmp_path: Path) -> None:
-    """Full-page screenshots at a phone's and a desktop's width."""
-    where = Path(os.environ.get("PHAROS_SCREENSHOT_DIR", str(tmp_path)))
-    where.mkdir(parents=True, exist_ok=True)
-    for width in (375, 1280):
-        page.set_viewport_size({"width": width, "height": 900})
-        page.screenshot(path=str(where / f"{name}-{width}.png"), full_page=True)
-        overflow = page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
-        assert not overflow, f"{name} scrolls sideways at {width} px"
 
 
 def test_create_pause_and_run_a_probe(server: Server, csms: CentralSystem, tmp_path: Path) -> None:
@@ -69,20 +38,8 @@ def test_create_pause_and_run_a_probe(server: Server, csms: CentralSystem, tmp_p
         )
         try:
             page = browser.new_context(base_url=server.url).new_page()
-            problems: list[str] = []
-            page.on(
-                "console",
-                lambda m: (
-                    problems.append(m.text)
-                    if m.type == "error" and not m.location.get("url", "").endswith(".ico")
-                    else None
-                ),
-            )
-            page.goto("/admin/probes")
-            page.get_by_label("Email").fill(EMAIL)
-            page.get_by_label("Password").fill(PASSWORD)
-            page.get_by_role("button", name="Sign in").click()
-            page.wait_for_url("**/admin/probes")
+            problems = console_errors(page)
+            sign_in(page, "/admin/probes")
 
             page.get_by_label("Name", exact=True).fill("csms-201")
             page.get_by_label("Kind").select_option("ocpp201")
