@@ -62,7 +62,9 @@ def use_is_news(token: ApiToken, *, now: datetime) -> bool:
 def note_use(session: Session, token: ApiToken, *, now: datetime) -> None:
     """Write this use as the token's last (when `use_is_news`); the token may come from
     another session, such as a read-only one."""
-    session.execute(sa.update(ApiToken).where(col(ApiToken.id) == token.id).values(last_used_at=now))
+    session.execute(
+        sa.update(ApiToken).where(col(ApiToken.id) == token.id).values(last_used_at=now)
+    )
 
 
 def verify_token(session: Session, *, plain: str, now: datetime) -> ApiToken | None:
