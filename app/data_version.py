@@ -5,6 +5,14 @@ number once, in the same transaction, so the bump commits or rolls back with the
 Render caches in every replica poll the number (``read``) and re-render when it moves; in the
 writing process, subscribers hear of the commit at once (``subscribe``).
 
+The same bump records which topics of public data the transaction changed (``TOPICS``: component
+status, incidents, the components themselves, everything else), as the version at which each
+last changed. An answer that shows none of a change's topics is still right after it, and the
+render cache keeps it (app.web.render_cache, app.web.topics). What a write touches is read off
+the tables and, for components, the columns it writes: setting a status (its log, its uptime
+rollups, the component's status and updated_at) is "status"; a name, a group, a position, a new
+or deleted component is "components" too.
+
 The hooks are installed on a session factory (``install``; app.db does it where it makes the
 factory), never on SQLAlchemy's global Session class.
 """
@@ -12,7 +20,7 @@ factory), never on SQLAlchemy's global Session class.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import chain
 from typing import Any
@@ -25,18 +33,46 @@ from sqlmodel import Session
 from app.models import DataVersion
 
 Listener = Callable[[int], None]
+TopicListener = Callable[[int, frozenset[str]], None]
+
+STATUS, INCIDENTS, COMPONENTS, OTHER = "status", "incidents", "components", "other"
+TOPICS = (STATUS, INCIDENTS, COMPONENTS, OTHER)
+# Tables whose writes are one topic; a public table not named here is OTHER. The fleet's
+# locations and chargers feed the components' charger counts, shown beside their statuses.
+TABLE_TOPICS: dict[str, frozenset[str]] = {
+    "component_status_change": frozenset({STATUS}),
+    "component_day": frozenset({STATUS}),
+    "fleet_location": frozenset({STATUS}),
+    "fleet_evse": frozenset({STATUS}),
+    "incident": frozenset({INCIDENTS}),
+    "incident_update": frozenset({INCIDENTS}),
+    "affected_component": frozenset({INCIDENTS}),
+}
+# A component row's columns that only a status change writes.
+STATUS_COLUMNS = frozenset({"status", "updated_at"})
 
 _TABLE = DataVersion.__table__  # type: ignore[attr-defined]
+_COLUMNS = {topic: _TABLE.c[f"{topic}_at"] for topic in TOPICS}
 _WRITTEN = "pharos_data_version"  # session.info key: the Bump this transaction made
 _PENDING = "pharos_data_version_pending"  # the transaction whose public write awaits a bump
-_listeners: dict[str, list[Listener]] = {}
+_TOPICS = "pharos_data_version_topics"  # the topics this transaction's writes touched
+_listeners: dict[str, list[TopicListener]] = {}
 _lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Versions:
+    """The data version and, per topic, the version at which it last changed."""
+
+    version: int
+    changed: dict[str, int]
 
 
 @dataclass(frozen=True)
 class _Bump:
     engine_key: str
     version: int
+    topics: frozenset[str]
     transaction: SessionTransaction  # the innermost transaction (maybe a savepoint) it is in
 
 
@@ -51,12 +87,29 @@ def read(engine: Engine) -> int:
     return int(version or 0)
 
 
+def read_versions(engine: Engine) -> Versions:
+    """The committed data version and each topic's (all 0 without the row)."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            sa.select(_TABLE.c.version, *_COLUMNS.values()).where(_TABLE.c.id == 1)
+        ).one_or_none()
+    if row is None:
+        return Versions(0, dict.fromkeys(TOPICS, 0))
+    version, *changed = row
+    return Versions(int(version), {t: int(v) for t, v in zip(TOPICS, changed, strict=True)})
+
+
 def subscribe(engine: Engine, listener: Listener) -> Callable[[], None]:
     """Call ``listener(version)`` after each commit in this process that changed public data.
 
     The listener runs in the committing thread; keep it short and thread-safe. Returns the
     function that unsubscribes.
     """
+    return subscribe_topics(engine, lambda version, _topics: listener(version))
+
+
+def subscribe_topics(engine: Engine, listener: TopicListener) -> Callable[[], None]:
+    """As ``subscribe``, and tell the listener which topics the commit changed."""
     key = _key(engine)
     with _lock:
         _listeners.setdefault(key, []).append(listener)
@@ -76,8 +129,10 @@ def _is_public(table: Any) -> bool:
     return bool(getattr(table, "info", {}).get("data_version", True))
 
 
-def _mark(session: Session) -> None:
-    """Note that this transaction writes public data; the bump itself waits for the commit."""
+def _mark(session: Session, topics: Iterable[str]) -> None:
+    """Note that this transaction writes public data of these topics; the bump itself waits
+    for the commit."""
+    session.info.setdefault(_TOPICS, set()).update(topics)
     if _PENDING in session.info:
         return
     session.connection()  # a bulk statement may come before the transaction has begun
@@ -89,7 +144,30 @@ def _mark(session: Session) -> None:
 def changes_public_view(session: Session) -> None:
     """Bump the version at this transaction's commit although it writes only private tables:
     a private setting changed what the public pages show (a probe's public latency chart)."""
-    _mark(session)
+    _mark(session, (OTHER,))
+
+
+def table_topics(table_name: str, columns: Iterable[str] | None = None) -> frozenset[str]:
+    """The topics a write to this table touches; for a component, by the columns it sets
+    (None: a row made or deleted, or columns not known)."""
+    if table_name == "component":
+        if columns is not None and set(columns) <= STATUS_COLUMNS:
+            return frozenset({STATUS})
+        return frozenset({STATUS, COMPONENTS})
+    return TABLE_TOPICS.get(table_name, frozenset({OTHER}))
+
+
+def _changed_columns(obj: object) -> set[str]:
+    state = sa.inspect(obj)
+    return {attr.key for attr in state.attrs if attr.history.has_changes()}
+
+
+def _statement_columns(statement: Any) -> set[str] | None:
+    """The columns an UPDATE's VALUES set, if it says (None: it doesn't)."""
+    values = getattr(statement, "_values", None)
+    if not values:
+        return None
+    return {str(getattr(k, "key", None) or getattr(k, "name", None) or k) for k in values}
 
 
 def _before_commit(session: Session) -> None:
@@ -102,29 +180,43 @@ def _before_commit(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a savepoint is released: the outer transaction commits later
     session.flush()  # what the commit would still flush is a write too
+    topics = frozenset(session.info.pop(_TOPICS, ()) or (OTHER,))
     if session.info.pop(_PENDING, None) is None:
         return
     conn = session.connection()
+    # One statement: the right-hand sides see the row as it was, so each topic that changed
+    # gets the new version.
     version = conn.execute(
         sa.update(_TABLE)
         .where(_TABLE.c.id == 1)
-        .values(version=_TABLE.c.version + 1)
+        .values(
+            {
+                _TABLE.c.version: _TABLE.c.version + 1,
+                **{_COLUMNS[t]: _TABLE.c.version + 1 for t in sorted(topics)},
+            }
+        )
         .returning(_TABLE.c.version)
     ).scalar()
     transaction = session.get_transaction()
     if version is not None and transaction is not None:
-        session.info[_WRITTEN] = _Bump(_key(conn.engine), int(version), transaction)
+        session.info[_WRITTEN] = _Bump(_key(conn.engine), int(version), topics, transaction)
 
 
 def _after_flush(session: Session, _flush: UOWTransaction) -> None:
-    for obj in chain(session.new, session.deleted, session.dirty):
+    topics: set[str] = set()
+    for obj in chain(session.new, session.deleted):
         table = getattr(obj, "__table__", None)
-        if table is None or not _is_public(table):
+        if table is not None and _is_public(table):
+            topics |= table_topics(table.name)
+    for obj in session.dirty:
+        table = getattr(obj, "__table__", None)
+        if table is None or not _is_public(table) or not session.is_modified(obj):
             continue
-        if obj in session.dirty and not session.is_modified(obj):
-            continue
-        _mark(session)
-        return
+        # After a flush the objects still hold their history (what this flush wrote).
+        columns = _changed_columns(obj) if table.name == "component" else None
+        topics |= table_topics(table.name, columns)
+    if topics:
+        _mark(session, topics)
 
 
 def _on_execute(state: ORMExecuteState) -> None:
@@ -132,7 +224,8 @@ def _on_execute(state: ORMExecuteState) -> None:
     if state.is_insert or state.is_update or state.is_delete:
         table = getattr(state.statement, "table", None)
         if table is not None and _is_public(table):
-            _mark(state.session)  # type: ignore[arg-type]
+            columns = _statement_columns(state.statement) if state.is_update else None
+            _mark(state.session, table_topics(table.name, columns))  # type: ignore[arg-type]
 
 
 def _after_commit(session: Session) -> None:
@@ -144,7 +237,7 @@ def _after_commit(session: Session) -> None:
     with _lock:
         listeners = list(_listeners.get(bump.engine_key, ()))
     for listener in listeners:
-        listener(bump.version)
+        listener(bump.version, bump.topics)
 
 
 def _after_soft_rollback(session: Session, rolled_back: SessionTransaction) -> None:
@@ -153,6 +246,7 @@ def _after_soft_rollback(session: Session, rolled_back: SessionTransaction) -> N
     while transaction is not None:
         if transaction is rolled_back:
             session.info.pop(_PENDING, None)
+            session.info.pop(_TOPICS, None)
             return
         transaction = transaction.parent
 
@@ -161,6 +255,7 @@ def _after_transaction_end(session: Session, transaction: SessionTransaction) ->
     if transaction.parent is None:  # the outermost transaction: committed or rolled back
         session.info.pop(_WRITTEN, None)
         session.info.pop(_PENDING, None)
+        session.info.pop(_TOPICS, None)
 
 
 def install(factory: sessionmaker[Session]) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import weakref
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -108,6 +108,19 @@ def read_session(engine: Engine) -> Iterator[Session]:
     """A session for reads only (never takes SQLite's write lock); nothing is committed."""
     with Session(read_only(engine)) as session:
         yield session
+
+
+def read_beside(session: Session) -> AbstractContextManager[Session]:
+    """A read-only session beside `session` while that has no transaction yet, else `session`.
+
+    For reads a request makes before it waits on the network (a chat app's test message, a
+    probe run now): on SQLite they would otherwise open the request's write transaction, and
+    every other writer would wait with it.
+    """
+    bind = session.get_bind()
+    if isinstance(bind, Engine) and not session.in_transaction():
+        return read_session(bind)
+    return nullcontext(session)
 
 
 def advisory_lock(session: Session, key: str) -> None:

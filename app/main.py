@@ -39,7 +39,7 @@ from app.publishing.export import SiteExporter
 from app.subscribers import abuse
 from app.subscribers.api import router as subscribers_router
 from app.uptime.api import router as uptime_router
-from app.web import api_docs, front_page, language, latency, links, openapi, uptime_range
+from app.web import api_docs, front_page, language, latency, links, openapi, topics, uptime_range
 from app.web.badges import router as badges_router
 from app.web.brand import router as brand_router
 from app.web.cors import PublicApiCors
@@ -318,6 +318,7 @@ def create_app(settings: Settings) -> FastAPI:
             ),
             localize=lambda scope: language.cache_path(scope, settings.language),
             varies_by_language=lambda path: not path.startswith(language.NEUTRAL),
+            shown_by=lambda path: topics.shown_by(language.split_prefix(path)[1]),
             on_create=lambda cache: setattr(app.state, "render_cache", cache),
         )
     # Outside the render cache, so its hits carry the CORS headers too.

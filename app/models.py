@@ -436,6 +436,12 @@ class DataVersion(SQLModel, table=True):
 
     id: int = Field(default=1, primary_key=True)
     version: int = Field(default=1, sa_type=sa.BigInteger)
+    # The version at which each topic of public data last changed (app.data_version.TOPICS):
+    # an answer that shows none of a change's topics need not be rendered again.
+    status_at: int = Field(default=1, sa_type=sa.BigInteger)
+    incidents_at: int = Field(default=1, sa_type=sa.BigInteger)
+    components_at: int = Field(default=1, sa_type=sa.BigInteger)
+    other_at: int = Field(default=1, sa_type=sa.BigInteger)
 
 
 # --- probes ---

@@ -13,7 +13,7 @@ from sqlmodel import Session
 from app.auth import service
 from app.clock import Clock, ClockDep
 from app.config import Settings, SettingsDep
-from app.db import SessionDep
+from app.db import SessionDep, read_session, unit_of_work
 
 _bearer = HTTPBearer(auto_error=False, description="A token from `pharos tokens create NAME`")
 
@@ -41,7 +41,17 @@ def require_staff(
     challenge = {"WWW-Authenticate": "Bearer"}
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing bearer token", headers=challenge)
-    token = service.verify_token(session, plain=credentials.credentials, now=clock())
+    # The request's own transaction is not opened here: on SQLite it would take the one write
+    # lock for the whole request, held while a handler waits on the network (a chat app
+    # answering its test message, a probe run now). The token is read on a read-only session
+    # and its use written in a moment's transaction of its own, at most once a minute.
+    engine = request.app.state.engine
+    now = clock()
+    with read_session(engine) as reading:
+        token = service.find_token(reading, plain=credentials.credentials)
+    if token is not None and service.use_is_news(token, now=now):
+        with unit_of_work(engine) as writing:
+            service.note_use(writing, token, now=now)
     if token is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, "invalid or revoked token", headers=challenge

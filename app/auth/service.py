@@ -6,7 +6,8 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, select
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
 
 from app.audit import service as audit
 from app.models import ApiToken
@@ -45,22 +46,38 @@ def create_token(
     return token, plain
 
 
-def verify_token(session: Session, *, plain: str, now: datetime) -> ApiToken | None:
-    """The live token matching this value, or None."""
+def find_token(session: Session, *, plain: str) -> ApiToken | None:
+    """The live (not revoked) token matching this value, or None; nothing is written."""
     token = session.exec(select(ApiToken).where(ApiToken.token_hash == hash_token(plain))).first()
     if token is None or token.revoked_at is not None:
         return None
-    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
-        token.last_used_at = now
-        session.add(token)
-        session.flush()
+    return token
+
+
+def use_is_news(token: ApiToken, *, now: datetime) -> bool:
+    """Whether `last_used_at` is older than its resolution, so this use should be written."""
+    return token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION
+
+
+def note_use(session: Session, token: ApiToken, *, now: datetime) -> None:
+    """Write this use as the token's last (when `use_is_news`); the token may come from
+    another session, such as a read-only one."""
+    session.execute(
+        sa.update(ApiToken).where(col(ApiToken.id) == token.id).values(last_used_at=now)
+    )
+
+
+def verify_token(session: Session, *, plain: str, now: datetime) -> ApiToken | None:
+    """The live token matching this value, or None; its use is written at most once a minute."""
+    token = find_token(session, plain=plain)
+    if token is not None and use_is_news(token, now=now):
+        note_use(session, token, now=now)
     return token
 
 
 def is_live(session: Session, plain: str) -> bool:
     """Whether this is a live token's value (a read: nothing is recorded)."""
-    token = session.exec(select(ApiToken).where(ApiToken.token_hash == hash_token(plain))).first()
-    return token is not None and token.revoked_at is None
+    return find_token(session, plain=plain) is not None
 
 
 def list_tokens(session: Session) -> list[ApiToken]:

@@ -9,6 +9,7 @@ from sqlmodel import Session
 
 from app.audit import service as audit
 from app.config import Settings
+from app.db import read_beside
 from app.probes import definitions, service
 from app.probes.config import ProbeConfig
 from app.probes.outcome import ProbeRun
@@ -32,8 +33,11 @@ def run_and_record(
     session: Session, settings: Settings, name: str, *, actor: str, now: datetime
 ) -> ProbeRunPublic:
     """Run a probe now; record it (counted by the rules) unless it is paused; audit it."""
-    probe = definitions.definition_of(session, settings, name)
-    about = definitions.describe(session, settings).get(name)
+    # Read without opening the request's write transaction: the run takes seconds (its
+    # budget), and on SQLite every other writer would wait for it.
+    with read_beside(session) as reading:
+        probe = definitions.definition_of(reading, settings, name)
+        about = definitions.describe(reading, settings).get(name)
     paused = bool(about and about[1])
     run = run_once(probe)
     if not paused:

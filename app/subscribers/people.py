@@ -7,18 +7,16 @@ import csv
 import io
 import secrets
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from app.audit import service as audit
-from app.db import read_session
+from app.db import read_beside
 from app.errors import Conflict, InvalidInput, NotFound
 from app.i18n import _
 from app.models import (
@@ -112,14 +110,6 @@ def _new(
         created_at=now,
         updated_at=now,
     )
-
-
-def _reading(session: Session) -> AbstractContextManager[Session]:
-    """A read-only session beside `session` while it has no transaction yet (else itself)."""
-    bind = session.get_bind()
-    if isinstance(bind, Engine) and not session.in_transaction():
-        return read_session(bind)
-    return nullcontext(session)
 
 
 def _add(session: Session, subscriber: Subscriber, what: str) -> None:
@@ -401,7 +391,7 @@ def subscribe_chat(
     # The chat app has seconds to accept the test message: what the database says is read
     # without opening the request's write transaction (on SQLite, every writer's lock), so no
     # one waits with us. The insert below still refuses a URL subscribed meanwhile.
-    with _reading(session) as reading:
+    with read_beside(session) as reading:
         wanted = component_filter(reading, component_ids)
         if reading.exec(select(Subscriber.id).where(Subscriber.url == url)).first():
             raise Conflict("this webhook URL is already subscribed")

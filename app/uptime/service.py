@@ -9,6 +9,7 @@ to the microsecond. Time before a component was created is no data, never negati
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -135,20 +136,23 @@ class StoredDays:
 
     def __init__(self, size: int = 4096) -> None:
         self.size = size
+        self.lock = threading.Lock()
         self.rows: OrderedDict[tuple[object, ...], dict[date, dict[ComponentStatus, int]]] = (
             OrderedDict()
         )
 
     def get(self, key: tuple[object, ...]) -> dict[date, dict[ComponentStatus, int]] | None:
-        found = self.rows.get(key)
-        if found is not None:
-            self.rows.move_to_end(key)
+        with self.lock:  # renders run in several threads
+            found = self.rows.get(key)
+            if found is not None:
+                self.rows.move_to_end(key)
         return found
 
     def put(self, key: tuple[object, ...], days: dict[date, dict[ComponentStatus, int]]) -> None:
-        self.rows[key] = days
-        while len(self.rows) > self.size:
-            self.rows.popitem(last=False)
+        with self.lock:
+            self.rows[key] = days
+            while len(self.rows) > self.size:
+                self.rows.popitem(last=False)
 
 
 STORED = StoredDays()
@@ -257,9 +261,6 @@ def summed_figures(
         return {}
     statuses = list(COLUMNS)
     table = ComponentDay.__table__  # type: ignore[attr-defined]
-    sums: dict[tuple[str, date], dict[ComponentStatus, int]] = defaultdict(
-        lambda: dict.fromkeys(statuses, 0)
-    )
     ids = list(row_of)
     marks = _change_marks(session, ids)
     last_change = {cid: mark[0] for cid, mark in marks.items()}
@@ -267,13 +268,14 @@ def summed_figures(
         row: _stored_key(session, row, [c.id for c in members], marks, (first_day, last_day))
         for row, members in rows.items()
     }
+    stored: dict[str, dict[date, dict[ComponentStatus, int]]] = {}
     missing = []
     for row in rows:
         kept = STORED.get(keys[row])
         if kept is None:
             missing.append(row)
-        else:  # copies: the open intervals are added to them below
-            sums.update(((row, day), dict(spent)) for day, spent in kept.items())
+        else:
+            stored[row] = kept
     for row_ids in _chunks(missing, 200):  # bounded IN lists
         row_key = sa.func.coalesce(col(Component.group_id), col(Component.id))
         member_ids = [c.id for row in row_ids for c in rows[row]]
@@ -285,14 +287,14 @@ def summed_figures(
         )
         fresh: dict[str, dict[date, dict[ComponentStatus, int]]] = {r: {} for r in row_ids}
         for row, day, *values in session.execute(query):
-            summed = dict(zip(statuses, map(int, values), strict=True))
-            fresh[row][day] = dict(summed)
-            sums[(row, day)] = summed
+            fresh[row][day] = dict(zip(statuses, map(int, values), strict=True))
         for row, got in fresh.items():
             STORED.put(keys[row], got)
+            stored[row] = got
     window_start = day_start(first_day, tz)
     cuts: dict[datetime, list[tuple[date, int]]] = {}
     today = now.astimezone(tz).date()
+    span = [first_day + timedelta(days=n) for n in range(1 + (last_day - first_day).days)]
     out: dict[str, list[DayFigures]] = {}
     for row, members in rows.items():
         open_counts: dict[tuple[ComponentStatus, datetime], int] = defaultdict(int)
@@ -300,22 +302,52 @@ def summed_figures(
         for c in members:
             since = max(last_change.get(c.id, c.created_at), c.created_at, window_start)
             open_counts[(c.status, since)] += 1
+        # The days before today are the same until a member's log (its marks, in the row's
+        # stored key) or status changes, or the day ends: only today's figures move with now.
+        past_key = (keys[row], tuple(sorted(open_counts.items())), born, today, str(tz))
+        past = PAST.get(past_key) if last_day == today else None
+        days = span if past is None else span[len(past) :]
+        row_days = stored[row]
+        sums = {day: dict(row_days.get(day) or dict.fromkeys(statuses, 0)) for day in days}
         for (status, since), count in open_counts.items():
             if since not in cuts:
                 cuts[since] = split_by_day(since, now, tz)
             for day, us in cuts[since]:
-                sums[(row, day)][status] += us * count
-        out[row] = [
-            DayFigures(
-                day=day,
-                us=sums.get((row, day)) or dict.fromkeys(statuses, 0),
-                has_data=born <= day <= today,
-            )
-            for day in (
-                first_day + timedelta(days=n) for n in range(1 + (last_day - first_day).days)
-            )
-        ]
+                if day in sums:
+                    sums[day][status] += us * count
+        figures = [DayFigures(day=day, us=sums[day], has_data=born <= day <= today) for day in days]
+        if past is None:
+            if last_day == today and figures:
+                PAST.put(past_key, tuple(figures[:-1]))
+            out[row] = figures
+        else:
+            out[row] = [*past, *figures]
     return out
+
+
+class _PastDays:
+    """A row's figures of the days before today, by what they were summed from."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self.lock = threading.Lock()
+        self.rows: OrderedDict[tuple[object, ...], tuple[DayFigures, ...]] = OrderedDict()
+
+    def get(self, key: tuple[object, ...]) -> tuple[DayFigures, ...] | None:
+        with self.lock:  # renders run in several threads
+            found = self.rows.get(key)
+            if found is not None:
+                self.rows.move_to_end(key)
+        return found
+
+    def put(self, key: tuple[object, ...], days: tuple[DayFigures, ...]) -> None:
+        with self.lock:
+            self.rows[key] = days
+            while len(self.rows) > self.size:
+                self.rows.popitem(last=False)
+
+
+PAST = _PastDays()
 
 
 def incidents_by_day(

@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from markupsafe import Markup
 from sqlmodel import Session
 
-from app import i18n, labels, timefmt
+from app import data_version, i18n, labels, timefmt
 from app.brand import current
 from app.components import present as component_present
 from app.components import service as components
@@ -24,6 +24,7 @@ from app.models import OPEN_STATUSES, Component, ComponentStatus
 from app.page import PageInfo, page_info
 from app.uptime import service as uptime
 from app.web import uptime_page, uptime_view
+from app.web.per_version import PerVersion
 from app.web.views import HISTORY_MONTHS_PER_PAGE, IncidentView, incident_views
 
 PAST_DAYS = 14
@@ -142,8 +143,14 @@ def _component_views(
     return out
 
 
-def index_page(session: Session, settings: Settings, now: datetime) -> IndexPage:
-    """Banner, components with their uptime bars, active incidents and the last 14 days."""
+def index_page(
+    session: Session, settings: Settings, now: datetime, kept: PerVersion | None = None
+) -> IndexPage:
+    """Banner, components with their uptime bars, active incidents and the last 14 days.
+
+    With `kept`, the parts a status change leaves as they were (the incidents' views, the
+    incidents on each day of the bars) are built once until what they show changes.
+    """
     tz = settings.tz
     everything = components.list_components(session)
     presented = component_present.present_components(everything, page_id="")
@@ -155,7 +162,7 @@ def index_page(session: Session, settings: Settings, now: datetime) -> IndexPage
     first_day = today - timedelta(days=PAST_DAYS - 1)
     window_start = datetime.combine(first_day, datetime.min.time(), tzinfo=tz)
     recent = incidents.recent_or_open(session, since=window_start)
-    recent_views = incident_views(session, recent, tz=tz, groups=groups)
+    recent_views = incident_views(session, recent, tz=tz, groups=groups, kept=kept)
     by_day: dict[date, list[IncidentView]] = {}
     for view in recent_views:
         # An incident that began before the window shows on the day of its latest update.
@@ -171,28 +178,36 @@ def index_page(session: Session, settings: Settings, now: datetime) -> IndexPage
         description=labels.page_status(description),
         components=_component_views(
             presented,
-            _uptime_bars(session, settings, uptime_page.showcased(everything, presented), now),
+            _uptime_bars(
+                session, settings, uptime_page.showcased(everything, presented), now, kept
+            ),
             component_counts(session),
         ),
-        active=incident_views(session, active, tz=tz, groups=groups),
+        active=incident_views(session, active, tz=tz, groups=groups, kept=kept),
         days=days,
         maintenance_active=incident_views(
             session,
             maintenance.list_maintenances(session, statuses=maintenance.ACTIVE),
             tz=tz,
             groups=groups,
+            kept=kept,
         ),
         maintenance_upcoming=incident_views(
             session,
             maintenance.list_maintenances(session, statuses=maintenance.UPCOMING),
             tz=tz,
             groups=groups,
+            kept=kept,
         ),
     )
 
 
 def _uptime_bars(
-    session: Session, settings: Settings, shown: list[Component], now: datetime
+    session: Session,
+    settings: Settings,
+    shown: list[Component],
+    now: datetime,
+    kept: PerVersion | None = None,
 ) -> dict[str, uptime_view.UptimeBars]:
     """90 daily bars per showcased component, from one query of rollups for all of them.
 
@@ -213,8 +228,23 @@ def _uptime_bars(
         figures = uptime.summed_figures(
             session, rows, first_day=first, last_day=last, now=now, tz=tz
         )
-        by_component = uptime.incidents_by_day(
-            session, [c.id for c in shown], first_day=first, last_day=last, now=now, tz=tz
+        ids = [c.id for c in shown]
+
+        def by_day() -> dict[tuple[str, date], list[uptime.IncidentRef]]:
+            return uptime.incidents_by_day(
+                session, ids, first_day=first, last_day=last, now=now, tz=tz
+            )
+
+        # The days an incident was open up to today: kept while the incidents and today are.
+        by_component = (
+            by_day()
+            if kept is None
+            else kept.get(
+                session,
+                ("incidents_by_day", tuple(ids), first, last, str(tz)),
+                by_day,
+                topics=(data_version.INCIDENTS,),
+            )
         )
         row_of = {c.id: row for row, members in rows.items() for c in members}
         merged: dict[tuple[str, date], dict[str, uptime.IncidentRef]] = {}

@@ -39,7 +39,7 @@ def render(request: Request, template: str, **context: object) -> HTMLResponse:
 @router.get("/")
 def index(r: ReaderDep) -> HTMLResponse:
     """The status page."""
-    view = front_page.index_page(r.session, r.settings, r.now)
+    view = front_page.index_page(r.session, r.settings, r.now, r.request.app.state.per_version)
     charted = probe_latency.charted_components(r.session)  # app.web.latency draws them
     return render(r.request, "index.html", view=view, charted=charted)
 

@@ -16,19 +16,25 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from concurrent.futures import Future
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
-from sqlmodel import Session, col, select
+import sqlalchemy as sa
+from sqlmodel import Session
 
+from app import data_version
 from app.incidents import read
 from app.models import DataVersion
 from app.web.reader import Reader
 
 T = TypeVar("T")
-KEPT = 64  # parts, all versions together (a change makes the older ones useless)
+KEPT = 256  # parts, all versions together (a change makes the older ones useless)
+_TABLE = DataVersion.__table__  # type: ignore[attr-defined]
+_VERSIONS = sa.select(_TABLE.c.version, *(_TABLE.c[f"{t}_at"] for t in data_version.TOPICS)).where(
+    _TABLE.c.id == 1
+)
 
 
 class PerVersion:
@@ -36,19 +42,38 @@ class PerVersion:
 
     def __init__(self, size: int = KEPT) -> None:
         self.size = size
-        self._kept: OrderedDict[tuple[int, Hashable], Future[Any]] = OrderedDict()
+        self._kept: OrderedDict[tuple[Hashable, ...], Future[Any]] = OrderedDict()
         self._lock = threading.Lock()
         self.builds = 0  # for tests: how many parts were built rather than reused
 
-    def get(self, session: Session, name: Hashable, build: Callable[[], T]) -> T:
+    def clear(self) -> None:
+        """Forget every kept part (tests measuring a whole render)."""
+        with self._lock:
+            self._kept.clear()
+
+    def get(
+        self,
+        session: Session,
+        name: Hashable,
+        build: Callable[[], T],
+        topics: Iterable[str] | None = None,
+    ) -> T:
         """The part called `name` at the session's data version, built once by `build`
-        (which must read through the same session, after this call)."""
-        version = session.exec(
-            select(DataVersion.version).where(col(DataVersion.id) == 1)
-        ).one_or_none()
-        if version is None:  # a database without the row: nothing to key on
+        (which must read through the same session, after this call).
+
+        With `topics` (app.data_version.TOPICS; OTHER is always among them), the part is
+        kept until one of those changes rather than until any change: only pass the topics
+        of everything `build` reads.
+        """
+        row = session.execute(_VERSIONS).one_or_none()
+        if row is None:  # a database without the row: nothing to key on
             return build()
-        key = (int(version), name)
+        if topics is None:
+            key: tuple[Hashable, ...] = (int(row[0]), name)
+        else:
+            changed = dict(zip(data_version.TOPICS, row[1:], strict=True))
+            shown = sorted({*topics, data_version.OTHER})
+            key = ("topics", tuple((t, int(changed[t])) for t in shown), name)
         with self._lock:
             kept = self._kept.get(key)
             if kept is None:

@@ -10,7 +10,9 @@ polling the one-row table every ``poll_seconds``), a refresher task re-renders t
 readers asked for since their last render and swaps the new bytes in. Readers keep getting the
 previous bytes until then: a render never holds up a reader who has something to be served.
 Entries nobody asked for are not re-rendered; the next reader renders them anew, as on a miss,
-and gets the kept bytes if that render fails. Entries also age out after ``ttl_seconds`` so
+and gets the kept bytes if that render fails. An entry whose answer shows none of the topics a
+change touched (``shown_by``, app.web.topics: the incident history shows no component status)
+stays fresh through it, unrendered. Entries also age out after ``ttl_seconds`` so
 time-dependent text (an uptime day that ends) is never older than that. A render that fails
 keeps the old bytes (stale-if-error).
 
@@ -51,6 +53,7 @@ class Entry:
     rendered: Rendered
     hits: int = 0  # since the last render
     refreshing: bool = False
+    topics: frozenset[str] | None = None  # what its answer shows (None: anything)
 
 
 @dataclass
@@ -97,6 +100,7 @@ class RenderCache:
         uncached: Callable[[str, bytes], bool] = lambda path, query: False,
         localize: Callable[[Scope], str] = _path,
         varies_by_language: Callable[[str], bool] = lambda path: False,
+        shown_by: Callable[[str], frozenset[str] | None] = lambda path: None,
         on_create: Callable[[RenderCache], None] | None = None,
     ) -> None:
         self.app = app
@@ -108,6 +112,7 @@ class RenderCache:
         self.uncached = uncached  # (path, query): a public read answered afresh, never kept
         self.localize = localize
         self.varies_by_language = varies_by_language
+        self.shown_by = shown_by  # (path) the data topics its answer shows; None: all
         url = urlsplit(public_url)
         self._scheme = url.scheme
         self._host = url.netloc.encode()
@@ -119,6 +124,8 @@ class RenderCache:
         self.bytes = 0
         self.stats = CacheStats()
         self.version = 0  # newest data version known to this process
+        # per topic, the newest version known to have changed it (never behind self.version)
+        self.changed = dict.fromkeys(data_version.TOPICS, 0)
         self._inflight: dict[str, asyncio.Task[Rendered | None]] = {}
         self._lock = threading.Lock()
         self._wake: asyncio.Event | None = None
@@ -129,32 +136,45 @@ class RenderCache:
         # A weak reference: a listener must not keep a discarded app alive (tests make many).
         committed = weakref.WeakMethod(self._committed)
 
-        def listener(version: int) -> None:
+        def listener(version: int, topics: frozenset[str]) -> None:
             method = committed()
             if method is not None:
-                method(version)
+                method(version, topics)
 
-        self._unsubscribe = data_version.subscribe(engine, listener)
+        self._unsubscribe = data_version.subscribe_topics(engine, listener)
         if on_create is not None:
             on_create(self)
 
     # -- knowing the version -------------------------------------------------------------
 
-    def _committed(self, version: int) -> None:
+    def _committed(self, version: int, topics: frozenset[str]) -> None:
         """A commit in this process changed public data (runs in the committing thread)."""
-        self.observe(version)
+        self.observe(version, dict.fromkeys(topics, version))
         loop, wake = self._loop, self._wake
         if loop is not None and wake is not None and not loop.is_closed():
             with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
                 loop.call_soon_threadsafe(wake.set)
 
-    def observe(self, version: int) -> None:
-        """Learn of a data version (never goes back)."""
+    def observe(self, version: int, changed: dict[str, int] | None = None) -> None:
+        """Learn of a data version (never goes back) and of the versions its topics last
+        changed at (None: not known, so every topic may have changed up to `version`)."""
         with self._lock:
+            # The topics first: whoever sees the new version sees what it changed.
+            if changed is None:
+                changed = dict.fromkeys(data_version.TOPICS, version)
+            for topic, at in changed.items():
+                self.changed[topic] = max(self.changed.get(topic, 0), at)
             self.version = max(self.version, version)
 
-    def _fresh(self, rendered: Rendered, now: float) -> bool:
-        return rendered.version >= self.version and now - rendered.rendered_at < self.ttl
+    def _fresh(self, entry: Entry, now: float) -> bool:
+        rendered = entry.rendered
+        if now - rendered.rendered_at >= self.ttl:
+            return False
+        if rendered.version >= self.version:
+            return True
+        # Rendered before some change: still right if the change touched nothing it shows.
+        topics = entry.topics
+        return topics is not None and all(self.changed[t] <= rendered.version for t in topics)
 
     # -- serving ---------------------------------------------------------------------------
 
@@ -177,7 +197,10 @@ class RenderCache:
             self._outer = {k: scope[k] for k in ("app", "state") if k in scope}
         if not self._version_read:  # first request of this process: learn where the data is
             try:
-                self.observe(await asyncio.to_thread(data_version.read, read_only(self.engine)))
+                versions = await asyncio.to_thread(
+                    data_version.read_versions, read_only(self.engine)
+                )
+                self.observe(versions.version, versions.changed)
                 self._version_read = True
             except Exception:  # the database is down: the render below will say so
                 log.exception("reading the data version failed")
@@ -211,7 +234,7 @@ class RenderCache:
             return False
         key = _key(scope, self.localize)
         entry = self.entries.get(key)
-        if entry is None or not self._fresh(entry.rendered, time.monotonic()):
+        if entry is None or not self._fresh(entry, time.monotonic()):
             return False
         self.entries.move_to_end(key)
         entry.hits += 1
@@ -324,7 +347,7 @@ class RenderCache:
             previous.rendered if previous else None,
             vary_language=self.varies_by_language(path),
         )
-        self._store(key, rendered)
+        self._store(key, rendered, self.shown_by(path))
         return rendered
 
     def _drop(self, key: str) -> None:
@@ -332,11 +355,11 @@ class RenderCache:
         if old is not None:
             self.bytes -= old.rendered.size
 
-    def _store(self, key: str, rendered: Rendered) -> None:
+    def _store(self, key: str, rendered: Rendered, topics: frozenset[str] | None) -> None:
         self._drop(key)
         if rendered.size > self.max_bytes // 4:
             return  # one huge answer must not push everything else out
-        self.entries[key] = Entry(rendered)
+        self.entries[key] = Entry(rendered, topics=topics)
         self.bytes += rendered.size
         while self.bytes > self.max_bytes and self.entries:
             _, evicted = self.entries.popitem(last=False)
@@ -350,7 +373,7 @@ class RenderCache:
         Returns how many were re-rendered.
         """
         now = time.monotonic()
-        stale = [(k, e) for k, e in list(self.entries.items()) if not self._fresh(e.rendered, now)]
+        stale = [(k, e) for k, e in list(self.entries.items()) if not self._fresh(e, now)]
         if not stale:
             return 0
         started = time.perf_counter()
@@ -384,7 +407,10 @@ class RenderCache:
                 await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
             self._wake.clear()
             try:
-                self.observe(await asyncio.to_thread(data_version.read, read_only(self.engine)))
+                versions = await asyncio.to_thread(
+                    data_version.read_versions, read_only(self.engine)
+                )
+                self.observe(versions.version, versions.changed)
                 await self.refresh()
             except Exception:  # a database hiccup: keep serving what we have, try again
                 log.exception("render cache refresh failed")

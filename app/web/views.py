@@ -10,7 +10,7 @@ from babel.lists import format_list
 from markupsafe import Markup
 from sqlmodel import Session
 
-from app import i18n, labels, text, timefmt
+from app import data_version, i18n, labels, text, timefmt
 from app.components import service as components
 from app.config import Settings
 from app.incidents import read as incidents
@@ -18,6 +18,7 @@ from app.incidents.present import chargers_impact, page_folder
 from app.maintenance import service as maintenance
 from app.models import Component, Incident, IncidentUpdate
 from app.publishing.markdown import render_markdown
+from app.web.per_version import PerVersion
 
 HISTORY_MONTHS_PER_PAGE = 3
 
@@ -94,9 +95,33 @@ def affected_sentence(names: list[tuple[str | None, str]]) -> str:
 
 
 def incident_views(
+    session: Session,
+    found: list[Incident],
+    *,
+    tz: tzinfo,
+    groups: dict[str, Component],
+    kept: PerVersion | None = None,
+) -> list[IncidentView]:
+    """View models for incidents, loading their timelines in bulk.
+
+    With `kept`, they are built once until an incident or a component (its name, its group)
+    changes: a status change leaves them as they were.
+    """
+    if kept is None:
+        return _incident_views(session, found, tz=tz, groups=groups)
+    key = ("incident_views", tuple(i.id for i in found), str(tz), i18n.current())
+    views = kept.get(
+        session,
+        key,
+        lambda: _incident_views(session, found, tz=tz, groups=groups),
+        topics=(data_version.INCIDENTS, data_version.COMPONENTS),
+    )
+    return list(views)
+
+
+def _incident_views(
     session: Session, found: list[Incident], *, tz: tzinfo, groups: dict[str, Component]
 ) -> list[IncidentView]:
-    """View models for incidents, loading their timelines in bulk."""
     views = []
     for detail in incidents.load_details(session, found):
         i = detail.incident

@@ -499,6 +499,8 @@ def test_front_page_loads_uptime_in_bulk_not_per_component(
     def queries() -> int:
         app.state.render_cache.entries.clear()  # measure a render, not a cache hit
         uptime.STORED.rows.clear()  # and a read of every rollup, not the rows kept
+        uptime.PAST.rows.clear()
+        app.state.per_version.clear()  # and of every part, not the parts kept
         statements.clear()
         fetch(staff, "/")
         return len(statements)
