@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Query, Response, status
 
 from app.auth.deps import Staff, StaffDep
+from app.errors import beyond_schema
 from app.incidents import postmortems, read, service
 from app.incidents.present import present_incident
 from app.incidents.schemas import (
@@ -20,6 +21,7 @@ from app.incidents.schemas import (
     UpdateEdit,
 )
 from app.models import Incident, IncidentStatus
+from app.schemas import CHARGERS, FUTURE_DISPLAY_AT, TIME_RANGE, UNKNOWN_COMPONENT
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
 
@@ -53,7 +55,17 @@ def list_incidents(
     return _present(staff, found)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    responses=beyond_schema(
+        UNKNOWN_COMPONENT,
+        FUTURE_DISPLAY_AT,
+        "a started_at later than display_at",
+        CHARGERS,
+        TIME_RANGE,
+    ),
+)
 def open_incident(data: IncidentCreate, staff: StaffDep) -> IncidentPublic:
     """Open an incident with its first update."""
     incident = service.open_incident(
@@ -68,7 +80,10 @@ def get_incident(incident_id: str, staff: StaffDep) -> IncidentPublic:
     return _one(staff, incident_id)
 
 
-@router.patch("/{incident_id}")
+@router.patch(
+    "/{incident_id}",
+    responses=beyond_schema("a started_at later than the first update's display_at", TIME_RANGE),
+)
 def change_incident(incident_id: str, data: IncidentEdit, staff: StaffDep) -> IncidentPublic:
     """Rename an incident, or change its start or impact override (audited; nobody is told)."""
     service.change_incident(staff.session, incident_id, data=data, actor=staff.actor, now=staff.now)
@@ -87,7 +102,11 @@ def delete_incident(incident_id: str, staff: StaffDep) -> Response:
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/{incident_id}/updates", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/{incident_id}/updates",
+    status_code=status.HTTP_201_CREATED,
+    responses=beyond_schema(UNKNOWN_COMPONENT, FUTURE_DISPLAY_AT, CHARGERS, TIME_RANGE),
+)
 def post_update(incident_id: str, data: UpdateCreate, staff: StaffDep) -> IncidentPublic:
     """Post a timeline update (status, message, component changes)."""
     service.post_update(
@@ -101,7 +120,12 @@ def post_update(incident_id: str, data: UpdateCreate, staff: StaffDep) -> Incide
     return _one(staff, incident_id)
 
 
-@router.patch("/{incident_id}/updates/{update_id}")
+@router.patch(
+    "/{incident_id}/updates/{update_id}",
+    responses=beyond_schema(
+        FUTURE_DISPLAY_AT, "a display_at that puts the first update before started_at", TIME_RANGE
+    ),
+)
 def edit_update(
     incident_id: str, update_id: str, data: UpdateEdit, staff: StaffDep
 ) -> IncidentUpdatePublic:
@@ -129,7 +153,10 @@ def save_postmortem(incident_id: str, data: PostmortemDraft, staff: StaffDep) ->
     return _one(staff, incident_id)
 
 
-@router.post("/{incident_id}/postmortem/publish")
+@router.post(
+    "/{incident_id}/postmortem/publish",
+    responses=beyond_schema("a published_at in the future", TIME_RANGE),
+)
 def publish_postmortem(
     incident_id: str,
     staff: StaffDep,

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 
 from app.auth.deps import StaffDep
-from app.errors import InvalidInput
+from app.errors import InvalidInput, beyond_schema
 from app.models import Subscriber
 from app.subscribers import chat_test, people, service
 from app.subscribers.schemas import (
@@ -21,13 +21,22 @@ from app.subscribers.schemas import (
 )
 
 router = APIRouter(prefix="/api/v1", tags=["subscribers"])
+UNKNOWN_IDS = "a component id that does not exist"
+UNSAFE_URL = (
+    "a URL whose host does not resolve, or resolves to an address that is not public "
+    "(unless PHAROS_WEBHOOK_ALLOW_PRIVATE)"
+)
 
 
 def _public(subscriber: Subscriber) -> SubscriberPublic:
     return SubscriberPublic.model_validate(subscriber, from_attributes=True)
 
 
-@router.post("/subscribers", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/subscribers",
+    status_code=status.HTTP_201_CREATED,
+    responses=beyond_schema(UNSAFE_URL, UNKNOWN_IDS),
+)
 def subscribe(data: SubscriberCreate, staff: StaffDep) -> SubscriberCreated:
     """Add a webhook subscriber; the answer carries its signing secret, shown only now."""
     subscriber, secret = service.subscribe(
@@ -40,7 +49,13 @@ def subscribe(data: SubscriberCreate, staff: StaffDep) -> SubscriberCreated:
     return SubscriberCreated(**_public(subscriber).model_dump(), secret=secret)
 
 
-@router.post("/subscribers/email", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/subscribers/email",
+    status_code=status.HTTP_201_CREATED,
+    responses=beyond_schema(
+        "an address email-validator refuses (RFC 5321/5322 shape, no DNS lookup)", UNKNOWN_IDS
+    ),
+)
 def add_email(data: EmailSubscriberCreate, staff: StaffDep) -> SubscriberPublic:
     """Add an email subscriber without confirmation (staff vouch for the address)."""
     return _public(
@@ -78,7 +93,15 @@ def export_email(staff: StaffDep) -> CsvResponse:
     )
 
 
-@router.post("/subscribers/email/import", openapi_extra={"requestBody": CSV_BODY})
+@router.post(
+    "/subscribers/email/import",
+    openapi_extra={"requestBody": CSV_BODY},
+    responses=beyond_schema(
+        "a body that is not UTF-8 CSV with a header row naming an `email` column",
+        "more rows than an import takes",
+        "a row with an address refused or a component id that does not exist",
+    ),
+)
 async def import_email(request: Request, staff: StaffDep) -> EmailImported:
     """Add the addresses of a CSV body (`email` column, optional `component_ids` separated by
     spaces) as confirmed subscribers; all or nothing; addresses already there are skipped."""
@@ -91,7 +114,16 @@ async def import_email(request: Request, staff: StaffDep) -> EmailImported:
     return EmailImported(added=result.added, already=result.already)
 
 
-@router.post("/subscribers/chat", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/subscribers/chat",
+    status_code=status.HTTP_201_CREATED,
+    responses=beyond_schema(
+        UNSAFE_URL,
+        "no app given and none recognised from the URL",
+        "a test message the chat app did not accept (2xx) within 10 s",
+        UNKNOWN_IDS,
+    ),
+)
 def add_chat(data: ChatSubscriberCreate, staff: StaffDep) -> SubscriberPublic:
     """Subscribe a chat app's incoming webhook; a test message must be accepted first."""
     settings = staff.settings
