@@ -141,6 +141,19 @@ def open_incident(staff: TestClient, **fields: Any) -> dict[str, Any]:
     return result
 
 
+def schedule_maintenance(staff: TestClient, **fields: Any) -> dict[str, Any]:
+    """Schedule a maintenance through the API and return its JSON (by default an upgrade
+    across the night Oslo's clocks go back: 02:30 CEST to 02:30 CET)."""
+    fields.setdefault("name", "Broker upgrade")
+    fields.setdefault("body", "Chargers may reconnect once.")
+    fields.setdefault("scheduled_for", "2025-10-26T02:30:00+02:00")
+    fields.setdefault("scheduled_until", "2025-10-26T02:30:00+01:00")
+    response = staff.post("/api/v1/maintenances", json=fields)
+    assert response.status_code == 201, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
 def subscribe_webhook(staff: TestClient, url: str, **fields: Any) -> dict[str, Any]:
     """Subscribe a webhook through the staff API and return its JSON (with the secret)."""
     response = staff.post("/api/v1/subscribers", json={"url": url, **fields})
