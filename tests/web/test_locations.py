@@ -24,7 +24,7 @@ def settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"webhook_allow_private": True})
 
 
-def created(staff: TestClient, path: str, body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+def located(staff: TestClient, path: str, body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """POST, expect 201 with a Location on this server; the Location and what it reads."""
     answer = staff.post(path, json=body)
     assert answer.status_code == 201, answer.text
@@ -38,36 +38,36 @@ def created(staff: TestClient, path: str, body: dict[str, Any]) -> tuple[str, di
 
 def test_each_created_object_is_at_its_location(staff: TestClient) -> None:
     component = make_component(staff, name="OCPP")
-    where, shown = created(staff, "/api/v1/components", {"name": "API"})
+    where, shown = located(staff, "/api/v1/components", {"name": "API"})
     assert where == f"/api/v1/components/{shown['id']}" and shown["name"] == "API"
 
-    where, incident = created(staff, "/api/v1/incidents", {"name": "Delays", "body": "Looking."})
+    where, incident = located(staff, "/api/v1/incidents", {"name": "Delays", "body": "Looking."})
     assert where == f"/api/v1/incidents/{incident['id']}"
     update = {
         "status": "identified",
         "body": "Found it.",
         "components": {component["id"]: "major_outage"},
     }
-    where, shown = created(staff, f"{where}/updates", update)
+    where, shown = located(staff, f"{where}/updates", update)
     assert where.startswith(f"/api/v1/incidents/{incident['id']}/updates/")
     assert (shown["status"], shown["body"]) == ("identified", "Found it.")
     assert staff.patch(where, json={"body": "Found it: a bad deploy."}).status_code == 200
     assert staff.get(where).json()["body"] == "Found it: a bad deploy."
 
-    where, maintenance = created(staff, "/api/v1/maintenances", MAINTENANCE)
+    where, maintenance = located(staff, "/api/v1/maintenances", MAINTENANCE)
     assert where == f"/api/v1/maintenances/{maintenance['id']}"
     posted = {"status": "in_progress", "body": "Started."}
-    again, shown = created(staff, f"{where}/updates", posted)
+    again, shown = located(staff, f"{where}/updates", posted)
     assert again == where and shown["status"] == "in_progress"  # updates have no own address
 
     subscriber = {"url": "http://127.0.0.1:9/hook"}
-    where, shown = created(staff, "/api/v1/subscribers", subscriber)
+    where, shown = located(staff, "/api/v1/subscribers", subscriber)
     assert where == f"/api/v1/subscribers/{shown['id']}"
-    where, shown = created(staff, "/api/v1/subscribers/email", {"email": "ops@example.com"})
+    where, shown = located(staff, "/api/v1/subscribers/email", {"email": "ops@example.com"})
     assert where == f"/api/v1/subscribers/{shown['id']}" and shown["email"] == "ops@example.com"
 
     probe = {"name": "api", "kind": "http", "component": "API", "url": "http://127.0.0.1:9/"}
-    where, shown = created(staff, "/api/v1/probes", probe)
+    where, shown = located(staff, "/api/v1/probes", probe)
     assert where == "/api/v1/probes/api" and shown["name"] == "api"
 
     exclusion = {
@@ -76,7 +76,7 @@ def test_each_created_object_is_at_its_location(staff: TestClient) -> None:
         "ends_at": "2025-09-02T00:00:00Z",
         "reason": "vandalism",
     }
-    where, shown = created(staff, "/api/v1/fleet/reliability/exclusions", exclusion)
+    where, shown = located(staff, "/api/v1/fleet/reliability/exclusions", exclusion)
     assert where == f"/api/v1/fleet/reliability/exclusions/{shown['id']}"
     assert staff.delete(where).status_code == 204
     assert staff.get(where).status_code == 404
