@@ -164,6 +164,87 @@ def insert_with_ids(
     return ids
 
 
+class RawInsert:
+    """A multi-row INSERT into some columns of a table, from rows of values already in the
+    driver's form: for thousands of rows written while a write lock is held, where
+    SQLAlchemy's per-row parameter processing would cost more than the database itself.
+
+    convert() turns a row of Python values into the driver's form (the columns' own bind
+    processors, exactly what SQLAlchemy would send): call it before the lock is taken. A JSON
+    column takes its text as it is (the caller serializes it).
+    """
+
+    def __init__(
+        self,
+        dialect: sa.Dialect,
+        table: sa.Table,
+        columns: Sequence[str],
+        *,
+        add_on_conflict: Sequence[str] = (),
+    ) -> None:
+        """`add_on_conflict`: the key columns of an upsert that adds the other columns' values
+        to a row already there."""
+        self.table, self.columns, self.dialect = table, list(columns), dialect
+        self._processors = [
+            None
+            if isinstance(table.c[name].type, sa.JSON)
+            else table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+            for name in self.columns
+        ]
+        mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        places = [
+            f"CAST({mark} AS JSON)"
+            if isinstance(table.c[name].type, sa.JSON) and dialect.name == "postgresql"
+            else mark
+            for name in self.columns
+        ]
+        quote = dialect.identifier_preparer.quote
+        # Only the table's own (quoted) names and placeholders: no value is written in.
+        names = ", ".join(quote(c) for c in self.columns)
+        self.sql = f"INSERT INTO {quote(table.name)} ({names}) VALUES ({', '.join(places)})"  # noqa: S608
+        if add_on_conflict:
+            added = ", ".join(
+                f"{quote(c)} = {quote(table.name)}.{quote(c)} + excluded.{quote(c)}"
+                for c in self.columns
+                if c not in add_on_conflict
+            )
+            keys = ", ".join(quote(c) for c in add_on_conflict)
+            self.sql += f" ON CONFLICT ({keys}) DO UPDATE SET {added}"
+
+    def convert(self, row: Sequence[Any]) -> tuple[Any, ...]:
+        """One row's values (in the columns' order) in the driver's form."""
+        return tuple(
+            value if process is None or value is None else process(value)
+            for process, value in zip(self._processors, row, strict=True)
+        )
+
+    def execute(self, session: Session, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Insert converted rows, in their order, in one executemany."""
+        if rows:
+            session.connection().exec_driver_sql(self.sql, list(rows))
+
+
+def next_ids(session: Session, model: type[Any], count: int) -> list[int]:
+    """`count` fresh keys for a table keyed by an autoincrement integer `id`, to insert rows
+    with (see insert_with_ids): from its sequence on PostgreSQL; on SQLite max(id) + 1, ...,
+    which no one else can take before this transaction ends, as it holds the write lock."""
+    if count == 0:
+        return []
+    table = model.__table__
+    if session.get_bind().dialect.name == "postgresql":
+        found = session.execute(
+            sa.text(
+                "SELECT nextval(pg_get_serial_sequence(:table, 'id')) "
+                "FROM generate_series(1, :count)"
+            ),
+            {"table": table.name, "count": count},
+        )
+        return sorted(int(i) for (i,) in found)
+    last = session.execute(sa.select(sa.func.coalesce(sa.func.max(table.c.id), 0))).scalar_one()
+    last = int(last)
+    return list(range(last + 1, last + 1 + count))
+
+
 def chunked(items: Sequence[T], size: int = IN_CHUNK) -> Iterator[Sequence[T]]:
     """`items` in slices of at most `size`: for IN lists of thousands of ids."""
     for start in range(0, len(items), size):

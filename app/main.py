@@ -302,6 +302,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(RelativeRedirects)
     app.add_middleware(TrustedProxies, trusted=settings.trusted_proxies)
     app.add_middleware(language.LanguageRouting, default=settings.language)
+    # Inside the render cache: its headers are part of every cached /api/v2 answer, so hits
+    # and 304s carry them at no cost per request.
+    app.add_middleware(PublicApiCors)
     if settings.render_cache:
         public = PublicPaths(app)
         # Outermost, so a cache hit skips everything else; renders go through the rest.
@@ -321,8 +324,6 @@ def create_app(settings: Settings) -> FastAPI:
             shown_by=lambda path: topics.shown_by(language.split_prefix(path)[1]),
             on_create=lambda cache: setattr(app.state, "render_cache", cache),
         )
-    # Outside the render cache, so its hits carry the CORS headers too.
-    app.add_middleware(PublicApiCors)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     api_docs.install(app)
     openapi.install(app)

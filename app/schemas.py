@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime
+from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import (
@@ -14,6 +15,7 @@ from pydantic import (
     PlainSerializer,
     Strict,
     StringConstraints,
+    WithJsonSchema,
 )
 
 from app import timefmt
@@ -64,6 +66,20 @@ def _api_time(value: datetime) -> str:
 # ("2025-09-07T09:12:00.000Z", or "...000+02:00" in the page's zone); see app/timefmt.py.
 ApiTime = Annotated[datetime, PlainSerializer(_api_time, return_type=str, when_used="json")]
 
+
+def only(*members: StrEnum) -> WithJsonSchema:
+    """An enum field's JSON schema when it takes only these members (a validator refuses the
+    others with a message that says why): the document lists what is accepted."""
+    return WithJsonSchema({"type": "string", "enum": [m.value for m in members]})
+
+
+# Rules behind a 422 no JSON schema can state (app.errors.beyond_schema), shared by operations.
+TIME_RANGE = "a time before 1970 or after 2999"
+UNKNOWN_COMPONENT = (
+    "a component id that does not exist, or a group's (a group's status comes from its components)"
+)
+FUTURE_DISPLAY_AT = "a display_at in the future (updates can be back-dated, not post-dated)"
+CHARGERS = "chargers_affected without chargers_total (or the other way round), or more than it"
 
 # Input datetimes must carry an offset (naive ones are rejected with 422); stored as UTC.
 UtcDatetime = Annotated[

@@ -27,7 +27,6 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from app.config import Settings
 from app.main import create_app
 from app.web import request_log
-from app.web.cors import cors_send
 from app.web.render_cache import RenderCache
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
@@ -60,10 +59,14 @@ def with_hit_path(app: FastAPI, inner: ASGIApp) -> ASGIApp:
     through `inner` as usual.
     """
 
+    cache: RenderCache | None = None  # the app makes it with its middleware, on first use
+
     async def serve(scope: Scope, receive: Receive, send: Send) -> None:
-        cache: RenderCache | None = getattr(app.state, "render_cache", None)
-        # (CORS is a middleware's, which a hit skips: /api/v2 hits get its headers here)
-        if cache is not None and await cache.serve_hit(scope, cors_send(scope, send)):
+        nonlocal cache
+        if cache is None:
+            cache = getattr(app.state, "render_cache", None)
+        # (the CORS headers of /api/v2 answers are cached with them: app.web.cors)
+        if cache is not None and await cache.serve_hit(scope, send):
             return
         await inner(scope, receive, send)
 

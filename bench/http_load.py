@@ -1,6 +1,7 @@
 """Benchmark: Pharos against nginx serving the same bytes, under wrk, on one machine.
 
     python bench/http_load.py [--duration 10] [--connections 64] [--servers granian:1 ...]
+                              [--compare REV]
 
 Installs wrk and nginx from Debian's packages when they are missing (needs apt-get and root).
 Seeds a page (20 components in 4 groups, 300 past incidents, one open incident), starts
@@ -20,6 +21,10 @@ machine):
 - write to served bytes: an API write on one replica, until the new bytes are served by the
   same replica and by a second one on the same database.
 
+With --compare REV, an older commit (extracted with git archive, seeded and served with its own
+code on a database of its own) is measured in the same run as a third party of every turn
+(granian, one process): its requests/s and ratio to nginx beside ours, and new/old per request.
+
 Prints JSON.
 """
 
@@ -31,14 +36,15 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
-from common import pharos_env, start_pharos, wait_http
-from render_scale import seed
+from common import cpu_seconds, pharos_env, start_pharos, wait_http
+from render_scale import checkout, seed
 
 from peers.net import free_port
 
@@ -90,9 +96,10 @@ def wrk(url: str, seconds: int, connections: int, *headers: str) -> dict[str, fl
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     value, unit = re.search(r"99%\s+([\d.]+)(us|ms|s)", out).groups()  # type: ignore[union-attr]
     p99 = float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     errors = re.search(r"Socket errors: (.*)", out)
-    result = {"rps": round(rps), "p99_ms": round(p99, 2)}
+    result = {"rps": round(rps), "p99_ms": round(p99, 2), "requests": requests}
     if non2xx:
         result["non_2xx_3xx"] = int(non2xx.group(1))
     if errors:
@@ -100,22 +107,41 @@ def wrk(url: str, seconds: int, connections: int, *headers: str) -> dict[str, fl
     return result
 
 
-def paired(
-    ours: tuple[str, ...], theirs: tuple[str, ...], args: argparse.Namespace
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """wrk on Pharos and on nginx in turns (args.rounds each, args.duration split between
-    them), so that both see the same load on a shared machine; the median round of each."""
+def in_turns(
+    *servers: tuple[int, str, tuple[str, ...]], args: argparse.Namespace
+) -> list[dict[str, Any]]:
+    """wrk on each server (its process id, URL, request headers) in turns, args.rounds
+    each, so that all see the same load on a shared machine; the median round of each.
+
+    Each round also has the server's CPU time per request (its process tree's, from /proc),
+    which a loaded machine disturbs far less than requests/s."""
     seconds = max(1, args.duration // args.rounds)
-    mine: list[dict[str, Any]] = []
-    other: list[dict[str, Any]] = []
+    found: list[list[dict[str, Any]]] = [[] for _ in servers]
     for _ in range(args.rounds):
-        mine.append(wrk(ours[0], seconds, args.connections, *ours[1:]))
-        other.append(wrk(theirs[0], seconds, args.connections, *theirs[1:]))
+        for runs, (pid, url, headers) in zip(found, servers, strict=True):
+            before = cpu_seconds(pid)
+            run: dict[str, Any] = wrk(url, seconds, args.connections, *headers)
+            spent = cpu_seconds(pid) - before
+            run["cpu_us_per_request"] = round(spent / max(1, run.pop("requests")) * 1e6, 1)
+            runs.append(run)
+    return [dict(sorted(runs, key=lambda run: run["rps"])[len(runs) // 2]) for runs in found]
 
-    def median(found: list[dict[str, Any]]) -> dict[str, Any]:
-        return dict(sorted(found, key=lambda run: run["rps"])[len(found) // 2])
 
-    return median(mine), median(other)
+def seed_old(tree: str, url: str) -> tuple[str, list[str]]:
+    """Seed a database with an older commit's own code (its own migrations)."""
+    script = (
+        "import json, sys; sys.path.insert(0, sys.argv[1]); from render_scale import seed; "
+        "print(json.dumps(seed(sys.argv[2], 20, 4, 300, every_hours=72)))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(Path(tree) / "bench"), url],
+        env={**pharos_env(), "PYTHONPATH": tree},
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    token, leaves = json.loads(out.strip().splitlines()[-1])
+    return token, leaves
 
 
 def start_nginx(root: Path, port: int, br_port: int, workers: int) -> subprocess.Popen[bytes]:
@@ -167,6 +193,11 @@ def main() -> None:
         "--rounds", type=int, default=3, help="turns of Pharos and nginx per comparison"
     )
     parser.add_argument(
+        "--compare",
+        metavar="REV",
+        help="also measure this older commit (granian, 1 process) in the same turns",
+    )
+    parser.add_argument(
         "--quick",
         action="store_true",
         help="only the served-bytes comparisons (no cold-path or replica runs)",
@@ -189,33 +220,51 @@ def main() -> None:
     }
     requests = {k: v for k, v in requests.items() if k in args.requests}
     processes: list[subprocess.Popen[bytes]] = []
+    pids: dict[str, int] = {}  # base URL: its server's process id
 
-    def serve(workers: int = 1, server: str = "granian", **settings: str) -> str:
-        """Start one more `pharos serve` on the database; its base URL."""
+    def serve(
+        workers: int = 1, server: str = "granian", tree: str | None = None, **settings: str
+    ) -> str:
+        """Start one more `pharos serve` (of another commit's tree if given); its base URL."""
         port = free_port()
         env = pharos_env(
-            database_url=url,
+            database_url=settings.pop("database_url", url),
             public_url=f"http://127.0.0.1:{port}",
             log_level="warning",
             run_workers="false",
             **settings,
         )
+        if tree is not None:
+            env["PYTHONPATH"] = tree
         args = ("--workers", str(workers), "--server", server)
         processes.append(start_pharos(env, port, tmp, *args))
+        pids[f"http://127.0.0.1:{port}"] = processes[-1].pid
         return f"http://127.0.0.1:{port}"
 
-    try:
-        with httpx.Client(timeout=30) as client:
-            main_url = serve()
-            staff = httpx.Client(base_url=main_url, headers={"Authorization": f"Bearer {token}"})
+    def open_incident(base: str, token: str, leaf: str) -> None:
+        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}) as staff:
             staff.post(
                 "/api/v1/incidents",
                 json={
                     "name": "Delays processing charger status updates",
                     "body": "We are investigating delays in processing status updates.",
-                    "components": {leaves[0]: "partial_outage"},
+                    "components": {leaf: "partial_outage"},
                 },
             ).raise_for_status()
+
+    try:
+        with httpx.Client(timeout=30) as client:
+            main_url = serve()
+            staff = httpx.Client(base_url=main_url, headers={"Authorization": f"Bearer {token}"})
+            open_incident(main_url, token, leaves[0])
+            old_url = None
+            if args.compare:
+                tree = checkout(args.compare, tmp / "old-tree")
+                old_db = f"sqlite:///{tmp / 'old.db'}"
+                old_token, old_leaves = seed_old(tree, old_db)
+                old_url = serve(tree=tree, database_url=old_db)
+                open_incident(old_url, old_token, old_leaves[0])
+                result["compare"] = args.compare
             for folder, encoding in (("site", "identity"), ("site-br", "br")):
                 for path, headers, file in requests.values():
                     target = tmp / folder / file
@@ -238,10 +287,44 @@ def main() -> None:
             processes.append(start_nginx(tmp, nginx_port, nginx_br_port, workers=most))
             nginx = f"http://127.0.0.1:{nginx_port}"
             nginx_br = f"http://127.0.0.1:{nginx_br_port}"
+            pids[nginx] = pids[nginx_br] = processes[-1].pid
             runs: dict[str, Any] = {}
 
             def nginx_url(base: str, file: str) -> str:
                 return f"{base}/{file.removesuffix('index.html')}"
+
+            def warm(base: str, path: str, headers: tuple[str, ...]) -> None:
+                sent = dict(h.split(": ", 1) for h in headers)
+                for _ in range(8):
+                    client.get(base + path, headers=sent)  # warm every process's cache
+
+            def measure(label: str, base: str, name: str, nginx_base: str, *headers: str) -> None:
+                """Ours against nginx in turns, and the older commit's too with --compare
+                (granian, one process, as `name` is then)."""
+                path, asked, file = requests[label]
+                sent = (*headers, *asked)
+                warm(base, path, asked)
+                parties = [
+                    (pids[base], base + path, sent),
+                    (pids[nginx_base], nginx_url(nginx_base, file), headers),
+                ]
+                if old_url is not None:
+                    warm(old_url, path, asked)
+                    parties.append((pids[old_url], old_url + path, sent))
+                found = in_turns(*parties, args=args)
+                ours, theirs = found[0], found[1]
+                ours["vs_nginx"] = round(ours["rps"] / theirs["rps"], 2)
+                suffix = "_br" if headers else ""
+                runs.setdefault(label, {}).setdefault(f"nginx{suffix}", theirs)
+                runs[label][name] = ours
+                if old_url is not None:
+                    old = found[2]
+                    old["vs_nginx"] = round(old["rps"] / theirs["rps"], 2)
+                    runs[label][f"old_granian_1{suffix}"] = old
+                    ours["vs_old"] = round(ours["rps"] / old["rps"], 2)
+                    ours["cpu_vs_old"] = round(
+                        ours["cpu_us_per_request"] / old["cpu_us_per_request"], 2
+                    )
 
             servers = {"granian:1": main_url}
             br = "Accept-Encoding: br"
@@ -249,22 +332,10 @@ def main() -> None:
                 kind, workers = config.split(":")
                 if config not in servers:
                     servers[config] = serve(int(workers), kind)
-                base = servers[config]
-                for label, (path, headers, file) in requests.items():
-                    sent = dict(h.split(": ", 1) for h in headers)
-                    for _ in range(8):
-                        client.get(base + path, headers=sent)  # warm every process's cache
-                    ours, theirs = paired((base + path, *headers), (nginx_url(nginx, file),), args)
-                    ours["vs_nginx"] = round(ours["rps"] / theirs["rps"], 2)
-                    runs.setdefault(label, {}).setdefault("nginx", theirs)
-                    runs[label][f"pharos_{kind}_{workers}"] = ours
-            for label, (path, headers, file) in requests.items():  # what browsers get: brotli
-                ours, theirs = paired(
-                    (main_url + path, br, *headers), (nginx_url(nginx_br, file), br), args
-                )
-                ours["vs_nginx"] = round(ours["rps"] / theirs["rps"], 2)
-                runs[label]["nginx_br"] = theirs
-                runs[label]["pharos_granian_1_br"] = ours
+                for label in requests:
+                    measure(label, servers[config], f"pharos_{kind}_{workers}", nginx)
+            for label in requests:  # what browsers get: brotli
+                measure(label, main_url, "pharos_granian_1_br", nginx_br, br)
             if "/api/v2/summary.json" in requests:
                 etag = client.get(main_url + "/api/v2/summary.json").headers["etag"]
                 runs["/api/v2/summary.json"]["pharos_304"] = wrk(

@@ -2,6 +2,7 @@
 another writer waits meanwhile.
 
     python bench/wide_incident.py --components 10000 [--database-url postgresql://...]
+        [--compare 27b00b1]
 
 Builds N components in a fresh database (SQLite file by default; on PostgreSQL a schema of its
 own, dropped at the end) with subscribers (webhooks for everything and for a few components,
@@ -10,16 +11,25 @@ it, through the services as the staff API does (one unit of work each). While ea
 another thread keeps creating a component every 50 ms and records how long each of those
 writes took. Also reported: how long the use case's transaction was open (on SQLite it holds
 the database's write lock all that time) and the deliveries queued. Prints one JSON object last.
+
+With --compare REV the same run is made first with the code of that git revision (exported to
+a temporary folder, in a process of its own), then with this code, on the same machine at the
+same time; the JSON then holds both ("old", "new") and the ratios new/old.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import multiprocessing
 import os
 import secrets
+import shutil
 import statistics
+import subprocess
+import sys
+import tarfile
 import tempfile
 import time
 from collections.abc import Iterator
@@ -164,10 +174,47 @@ def main() -> None:
     parser.add_argument("--components", type=int, default=10_000)
     parser.add_argument("--subscribers", type=int, default=3, help="of each kind")
     parser.add_argument("--database-url", default="")
+    parser.add_argument("--compare", default="", help="a git revision to measure first")
     args = parser.parse_args()
+    if args.compare:
+        old = baseline(args.compare, args.components, args.subscribers, args.database_url)
     with database(args.database_url) as url:
         figures = run(url, args.components, args.subscribers)
+    if args.compare:
+        keys = [k for k, v in figures.items() if isinstance(v, float) and k in old]
+        figures = {
+            "revision": args.compare,
+            "old": old,
+            "new": figures,
+            "ratio_new_over_old": {
+                k: round(figures[k] / old[k], 3) for k in keys if old[k] and k != "load_average_1m"
+            },
+        }
     print(json.dumps(figures))
+
+
+def baseline(revision: str, n: int, subscribers: int, database_url: str) -> dict[str, Any]:
+    """The figures of this benchmark run with the code of another git revision."""
+    root = Path(__file__).resolve().parent.parent
+    git = shutil.which("git") or "git"
+    archive = subprocess.run(
+        [git, "-C", str(root), "archive", "--format=tar", revision],
+        check=True,
+        capture_output=True,
+    ).stdout
+    with tempfile.TemporaryDirectory() as folder:
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(folder, filter="data")
+        command = [sys.executable, "bench/wide_incident.py", "--components", str(n)]
+        command += ["--subscribers", str(subscribers)]
+        if database_url:
+            command += ["--database-url", database_url]
+        env = {**os.environ, "PYTHONPATH": folder}
+        out = subprocess.run(
+            command, cwd=folder, env=env, check=True, capture_output=True, text=True
+        ).stdout
+    figures: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    return figures
 
 
 def run(url: str, n: int, subscribers: int) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from app.admin.forms import FormErrors, FormValues
 from app.brand import current_from
 from app.clock import Clock, ClockDep
 from app.config import Settings, SettingsDep
-from app.db import SessionDep
+from app.db import SessionDep, read_session, unit_of_work
 from app.errors import EarlyAnswer
 from app.models import UserRole
 from app.page import page_info
@@ -141,14 +141,24 @@ def sign_in_page(
     return response
 
 
-def current_staff(request: Request, session: SessionDep, clock: ClockDep) -> SignedIn | None:
-    """The signed-in user of this request, or None."""
+def current_staff(request: Request, clock: ClockDep) -> SignedIn | None:
+    """The signed-in user of this request, or None.
+
+    Read on a read-only session, the visit written (at most once a minute) in a short
+    transaction of its own: the request's transaction opens only when its handler first
+    writes, so one that waits on the network first (a probe run now) holds no lock meanwhile.
+    """
     token = request.cookies.get(COOKIE)
     if not token:
         return None
-    return sessions.load_session(
-        session, token=token, settings=request.app.state.settings, now=clock()
-    )
+    engine = request.app.state.engine
+    now = clock()
+    with read_session(engine) as reading:
+        found = sessions.find_session(reading, token=token, now=now)
+    if found is not None and sessions.seen_is_news(found, now=now):
+        with unit_of_work(engine) as writing:
+            sessions.note_seen(writing, found, settings=request.app.state.settings, now=now)
+    return found
 
 
 MaybeStaff = Annotated[SignedIn | None, Depends(current_staff)]

@@ -8,6 +8,7 @@ from app.auth.deps import Staff, StaffDep
 from app.components import service
 from app.components.present import present_components
 from app.components.schemas import ComponentCreate, ComponentPublic, ComponentUpdate
+from app.errors import beyond_schema
 
 router = APIRouter(prefix="/api/v1/components", tags=["components"])
 
@@ -28,10 +29,17 @@ def list_components(staff: StaffDep) -> list[ComponentPublic]:
     return _all(staff)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
-def create_component(data: ComponentCreate, staff: StaffDep) -> ComponentPublic:
+COMPONENT_RULES = beyond_schema(
+    "a group_id that does not exist, is the component itself, or is not a group",
+    "a group with a group_id (groups are not nested) or a status (it comes from its components)",
+)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, responses=COMPONENT_RULES)
+def create_component(data: ComponentCreate, staff: StaffDep, response: Response) -> ComponentPublic:
     """Create a component, or a group with `"group": true`."""
     component = service.create_component(staff.session, data=data, actor=staff.actor, now=staff.now)
+    response.headers["Location"] = router.url_path_for("get_component", component_id=component.id)
     return _one(staff, component.id)
 
 
@@ -42,7 +50,7 @@ def get_component(component_id: str, staff: StaffDep) -> ComponentPublic:
     return _one(staff, component_id)
 
 
-@router.patch("/{component_id}")
+@router.patch("/{component_id}", responses=COMPONENT_RULES)
 def update_component(component_id: str, data: ComponentUpdate, staff: StaffDep) -> ComponentPublic:
     """Change name, description, status, position, group or display flags."""
     service.update_component(

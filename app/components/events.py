@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlmodel import Session
 
 from app.components import read
 from app.components.schemas import LoggedChange
 from app.config import Settings
-from app.models import Component
+from app.models import Component, ComponentStatus
 from app.notifications import outbox
 from app.timefmt import iso
 
@@ -47,7 +47,30 @@ def webhook_component(public: dict[str, Any]) -> dict[str, Any]:
     return {key: public[key] for key in WEBHOOK_COMPONENT_KEYS}
 
 
-def _webhook_leaf(component: Component, page_id: str) -> dict[str, Any]:
+class Leaf(Protocol):
+    """What a component's webhook object is made from (a Component, or its state as planned)."""
+
+    @property
+    def status(self) -> ComponentStatus: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def updated_at(self) -> datetime: ...
+    @property
+    def position(self) -> int: ...
+    @property
+    def description(self) -> str | None: ...
+    @property
+    def showcase(self) -> bool: ...
+    @property
+    def id(self) -> str: ...
+    @property
+    def group_id(self) -> str | None: ...
+
+
+def webhook_leaf(component: Leaf, page_id: str) -> dict[str, Any]:
     """webhook_component() of a component that is not a group, written directly: the same
     keys and values as presenting it and cutting the dump, at a fraction of the cost (an
     incident can change thousands of components at once)."""
@@ -86,7 +109,7 @@ def _payload(
 ) -> dict[str, Any]:
     return {
         "page": page,
-        "component": _webhook_leaf(component, page_id),
+        "component": webhook_leaf(component, page_id),
         "component_update": {
             "old_status": change.old_status.value,
             "new_status": change.new_status.value,

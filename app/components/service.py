@@ -41,22 +41,18 @@ def get_component(session: Session, component_id: str) -> Component:
 
 
 def get_components_for_update(
-    session: Session, ids: Iterable[str], *, also: Iterable[str] = ()
+    session: Session, ids: Iterable[str], *, also: Iterable[str] = (), lock: bool = True
 ) -> dict[str, Component]:
     """Lock and return components by id, all in one sorted statement so that concurrent
     writers never deadlock. `ids` must exist and not be groups; `also` are locked when they
-    still exist (components an incident named earlier)."""
+    still exist (components an incident named earlier). `lock` False: read them only (to
+    prepare a change before the transaction that makes it)."""
     required = set(ids)
     wanted = sorted(required | set(also))
     if not wanted:
         return {}
-    stmt = (
-        select(Component)
-        .where(col(Component.id).in_(wanted))
-        .order_by(col(Component.id))
-        .with_for_update()
-    )
-    found = {c.id: c for c in session.exec(stmt)}
+    stmt = select(Component).where(col(Component.id).in_(wanted)).order_by(col(Component.id))
+    found = {c.id: c for c in session.exec(stmt.with_for_update() if lock else stmt)}
     missing = sorted(i for i in required if i not in found)
     if missing:
         raise InvalidInput(f"unknown component id(s): {', '.join(missing)}")

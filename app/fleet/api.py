@@ -6,16 +6,23 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from fastapi import APIRouter, Body, Query, Response
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    WithJsonSchema,
+    model_validator,
+)
 
 from app.auth.deps import StaffDep
-from app.errors import InvalidInput
+from app.errors import InvalidInput, beyond_schema
 from app.fleet import areas, reliability
 from app.fleet.config import AreaRule
 from app.fleet.rollup import count_areas, list_areas
 from app.models import FleetArea, ProbeState, ReliabilityExclusion
-from app.schemas import ApiTime, UtcDatetime
+from app.schemas import TIME_RANGE, ApiTime, UtcDatetime
 
 router = APIRouter(prefix="/api/v1/fleet", tags=["fleet"])
 
@@ -55,15 +62,52 @@ def list_all(staff: StaffDep) -> list[AreaPublic]:
     return found
 
 
-@router.put("/areas/{name}")
-def put(name: str, rule: dict[str, Any], staff: StaffDep) -> dict[str, Any]:
+def _problems(exc: ValidationError) -> str:
+    """Each problem as `field: message`, in one line ("component: Field required")."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or '(table)'}: {e['msg']}" for e in exc.errors()
+    )
+
+
+# An [[area]] table as JSON: `component` and at least one criterion; the rest as in the file.
+AreaTable = Annotated[
+    dict[str, Any],
+    WithJsonSchema(
+        {
+            "type": "object",
+            "required": ["component"],
+            "properties": {
+                "name": {"type": "string", "description": "The URL's, if given"},
+                "component": {"type": "string", "minLength": 1, "maxLength": 255},
+                **{
+                    criterion: {"type": "array", "items": {"type": "string"}}
+                    for criterion in ("countries", "cities", "operators", "location_ids", "peers")
+                },
+            },
+        }
+    ),
+    Body(description="The area's [[area]] table of the fleet file, as JSON"),
+]
+
+
+@router.put(
+    "/areas/{name}",
+    responses=beyond_schema(
+        "a name in the body other than the URL's",
+        "no criterion (countries, cities, operators or location_ids)",
+        "thresholds that do not rise (degraded <= partial <= major)",
+        "a field an area does not take, or a value it refuses (as in the fleet file)",
+        "a NUL character anywhere in the body",
+    ),
+)
+def put(name: str, rule: AreaTable, staff: StaffDep) -> dict[str, Any]:
     """Create or replace an area (the body is an [[area]] table as JSON, name optional)."""
     if rule.get("name", name) != name:
         raise InvalidInput("the body's name differs from the URL's")
     try:
         parsed = AreaRule.model_validate({**rule, "name": name})
-    except ValueError as exc:
-        raise InvalidInput(str(exc).replace("\n", " ")) from exc
+    except ValidationError as exc:
+        raise InvalidInput(_problems(exc)) from exc
     areas.put_area(staff.session, parsed, actor=staff.actor, now=staff.now)
     return parsed.model_dump(mode="json", exclude={"kind"})
 
@@ -113,7 +157,16 @@ class ExclusionOut(ExclusionIn):
     created_at: ApiTime
 
 
-@router.get("/reliability")
+@router.get(
+    "/reliability",
+    responses=beyond_schema(
+        "a year together with start or end",
+        "start without end or the other way round",
+        "an end before start",
+        "a range longer than ten years",
+        "a period that has not begun yet",
+    ),
+)
 def get_reliability(
     staff: StaffDep,
     year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
@@ -149,11 +202,25 @@ def get_exclusions(staff: StaffDep) -> list[ExclusionOut]:
     return [ExclusionOut.model_validate(r, from_attributes=True) for r in rows]
 
 
-@router.post("/reliability/exclusions", status_code=201)
-def post_exclusion(data: ExclusionIn, staff: StaffDep) -> ExclusionOut:
+@router.post(
+    "/reliability/exclusions",
+    status_code=201,
+    responses=beyond_schema(
+        "an ends_at not later than starts_at", "an evse_uid without its location_id", TIME_RANGE
+    ),
+)
+def post_exclusion(data: ExclusionIn, staff: StaffDep, response: Response) -> ExclusionOut:
     """Record an exclusion."""
     row = ReliabilityExclusion(**data.model_dump(), created_by=staff.actor, created_at=staff.now)
     reliability.add_exclusion(staff.session, row, actor=staff.actor, now=staff.now)
+    response.headers["Location"] = router.url_path_for("get_exclusion", exclusion_id=row.id)
+    return ExclusionOut.model_validate(row, from_attributes=True)
+
+
+@router.get("/reliability/exclusions/{exclusion_id}")
+def get_exclusion(exclusion_id: str, staff: StaffDep) -> ExclusionOut:
+    """One exclusion."""
+    row = reliability.get_exclusion(staff.session, exclusion_id)
     return ExclusionOut.model_validate(row, from_attributes=True)
 
 

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Query, Response, status
 
 from app.auth.deps import Staff, StaffDep
+from app.errors import NotFound, beyond_schema
 from app.incidents import postmortems, read, service
 from app.incidents.present import present_incident
 from app.incidents.schemas import (
@@ -20,6 +21,7 @@ from app.incidents.schemas import (
     UpdateEdit,
 )
 from app.models import Incident, IncidentStatus
+from app.schemas import CHARGERS, FUTURE_DISPLAY_AT, TIME_RANGE, UNKNOWN_COMPONENT
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
 
@@ -35,6 +37,13 @@ def _present(staff: Staff, found: list[Incident]) -> list[IncidentPublic]:
 def _one(staff: Staff, incident_id: str) -> IncidentPublic:
     (public,) = _present(staff, [read.get_incident(staff.session, incident_id)])
     return public
+
+
+def _update_of(incident: IncidentPublic, update_id: str) -> IncidentUpdatePublic:
+    found = next((u for u in incident.incident_updates if u.id == update_id), None)
+    if found is None:
+        raise NotFound(f"update {update_id!r} of incident {incident.id!r} does not exist")
+    return found
 
 
 @router.get("")
@@ -53,12 +62,23 @@ def list_incidents(
     return _present(staff, found)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
-def open_incident(data: IncidentCreate, staff: StaffDep) -> IncidentPublic:
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    responses=beyond_schema(
+        UNKNOWN_COMPONENT,
+        FUTURE_DISPLAY_AT,
+        "a started_at later than display_at",
+        CHARGERS,
+        TIME_RANGE,
+    ),
+)
+def open_incident(data: IncidentCreate, staff: StaffDep, response: Response) -> IncidentPublic:
     """Open an incident with its first update."""
     incident = service.open_incident(
         staff.session, data=data, settings=staff.settings, actor=staff.actor, now=staff.now
     )
+    response.headers["Location"] = router.url_path_for("get_incident", incident_id=incident.id)
     return _one(staff, incident.id)
 
 
@@ -68,7 +88,10 @@ def get_incident(incident_id: str, staff: StaffDep) -> IncidentPublic:
     return _one(staff, incident_id)
 
 
-@router.patch("/{incident_id}")
+@router.patch(
+    "/{incident_id}",
+    responses=beyond_schema("a started_at later than the first update's display_at", TIME_RANGE),
+)
 def change_incident(incident_id: str, data: IncidentEdit, staff: StaffDep) -> IncidentPublic:
     """Rename an incident, or change its start or impact override (audited; nobody is told)."""
     service.change_incident(staff.session, incident_id, data=data, actor=staff.actor, now=staff.now)
@@ -87,10 +110,17 @@ def delete_incident(incident_id: str, staff: StaffDep) -> Response:
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/{incident_id}/updates", status_code=status.HTTP_201_CREATED)
-def post_update(incident_id: str, data: UpdateCreate, staff: StaffDep) -> IncidentPublic:
-    """Post a timeline update (status, message, component changes)."""
-    service.post_update(
+@router.post(
+    "/{incident_id}/updates",
+    status_code=status.HTTP_201_CREATED,
+    responses=beyond_schema(UNKNOWN_COMPONENT, FUTURE_DISPLAY_AT, CHARGERS, TIME_RANGE),
+)
+def post_update(
+    incident_id: str, data: UpdateCreate, staff: StaffDep, response: Response
+) -> IncidentPublic:
+    """Post a timeline update (status, message, component changes); the answer is the
+    incident, `Location` the new update's address."""
+    update = service.post_update(
         staff.session,
         incident_id,
         data=data,
@@ -98,10 +128,24 @@ def post_update(incident_id: str, data: UpdateCreate, staff: StaffDep) -> Incide
         actor=staff.actor,
         now=staff.clock,  # read under the incident's lock
     )
+    response.headers["Location"] = router.url_path_for(
+        "get_update", incident_id=incident_id, update_id=update.id
+    )
     return _one(staff, incident_id)
 
 
-@router.patch("/{incident_id}/updates/{update_id}")
+@router.get("/{incident_id}/updates/{update_id}")
+def get_update(incident_id: str, update_id: str, staff: StaffDep) -> IncidentUpdatePublic:
+    """One update of an incident's timeline."""
+    return _update_of(_one(staff, incident_id), update_id)
+
+
+@router.patch(
+    "/{incident_id}/updates/{update_id}",
+    responses=beyond_schema(
+        FUTURE_DISPLAY_AT, "a display_at that puts the first update before started_at", TIME_RANGE
+    ),
+)
 def edit_update(
     incident_id: str, update_id: str, data: UpdateEdit, staff: StaffDep
 ) -> IncidentUpdatePublic:
@@ -109,7 +153,7 @@ def edit_update(
     service.edit_update(
         staff.session, incident_id, update_id, data=data, actor=staff.actor, now=staff.now
     )
-    return next(u for u in _one(staff, incident_id).incident_updates if u.id == update_id)
+    return _update_of(_one(staff, incident_id), update_id)
 
 
 @router.delete("/{incident_id}/updates/{update_id}")
@@ -129,7 +173,10 @@ def save_postmortem(incident_id: str, data: PostmortemDraft, staff: StaffDep) ->
     return _one(staff, incident_id)
 
 
-@router.post("/{incident_id}/postmortem/publish")
+@router.post(
+    "/{incident_id}/postmortem/publish",
+    responses=beyond_schema("a published_at in the future", TIME_RANGE),
+)
 def publish_postmortem(
     incident_id: str,
     staff: StaffDep,

@@ -10,7 +10,17 @@ from pydantic.json_schema import SkipJsonSchema
 from app.components.schemas import ComponentPublic
 from app.i18n import LANGUAGES
 from app.models import ComponentStatus, Impact, IncidentStatus
-from app.schemas import COUNT_MAX, ApiTime, Body, Count, Flag, Name, PostmortemBody, UtcDatetime
+from app.schemas import (
+    COUNT_MAX,
+    ApiTime,
+    Body,
+    Count,
+    Flag,
+    Name,
+    PostmortemBody,
+    UtcDatetime,
+    only,
+)
 
 ComponentChanges = dict[str, ComponentStatus]
 
@@ -66,6 +76,11 @@ def _realtime(status: IncidentStatus) -> IncidentStatus:
     return status
 
 
+# What the document accepts: an incident's statuses and impacts, not maintenance's.
+RealtimeStatus = Annotated[IncidentStatus, only(*REALTIME)]
+IncidentImpact = Annotated[Impact, only(*(i for i in Impact if i != Impact.maintenance))]
+
+
 def _incident_impact(value: Impact | None) -> Impact | None:
     if value == Impact.maintenance:
         raise ValueError("'maintenance' is the impact of scheduled maintenance, not incidents")
@@ -92,14 +107,14 @@ class IncidentCreate(_Chargers):
     model_config = ConfigDict(extra="forbid")
 
     name: Name
-    status: IncidentStatus = IncidentStatus.investigating
+    status: RealtimeStatus = IncidentStatus.investigating
     body: Body
     body_translations: Translations = Field(default_factory=dict, description=TRANSLATIONS_HELP)
     _body_languages = field_validator("body_translations")(_languages)
     components: ComponentChanges = Field(
         default_factory=dict, description="component id -> new status"
     )
-    impact_override: Impact | None = None
+    impact_override: IncidentImpact | None = None
 
     _impact = field_validator("impact_override")(_incident_impact)
 
@@ -120,7 +135,7 @@ class UpdateCreate(_Chargers):
 
     model_config = ConfigDict(extra="forbid")
 
-    status: IncidentStatus
+    status: RealtimeStatus
     body: Body
     body_translations: Translations = Field(default_factory=dict, description=TRANSLATIONS_HELP)
     _body_languages = field_validator("body_translations")(_languages)
@@ -134,7 +149,7 @@ class UpdateCreate(_Chargers):
 class UpdateEdit(BaseModel):
     """Payload of PATCH /api/v1/incidents/{id}/updates/{update_id}: typo fixes only."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
 
     body: Body | SkipJsonSchema[None] = None
     body_translations: Translations | None = Field(
@@ -159,10 +174,10 @@ class IncidentEdit(BaseModel):
     The status moves by posting updates, never here.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
 
     name: Name | SkipJsonSchema[None] = None
-    impact_override: Impact | None = None
+    impact_override: IncidentImpact | None = None
     started_at: UtcDatetime | SkipJsonSchema[None] = None
 
     _impact = field_validator("impact_override")(_incident_impact)

@@ -11,7 +11,7 @@ from app.audit import service as audit
 from app.clock import Clock
 from app.config import Settings
 from app.errors import Conflict, InvalidInput, InvalidTransition, NotFound
-from app.incidents import events, read, timeline
+from app.incidents import events, prepared, read, timeline
 from app.incidents.schemas import IncidentCreate, IncidentEdit, UpdateCreate, UpdateEdit
 from app.models import (
     CLOSED_STATUSES,
@@ -26,11 +26,13 @@ from app.models import (
 CLOCK_SKEW = timedelta(minutes=2)
 
 
-def lock_incident(session: Session, incident_id: str, *, maintenance: bool = False) -> Incident:
-    """The incident (or maintenance), row-locked for the rest of the transaction."""
-    incident = session.exec(
-        select(Incident).where(Incident.id == incident_id).with_for_update()
-    ).first()
+def lock_incident(
+    session: Session, incident_id: str, *, maintenance: bool = False, lock: bool = True
+) -> Incident:
+    """The incident (or maintenance), row-locked for the rest of the transaction (`lock`
+    False: only read, to prepare a change)."""
+    stmt = select(Incident).where(Incident.id == incident_id)
+    incident = session.exec(stmt.with_for_update() if lock else stmt).first()
     if incident is None or (incident.scheduled_for is not None) != maintenance:
         kind = "maintenance" if maintenance else "incident"
         raise NotFound(f"{kind} {incident_id!r} does not exist")
@@ -81,11 +83,36 @@ def open_incident(
         chargers_affected=data.chargers_affected,
         chargers_total=data.chargers_total,
     )
-    session.add(incident)
-    session.flush()
     # History written after the fact is not news: backfilled incidents notify no one.
     notify = data.deliver_notifications and not data.backfilled
     already_over = data.status == IncidentStatus.resolved
+    plan = (
+        None
+        if already_over
+        else prepared.outside_lock(
+            session,
+            lambda snapshot: prepared.prepare_entry(
+                snapshot,
+                prepared.copy_of(incident),
+                new_incident=True,
+                status=data.status,
+                body=data.body,
+                translations=data.body_translations,
+                changes=data.components,
+                display_at=display_at,
+                deliver_notifications=notify,
+                restoring=False,
+                event_type="incident.created" if notify else None,
+                settings=settings,
+                now=now,
+            ),
+        )
+    )
+    if plan is not None and prepared.write(session, plan, settings, None):
+        _audit_opened(session, actor, plan.incident, data, now)
+        return plan.incident
+    session.add(incident)
+    session.flush()
     first = timeline.apply_update(
         session,
         incident,
@@ -114,10 +141,73 @@ def open_incident(
         )
     if notify:
         events.incident_event(session, settings, incident, event_type="incident.created", now=now)
+    _audit_opened(session, actor, incident, data, now)
+    return incident
+
+
+def _audit_opened(
+    session: Session, actor: str, incident: Incident, data: IncidentCreate, now: datetime
+) -> None:
     audit.record(
         session, actor, "incident.opened", incident.id, at=now, data=data.model_dump(mode="json")
     )
-    return incident
+
+
+def _prepare_update(
+    snapshot: Session,
+    incident_id: str,
+    *,
+    data: UpdateCreate,
+    settings: Settings,
+    now: datetime | Clock,
+    automated: bool,
+) -> prepared.Plan:
+    """What post_update will write, planned from a snapshot before the write lock."""
+    incident = prepared.copy_of(lock_incident(snapshot, incident_id, lock=False))
+    at = now() if callable(now) else now
+    if not automated:
+        incident.automated = False
+    _check_transition(incident, data.status)
+    display_at = data.display_at or at
+    check_display_at(display_at, at)
+    if data.chargers_total is not None:
+        incident.chargers_affected = data.chargers_affected
+        incident.chargers_total = data.chargers_total
+    resolving = incident.status in OPEN_STATUSES and data.status == IncidentStatus.resolved
+    kind = "incident.resolved" if resolving else "incident.updated"
+    return prepared.prepare_entry(
+        snapshot,
+        incident,
+        new_incident=False,
+        status=data.status,
+        body=data.body,
+        translations=data.body_translations,
+        changes=data.components,
+        display_at=display_at,
+        deliver_notifications=data.deliver_notifications,
+        restoring=resolving,
+        event_type=kind if data.deliver_notifications else None,
+        settings=settings,
+        now=at,
+    )
+
+
+def _audit_posted(
+    session: Session,
+    actor: str,
+    incident_id: str,
+    update: IncidentUpdate,
+    data: UpdateCreate,
+    now: datetime,
+) -> None:
+    audit.record(
+        session,
+        actor,
+        "incident.update_posted",
+        incident_id,
+        at=now,
+        data={"update_id": update.id, **data.model_dump(mode="json")},
+    )
 
 
 def post_update(
@@ -136,7 +226,17 @@ def post_update(
     Given a clock, "now" is read under the incident's row lock, so parallel updates get
     display times in the order they are applied and the newest one sets the status.
     """
+    plan = prepared.outside_lock(
+        session,
+        lambda snapshot: _prepare_update(
+            snapshot, incident_id, data=data, settings=settings, now=now, automated=automated
+        ),
+    )
     incident = lock_incident(session, incident_id)
+    if plan is not None and prepared.write(session, plan, settings, incident):
+        assert plan.now is not None
+        _audit_posted(session, actor, incident.id, plan.update, data, plan.now)
+        return plan.update
     now = now() if callable(now) else now
     if not automated:
         incident.automated = False
@@ -164,14 +264,7 @@ def post_update(
         resolving = was_open and data.status == IncidentStatus.resolved
         kind = "incident.resolved" if resolving else "incident.updated"
         events.incident_event(session, settings, incident, event_type=kind, now=now)
-    audit.record(
-        session,
-        actor,
-        "incident.update_posted",
-        incident.id,
-        at=now,
-        data={"update_id": update.id, **data.model_dump(mode="json")},
-    )
+    _audit_posted(session, actor, incident.id, update, data, now)
     return update
 
 

@@ -104,17 +104,12 @@ def hand_back(
 def sync_from_updates(session: Session, incident: Incident) -> None:
     """Derive monitoring_at, resolved_at and impact from the timeline."""
     updates = list(
-        session.exec(select(IncidentUpdate).where(IncidentUpdate.incident_id == incident.id))
+        session.exec(
+            select(IncidentUpdate.status, IncidentUpdate.display_at).where(
+                IncidentUpdate.incident_id == incident.id
+            )
+        )
     )
-    monitoring = [u.display_at for u in updates if u.status == IncidentStatus.monitoring]
-    ended = (IncidentStatus.resolved, IncidentStatus.completed)
-    resolved = [u.display_at for u in updates if u.status in ended]
-    incident.monitoring_at = min(monitoring, default=None)
-    done = incident.status in CLOSED_STATUSES or incident.status == IncidentStatus.completed
-    incident.resolved_at = min(resolved, default=None) if done else None
-    if incident.impact_override is not None:
-        incident.impact = incident.impact_override
-        return
     reached = session.exec(
         select(AffectedComponent.new_status)
         .join(IncidentUpdate, col(IncidentUpdate.id) == AffectedComponent.incident_update_id)
@@ -122,6 +117,26 @@ def sync_from_updates(session: Session, incident: Incident) -> None:
         .where(col(AffectedComponent.set_here))
         .distinct()
     )
+    derive(incident, updates, reached)
+
+
+def derive(
+    incident: Incident,
+    updates: Iterable[tuple[IncidentStatus | str, datetime]],
+    reached: Iterable[ComponentStatus | str],
+) -> None:
+    """Set monitoring_at, resolved_at and impact from the timeline's (status, display_at) and
+    the statuses its updates set components to."""
+    updates = list(updates)
+    monitoring = [at for status, at in updates if status == IncidentStatus.monitoring]
+    ended = (IncidentStatus.resolved, IncidentStatus.completed)
+    resolved = [at for status, at in updates if status in ended]
+    incident.monitoring_at = min(monitoring, default=None)
+    done = incident.status in CLOSED_STATUSES or incident.status == IncidentStatus.completed
+    incident.resolved_at = min(resolved, default=None) if done else None
+    if incident.impact_override is not None:
+        incident.impact = incident.impact_override
+        return
     incident.impact = max(
         (IMPACT_OF[ComponentStatus(s)] for s in reached),
         key=IMPACT_RANK.__getitem__,

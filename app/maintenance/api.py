@@ -7,11 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from app.auth.deps import Staff, StaffDep
+from app.errors import beyond_schema
 from app.incidents import read
 from app.maintenance import service
 from app.maintenance.present import MaintenancePublic, present_maintenance
 from app.maintenance.schemas import MaintenanceChange, MaintenanceCreate, MaintenanceUpdateCreate
 from app.models import Incident
+from app.schemas import FUTURE_DISPLAY_AT, TIME_RANGE, UNKNOWN_COMPONENT
 
 router = APIRouter(prefix="/api/v1/maintenances", tags=["maintenance"])
 
@@ -37,12 +39,20 @@ def list_maintenances(
     return _present(staff, service.list_maintenances(staff.session, limit=limit))
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
-def schedule(data: MaintenanceCreate, staff: StaffDep) -> MaintenancePublic:
+WINDOW = "a scheduled_until not later than scheduled_for"
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    responses=beyond_schema(UNKNOWN_COMPONENT, WINDOW, TIME_RANGE),
+)
+def schedule(data: MaintenanceCreate, staff: StaffDep, response: Response) -> MaintenancePublic:
     """Schedule a maintenance."""
     found = service.schedule_maintenance(
         staff.session, data=data, settings=staff.settings, actor=staff.actor, now=staff.now
     )
+    response.headers["Location"] = router.url_path_for("get_maintenance", maintenance_id=found.id)
     return _one(staff, found.id)
 
 
@@ -52,7 +62,7 @@ def get_maintenance(maintenance_id: str, staff: StaffDep) -> MaintenancePublic:
     return _one(staff, maintenance_id)
 
 
-@router.patch("/{maintenance_id}")
+@router.patch("/{maintenance_id}", responses=beyond_schema(UNKNOWN_COMPONENT, WINDOW, TIME_RANGE))
 def change(maintenance_id: str, data: MaintenanceChange, staff: StaffDep) -> MaintenancePublic:
     """Change the plan (name, window, automation) before it starts."""
     service.change_maintenance(
@@ -68,11 +78,16 @@ def cancel(maintenance_id: str, staff: StaffDep) -> Response:
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/{maintenance_id}/updates", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/{maintenance_id}/updates",
+    status_code=status.HTTP_201_CREATED,
+    responses=beyond_schema(UNKNOWN_COMPONENT, FUTURE_DISPLAY_AT, TIME_RANGE),
+)
 def post_update(
-    maintenance_id: str, data: MaintenanceUpdateCreate, staff: StaffDep
+    maintenance_id: str, data: MaintenanceUpdateCreate, staff: StaffDep, response: Response
 ) -> MaintenancePublic:
-    """Post an update: scheduled, in_progress, verifying or completed."""
+    """Post an update: scheduled, in_progress, verifying or completed. A maintenance's updates
+    have no address of their own: `Location` is the maintenance's, whose timeline shows it."""
     service.post_maintenance_update(
         staff.session,
         maintenance_id,
@@ -80,5 +95,8 @@ def post_update(
         settings=staff.settings,
         actor=staff.actor,
         now=staff.now,
+    )
+    response.headers["Location"] = router.url_path_for(
+        "get_maintenance", maintenance_id=maintenance_id
     )
     return _one(staff, maintenance_id)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from app.models import ComponentStatus, IncidentStatus
-from app.schemas import Body, Count, Flag, Name, UtcDatetime
+from app.schemas import Body, Count, Flag, Name, UtcDatetime, only
 
 MAINTENANCE_STATUSES = (
     IncidentStatus.scheduled,
@@ -70,7 +72,7 @@ class MaintenanceUpdateCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    status: IncidentStatus
+    status: Annotated[IncidentStatus, only(*MAINTENANCE_STATUSES)]
     body: Body
     components: dict[str, ComponentStatus] = Field(default_factory=dict)
     display_at: UtcDatetime | None = None

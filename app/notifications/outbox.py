@@ -114,36 +114,69 @@ def emit_many(session: Session, events: Sequence[NewEvent], *, now: datetime) ->
     return ids
 
 
-def _queue(session: Session, events: list[tuple[int, NewEvent]], *, now: datetime) -> None:
-    """A pending delivery of each event for every subscriber it concerns."""
-    hearing = session.exec(
-        select(
-            Subscriber.id, Subscriber.component_ids, Subscriber.channel, Subscriber.incident_id
-        ).where(col(Subscriber.status).in_(HEARING))
-    ).all()
-    # Who hears about each component (filtered subscribers), and who hears everything.
-    everything: list[tuple[str, str]] = []
+@dataclass
+class Audience:
+    """Who hears what, read once: subscribers of everything, of components, of one incident."""
+
+    everything: list[tuple[str, str]] = field(default_factory=list)
+    by_component: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    by_subject: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+
+    def recipients(self, event: NewEvent) -> list[str]:
+        """The subscribers `event` is queued for: a webhook hears every event; email and chat
+        only those written for people."""
+        for_people = event.event_type in messages.FOR_PEOPLE
+        concerned = dict(self.everything)
+        for component_id in event.component_ids or ():
+            concerned.update(self.by_component.get(component_id, ()))
+        concerned.update(self.by_subject.get(event.subject or "", ()))
+        return [
+            subscriber_id
+            for subscriber_id, channel in concerned.items()
+            if for_people or channel == SubscriberChannel.webhook
+        ]
+
+
+def hearing(session: Session) -> list[tuple[Any, ...]]:
+    """The subscribers events are queued for, as plain rows (id, components, channel,
+    incident), in id order: what an Audience is made from."""
+    return [
+        tuple(row)
+        for row in session.exec(
+            select(
+                Subscriber.id, Subscriber.component_ids, Subscriber.channel, Subscriber.incident_id
+            )
+            .where(col(Subscriber.status).in_(HEARING))
+            .order_by(col(Subscriber.id))
+        )
+    ]
+
+
+def audience(rows: Sequence[tuple[Any, ...]]) -> Audience:
+    """Who hears about each component (filtered subscribers), about one incident, and who
+    hears everything (`rows` as hearing() reads them)."""
+    found = Audience()
     by_component: dict[str, list[tuple[str, str]]] = defaultdict(list)
     by_subject: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for subscriber_id, wanted, channel, incident_id in hearing:
+    for subscriber_id, wanted, channel, incident_id in rows:
         if incident_id is not None:
             by_subject[f"incident:{incident_id}"].append((subscriber_id, channel))
         elif wanted is None:
-            everything.append((subscriber_id, channel))
+            found.everything.append((subscriber_id, channel))
         else:
             for component_id in set(wanted):
                 by_component[component_id].append((subscriber_id, channel))
+    found.by_component, found.by_subject = dict(by_component), dict(by_subject)
+    return found
+
+
+def _queue(session: Session, events: list[tuple[int, NewEvent]], *, now: datetime) -> None:
+    """A pending delivery of each event for every subscriber it concerns."""
+    heard = audience(hearing(session))
     rows: list[dict[str, object]] = []
     pairs: set[tuple[str, str]] = set()  # (subscriber, subject) of the deliveries queued
     for event_id, event in events:
-        for_people = event.event_type in messages.FOR_PEOPLE
-        concerned = dict(everything)
-        for component_id in event.component_ids or ():
-            concerned.update(by_component.get(component_id, ()))
-        concerned.update(by_subject.get(event.subject or "", ()))
-        for subscriber_id, channel in concerned.items():
-            if channel != SubscriberChannel.webhook and not for_people:
-                continue
+        for subscriber_id in heard.recipients(event):
             rows.append(
                 {
                     "event_id": event_id,
@@ -162,7 +195,7 @@ def _queue(session: Session, events: list[tuple[int, NewEvent]], *, now: datetim
         # The table, not the model: thousands of rows skip the ORM's bulk bookkeeping.
         session.execute(sa.insert(Delivery.__table__), rows)  # type: ignore[attr-defined]
     if pairs:
-        _fold_retried(session, pairs, before=max(event_id for event_id, _ in events), now=now)
+        fold_retried(session, pairs, before=max(event_id for event_id, _ in events), now=now)
 
 
 def emit_to(
@@ -186,7 +219,7 @@ def emit_to(
     return event
 
 
-def _fold_retried(
+def fold_retried(
     session: Session, pairs: set[tuple[str, str]], *, before: int, now: datetime
 ) -> None:
     """Supersede failed, not in-flight deliveries about a subject, for the subscribers that

@@ -6,16 +6,33 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Response, status
+from pydantic import WithJsonSchema
 from sqlmodel import Session
 
 from app.auth.deps import Staff, StaffDep
+from app.errors import beyond_schema
 from app.models import ProbeState
 from app.probes import definitions, manual, service
+from app.probes.config import KIND_NAMES
 from app.probes.schemas import ProbeResultPublic, ProbeRunPublic, ProbeStatePublic
 
 router = APIRouter(prefix="/api/v1/probes", tags=["probes"])
+# What every kind's table has; the rest depends on the kind (README, "Probes").
+_COMMON = {
+    "name": {"type": "string", "minLength": 1, "maxLength": 64},
+    "kind": {"type": "string", "enum": sorted(KIND_NAMES)},
+    "component": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 255,
+        "description": "Component name or id",
+    },
+}
 Table = Annotated[
     dict[str, Any],
+    WithJsonSchema(
+        {"type": "object", "required": ["name", "kind", "component"], "properties": _COMMON}
+    ),
     Body(
         description="The probe's table in the probes file's shape (name, kind, component, "
         "url, ...), as JSON",
@@ -28,6 +45,14 @@ Table = Annotated[
                 "charge_point_ids": ["PHAROS-PROBE-1"],
             }
         ],
+    ),
+]
+Changes = Annotated[
+    dict[str, Any],
+    WithJsonSchema({"type": "object", "properties": {"kind": _COMMON["kind"]}}),
+    Body(
+        description="Fields to change, in the probes file's shape; null removes one (its "
+        "default applies), a masked password (`********`) keeps the stored one",
     ),
 ]
 
@@ -89,13 +114,23 @@ def list_probes(
     ]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
-def create_probe(table: Table, staff: StaffDep) -> ProbeStatePublic:
+TABLE_RULES = beyond_schema(
+    "a field the probe's kind does not take, or a value it refuses (the probes file's rules: "
+    "durations like '15s', URLs of the kind's scheme, security profiles that match the "
+    "credentials given, ...)",
+    "a new name (a probe can't be renamed)",
+    "a NUL character anywhere in the body",
+)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, responses=TABLE_RULES)
+def create_probe(table: Table, staff: StaffDep, response: Response) -> ProbeStatePublic:
     """Add a probe (any kind the probes file takes); it runs from the runner's next round.
     409 when the name is taken, here or in the probes file (which wins)."""
     definition = definitions.create(
         staff.session, table, settings=staff.settings, actor=staff.actor, now=staff.now
     )
+    response.headers["Location"] = router.url_path_for("get_probe", name=definition.name)
     return _one(staff, definition.name)
 
 
@@ -109,8 +144,8 @@ def get_probe(
     return _one(staff, name, results)
 
 
-@router.patch("/{name}")
-def update_probe(name: str, table: Table, staff: StaffDep) -> ProbeStatePublic:
+@router.patch("/{name}", responses=TABLE_RULES)
+def update_probe(name: str, table: Changes, staff: StaffDep) -> ProbeStatePublic:
     """Change fields of a managed probe (null removes one; a masked secret is kept)."""
     definitions.update(
         staff.session, name, table, settings=staff.settings, actor=staff.actor, now=staff.now

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 
 from app.auth.deps import StaffDep
-from app.errors import InvalidInput
+from app.errors import InvalidInput, beyond_schema
 from app.models import Subscriber
 from app.subscribers import chat_test, people, service
 from app.subscribers.schemas import (
@@ -21,14 +21,31 @@ from app.subscribers.schemas import (
 )
 
 router = APIRouter(prefix="/api/v1", tags=["subscribers"])
+UNKNOWN_IDS = "a component id that does not exist"
+UNSAFE_URL = (
+    "a URL whose host does not resolve, or resolves to an address that is not public "
+    "(unless PHAROS_WEBHOOK_ALLOW_PRIVATE)"
+)
 
 
 def _public(subscriber: Subscriber) -> SubscriberPublic:
     return SubscriberPublic.model_validate(subscriber, from_attributes=True)
 
 
-@router.post("/subscribers", status_code=status.HTTP_201_CREATED)
-def subscribe(data: SubscriberCreate, staff: StaffDep) -> SubscriberCreated:
+def _created(response: Response, subscriber: Subscriber) -> SubscriberPublic:
+    """The new subscriber, its address in `Location`."""
+    response.headers["Location"] = router.url_path_for(
+        "get_subscriber", subscriber_id=subscriber.id
+    )
+    return _public(subscriber)
+
+
+@router.post(
+    "/subscribers",
+    status_code=status.HTTP_201_CREATED,
+    responses=beyond_schema(UNSAFE_URL, UNKNOWN_IDS),
+)
+def subscribe(data: SubscriberCreate, staff: StaffDep, response: Response) -> SubscriberCreated:
     """Add a webhook subscriber; the answer carries its signing secret, shown only now."""
     subscriber, secret = service.subscribe(
         staff.session,
@@ -37,20 +54,27 @@ def subscribe(data: SubscriberCreate, staff: StaffDep) -> SubscriberCreated:
         actor=staff.actor,
         now=staff.now,
     )
-    return SubscriberCreated(**_public(subscriber).model_dump(), secret=secret)
+    return SubscriberCreated(**_created(response, subscriber).model_dump(), secret=secret)
 
 
-@router.post("/subscribers/email", status_code=status.HTTP_201_CREATED)
-def add_email(data: EmailSubscriberCreate, staff: StaffDep) -> SubscriberPublic:
+@router.post(
+    "/subscribers/email",
+    status_code=status.HTTP_201_CREATED,
+    responses=beyond_schema(
+        "an address email-validator refuses (RFC 5321/5322 shape, no DNS lookup)", UNKNOWN_IDS
+    ),
+)
+def add_email(data: EmailSubscriberCreate, staff: StaffDep, response: Response) -> SubscriberPublic:
     """Add an email subscriber without confirmation (staff vouch for the address)."""
-    return _public(
+    return _created(
+        response,
         people.add_email(
             staff.session,
             address=data.email,
             component_ids=data.component_ids,
             actor=staff.actor,
             now=staff.now,
-        )
+        ),
     )
 
 
@@ -78,7 +102,15 @@ def export_email(staff: StaffDep) -> CsvResponse:
     )
 
 
-@router.post("/subscribers/email/import", openapi_extra={"requestBody": CSV_BODY})
+@router.post(
+    "/subscribers/email/import",
+    openapi_extra={"requestBody": CSV_BODY},
+    responses=beyond_schema(
+        "a body that is not UTF-8 CSV with a header row naming an `email` column",
+        "more rows than an import takes",
+        "a row with an address refused or a component id that does not exist",
+    ),
+)
 async def import_email(request: Request, staff: StaffDep) -> EmailImported:
     """Add the addresses of a CSV body (`email` column, optional `component_ids` separated by
     spaces) as confirmed subscribers; all or nothing; addresses already there are skipped."""
@@ -91,11 +123,21 @@ async def import_email(request: Request, staff: StaffDep) -> EmailImported:
     return EmailImported(added=result.added, already=result.already)
 
 
-@router.post("/subscribers/chat", status_code=status.HTTP_201_CREATED)
-def add_chat(data: ChatSubscriberCreate, staff: StaffDep) -> SubscriberPublic:
+@router.post(
+    "/subscribers/chat",
+    status_code=status.HTTP_201_CREATED,
+    responses=beyond_schema(
+        UNSAFE_URL,
+        "no app given and none recognised from the URL",
+        "a test message the chat app did not accept (2xx) within 10 s",
+        UNKNOWN_IDS,
+    ),
+)
+def add_chat(data: ChatSubscriberCreate, staff: StaffDep, response: Response) -> SubscriberPublic:
     """Subscribe a chat app's incoming webhook; a test message must be accepted first."""
     settings = staff.settings
-    return _public(
+    return _created(
+        response,
         people.subscribe_chat(
             staff.session,
             url=data.url,
@@ -105,7 +147,7 @@ def add_chat(data: ChatSubscriberCreate, staff: StaffDep) -> SubscriberPublic:
             send_test=lambda app, url: chat_test.send_test_message(settings, app, url),
             actor=staff.actor,
             now=staff.now,
-        )
+        ),
     )
 
 

@@ -28,7 +28,10 @@ class SubscriberCreate(BaseModel):
         default=None, description="Who to tell about failures"
     )
     component_ids: list[str] | None = Field(
-        default=None, max_length=500, description="Only events touching these components"
+        default=None,
+        max_length=500,
+        description="Only events touching these components (leave it out for all)",
+        json_schema_extra={"minItems": 1},  # the service says why an empty list is refused
     )
 
 

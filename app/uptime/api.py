@@ -10,6 +10,7 @@ from app.cacheable import PublicRoute
 from app.clock import ClockDep
 from app.config import SettingsDep
 from app.db import ReadSessionDep
+from app.errors import beyond_schema
 from app.uptime import ranges, service
 from app.uptime.schemas import ComponentUptime
 
@@ -20,13 +21,17 @@ router = APIRouter(
 )
 FROM = Query(
     alias="from",
+    json_schema_extra=ranges.DAY_OR_EMPTY,
     description="First local day (YYYY-MM-DD) of a range of up to ten years; default: the "
     "last 90 days",
 )
-TO = Query(description="Last local day (YYYY-MM-DD), included; default and at most: today")
+TO = Query(
+    description="Last local day (YYYY-MM-DD), included; default and at most: today",
+    json_schema_extra=ranges.DAY_OR_EMPTY,
+)
 
 
-@router.get("/{component_id}/uptime.json")
+@router.get("/{component_id}/uptime.json", responses=beyond_schema(*ranges.RANGE_RULES))
 def component_uptime(
     component_id: str,
     response: Response,

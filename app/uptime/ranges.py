@@ -21,6 +21,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col
@@ -86,6 +87,18 @@ def _parse_day(raw: str, name: str) -> date:
         _("%(name)s must be a date written YYYY-MM-DD, such as 2025-09-07; got %(value)s")
         % {"name": name, "value": repr(raw[:40])}
     )
+
+
+# A day in a query, as the document says it (empty is the same as left out, as forms send it).
+DAY_OR_EMPTY: dict[str, Any] = {"pattern": r"^(\d{4}-\d{2}-\d{2})?$"}
+# What parse_range refuses of two well-formed days, for the OpenAPI document's 422.
+RANGE_RULES = (
+    "a to without a from",
+    "a day that is not in the calendar (2025-02-30)",
+    "a from before 1970 or after today",
+    "a to before from",
+    "a range longer than ten years",
+)
 
 
 def parse_range(raw_from: str | None, raw_to: str | None, *, today: date) -> DateRange | None:

@@ -54,14 +54,9 @@ class Interval:
     end: datetime
 
 
-def add_intervals(session: Session, intervals: Iterable[Interval], *, tz: tzinfo) -> None:
-    """Add closed intervals of the log to the rollup, in one statement for all of them.
-
-    Each is clipped at its component's creation (a back-dated change may lie before it) and
-    cut at tz's local midnights; the pieces are added to component_day by one upsert
-    (INSERT ... ON CONFLICT DO UPDATE adding to the stored figures), so the rows are neither
-    read first nor locked one by one.
-    """
+def rollup_rows(intervals: Iterable[Interval], *, tz: tzinfo) -> list[dict[str, object]]:
+    """The intervals as rows to add to component_day: one per component and local day, with
+    its microseconds in each status (clipped at the component's creation)."""
     totals: dict[tuple[str, date], dict[str, int]] = {}
     for interval in intervals:
         born = interval.component.created_at
@@ -70,9 +65,20 @@ def add_intervals(session: Session, intervals: Iterable[Interval], *, tz: tzinfo
         for day, us in split_by_day(begin, interval.end, tz):
             spent = totals.setdefault((interval.component.id, day), dict.fromkeys(_ALL, 0))
             spent[column] += us
-    if not totals:
+    return [{"component_id": cid, "day": day, **spent} for (cid, day), spent in totals.items()]
+
+
+def add_intervals(session: Session, intervals: Iterable[Interval], *, tz: tzinfo) -> None:
+    """Add closed intervals of the log to the rollup, in one statement for all of them.
+
+    Each is clipped at its component's creation (a back-dated change may lie before it) and
+    cut at tz's local midnights; the pieces are added to component_day by one upsert
+    (INSERT ... ON CONFLICT DO UPDATE adding to the stored figures), so the rows are neither
+    read first nor locked one by one.
+    """
+    rows = rollup_rows(intervals, tz=tz)
+    if not rows:
         return
-    rows = [{"component_id": cid, "day": day, **spent} for (cid, day), spent in totals.items()]
     table = ComponentDay.__table__  # type: ignore[attr-defined]
     insert = (
         postgresql.insert(table)

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from app.config import Settings
@@ -146,22 +147,38 @@ def _expiry(created_at: datetime, now: datetime, settings: Settings) -> datetime
     )
 
 
-def load_session(
-    session: Session, *, token: str, settings: Settings, now: datetime
-) -> SignedIn | None:
-    """The live session for this cookie value (its idle expiry moved on), or None."""
+def find_session(session: Session, *, token: str, now: datetime) -> SignedIn | None:
+    """The live session for this cookie value and its user, or None; nothing is written."""
     row = session.get(StaffSession, _digest(token))
     if row is None or row.expires_at <= now:
         return None
     user = session.get(User, row.user_id)
     if user is None or user.disabled_at is not None:
         return None
-    if now - row.last_seen_at >= SEEN_RESOLUTION:
-        row.last_seen_at = now
-        row.expires_at = _expiry(row.created_at, now, settings)
-        session.add(row)
-        session.flush()
     return SignedIn(session=row, user=user)
+
+
+def seen_is_news(signed_in: SignedIn, *, now: datetime) -> bool:
+    """Whether `last_seen_at` is older than its resolution, so this visit should be written."""
+    return now - signed_in.session.last_seen_at >= SEEN_RESOLUTION
+
+
+def _write(session: Session, signed_in: SignedIn, **values: Any) -> None:
+    """Change the stored session row through `session`; `signed_in` may have been read by
+    another session (a read-only one), and its copy shows the new values too."""
+    row = session.get(StaffSession, signed_in.session.id)
+    for name, value in values.items():
+        if row is not None:
+            setattr(row, name, value)
+        if row is not signed_in.session:
+            set_committed_value(signed_in.session, name, value)
+    session.flush()
+
+
+def note_seen(session: Session, signed_in: SignedIn, *, settings: Settings, now: datetime) -> None:
+    """Move the session's idle expiry on from this visit (when `seen_is_news`)."""
+    expires = _expiry(signed_in.session.created_at, now, settings)
+    _write(session, signed_in, last_seen_at=now, expires_at=expires)
 
 
 def end_session(session: Session, *, token: str) -> None:
@@ -172,6 +189,4 @@ def end_session(session: Session, *, token: str) -> None:
 
 def keep_draft(session: Session, signed_in: SignedIn, draft: dict[str, Any] | None) -> None:
     """Remember (or forget) a refused form, to show it again on its page."""
-    signed_in.session.draft = draft
-    session.add(signed_in.session)
-    session.flush()
+    _write(session, signed_in, draft=draft)

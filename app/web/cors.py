@@ -3,9 +3,9 @@
 The API is public, read-only and needs no credentials, so every answer under /api/v2 says
 `Access-Control-Allow-Origin: *` (a 404 and a 422 as much as a 200, so a script can read why),
 and a browser's preflight `OPTIONS` (sent before a request with a custom header) is answered
-here with 204. The middleware is the outermost one, so answers from the render cache carry the
-headers too; `pharos serve` answers cache hits before any middleware and adds them itself
-(cors_send).
+here with 204. The middleware sits inside the render cache, so the headers are kept with each
+cached answer: hits, 304s and stale answers carry them as they were rendered, at no cost per
+request (`pharos serve` answers hits before any middleware).
 """
 
 from __future__ import annotations
@@ -31,12 +31,6 @@ def with_cors(send: Send) -> Send:
         await send(message)
 
     return send_with_cors
-
-
-def cors_send(scope: Scope, send: Send, prefix: str = PREFIX) -> Send:
-    """`send` for this request: with the CORS headers under /api/v2, else as it is. For
-    answers sent outside the middleware (the render cache's hit path in `pharos serve`)."""
-    return with_cors(send) if str(scope.get("path", "")).startswith(prefix) else send
 
 
 class PublicApiCors:

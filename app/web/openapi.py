@@ -7,7 +7,10 @@ answer 401 (no valid token), 403 (a read-only token writing), 404 (an id that do
 and 409 (a change the current state refuses); any operation with a body, 400 (a body that is
 not JSON or not UTF-8); any path with a parameter, 404. Paths outside /api/ answer people, so
 their errors are pages (text/html). This adds them all, so generated clients handle them, and
-tests/web/test_schemathesis.py holds the document to what the app answers.
+tests/web/test_schemathesis.py holds the document to what the app answers. A 422 to a request
+the schema allows is declared where it can happen: the operation's 422 lists the rules
+(`x-refused-beyond-schema`, from `errors.beyond_schema` on the route). Every 201 under /api/
+carries a `Location`.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+
+from app.errors import BEYOND_SCHEMA
 
 ERROR = {
     "title": "Error",
@@ -58,6 +63,11 @@ STAFF_ERRORS = {
     "403": "A read-only token asked to write",
 }
 WRITES = ("post", "put", "patch", "delete")
+LOCATION = {
+    "description": "Where what was created can be read: a path on this server",
+    "required": True,
+    "schema": {"type": "string", "pattern": "^/api/"},
+}
 
 
 def _answer(description: str, schema: str) -> dict[str, Any]:
@@ -85,13 +95,22 @@ def document(app: FastAPI) -> dict[str, Any]:
         for method, operation in operations.items():
             responses = operation.setdefault("responses", {})
             if "422" in responses or operation.get("parameters") or "requestBody" in operation:
+                rules = responses.get("422", {}).get(BEYOND_SCHEMA)
                 responses["422"] = (
                     _answer("The request did not validate", "ValidationFailure")
                     if api
                     else _page("A query that did not validate")
                 )
+                if rules:
+                    responses["422"]["description"] = (
+                        "The request did not validate, or it broke a rule the schema can't "
+                        "express: " + "; ".join(rules)
+                    )
+                    responses["422"][BEYOND_SCHEMA] = rules
             if "requestBody" in operation:
                 responses.setdefault("400", _answer("The body could not be read", "Error"))
+            if api and "201" in responses:
+                responses["201"].setdefault("headers", {})["Location"] = LOCATION
             if "{" in path:
                 responses["404"] = (
                     _answer("No such object", "Error") if api else _page("No such page")

@@ -59,8 +59,8 @@ class ForwardedFor:
 
     def resolve(self, scope: Scope) -> Scope:
         """The scope as the client sent it: its client (and scheme) behind trusted proxies."""
-        if scope["type"] != "http" or not scope.get("client"):
-            return scope
+        if not self.trusted or scope["type"] != "http" or not scope.get("client"):
+            return scope  # (no proxy is trusted: the peer is the client, nothing to parse)
         peer = _address(scope["client"][0])
         if not self._is_trusted(peer):
             return scope

@@ -39,8 +39,8 @@ class RequestLog:
         self.forwarded = ForwardedFor(trusted)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
+        if scope["type"] != "http" or not log.isEnabledFor(logging.INFO):
+            await self.app(scope, receive, send)  # (not logged: nothing to measure or resolve)
             return
         started = time.perf_counter()
         status = 500

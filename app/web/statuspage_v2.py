@@ -21,12 +21,13 @@ from app.cacheable import PublicRoute
 from app.components import present as component_present
 from app.components import read as component_read
 from app.config import Settings
+from app.errors import beyond_schema
 from app.incidents import read
 from app.incidents.present import present_incident
 from app.maintenance import service as maintenance
 from app.maintenance.present import present_maintenance
 from app.models import OPEN_STATUSES, Incident
-from app.schemas import UtcDatetime
+from app.schemas import TIME_RANGE, UtcDatetime
 from app.web.conditional import conditional_response
 from app.web.per_version import PerVersion, page_components, page_last_change
 from app.web.reader import Reader, ReaderDep
@@ -267,7 +268,7 @@ def paging(
 PagingDep = Annotated[Paging, Depends(paging)]
 
 
-@router.get("/incidents.json")
+@router.get("/incidents.json", responses=beyond_schema(TIME_RANGE))
 def incidents_json(r: ReaderDep, pages: PagingDep) -> Response:
     """The most recent incidents (50 by default); page through older ones by started_at."""
     since, until = pages.since, pages.until
@@ -286,7 +287,7 @@ def _maintenances(
     return _answer(r, "scheduled_maintenances", body, headers)
 
 
-@router.get("/scheduled-maintenances.json")
+@router.get("/scheduled-maintenances.json", responses=beyond_schema(TIME_RANGE))
 def maintenances(r: ReaderDep, pages: PagingDep) -> Response:
     """The 50 most recent maintenances, completed ones included; page by scheduled_for."""
     since, until = pages.since, pages.until

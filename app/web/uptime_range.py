@@ -30,7 +30,7 @@ from app.brand import current
 from app.cacheable import PublicRoute
 from app.components import service as components
 from app.config import Settings
-from app.errors import NotFound
+from app.errors import NotFound, beyond_schema
 from app.i18n import _
 from app.models import Component, ComponentStatus
 from app.page import PageInfo, page_info
@@ -370,10 +370,14 @@ router = APIRouter(
 )
 FROM = Query(
     alias="from",
+    json_schema_extra=ranges.DAY_OR_EMPTY,
     description="First local day (YYYY-MM-DD) of a range of up to ten years; default: the "
     "first day of the month two months ago",
 )
-TO = Query(description="Last local day (YYYY-MM-DD), included; default and at most: today")
+TO = Query(
+    description="Last local day (YYYY-MM-DD), included; default and at most: today",
+    json_schema_extra=ranges.DAY_OR_EMPTY,
+)
 
 
 def _export_span(r: ReaderDep, first: str | None, to: str | None) -> DateRange:
@@ -381,7 +385,7 @@ def _export_span(r: ReaderDep, first: str | None, to: str | None) -> DateRange:
     return ranges.parse_range(first, to, today=today) or ranges.default_range(today)
 
 
-@router.get("/uptime.json")
+@router.get("/uptime.json", responses=beyond_schema(*ranges.RANGE_RULES))
 def uptime_json(
     r: ReaderDep,
     first: Annotated[str | None, FROM] = None,
@@ -397,7 +401,10 @@ def uptime_json(
 @router.get(
     "/uptime.csv",
     response_class=Response,
-    responses={200: {"content": {"text/csv": {}}, "description": "The figures as CSV"}},
+    responses={
+        200: {"content": {"text/csv": {}}, "description": "The figures as CSV"},
+        **beyond_schema(*ranges.RANGE_RULES),
+    },
 )
 def uptime_csv(
     r: ReaderDep,

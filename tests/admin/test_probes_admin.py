@@ -19,8 +19,9 @@ from app.probes import service as probes
 from app.probes.config import parse_probes
 from app.probes.outcome import Check, ProbeRun
 from peers.csms import CentralSystem
-from tests.admin.conftest import SignIn, post_form, soup
+from tests.admin.conftest import SignIn, csrf, post_form, soup
 from tests.conftest import FakeClock
+from tests.probes.helpers import run_beside_a_write, slow_endpoint
 
 
 @pytest.fixture
@@ -200,3 +201,30 @@ def test_staff_opt_a_probe_into_the_public_latency_chart(
     # The cached answer is rendered again at once: the flip moved the data version.
     assert client.get(f"/api/v2/components/{component_id}/latency.json").status_code == 404
     assert client.get(f"/components/{component_id}/latency/").status_code == 404
+
+
+def test_a_probe_run_now_holds_up_no_other_writer(
+    signed_in: SignIn, staff: TestClient, clock: FakeClock
+) -> None:
+    """Reading the staff session opened the request's write transaction, and the run happened
+    inside it: on SQLite every writer waited for the probed endpoint; on PostgreSQL the
+    session's row stayed locked from the same user's next page (tests/probes/test_run_now.py
+    has the staff API's)."""
+    editor = signed_in(UserRole.editor)
+    with slow_endpoint() as url:
+        probe = {"name": "api", "kind": "http", "component": "Charging API", "url": url}
+        assert staff.post("/api/v1/probes", json=probe).status_code == 201
+        token = csrf(editor)  # read now: the run's own request must be the one to note the visit
+        ran, took = run_beside_a_write(
+            lambda: editor.post(
+                "/admin/probes/api/run", data={"csrf_token": token}, follow_redirects=False
+            ),
+            lambda: post_form(
+                editor, "/admin/components/new", {"name": "OCPP"}, follow_redirects=False
+            ),
+            clock,
+        )
+    assert ran.status_code == 303, ran.text
+    assert took < 1.0, f"an editor's write waited {took:.1f} s for a probe run now"
+    shown = staff.get("/api/v1/probes/api").json()
+    assert [r["status"] for r in shown["recent_results"]] == ["degraded_performance"]

@@ -6,6 +6,7 @@ is what one change at a time wrote."""
 from __future__ import annotations
 
 import secrets
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,17 +22,24 @@ from app import data_version
 from app.components import events as component_events
 from app.components import service as components
 from app.components.present import present_components
+from app.components.schemas import ComponentCreate, ComponentUpdate
 from app.config import Settings
 from app.db import unit_of_work
+from app.incidents import events as incident_events
+from app.incidents import prepared, read
 from app.incidents import service as incidents
+from app.incidents.present import present_incident
 from app.incidents.schemas import IncidentCreate, UpdateCreate
 from app.models import (
+    AffectedComponent,
     Component,
     ComponentDay,
     ComponentStatus,
     ComponentStatusChange,
     Delivery,
+    Incident,
     IncidentStatus,
+    IncidentUpdate,
     OutboxEvent,
     Subscriber,
     SubscriberChannel,
@@ -256,3 +264,211 @@ def test_a_long_use_case_does_not_hold_the_data_version_row(
             other.add(Component(name="Other", created_at=T0, updated_at=T0))
         assert data_version.read(engine) == start + 1  # the other writer committed meanwhile
     assert data_version.read(engine) == start + 2
+
+
+@contextmanager
+def another_writer_during(engine: Engine, marker: str, write: Any) -> Iterator[list[bool]]:
+    """Run `write()` (its own unit of work, on another thread) as soon as this thread has
+    sent a statement containing `marker`, and wait up to 10 s for it to commit. Yields one
+    flag per run: whether it committed while this thread's use case was still going on."""
+    me = threading.get_ident()
+    done: list[bool] = []
+
+    def after(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if threading.get_ident() != me or done or marker not in statement:
+            return
+        committed = threading.Event()
+
+        def run() -> None:
+            write()
+            committed.set()
+
+        threading.Thread(target=run, daemon=True).start()
+        done.append(committed.wait(10))
+
+    sa.event.listen(engine, "after_cursor_execute", after)
+    try:
+        yield done
+    finally:
+        sa.event.remove(engine, "after_cursor_execute", after)
+
+
+def _rename(engine: Engine, settings: Settings, component_id: str, name: str) -> Any:
+    def write() -> None:
+        with unit_of_work(engine) as session:
+            components.update_component(
+                session,
+                component_id,
+                data=ComponentUpdate(name=name),
+                settings=settings,
+                actor="other",
+                now=T0 + timedelta(minutes=30),
+            )
+
+    return write
+
+
+def test_another_writer_goes_on_while_a_wide_incident_opens(
+    engine: Engine, settings: Settings
+) -> None:
+    """Opening an incident on many components reads and computes before its transaction takes
+    the write lock: another writer that comes meanwhile commits at once (it used to wait for
+    the whole use case: on SQLite for the database's write lock, on PostgreSQL for the rows
+    locked), and the incident is then written whole, in one transaction."""
+    ids, _ = _page(engine, 40)
+    with unit_of_work(engine) as session:
+        other = components.create_component(
+            session, data=ComponentCreate(name="Elsewhere"), actor="test", now=T0
+        ).id
+    checks: list[bool] = []
+    stop = prepared.checked(lambda _session, valid: checks.append(valid))
+    try:
+        # Once the components to change have been read, something else is renamed.
+        with (
+            another_writer_during(
+                engine, "FROM component", _rename(engine, settings, other, "Renamed")
+            ) as went_on,
+            unit_of_work(engine) as session,
+        ):
+            incident_id = incidents.open_incident(
+                session,
+                data=IncidentCreate(
+                    name="Everything",
+                    body="Down",
+                    components=dict.fromkeys(ids, ComponentStatus.major_outage),
+                ),
+                settings=settings,
+                actor="test",
+                now=T0 + timedelta(hours=1),
+            ).id
+    finally:
+        stop()
+    assert went_on == [True]
+    assert checks == [True]  # what the incident was planned from had not moved
+    with Session(engine) as session:
+        assert session.get_one(Component, other).name == "Renamed"
+        statuses = session.exec(select(Component.status).where(col(Component.id).in_(ids)))
+        assert set(statuses) == {ComponentStatus.major_outage}
+        named = session.exec(
+            select(sa.func.count())
+            .select_from(AffectedComponent)
+            .join(IncidentUpdate, col(IncidentUpdate.id) == AffectedComponent.incident_update_id)
+            .where(IncidentUpdate.incident_id == incident_id)
+        ).one()
+        assert named == len(ids)
+
+
+def test_a_wide_change_planned_on_what_moved_is_made_again_under_the_lock(
+    engine: Engine, settings: Settings
+) -> None:
+    """Another writer renames one of the components while the resolution is being prepared:
+    the plan no longer matches, so the use case is made again inside its transaction, and
+    what it writes carries the new name (nothing the other writer did is lost or undone)."""
+    ids, _ = _page(engine, 30)
+    with unit_of_work(engine) as session:
+        incident_id = incidents.open_incident(
+            session,
+            data=IncidentCreate(
+                name="Everything",
+                body="Down",
+                components=dict.fromkeys(ids, ComponentStatus.major_outage),
+            ),
+            settings=settings,
+            actor="test",
+            now=T0 + timedelta(hours=1),
+        ).id
+    checks: list[bool] = []
+    stop = prepared.checked(lambda _session, valid: checks.append(valid))
+    try:
+        with (
+            another_writer_during(
+                engine, "FROM component", _rename(engine, settings, ids[0], "Renamed")
+            ) as went_on,
+            unit_of_work(engine) as session,
+        ):
+            update = incidents.post_update(
+                session,
+                incident_id,
+                data=UpdateCreate(status=IncidentStatus.resolved, body="Back"),
+                settings=settings,
+                actor="test",
+                now=T0 + timedelta(hours=2),
+            )
+    finally:
+        stop()
+    assert went_on == [True]
+    assert checks == [False]
+    with Session(engine) as session:
+        names = dict(
+            session.exec(
+                select(AffectedComponent.component_id, AffectedComponent.name).where(
+                    AffectedComponent.incident_update_id == update.id
+                )
+            ).all()
+        )
+        assert names[ids[0]] == "Renamed"
+        assert len(names) == len(ids)
+        statuses = session.exec(select(Component.status).where(col(Component.id).in_(ids)))
+        assert set(statuses) == {ComponentStatus.operational}
+        resolved = session.exec(
+            select(OutboxEvent.payload).where(OutboxEvent.type == "incident.resolved")
+        ).one()
+        assert resolved["incident"]["components"][0]["name"] == "Renamed"
+
+
+def test_the_incident_payload_is_what_presenting_the_incident_gives(
+    engine: Engine, settings: Settings
+) -> None:
+    """The incident webhook is written from plain rows, once: the same keys and values as
+    presenting the incident through the API's model and cutting it to Statuspage's keys."""
+    ids, _ = _page(engine, 5)
+    with unit_of_work(engine) as session:
+        incident = incidents.open_incident(
+            session,
+            data=IncidentCreate(
+                name="Some",
+                body="Down",
+                components={ids[0]: ComponentStatus.partial_outage, ids[-1]: "major_outage"},
+                chargers_affected=3,
+                chargers_total=7,
+            ),
+            settings=settings,
+            actor="test",
+            now=T0 + timedelta(hours=1),
+        )
+        incidents.post_update(
+            session,
+            incident.id,
+            data=UpdateCreate(status=IncidentStatus.monitoring, body="Watching"),
+            settings=settings,
+            actor="test",
+            now=T0 + timedelta(hours=2),
+        )
+    with Session(engine) as session:
+        found = session.get_one(Incident, incident.id)
+        payload = incident_events.incident_payload(session, settings, found)
+        (detail,) = read.load_details(session, [found])
+        body = present_incident(
+            detail, page_id=settings.page_id, public_url=settings.public_url
+        ).model_dump(mode="json")
+        sent = payload["incident"]
+        for key in ("name", "status", "created_at", "updated_at", "monitoring_at", "impact"):
+            assert sent[key] == body[key]
+        assert sent["shortlink"] == body["shortlink"] and sent["chargers"] == body["chargers"]
+        assert sent["components"] == [
+            component_events.webhook_component(c) for c in body["components"]
+        ]
+        assert len(sent["incident_updates"]) == 2
+        for mine, theirs in zip(sent["incident_updates"], body["incident_updates"], strict=True):
+            assert {k: mine[k] for k in theirs if k in mine} == {
+                k: v for k, v in theirs.items() if k in mine
+            }
+        # The events queued in the change carry the same incident (at that time).
+        queued = session.exec(
+            select(OutboxEvent.payload)
+            .where(OutboxEvent.type == "incident.updated")
+            .order_by(col(OutboxEvent.id).desc())
+        ).first()
+        assert queued is not None
+        assert queued["incident"] == sent
+        assert queued["page"] == payload["page"]

@@ -1,14 +1,18 @@
 """Shared pieces of the probe tests: probe definitions with short intervals, a runner in the
-background, and waiting for the database to reach a state."""
+background, waiting for the database to reach a state, and a slow endpoint to probe."""
 
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager, contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypeVar
 
+import httpx
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -17,6 +21,7 @@ from app.models import Component, Incident, IncidentUpdate, ProbeState
 from app.probes.config import ProbeConfig, parse_probes
 from app.probes.runner import ProbeRunner
 from peers.csms import CentralSystem
+from tests.conftest import FakeClock
 
 T = TypeVar("T")
 
@@ -99,3 +104,49 @@ def component_named(session: Session, name: str) -> Component:
 def state(session: Session, name: str) -> ProbeState | None:
     """A probe's state row."""
     return session.get(ProbeState, name)
+
+
+SLOW = 2.0  # seconds slow_endpoint takes by default: the http probe's default "slow"
+
+
+@contextmanager
+def slow_endpoint(seconds: float = SLOW) -> Iterator[str]:
+    """An HTTP URL on loopback that answers 200 after `seconds`."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            time.sleep(seconds)
+            self.send_response(200)
+            self.send_header("content-length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, format: str, *args: object) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/healthz"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def run_beside_a_write(
+    run: Callable[[], httpx.Response], write: Callable[[], httpx.Response], clock: FakeClock
+) -> tuple[httpx.Response, float]:
+    """Start `run` (a probe run now), then time `write` while the probe waits; the run's
+    answer and the seconds the write took."""
+    clock.advance(minutes=2)  # the run notes its caller's visit (before: a row it kept locked)
+    with ThreadPoolExecutor(1) as pool:
+        running = pool.submit(run)
+        time.sleep(0.5)  # the probe's request is on its way and waits
+        clock.advance(minutes=2)  # the write notes its caller's visit again
+        started = time.monotonic()
+        made = write()
+        took = time.monotonic() - started
+        assert made.status_code in (201, 303), made.text
+        ran = running.result()
+    return ran, took
