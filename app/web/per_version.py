@@ -25,8 +25,9 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from app import data_version
+from app.components import service as components
 from app.incidents import read
-from app.models import DataVersion
+from app.models import Component, DataVersion
 from app.web.reader import Reader
 
 T = TypeVar("T")
@@ -97,6 +98,27 @@ class PerVersion:
             raise
         kept.set_result(value)
         return value
+
+
+def page_components(session: Session, kept: PerVersion | None) -> list[Component]:
+    """Every component and group in display order (components.list_components), read once
+    until a status or a component changes, for every answer rendered meanwhile.
+
+    The one exception to "plain values only": the components are expunged from the session
+    that read them, so no session ever expires, refreshes or lazy-loads them; they have no
+    relationships and are only read. Never change one (nor add it to a session).
+    """
+    if kept is None:
+        return components.list_components(session)
+
+    def build() -> tuple[Component, ...]:
+        found = components.list_components(session)
+        for c in found:
+            session.expunge(c)
+        return tuple(found)
+
+    topics = (data_version.STATUS, data_version.COMPONENTS)
+    return list(kept.get(session, "page_components", build, topics=topics))
 
 
 def page_last_change(r: Reader) -> datetime | None:
