@@ -5,7 +5,8 @@ schemathesis has (`checks: all`: no server error, status codes, content types, h
 bodies as documented, schema-violating requests refused, undeclared methods answered 405 with
 a true `Allow`, ...) through its examples, coverage and fuzzing phases, with a
 fixed seed, deterministic generation and a bounded number of examples per operation, so two
-runs send the same requests. It must find nothing.
+runs send the same requests. It must find nothing. Objects made beforehand give the operations
+that take an id real ones (pinned in the config).
 
 A request the schema allows must be accepted (2xx, or 401/403/404/409/429, which depend on
 the state, not the shape), with one allowance the document itself makes: an operation whose 422
@@ -13,9 +14,12 @@ lists rules the schema can't express (`x-refused-beyond-schema`: an id that does
 `ends_at` before `starts_at`) may answer those with 422. Everywhere else a 422 to valid data is
 a failure: the schema and the validation disagree.
 
-The stateful phase is left without links on purpose: Pharos sends no Location headers and the
-document declares no links, and schemathesis's guess from parameter names fed an incident's id
-in as an update's and reported the 404 as a lost resource (seed 7), a failure of the guess.
+Then the stateful phase, in a second run on the same server: every 201 carries a Location, so
+schemathesis infers links from them and follows chains of calls from a create to reads,
+changes and deletes of what was created (a lost resource, a delete that did not delete, ...).
+Its guesses from parameter names stay off: they fed an incident's id in as an update's and
+reported the 404 as a lost resource (seed 7). Which links a scenario takes is random in
+schemathesis whatever the seed, so that run's requests differ between runs.
 """
 
 from __future__ import annotations
@@ -182,7 +186,9 @@ def test_the_openapi_document_is_true(server: Server, tmp_path: Path) -> None:
     assert scenarios and links, second
     # Every creating operation sends Location, so links are inferred and followed.
     assert int(scenarios[1]) >= SCENARIOS / 2 and int(links[2]) >= 20, second
-    assert int(links[1]) >= int(links[2]) / 2, second  # most links followed
+    # Which links a scenario follows is drawn at random (schemathesis uses true randomness
+    # there, seed or not): 13-14 of 21-25 in the runs so far; some must be.
+    assert int(links[1]) >= 5, second
 
 
 def schemathesis(
