@@ -50,7 +50,6 @@ from app.models import (
     IncidentStatus,
     IncidentUpdate,
     OutboxEvent,
-    Subscriber,
     new_id,
     new_ids,
 )
@@ -440,16 +439,9 @@ def write(session: Session, plan: Plan, settings: Settings, locked: Incident | N
                 .with_for_update()
             ).all()
         # The subscribers the deliveries will name: nobody deletes one (an unsubscribe)
-        # between the check and the deliveries' insert, which would break its foreign key;
-        # a delete that came first shows in the check.
-        recipients = sorted({s for e in plan.events for s in e.recipients})
-        for chunk in chunked(recipients):
-            session.execute(
-                sa.select(col(Subscriber.id))
-                .where(col(Subscriber.id).in_(chunk))
-                .order_by(col(Subscriber.id))
-                .with_for_update(key_share=True)
-            ).all()
+        # between the check and the deliveries' insert; a delete that came first shows in
+        # the check.
+        outbox.hold_subscribers(session, {s for e in plan.events for s in e.recipients})
     # The incident's own row too: not every writer of it moves the data version (an import
     # writes through a session of its own), and its columns are copied from the plan below.
     still = _seen(session, plan.watched) == plan.seen and (

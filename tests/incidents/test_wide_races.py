@@ -42,6 +42,7 @@ from app.models import (
     SubscriberChannel,
     SubscriberStatus,
 )
+from app.notifications import outbox
 from app.subscribers import service as subscribers
 from tests.incidents.test_wide import another_writer_during
 
@@ -376,14 +377,12 @@ def test_an_opening_planned_on_what_moved_is_made_again_under_the_lock(
         assert {statuses[i] for i in ids} == {ComponentStatus.major_outage}
 
 
-def test_an_unsubscribe_during_the_write_waits_for_it(engine: Engine, settings: Settings) -> None:
-    """A subscriber deleted between the check and the deliveries' insert broke the insert's
-    foreign key on PostgreSQL (a 500, nothing written): the write holds the subscribers it
-    delivers to, and the unsubscribe goes on once it has committed."""
+def _subscriber(engine: Engine) -> str:
+    """A webhook subscriber of everything."""
     with unit_of_work(engine) as session:
         subscriber = Subscriber(
             channel=SubscriberChannel.webhook,
-            url="https://hooks.example.com/x",
+            url=f"https://hooks.example.com/{secrets.token_hex(4)}",
             secret="whsec_test",
             component_ids=None,
             status=SubscriberStatus.active,
@@ -393,13 +392,23 @@ def test_an_unsubscribe_during_the_write_waits_for_it(engine: Engine, settings: 
         )
         session.add(subscriber)
         session.flush()
-        subscriber_id = subscriber.id
+        return subscriber.id
 
+
+def _unsubscribe(engine: Engine, subscriber_id: str) -> Callable[[], None]:
     def unsubscribe() -> None:
         with unit_of_work(engine) as session:
             subscribers.unsubscribe(session, session.get_one(Subscriber, subscriber_id), now=T)
 
-    other = threading.Thread(target=unsubscribe)
+    return unsubscribe
+
+
+def test_an_unsubscribe_during_the_write_waits_for_it(engine: Engine, settings: Settings) -> None:
+    """A subscriber deleted between the check and the deliveries' insert broke the insert's
+    foreign key on PostgreSQL (a 500, nothing written): the write holds the subscribers it
+    delivers to, and the unsubscribe goes on once it has committed."""
+    subscriber_id = _subscriber(engine)
+    other = threading.Thread(target=_unsubscribe(engine, subscriber_id))
     waiting: list[bool] = []
 
     def meanwhile(_session: Session, valid: bool) -> None:
@@ -420,3 +429,34 @@ def test_an_unsubscribe_during_the_write_waits_for_it(engine: Engine, settings: 
         assert session.get(Incident, incident_id) is not None
         assert session.get(Subscriber, subscriber_id) is None
         assert session.exec(select(Delivery)).all() == []  # went with the subscriber
+
+
+def test_an_unsubscribe_while_events_are_queued_drops_its_deliveries(
+    engine: Engine, settings: Settings, database_url: str
+) -> None:
+    """The same race where events are queued one use case at a time (the outbox), on
+    PostgreSQL: a subscriber read as hearing, then deleted and committed before the deliveries'
+    insert, broke its foreign key; it now hears nothing and the change goes through. (On
+    SQLite the unsubscribe waits for the write lock.)"""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite's write lock holds the subscribers too")
+    subscriber_id = _subscriber(engine)
+    stays = _subscriber(engine)
+    with (
+        another_writer_during(
+            engine, "FROM subscriber", _unsubscribe(engine, subscriber_id)
+        ) as went_on,
+        unit_of_work(engine) as session,
+    ):
+        outbox.emit(
+            session,
+            event_type="component.status_changed",
+            payload={},
+            component_ids=None,
+            now=T,
+            subject="component:x",
+        )
+    assert went_on == [True]
+    with Session(engine) as session:
+        assert session.get(Subscriber, subscriber_id) is None
+        assert session.exec(select(Delivery.subscriber_id)).all() == [stays]
