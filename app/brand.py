@@ -5,9 +5,11 @@ Stored in one row (BrandSetting); each empty field falls back to its configurati
 public data, so saving it moves the data version and the render cache re-renders the pages.
 
 Input is checked so that the page keeps working under its Content-Security-Policy
-(app.web.security): images (logos, favicon) from https: or this site; links to http(s) or
-this site; a style sheet of at most CSS_MAX_BYTES with nothing the policy would block or that
-runs code (no @import, web fonts, url() to other schemes, expression() or javascript:).
+(app.web.security) and stays readable: images (logos, favicon) from https: or this site; links
+to http(s) or this site; an accent with WCAG AA contrast (4.5:1) against the light scheme's
+backgrounds (the dark scheme gets a lighter shade of it, app.contrast); a style sheet of at
+most CSS_MAX_BYTES with nothing the policy would block or that runs code (no @import, web
+fonts, url() to other schemes, expression() or javascript:).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict
@@ -24,6 +27,7 @@ from sqlmodel import Session
 
 from app.audit import service as audit
 from app.config import Settings
+from app.contrast import accent_problem
 from app.db import read_session
 from app.models import BrandSetting
 
@@ -82,6 +86,9 @@ def _accent(value: str | None) -> str | None:
     value = _text(value)
     if value is not None and not ACCENT.fullmatch(value):
         raise ValueError("write the colour as #rrggbb, e.g. #0a6e5c")
+    problem = accent_problem(value.lower()) if value else None
+    if problem:
+        raise ValueError(problem)
     return value.lower() if value else None
 
 
@@ -160,11 +167,33 @@ def stored(session: Session) -> BrandSetting | None:
     return session.get(BrandSetting, 1)
 
 
+_css_files: dict[Path, tuple[tuple[int, int], str]] = {}  # path: ((mtime ns, size), text)
+
+
+def configured_css(path: Path) -> str:
+    """The text of the configured style sheet (PHAROS_BRAND_CSS_FILE), read again only when
+    the file changed (its modification time or size), not at every render. The pages show a
+    change at their next render (at most PHAROS_RENDER_CACHE_TTL_SECONDS later). A file that
+    can't be read leaves the page without it, and says so in the log."""
+    try:
+        info = path.stat()
+        stamp = (info.st_mtime_ns, info.st_size)
+        kept = _css_files.get(path)
+        if kept is not None and kept[0] == stamp:
+            return kept[1]
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        log.warning("the brand style sheet %s can't be read: %s", path, exc)
+        return ""
+    _css_files[path] = (stamp, text)
+    return text
+
+
 def effective(settings: Settings, row: BrandSetting | None) -> Brand:
     """Each field as stored, else as configured."""
     css = row.custom_css if row is not None and row.custom_css else None
     if css is None and settings.brand_css_file is not None:
-        css = settings.brand_css_file.read_text(encoding="utf-8")
+        css = configured_css(settings.brand_css_file)
     links = row.footer_links if row is not None and row.footer_links else None
     return Brand(
         title=(row.title if row else None) or settings.brand_title,

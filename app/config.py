@@ -12,6 +12,7 @@ from fastapi import Depends, Request
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.contrast import accent_problem
 from app.i18n import LANGUAGES
 
 
@@ -36,7 +37,8 @@ class Settings(BaseSettings):
     brand_accent: str | None = Field(
         default=None,
         pattern=r"^#[0-9a-fA-F]{6}$",
-        description="Accent colour of links and focus rings, e.g. #0a6e5c",
+        description="Accent colour of links and buttons, e.g. #0a6e5c: at least 4.5:1 contrast "
+        "against white (a dark colour scheme gets a lighter shade of it)",
     )
     brand_footer_links: str = Field(
         default="",
@@ -196,6 +198,14 @@ class Settings(BaseSettings):
     def _shipped_language(cls, value: str) -> str:
         if value not in LANGUAGES:
             raise ValueError(f"unknown language {value!r}; shipped: {', '.join(LANGUAGES)}")
+        return value
+
+    @field_validator("brand_accent")
+    @classmethod
+    def _readable_accent(cls, value: str | None) -> str | None:
+        problem = accent_problem(value.lower()) if value else None
+        if problem:
+            raise ValueError(problem)
         return value
 
     @field_validator("brand_footer_links")

@@ -6,16 +6,20 @@ from fastapi import APIRouter, Response
 
 from app.brand import Brand, current
 from app.cacheable import PublicRoute
+from app.contrast import accent_shades
 from app.web.reader import ReaderDep
 
 router = APIRouter(tags=["public pages"], include_in_schema=False, route_class=PublicRoute)
 
 
 def brand_css(brand: Brand) -> str:
-    """The accent as the page's link and focus colour, then the operator's style sheet."""
+    """The accent as the page's link and button colour, in each colour scheme a shade with
+    4.5:1 contrast against its backgrounds (app.contrast); then the operator's style sheet."""
     parts = []
     if brand.accent:
-        parts.append(f":root {{ --link: {brand.accent}; }}")
+        light, dark = accent_shades(brand.accent)
+        parts.append(f":root {{ --link: {light}; }}")
+        parts.append(f"@media (prefers-color-scheme: dark) {{ :root {{ --link: {dark}; }} }}")
     if brand.css:
         parts.append(brand.css)
     return "\n".join(parts) + "\n"

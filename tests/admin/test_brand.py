@@ -86,6 +86,10 @@ def test_empty_fields_fall_back_to_configuration(
     [
         ("accent", "teal", "#rrggbb"),
         ("accent", "#12345", "#rrggbb"),
+        # pale on white: the ratio it has, what it needs, a darker shade that has it
+        ("accent", "#FF6600", "#ff6600 has 2.73:1 contrast against the page's light background"),
+        ("accent", "#ffcc00", "need at least 4.5:1 (WCAG AA). A darker shade such as #"),
+        ("accent", "#7f8c8d", "has 3.24:1"),  # a grey with 3:1 (enough for a line) but not 4.5:1
         ("logo_url", "http://cdn.example.com/logo.svg", "https://"),
         ("logo_url", "javascript:alert(1)", "https://"),
         ("favicon_url", "//evil.example.com/x.ico", "https://"),
