@@ -123,27 +123,37 @@ def staff(app: FastAPI, engine: Engine, clock: FakeClock) -> Iterator[TestClient
         yield client
 
 
-def make_component(staff: TestClient, **fields: Any) -> dict[str, Any]:
-    """Create a component through the API and return its JSON."""
-    response = staff.post("/api/v1/components", json=fields)
+def created(staff: TestClient, path: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """POST `fields` to a staff API path that creates something; its JSON (201 or fail)."""
+    response = staff.post(path, json=fields)
     assert response.status_code == 201, response.text
     result: dict[str, Any] = response.json()
     return result
+
+
+def make_component(staff: TestClient, **fields: Any) -> dict[str, Any]:
+    """Create a component through the API and return its JSON."""
+    return created(staff, "/api/v1/components", fields)
 
 
 def open_incident(staff: TestClient, **fields: Any) -> dict[str, Any]:
     """Open an incident through the API and return its JSON."""
-    fields.setdefault("name", "Delays in processing charging events")
-    fields.setdefault("body", "We are investigating.")
-    response = staff.post("/api/v1/incidents", json=fields)
-    assert response.status_code == 201, response.text
-    result: dict[str, Any] = response.json()
-    return result
+    defaults = {"name": "Delays in processing charging events", "body": "We are investigating."}
+    return created(staff, "/api/v1/incidents", {**defaults, **fields})
+
+
+def schedule_maintenance(staff: TestClient, **fields: Any) -> dict[str, Any]:
+    """Schedule a maintenance through the API and return its JSON (by default an upgrade
+    across the night Oslo's clocks go back: 02:30 CEST to 02:30 CET)."""
+    defaults = {
+        "name": "Broker upgrade",
+        "body": "Chargers may reconnect once.",
+        "scheduled_for": "2025-10-26T02:30:00+02:00",
+        "scheduled_until": "2025-10-26T02:30:00+01:00",
+    }
+    return created(staff, "/api/v1/maintenances", {**defaults, **fields})
 
 
 def subscribe_webhook(staff: TestClient, url: str, **fields: Any) -> dict[str, Any]:
     """Subscribe a webhook through the staff API and return its JSON (with the secret)."""
-    response = staff.post("/api/v1/subscribers", json={"url": url, **fields})
-    assert response.status_code == 201, response.text
-    result: dict[str, Any] = response.json()
-    return result
+    return created(staff, "/api/v1/subscribers", {"url": url, **fields})

@@ -36,9 +36,10 @@ COMPONENT_RULES = beyond_schema(
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=COMPONENT_RULES)
-def create_component(data: ComponentCreate, staff: StaffDep) -> ComponentPublic:
+def create_component(data: ComponentCreate, staff: StaffDep, response: Response) -> ComponentPublic:
     """Create a component, or a group with `"group": true`."""
     component = service.create_component(staff.session, data=data, actor=staff.actor, now=staff.now)
+    response.headers["Location"] = router.url_path_for("get_component", component_id=component.id)
     return _one(staff, component.id)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Query, Response
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -209,10 +209,18 @@ def get_exclusions(staff: StaffDep) -> list[ExclusionOut]:
         "an ends_at not later than starts_at", "an evse_uid without its location_id", TIME_RANGE
     ),
 )
-def post_exclusion(data: ExclusionIn, staff: StaffDep) -> ExclusionOut:
+def post_exclusion(data: ExclusionIn, staff: StaffDep, response: Response) -> ExclusionOut:
     """Record an exclusion."""
     row = ReliabilityExclusion(**data.model_dump(), created_by=staff.actor, created_at=staff.now)
     reliability.add_exclusion(staff.session, row, actor=staff.actor, now=staff.now)
+    response.headers["Location"] = router.url_path_for("get_exclusion", exclusion_id=row.id)
+    return ExclusionOut.model_validate(row, from_attributes=True)
+
+
+@router.get("/reliability/exclusions/{exclusion_id}")
+def get_exclusion(exclusion_id: str, staff: StaffDep) -> ExclusionOut:
+    """One exclusion."""
+    row = reliability.get_exclusion(staff.session, exclusion_id)
     return ExclusionOut.model_validate(row, from_attributes=True)
 
 

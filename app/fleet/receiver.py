@@ -21,7 +21,7 @@ from app.fleet import store
 from app.fleet.batch import Apply, GroupCommit
 from app.fleet.credentials import token_hash
 from app.fleet.ocpi import VERSION, OcpiError, format_time, read_token
-from app.models import FleetLocation, FleetPeer
+from app.models import FleetEvse, FleetLocation, FleetPeer
 
 router = APIRouter(prefix="/ocpi", tags=["ocpi"], include_in_schema=False)
 
@@ -141,15 +141,11 @@ async def push_location(
 ) -> JSONResponse:
     """A whole Location (PUT) or some of its fields (PATCH), written with the other pushes of
     the moment in one transaction."""
-    try:
-        body = await _body(request)
-    except Refused as refused:
-        return refused.response
     partial = request.method == "PATCH"
 
-    def apply(session: Session, now: datetime) -> JSONResponse:
-        peer = _peer(request, session)
-        _own(peer, country_code, party_id)
+    def write(
+        session: Session, now: datetime, peer: FleetPeer, body: dict[str, Any]
+    ) -> JSONResponse:
         if not partial and body.get("id", location_id) != location_id:
             return answer(code=2001, message="The id differs from the URL", http=400)
         data = {**body, "id": location_id}
@@ -160,7 +156,33 @@ async def push_location(
         store.apply_location(session, peer.name, data, now=now, partial=partial)
         return answer()
 
-    return await _submit(request, clock, apply, location_id, None)
+    return await _push(request, clock, (country_code, party_id), write, location_id, None)
+
+
+def _evse_pushed(
+    session: Session,
+    peer: FleetPeer,
+    body: dict[str, Any],
+    location_id: str,
+    evse_uid: str,
+    *,
+    new_allowed: bool = False,
+    whole_connector: str | None = None,
+) -> FleetEvse | JSONResponse | None:
+    """What an EVSE or Connector push must pass, in OCPI's terms: it carries last_updated; a
+    whole Connector's id (`whole_connector`) is the URL's; its Location is known, and its EVSE
+    too unless `new_allowed` (a whole EVSE may be new). The EVSE we hold (None: a new one), or
+    the answer refusing the push."""
+    if "last_updated" not in body:
+        return answer(code=2001, message="last_updated is required", http=400)
+    if whole_connector is not None and str(body.get("id", whole_connector)) != whole_connector:
+        return answer(code=2001, message="The id differs from the URL", http=400)
+    if store.location_of(session, peer.name, location_id) is None:
+        return answer(code=2003, message="Unknown location", http=404)
+    known = store.evse_of(session, peer.name, location_id, evse_uid)
+    if known is None and not new_allowed:
+        return answer(code=2003, message="Unknown EVSE", http=404)
+    return known
 
 
 @router.api_route(
@@ -177,29 +199,21 @@ async def push_evse(
 ) -> JSONResponse:
     """A whole EVSE (PUT) or some of its fields, usually its status (PATCH); written with the
     other pushes of the moment in one transaction."""
-    try:
-        body = await _body(request)
-    except Refused as refused:
-        return refused.response
     partial = request.method == "PATCH"
 
-    def apply(session: Session, now: datetime) -> JSONResponse:
-        peer = _peer(request, session)
-        _own(peer, country_code, party_id)
-        if "last_updated" not in body:
-            return answer(code=2001, message="last_updated is required", http=400)
-        if store.location_of(session, peer.name, location_id) is None:
-            return answer(code=2003, message="Unknown location", http=404)
-        known = store.evse_of(session, peer.name, location_id, evse_uid)
-        if known is None and partial:
-            return answer(code=2003, message="Unknown EVSE", http=404)
+    def write(
+        session: Session, now: datetime, peer: FleetPeer, body: dict[str, Any]
+    ) -> JSONResponse:
+        known = _evse_pushed(session, peer, body, location_id, evse_uid, new_allowed=not partial)
+        if isinstance(known, JSONResponse):
+            return known
         data = {**body, "uid": evse_uid}
         store.apply_evse(
             session, peer.name, location_id, data, known=known, now=now, partial=partial
         )
         return answer()
 
-    return await _submit(request, clock, apply, location_id, evse_uid)
+    return await _push(request, clock, (country_code, party_id), write, location_id, evse_uid)
 
 
 Hint = tuple[str, str, str | None]  # (token hash, location id, EVSE uid or None: all of them)
@@ -220,28 +234,20 @@ async def push_connector(
 ) -> JSONResponse:
     """A whole Connector (PUT) or some of its fields (PATCH) of an EVSE we know: the EVSE's
     maximum power (which decides whether it is a rapid charger) follows its connectors'."""
-    try:
-        body = await _body(request)
-    except Refused as refused:
-        return refused.response
     partial = request.method == "PATCH"
 
-    def apply(session: Session, now: datetime) -> JSONResponse:
-        peer = _peer(request, session)
-        _own(peer, country_code, party_id)
-        if "last_updated" not in body:
-            return answer(code=2001, message="last_updated is required", http=400)
-        if not partial and str(body.get("id", connector_id)) != connector_id:
-            return answer(code=2001, message="The id differs from the URL", http=400)
-        if store.location_of(session, peer.name, location_id) is None:
-            return answer(code=2003, message="Unknown location", http=404)
-        evse = store.evse_of(session, peer.name, location_id, evse_uid)
-        if evse is None:
-            return answer(code=2003, message="Unknown EVSE", http=404)
+    def write(
+        session: Session, now: datetime, peer: FleetPeer, body: dict[str, Any]
+    ) -> JSONResponse:
+        whole = None if partial else connector_id
+        evse = _evse_pushed(session, peer, body, location_id, evse_uid, whole_connector=whole)
+        if isinstance(evse, JSONResponse):
+            return evse
+        assert evse is not None  # a connector's EVSE must be known (no new_allowed)
         store.apply_connector(session, evse, connector_id, body, partial=partial)
         return answer()
 
-    return await _submit(request, clock, apply, location_id, evse_uid)
+    return await _push(request, clock, (country_code, party_id), write, location_id, evse_uid)
 
 
 def _prefetch(session: Session, hints: list[Hint]) -> None:
@@ -263,6 +269,32 @@ def _prefetch(session: Session, hints: list[Hint]) -> None:
             some.setdefault(peer.name, set()).add((location_id, uid))
     for name in sorted(whole.keys() | some.keys()):
         store.prefetch(session, name, whole.get(name, ()), some.get(name, ()))
+
+
+Write = Callable[[Session, datetime, FleetPeer, dict[str, Any]], JSONResponse]
+
+
+async def _push(
+    request: Request,
+    clock: Callable[[], datetime],
+    party: tuple[str, str],
+    write: Write,
+    location_id: str,
+    evse_uid: str | None,
+) -> JSONResponse:
+    """A push: its body must be a JSON object; then, in the batch, the peer must be known and
+    the object its party's (`party`: the URL's country code and party id) before `write`."""
+    try:
+        body = await _body(request)
+    except Refused as refused:
+        return refused.response
+
+    def apply(session: Session, now: datetime) -> JSONResponse:
+        peer = _peer(request, session)
+        _own(peer, *party)
+        return write(session, now, peer, body)
+
+    return await _submit(request, clock, apply, location_id, evse_uid)
 
 
 async def _submit(

@@ -355,9 +355,14 @@ def add_exclusion(
     return exclusion
 
 
+def get_exclusion(session: Session, exclusion_id: str) -> ReliabilityExclusion:
+    """One exclusion; NotFound when there is none."""
+    return get_one(session, ReliabilityExclusion, exclusion_id, "exclusion")
+
+
 def delete_exclusion(session: Session, exclusion_id: str, *, actor: str, now: datetime) -> None:
     """Remove an exclusion (audited); NotFound when there is none."""
-    found = get_one(session, ReliabilityExclusion, exclusion_id, "exclusion")
+    found = get_exclusion(session, exclusion_id)
     session.delete(found)
     audit.record(session, actor, "reliability_exclusion.deleted", exclusion_id, at=now)
     session.flush()

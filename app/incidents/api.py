@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Query, Response, status
 
 from app.auth.deps import Staff, StaffDep
-from app.errors import beyond_schema
+from app.errors import NotFound, beyond_schema
 from app.incidents import postmortems, read, service
 from app.incidents.present import present_incident
 from app.incidents.schemas import (
@@ -39,6 +39,13 @@ def _one(staff: Staff, incident_id: str) -> IncidentPublic:
     return public
 
 
+def _update_of(incident: IncidentPublic, update_id: str) -> IncidentUpdatePublic:
+    found = next((u for u in incident.incident_updates if u.id == update_id), None)
+    if found is None:
+        raise NotFound(f"update {update_id!r} of incident {incident.id!r} does not exist")
+    return found
+
+
 @router.get("")
 def list_incidents(
     staff: StaffDep,
@@ -66,11 +73,12 @@ def list_incidents(
         TIME_RANGE,
     ),
 )
-def open_incident(data: IncidentCreate, staff: StaffDep) -> IncidentPublic:
+def open_incident(data: IncidentCreate, staff: StaffDep, response: Response) -> IncidentPublic:
     """Open an incident with its first update."""
     incident = service.open_incident(
         staff.session, data=data, settings=staff.settings, actor=staff.actor, now=staff.now
     )
+    response.headers["Location"] = router.url_path_for("get_incident", incident_id=incident.id)
     return _one(staff, incident.id)
 
 
@@ -107,9 +115,12 @@ def delete_incident(incident_id: str, staff: StaffDep) -> Response:
     status_code=status.HTTP_201_CREATED,
     responses=beyond_schema(UNKNOWN_COMPONENT, FUTURE_DISPLAY_AT, CHARGERS, TIME_RANGE),
 )
-def post_update(incident_id: str, data: UpdateCreate, staff: StaffDep) -> IncidentPublic:
-    """Post a timeline update (status, message, component changes)."""
-    service.post_update(
+def post_update(
+    incident_id: str, data: UpdateCreate, staff: StaffDep, response: Response
+) -> IncidentPublic:
+    """Post a timeline update (status, message, component changes); the answer is the
+    incident, `Location` the new update's address."""
+    update = service.post_update(
         staff.session,
         incident_id,
         data=data,
@@ -117,7 +128,16 @@ def post_update(incident_id: str, data: UpdateCreate, staff: StaffDep) -> Incide
         actor=staff.actor,
         now=staff.clock,  # read under the incident's lock
     )
+    response.headers["Location"] = router.url_path_for(
+        "get_update", incident_id=incident_id, update_id=update.id
+    )
     return _one(staff, incident_id)
+
+
+@router.get("/{incident_id}/updates/{update_id}")
+def get_update(incident_id: str, update_id: str, staff: StaffDep) -> IncidentUpdatePublic:
+    """One update of an incident's timeline."""
+    return _update_of(_one(staff, incident_id), update_id)
 
 
 @router.patch(
@@ -133,7 +153,7 @@ def edit_update(
     service.edit_update(
         staff.session, incident_id, update_id, data=data, actor=staff.actor, now=staff.now
     )
-    return next(u for u in _one(staff, incident_id).incident_updates if u.id == update_id)
+    return _update_of(_one(staff, incident_id), update_id)
 
 
 @router.delete("/{incident_id}/updates/{update_id}")

@@ -47,11 +47,12 @@ WINDOW = "a scheduled_until not later than scheduled_for"
     status_code=status.HTTP_201_CREATED,
     responses=beyond_schema(UNKNOWN_COMPONENT, WINDOW, TIME_RANGE),
 )
-def schedule(data: MaintenanceCreate, staff: StaffDep) -> MaintenancePublic:
+def schedule(data: MaintenanceCreate, staff: StaffDep, response: Response) -> MaintenancePublic:
     """Schedule a maintenance."""
     found = service.schedule_maintenance(
         staff.session, data=data, settings=staff.settings, actor=staff.actor, now=staff.now
     )
+    response.headers["Location"] = router.url_path_for("get_maintenance", maintenance_id=found.id)
     return _one(staff, found.id)
 
 
@@ -83,9 +84,10 @@ def cancel(maintenance_id: str, staff: StaffDep) -> Response:
     responses=beyond_schema(UNKNOWN_COMPONENT, FUTURE_DISPLAY_AT, TIME_RANGE),
 )
 def post_update(
-    maintenance_id: str, data: MaintenanceUpdateCreate, staff: StaffDep
+    maintenance_id: str, data: MaintenanceUpdateCreate, staff: StaffDep, response: Response
 ) -> MaintenancePublic:
-    """Post an update: scheduled, in_progress, verifying or completed."""
+    """Post an update: scheduled, in_progress, verifying or completed. A maintenance's updates
+    have no address of their own: `Location` is the maintenance's, whose timeline shows it."""
     service.post_maintenance_update(
         staff.session,
         maintenance_id,
@@ -93,5 +95,8 @@ def post_update(
         settings=staff.settings,
         actor=staff.actor,
         now=staff.now,
+    )
+    response.headers["Location"] = router.url_path_for(
+        "get_maintenance", maintenance_id=maintenance_id
     )
     return _one(staff, maintenance_id)

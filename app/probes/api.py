@@ -124,12 +124,13 @@ TABLE_RULES = beyond_schema(
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=TABLE_RULES)
-def create_probe(table: Table, staff: StaffDep) -> ProbeStatePublic:
+def create_probe(table: Table, staff: StaffDep, response: Response) -> ProbeStatePublic:
     """Add a probe (any kind the probes file takes); it runs from the runner's next round.
     409 when the name is taken, here or in the probes file (which wins)."""
     definition = definitions.create(
         staff.session, table, settings=staff.settings, actor=staff.actor, now=staff.now
     )
+    response.headers["Location"] = router.url_path_for("get_probe", name=definition.name)
     return _one(staff, definition.name)
 
 

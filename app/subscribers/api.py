@@ -32,12 +32,20 @@ def _public(subscriber: Subscriber) -> SubscriberPublic:
     return SubscriberPublic.model_validate(subscriber, from_attributes=True)
 
 
+def _created(response: Response, subscriber: Subscriber) -> SubscriberPublic:
+    """The new subscriber, its address in `Location`."""
+    response.headers["Location"] = router.url_path_for(
+        "get_subscriber", subscriber_id=subscriber.id
+    )
+    return _public(subscriber)
+
+
 @router.post(
     "/subscribers",
     status_code=status.HTTP_201_CREATED,
     responses=beyond_schema(UNSAFE_URL, UNKNOWN_IDS),
 )
-def subscribe(data: SubscriberCreate, staff: StaffDep) -> SubscriberCreated:
+def subscribe(data: SubscriberCreate, staff: StaffDep, response: Response) -> SubscriberCreated:
     """Add a webhook subscriber; the answer carries its signing secret, shown only now."""
     subscriber, secret = service.subscribe(
         staff.session,
@@ -46,7 +54,7 @@ def subscribe(data: SubscriberCreate, staff: StaffDep) -> SubscriberCreated:
         actor=staff.actor,
         now=staff.now,
     )
-    return SubscriberCreated(**_public(subscriber).model_dump(), secret=secret)
+    return SubscriberCreated(**_created(response, subscriber).model_dump(), secret=secret)
 
 
 @router.post(
@@ -56,16 +64,17 @@ def subscribe(data: SubscriberCreate, staff: StaffDep) -> SubscriberCreated:
         "an address email-validator refuses (RFC 5321/5322 shape, no DNS lookup)", UNKNOWN_IDS
     ),
 )
-def add_email(data: EmailSubscriberCreate, staff: StaffDep) -> SubscriberPublic:
+def add_email(data: EmailSubscriberCreate, staff: StaffDep, response: Response) -> SubscriberPublic:
     """Add an email subscriber without confirmation (staff vouch for the address)."""
-    return _public(
+    return _created(
+        response,
         people.add_email(
             staff.session,
             address=data.email,
             component_ids=data.component_ids,
             actor=staff.actor,
             now=staff.now,
-        )
+        ),
     )
 
 
@@ -124,10 +133,11 @@ async def import_email(request: Request, staff: StaffDep) -> EmailImported:
         UNKNOWN_IDS,
     ),
 )
-def add_chat(data: ChatSubscriberCreate, staff: StaffDep) -> SubscriberPublic:
+def add_chat(data: ChatSubscriberCreate, staff: StaffDep, response: Response) -> SubscriberPublic:
     """Subscribe a chat app's incoming webhook; a test message must be accepted first."""
     settings = staff.settings
-    return _public(
+    return _created(
+        response,
         people.subscribe_chat(
             staff.session,
             url=data.url,
@@ -137,7 +147,7 @@ def add_chat(data: ChatSubscriberCreate, staff: StaffDep) -> SubscriberPublic:
             send_test=lambda app, url: chat_test.send_test_message(settings, app, url),
             actor=staff.actor,
             now=staff.now,
-        )
+        ),
     )
 
 

@@ -14,8 +14,6 @@ from sqlmodel import Session
 from app import data_version, i18n, labels, timefmt
 from app.brand import current
 from app.components import present as component_present
-from app.components import service as components
-from app.components.schemas import ComponentPublic
 from app.config import Settings
 from app.fleet.rollup import AreaCount, component_counts
 from app.incidents import read as incidents
@@ -24,7 +22,7 @@ from app.models import OPEN_STATUSES, Component, ComponentStatus
 from app.page import PageInfo, page_info
 from app.uptime import service as uptime
 from app.web import uptime_page, uptime_view
-from app.web.per_version import PerVersion
+from app.web.per_version import PerVersion, page_components
 from app.web.views import HISTORY_MONTHS_PER_PAGE, IncidentView, incident_views
 
 PAST_DAYS = 14
@@ -110,22 +108,22 @@ def kept_row(macro: Callable[[ComponentView], Markup], c: ComponentView) -> Mark
 
 
 def _component_views(
-    presented: list[ComponentPublic],
+    presented: list[tuple[Component, ComponentStatus]],
     uptime_bars: dict[str, uptime_view.UptimeBars],
     chargers: dict[str, AreaCount] | None = None,
 ) -> list[ComponentView]:
     children: dict[str, list[ComponentView]] = {}
     top: list[tuple[str, ComponentView]] = []
-    for c in presented:
-        if c.only_show_if_degraded and c.status == ComponentStatus.operational:
+    for c, status in presented:
+        if c.only_show_if_degraded and status == ComponentStatus.operational:
             continue
         view = ComponentView(
             id=c.id,
             name=c.name,
             description=c.description,
-            status=c.status.value,
-            status_label=labels.component_status(c.status),
-            is_group=c.group,
+            status=status.value,
+            status_label=labels.component_status(status),
+            is_group=c.is_group,
             children=[],
             uptime=uptime_bars.get(c.id),
             chargers=(n.total - n.failing, n.total) if (n := (chargers or {}).get(c.id)) else None,
@@ -152,8 +150,8 @@ def index_page(
     incidents on each day of the bars) are built once until what they show changes.
     """
     tz = settings.tz
-    everything = components.list_components(session)
-    presented = component_present.present_components(everything, page_id="")
+    everything = page_components(session, kept)
+    presented = component_present.in_page_order(everything)
     groups = {c.id: c for c in everything if c.is_group}
     active = incidents.list_incidents(session, statuses=list(OPEN_STATUSES), limit=100)
     leaves = [c.status for c in everything if not c.is_group]

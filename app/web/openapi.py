@@ -9,7 +9,8 @@ not JSON or not UTF-8); any path with a parameter, 404. Paths outside /api/ answ
 their errors are pages (text/html). This adds them all, so generated clients handle them, and
 tests/web/test_schemathesis.py holds the document to what the app answers. A 422 to a request
 the schema allows is declared where it can happen: the operation's 422 lists the rules
-(`x-refused-beyond-schema`, from `errors.beyond_schema` on the route).
+(`x-refused-beyond-schema`, from `errors.beyond_schema` on the route). Every 201 under /api/
+carries a `Location`.
 """
 
 from __future__ import annotations
@@ -62,6 +63,11 @@ STAFF_ERRORS = {
     "403": "A read-only token asked to write",
 }
 WRITES = ("post", "put", "patch", "delete")
+LOCATION = {
+    "description": "Where what was created can be read: a path on this server",
+    "required": True,
+    "schema": {"type": "string", "pattern": "^/api/"},
+}
 
 
 def _answer(description: str, schema: str) -> dict[str, Any]:
@@ -103,6 +109,8 @@ def document(app: FastAPI) -> dict[str, Any]:
                     responses["422"][BEYOND_SCHEMA] = rules
             if "requestBody" in operation:
                 responses.setdefault("400", _answer("The body could not be read", "Error"))
+            if api and "201" in responses:
+                responses["201"].setdefault("headers", {})["Location"] = LOCATION
             if "{" in path:
                 responses["404"] = (
                     _answer("No such object", "Error") if api else _page("No such page")

@@ -51,18 +51,30 @@ class ForwardedFor:
     the request log and the rate limits never see a client address a request made up.
     """
 
+    PEERS_KEPT = 4096  # peers whose trust is remembered (a proxy's address, mostly)
+
     def __init__(self, trusted: str) -> None:
         self.trusted = _networks(trusted)
+        self._peers: dict[str, bool] = {}
 
     def _is_trusted(self, address: ipaddress.IPv4Address | ipaddress.IPv6Address | None) -> bool:
         return address is not None and any(address in net for net in self.trusted)
+
+    def _peer_trusted(self, peer: str) -> bool:
+        """Whether the connecting address is a trusted proxy, parsed once per address."""
+        known = self._peers.get(peer)
+        if known is None:
+            known = self._is_trusted(_address(peer))
+            if len(self._peers) >= self.PEERS_KEPT:
+                self._peers.clear()
+            self._peers[peer] = known
+        return known
 
     def resolve(self, scope: Scope) -> Scope:
         """The scope as the client sent it: its client (and scheme) behind trusted proxies."""
         if not self.trusted or scope["type"] != "http" or not scope.get("client"):
             return scope  # (no proxy is trusted: the peer is the client, nothing to parse)
-        peer = _address(scope["client"][0])
-        if not self._is_trusted(peer):
+        if not self._peer_trusted(str(scope["client"][0])):
             return scope
         forwarded: list[str] = []
         proto = None

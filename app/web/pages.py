@@ -92,7 +92,9 @@ def _uptime(r: Reader, number: int, first: str | None, to: str | None) -> HTMLRe
     if span is not None:  # a range the reader chose (app.web.uptime_range)
         chosen = uptime_range.range_page(r.session, r.settings, r.now, span, number)
         return render(r.request, "uptime_range.html", view=chosen)
-    view = uptime_pages.uptime_page(r.session, r.settings, r.now, number)
+    view = uptime_pages.uptime_page(
+        r.session, r.settings, r.now, number, r.request.app.state.per_version
+    )
     form = uptime_range.default_form(r.settings, r.now)
     return render(r.request, "uptime.html", view=view, form=form)
 

@@ -14,10 +14,12 @@ to the session that loaded them.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
 from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
@@ -25,11 +27,14 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from app import data_version
+from app.components import service as components
 from app.incidents import read
-from app.models import DataVersion
+from app.models import Component, DataVersion
 from app.web.reader import Reader
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+WAIT_SECONDS = 10.0  # for a build another render started
 KEPT = 256  # parts, all versions together (a change makes the older ones useless)
 _TABLE = DataVersion.__table__  # type: ignore[attr-defined]
 _VERSIONS = sa.select(_TABLE.c.version, *(_TABLE.c[f"{t}_at"] for t in data_version.TOPICS)).where(
@@ -86,7 +91,11 @@ class PerVersion:
                 self._kept.move_to_end(key)
                 mine = False
         if not mine:
-            return cast(T, kept.result())
+            try:
+                return cast(T, kept.result(timeout=WAIT_SECONDS))
+            except FutureTimeout:  # never wait on a build that is stuck: make our own
+                log.warning("a kept part took over %s s to build: built again", WAIT_SECONDS)
+                return build()
         try:
             value = build()
         except BaseException as exc:
@@ -97,6 +106,27 @@ class PerVersion:
             raise
         kept.set_result(value)
         return value
+
+
+def page_components(session: Session, kept: PerVersion | None) -> list[Component]:
+    """Every component and group in display order (components.list_components), read once
+    until a status or a component changes, for every answer rendered meanwhile.
+
+    The one exception to "plain values only": the components are expunged from the session
+    that read them, so no session ever expires, refreshes or lazy-loads them; they have no
+    relationships and are only read. Never change one (nor add it to a session).
+    """
+    if kept is None:
+        return components.list_components(session)
+
+    def build() -> tuple[Component, ...]:
+        found = components.list_components(session)
+        for c in found:
+            session.expunge(c)
+        return tuple(found)
+
+    topics = (data_version.STATUS, data_version.COMPONENTS)
+    return list(kept.get(session, "page_components", build, topics=topics))
 
 
 def page_last_change(r: Reader) -> datetime | None:

@@ -15,6 +15,7 @@ import logging
 import re
 import sys
 import time
+from functools import lru_cache
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -26,6 +27,7 @@ SECRET_LIKE = re.compile(r"^(?:[A-Za-z0-9_-]{20,}|[a-z0-9]{12}\.[A-Za-z0-9_-]{43
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
+@lru_cache(maxsize=1024)  # readers ask for few distinct paths
 def loggable_path(path: str) -> str:
     """The path with anything token-like hidden."""
     return "/".join("*" if SECRET_LIKE.match(part) else part for part in path.split("/"))

@@ -16,11 +16,10 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Query, Response
 from sqlmodel import Session
 
-from app import timefmt
+from app import data_version, i18n, timefmt
 from app.cacheable import PublicRoute
 from app.components import present as component_present
 from app.components import read as component_read
-from app.components import service as components
 from app.config import Settings
 from app.errors import beyond_schema
 from app.incidents import read
@@ -30,7 +29,7 @@ from app.maintenance.present import present_maintenance
 from app.models import OPEN_STATUSES, Incident
 from app.schemas import TIME_RANGE, UtcDatetime
 from app.web.conditional import conditional_response
-from app.web.per_version import page_last_change
+from app.web.per_version import PerVersion, page_components, page_last_change
 from app.web.reader import Reader, ReaderDep
 
 router = APIRouter(
@@ -78,11 +77,12 @@ def _shared(r: Reader) -> _Shared:
             session, statuses=maintenance.ACTIVE + maintenance.UPCOMING, limit=MAX_PER_PAGE
         )
         indicator, description = component_read.page_status(session)
+        listed = _components(session, settings, r.request.app.state.per_version)
         return _Shared(
-            components=_components(session, settings),
+            components=listed,
             status={"indicator": indicator, "description": description},
-            unresolved=_incidents(session, settings, found),
-            planned=_incidents(session, settings, planned, maintenances=True),
+            unresolved=_incidents(r, found, listed),
+            planned=_incidents(r, planned, listed, maintenances=True),
         )
 
     shared: _Shared = r.request.app.state.per_version.get(session, "statuspage_v2", build)
@@ -109,29 +109,83 @@ def _public_component(item: dict[str, Any]) -> dict[str, Any]:
     return item
 
 
-def _components(session: Session, settings: Settings) -> list[dict[str, Any]]:
-    everything = component_present.present_components(
-        components.list_components(session), page_id=settings.page_id, tz=settings.tz
+def _components(
+    session: Session, settings: Settings, kept: PerVersion | None = None
+) -> list[dict[str, Any]]:
+    everything = component_present.public_json(
+        page_components(session, kept), page_id=settings.page_id, tz=settings.tz
     )
-    return [_public_component(c.model_dump(mode="json")) for c in everything]
+    return [_public_component(c) for c in everything]
 
 
 def _incidents(
-    session: Session, settings: Settings, found: list[Incident], *, maintenances: bool = False
+    r: Reader,
+    found: list[Incident],
+    listed: list[dict[str, Any]],
+    *,
+    maintenances: bool = False,
 ) -> list[dict[str, Any]]:
+    """Statuspage's incident objects, each with its components as `listed` has them now.
+
+    An incident's own fields, and which components it names in what order, change only with
+    the incidents and the components themselves: they are kept until one of those changes
+    (app.web.per_version), and a status change only swaps in the components' new objects.
+    """
+    kept: PerVersion = r.request.app.state.per_version
+    key = ("v2 incidents", tuple(i.id for i in found), maintenances, i18n.current())
+    shells = kept.get(
+        r.session,
+        key,
+        lambda: _incident_shells(r, found, maintenances=maintenances),
+        topics=(data_version.INCIDENTS, data_version.COMPONENTS),
+    )
+    by_id = {c["id"]: c for c in listed}
+    out = []
+    for item, ids in shells:
+        components = [by_id.get(cid) for cid in ids] if ids is not None else [None]
+        if any(c is None for c in components):  # a group, or listed is of another version
+            return _incidents_now(r, found, maintenances=maintenances)
+        out.append({**item, "components": components})
+    return out
+
+
+def _present(
+    r: Reader, found: list[Incident], *, maintenances: bool
+) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    settings = r.settings
     present = present_maintenance if maintenances else present_incident
     fields = MAINTENANCE_FIELDS if maintenances else INCIDENT_FIELDS
     out = []
-    for detail in read.load_details(session, found):
+    for detail in read.load_details(r.session, found):
         public = present(
             detail, page_id=settings.page_id, public_url=settings.public_url, tz=settings.tz
         )
         item = public.model_dump(mode="json", include=fields)
-        item["components"] = [_public_component(c) for c in item["components"]]
+        components = item["components"]
+        item["components"] = []  # its place among the fields
         if item.get("chargers") is None:
             item.pop("chargers", None)
-        out.append(item)
+        out.append((item, components))
     return out
+
+
+def _incident_shells(
+    r: Reader, found: list[Incident], *, maintenances: bool
+) -> list[tuple[dict[str, Any], list[str] | None]]:
+    """Each incident without its components, and their ids in the order it lists them (None
+    when one is a group: a group's object in an incident counts only its components named
+    there, unlike the page's list)."""
+    return [
+        (item, None if any(c["group"] for c in components) else [c["id"] for c in components])
+        for item, components in _present(r, found, maintenances=maintenances)
+    ]
+
+
+def _incidents_now(r: Reader, found: list[Incident], *, maintenances: bool) -> list[dict[str, Any]]:
+    return [
+        {**item, "components": [_public_component(c) for c in components]}
+        for item, components in _present(r, found, maintenances=maintenances)
+    ]
 
 
 def _json(
@@ -223,13 +277,13 @@ def incidents_json(r: ReaderDep, pages: PagingDep) -> Response:
     )
     total = read.count_incidents(r.session, since=since, until=until)
     headers = pages.headers(f"{r.settings.public_url}/api/v2/incidents.json", total)
-    return _answer(r, "incidents", _incidents(r.session, r.settings, found), headers)
+    return _answer(r, "incidents", _incidents(r, found, _shared(r).components), headers)
 
 
 def _maintenances(
     r: Reader, found: list[Incident], headers: dict[str, str] | None = None
 ) -> Response:
-    body = _incidents(r.session, r.settings, found, maintenances=True)
+    body = _incidents(r, found, _shared(r).components, maintenances=True)
     return _answer(r, "scheduled_maintenances", body, headers)
 
 

@@ -11,13 +11,13 @@ from app import i18n, timefmt
 from app.brand import current
 from app.components import present as component_present
 from app.components import service as components
-from app.components.schemas import ComponentPublic
 from app.config import Settings
 from app.errors import NotFound
-from app.models import Component
+from app.models import Component, ComponentStatus
 from app.page import PageInfo, page_info
 from app.uptime import service as uptime
 from app.web import uptime_view
+from app.web.per_version import PerVersion, page_components
 from app.web.views import HISTORY_MONTHS_PER_PAGE, month_start
 
 UPTIME_MONTHS = 3
@@ -54,21 +54,27 @@ def uptime_path(number: int) -> str:
 
 
 def showcased(
-    everything: list[Component], presented: list[ComponentPublic] | None = None
+    everything: list[Component],
+    ordered: list[tuple[Component, ComponentStatus]] | None = None,
 ) -> list[Component]:
     """Components with uptime bars, in page order (each group's components after it)."""
-    by_id = {c.id: c for c in everything}
-    if presented is None:
-        presented = component_present.present_components(everything, page_id="")
-    return [by_id[c.id] for c in presented if c.showcase and not c.group]
+    if ordered is None:
+        ordered = component_present.in_page_order(everything)
+    return [c for c, _status in ordered if c.showcase and not c.is_group]
 
 
-def uptime_page(session: Session, settings: Settings, now: datetime, number: int = 1) -> UptimePage:
+def uptime_page(
+    session: Session,
+    settings: Settings,
+    now: datetime,
+    number: int = 1,
+    kept: PerVersion | None = None,
+) -> UptimePage:
     """The last three months of showcased components, a calendar per month, 25 a page."""
     tz = settings.tz
     today = now.astimezone(tz).date()
     months = [month_start(today, back) for back in reversed(range(UPTIME_MONTHS))]
-    everything = components.list_components(session)
+    everything = page_components(session, kept)
     groups = {c.id: c for c in everything if c.is_group}
     listed = showcased(everything)
     pages = max(1, -(-len(listed) // UPTIME_COMPONENTS_PER_PAGE))

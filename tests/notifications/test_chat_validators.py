@@ -22,34 +22,29 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import subprocess
-import sys
-import tarfile
-import tempfile
 import zipfile
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from jsonschema import Draft6Validator, Draft7Validator
 
-from tests.conftest import make_component, open_incident
+from tests.conftest import make_component, open_incident, schedule_maintenance
 from tests.notifications import test_chat
 from tests.notifications.test_chat import Receivers, subscribe_all
+from tests.tools import CACHE, json_through, npm_installed, npm_packed, pip_downloaded, program
 
 # The loopback receivers and delivery rounds of test_chat.py, as this module's fixtures.
 receivers = test_chat.receivers
 settings = test_chat.settings
 deliver = test_chat.deliver
 
-NPM_CACHE = Path(tempfile.gettempdir()) / "pharos-test-npm" / "adaptivecards"
+NPM_CACHE = CACHE / "pharos-test-npm" / "adaptivecards"
 PACKAGES = {"adaptivecards": "3.0.6", "adaptivecards-designer": "2.4.4"}
 SPEC = ["discord-api-spec@10.0.266135", "zod@4"]  # Discord's OpenAPI as Zod, and Zod
 GOOGLE = "google-api-python-client==2.202.0"
-PY_CACHE = Path(tempfile.gettempdir()) / "pharos-test-pypi"
+PY_CACHE = CACHE / "pharos-test-pypi"
 DISCORD_CHECK = """
 import { createRequire } from "module";
 const require = createRequire(import.meta.url);
@@ -77,47 +72,16 @@ process.stdout.write(JSON.stringify(problems));
 """
 
 
-def _package(name: str) -> Path:
-    """An npm package's files (npm pack: the tarball alone, no dependencies), cached."""
-    folder = NPM_CACHE / f"{name}-{PACKAGES[name]}"
-    if not (folder / "package" / "package.json").exists():
-        npm = shutil.which("npm")
-        if npm is None:
-            pytest.skip(f"no npm to get {name} from (apt-get install npm)")
-        folder.mkdir(parents=True, exist_ok=True)
-        done = subprocess.run(
-            [npm, "pack", "--silent", f"{name}@{PACKAGES[name]}"],
-            cwd=folder,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        if done.returncode != 0:
-            pytest.skip(f"npm could not fetch {name}: {done.stderr[-500:]}")
-        with tarfile.open(folder / done.stdout.split()[-1]) as tar:
-            tar.extractall(folder, filter="data")
-    return folder / "package"
-
-
 @pytest.fixture(scope="session")
 def card_parser() -> Callable[[list[dict[str, Any]]], list[list[str]]]:
     """Microsoft's Adaptive Cards library, parsing cards in node: the problems it reports."""
-    library = _package("adaptivecards") / "dist" / "adaptivecards.js"
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("no node to run the Adaptive Cards library")
+    name = "adaptivecards"
+    package = npm_packed(NPM_CACHE / f"{name}-{PACKAGES[name]}", name, PACKAGES[name])
+    library = package / "dist" / "adaptivecards.js"
+    node = program("node", "run the Adaptive Cards library")
 
     def parse(cards: list[dict[str, Any]]) -> list[list[str]]:
-        done = subprocess.run(
-            [node, "-e", PARSE, str(library)],
-            input=json.dumps(cards),
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=True,
-        )
-        problems: list[list[str]] = json.loads(done.stdout)
+        problems: list[list[str]] = json_through([node, "-e", PARSE, str(library)], cards)
         return problems
 
     return parse
@@ -126,7 +90,9 @@ def card_parser() -> Callable[[list[dict[str, Any]]], list[list[str]]]:
 @pytest.fixture(scope="session")
 def card_schema() -> Draft6Validator:
     """Microsoft's Adaptive Card JSON schema (draft-06), as the designer package ships it."""
-    source = (_package("adaptivecards-designer") / "src" / "adaptive-card-schema.ts").read_text()
+    name = "adaptivecards-designer"
+    package = npm_packed(NPM_CACHE / f"{name}-{PACKAGES[name]}", name, PACKAGES[name])
+    source = (package / "src" / "adaptive-card-schema.ts").read_text()
     found = re.search(r"export const adaptiveCardSchema =\s*(\{.*\})\s*;?\s*$", source, re.S)
     assert found, "the designer's schema module changed shape"
     schema = json.loads(found.group(1))
@@ -138,32 +104,14 @@ def card_schema() -> Draft6Validator:
 @pytest.fixture(scope="session")
 def discord_check() -> Callable[[list[dict[str, Any]]], list[list[str]]]:
     """Discord's webhook body schema (from its OpenAPI spec, as Zod) run in node."""
+    node = program("node", "run Discord's API schema")
     folder = NPM_CACHE.parent / "discord"
     module = folder / "node_modules" / "discord-api-spec" / "build" / "discord-api-spec.zod.js"
-    npm, node = shutil.which("npm"), shutil.which("node")
-    if npm is None or node is None:
-        pytest.skip("no npm and node to run Discord's API schema")
-    if not module.exists():
-        done = subprocess.run(
-            [npm, "install", "--silent", "--no-audit", "--no-fund", "--prefix", str(folder), *SPEC],
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        if done.returncode != 0:
-            pytest.skip(f"npm could not install {SPEC}: {done.stderr[-500:]}")
+    npm_installed(folder, SPEC, module)
 
     def check(bodies: list[dict[str, Any]]) -> list[list[str]]:
-        done = subprocess.run(
-            [node, "--input-type=module", "-e", DISCORD_CHECK, str(module)],
-            input=json.dumps(bodies),
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=True,
-        )
-        problems: list[list[str]] = json.loads(done.stdout)
+        command = [node, "--input-type=module", "-e", DISCORD_CHECK, str(module)]
+        problems: list[list[str]] = json_through(command, bodies)
         return problems
 
     return check
@@ -201,30 +149,8 @@ def _discovery_to_json_schema(discovery: dict[str, Any], root: str) -> dict[str,
 @pytest.fixture(scope="session")
 def google_chat_schema() -> Draft7Validator:
     """Google Chat's Message schema from Google's discovery document for chat v1."""
-    PY_CACHE.mkdir(parents=True, exist_ok=True)
-    wheels = sorted(PY_CACHE.glob("google_api_python_client-*.whl"))
-    if not wheels:
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "-q",
-                "--no-deps",
-                "-d",
-                str(PY_CACHE),
-                GOOGLE,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        wheels = sorted(PY_CACHE.glob("google_api_python_client-*.whl"))
-        if done.returncode != 0 or not wheels:
-            pytest.skip(f"pip could not download {GOOGLE}: {done.stderr[-500:]}")
-    with zipfile.ZipFile(wheels[-1]) as wheel:
+    wheel_file = pip_downloaded(PY_CACHE, GOOGLE, "google_api_python_client-*.whl")
+    with zipfile.ZipFile(wheel_file) as wheel:
         discovery = json.loads(wheel.read("googleapiclient/discovery_cache/documents/chat.v1.json"))
     assert discovery["name"] == "chat" and "Message" in discovery["schemas"]
     schema = _discovery_to_json_schema(discovery, "Message")
@@ -300,17 +226,12 @@ def test_every_chat_message_passes_its_makers_validators(
         json={"body": "## Root cause\n\nTwo processors stalled."},
     )
     staff.post(f"/api/v1/incidents/{incident['id']}/postmortem/publish")
-    maintenance = staff.post(
-        "/api/v1/maintenances",
-        json={
-            "name": "Broker upgrade",
-            "body": "Chargers may reconnect once.",
-            "component_ids": [ocpp["id"]],
-            "scheduled_for": "2030-10-26T02:30:00+02:00",
-            "scheduled_until": "2030-10-26T02:30:00+01:00",
-        },
+    schedule_maintenance(
+        staff,
+        component_ids=[ocpp["id"]],
+        scheduled_for="2030-10-26T02:30:00+02:00",
+        scheduled_until="2030-10-26T02:30:00+01:00",
     )
-    assert maintenance.status_code == 201, maintenance.text
     deliver()
     messages = state.bodies["/teams/hook"]
     assert len(messages) >= 6  # the test message, four incident events, the maintenance

@@ -42,6 +42,7 @@ READER = "driver@example.org"
 class Sink:
     """An SMTP server's handler: keeps what it accepts, refuses whom it is told to."""
 
+    port: int
     messages: list[tuple[list[str], EmailMessage]] = field(default_factory=list)
     refuse: dict[str, str] = field(default_factory=dict)  # address -> SMTP reply
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -68,21 +69,20 @@ class Sink:
 
 
 @pytest.fixture
-def sink() -> Iterator[tuple[Sink, int]]:
-    handler = Sink()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
+def smtp() -> Iterator[Sink]:
+    """A real SMTP server on loopback."""
+    handler = Sink(port=free_port())
+    controller = Controller(handler, hostname="127.0.0.1", port=handler.port)
     controller.start()
-    yield handler, port
+    yield handler
     controller.stop()
 
 
 @pytest.fixture
-def settings(settings: Settings, sink: tuple[Sink, int]) -> Settings:
-    _, port = sink
+def settings(settings: Settings, smtp: Sink) -> Settings:
     return settings.model_copy(
         update={
-            "smtp_url": SecretStr(f"smtp://127.0.0.1:{port}"),
+            "smtp_url": SecretStr(f"smtp://127.0.0.1:{smtp.port}"),
             "mail_from": "status@zaptec.example",
             "smtp_timeout_seconds": 5.0,
         }
@@ -125,9 +125,9 @@ def subscribe(client: TestClient, address: str = READER, **form: Any) -> httpx.R
     return response
 
 
-def confirm(client: TestClient, sink: Sink, address: str = READER) -> str:
+def confirm(client: TestClient, smtp: Sink, address: str = READER) -> str:
     """Follow the confirmation link of the last message to `address`; returns its token."""
-    (message, *_) = sink.to(address)[-1:]
+    (message, *_) = smtp.to(address)[-1:]
     url = link_in(message, r"https://status\.example\.com/subscriptions/[\w.-]+/confirm")
     path = url.removeprefix("https://status.example.com")
     page = client.get(path)
@@ -138,14 +138,25 @@ def confirm(client: TestClient, sink: Sink, address: str = READER) -> str:
     return path.split("/")[2]
 
 
+def confirmed(
+    client: TestClient, smtp: Sink, deliver: Callable[[], int], *addresses: str, **form: Any
+) -> list[str]:
+    """Subscribe each address (READER if none) from the public form and confirm it, as its
+    reader would; their link tokens."""
+    addresses = addresses or (READER,)
+    for address in addresses:
+        subscribe(client, address, **form)
+    deliver()
+    return [confirm(client, smtp, address) for address in addresses]
+
+
 def test_double_opt_in_then_every_incident_event_threaded(
     client: TestClient,
     staff: TestClient,
-    sink: tuple[Sink, int],
+    smtp: Sink,
     deliver: Callable[[], int],
     clock: FakeClock,
 ) -> None:
-    smtp, _ = sink
     ocpp = make_component(staff, name="OCPP")
     assert "Check your inbox" in subscribe(client).text
     open_incident(staff, name="Before confirming")  # an unconfirmed address hears nothing
@@ -217,14 +228,11 @@ def test_double_opt_in_then_every_incident_event_threaded(
 def test_one_click_unsubscribe_stops_further_mail(
     client: TestClient,
     staff: TestClient,
-    sink: tuple[Sink, int],
+    smtp: Sink,
     deliver: Callable[[], int],
     engine: Engine,
 ) -> None:
-    smtp, _ = sink
-    subscribe(client)
-    deliver()
-    confirm(client, smtp)
+    confirmed(client, smtp, deliver)
     open_incident(staff, name="First")
     deliver()
     message = smtp.to(READER)[-1]
@@ -244,17 +252,13 @@ def test_one_click_unsubscribe_stops_further_mail(
 
 
 def test_component_filter_and_groups(
-    client: TestClient, staff: TestClient, sink: tuple[Sink, int], deliver: Callable[[], int]
+    client: TestClient, staff: TestClient, smtp: Sink, deliver: Callable[[], int]
 ) -> None:
-    smtp, _ = sink
     cloud = make_component(staff, name="Cloud", group=True)
     ocpp = make_component(staff, name="OCPP", group_id=cloud["id"])
     portal = make_component(staff, name="Portal")
-    subscribe(client, "group@example.org", component_ids=[cloud["id"]])
-    subscribe(client, "portal@example.org", component_ids=[portal["id"]])
-    deliver()
-    confirm(client, smtp, "group@example.org")
-    confirm(client, smtp, "portal@example.org")
+    confirmed(client, smtp, deliver, "group@example.org", component_ids=[cloud["id"]])
+    confirmed(client, smtp, deliver, "portal@example.org", component_ids=[portal["id"]])
     open_incident(staff, name="OCPP down", components={ocpp["id"]: "major_outage"})
     deliver()
     assert [m["Subject"] for m in smtp.to("group@example.org")][1:] == [
@@ -264,9 +268,8 @@ def test_component_filter_and_groups(
 
 
 def test_subscribing_twice_sends_one_confirmation_in_a_short_window(
-    client: TestClient, sink: tuple[Sink, int], deliver: Callable[[], int], clock: FakeClock
+    client: TestClient, smtp: Sink, deliver: Callable[[], int], clock: FakeClock
 ) -> None:
-    smtp, _ = sink
     subscribe(client)
     subscribe(client, READER.upper())
     deliver()
@@ -279,12 +282,11 @@ def test_subscribing_twice_sends_one_confirmation_in_a_short_window(
 
 def test_unconfirmed_addresses_expire_after_48_hours(
     client: TestClient,
-    sink: tuple[Sink, int],
+    smtp: Sink,
     deliver: Callable[[], int],
     clock: FakeClock,
     engine: Engine,
 ) -> None:
-    smtp, _ = sink
     subscribe(client)
     deliver()
     url = link_in(smtp.to(READER)[0], r"https://status\.example\.com/subscriptions/[\w.-]+/confirm")
@@ -297,9 +299,8 @@ def test_unconfirmed_addresses_expire_after_48_hours(
 
 
 def test_follow_one_incident_by_email(
-    client: TestClient, staff: TestClient, sink: tuple[Sink, int], deliver: Callable[[], int]
+    client: TestClient, staff: TestClient, smtp: Sink, deliver: Callable[[], int]
 ) -> None:
-    smtp, _ = sink
     followed = open_incident(staff, name="Followed")
     page = client.get(f"/incidents/{followed['id']}/")
     assert "Follow this incident by email" in page.text
@@ -318,12 +319,9 @@ def test_follow_one_incident_by_email(
 
 
 def test_maintenance_goes_by_email_with_its_window(
-    client: TestClient, staff: TestClient, sink: tuple[Sink, int], deliver: Callable[[], int]
+    client: TestClient, staff: TestClient, smtp: Sink, deliver: Callable[[], int]
 ) -> None:
-    smtp, _ = sink
-    subscribe(client)
-    deliver()
-    confirm(client, smtp)
+    confirmed(client, smtp, deliver)
     created = staff.post(
         "/api/v1/maintenances",
         json={
@@ -343,17 +341,12 @@ def test_maintenance_goes_by_email_with_its_window(
 def test_a_permanent_refusal_makes_the_address_undeliverable_a_temporary_one_is_retried(
     client: TestClient,
     staff: TestClient,
-    sink: tuple[Sink, int],
+    smtp: Sink,
     deliver: Callable[[], int],
     clock: FakeClock,
     engine: Engine,
 ) -> None:
-    smtp, _ = sink
-    for address in ("gone@example.org", "full@example.org"):
-        subscribe(client, address)
-    deliver()
-    confirm(client, smtp, "gone@example.org")
-    confirm(client, smtp, "full@example.org")
+    confirmed(client, smtp, deliver, "gone@example.org", "full@example.org")
     smtp.refuse["gone@example.org"] = "550 5.1.1 No such user"
     smtp.refuse["full@example.org"] = "452 4.2.2 Mailbox full"
     open_incident(staff)
@@ -379,12 +372,9 @@ def test_a_permanent_refusal_makes_the_address_undeliverable_a_temporary_one_is_
 
 
 def test_history_and_quiet_updates_send_no_email(
-    client: TestClient, staff: TestClient, sink: tuple[Sink, int], deliver: Callable[[], int]
+    client: TestClient, staff: TestClient, smtp: Sink, deliver: Callable[[], int]
 ) -> None:
-    smtp, _ = sink
-    subscribe(client)
-    deliver()
-    confirm(client, smtp)
+    confirmed(client, smtp, deliver)
     open_incident(staff, name="Last year", status="resolved", backfilled=True)
     incident = open_incident(staff, name="Now")
     deliver()
@@ -397,9 +387,8 @@ def test_history_and_quiet_updates_send_no_email(
 
 
 def test_staff_add_remove_list_and_csv(
-    staff: TestClient, sink: tuple[Sink, int], deliver: Callable[[], int], client: TestClient
+    staff: TestClient, smtp: Sink, deliver: Callable[[], int], client: TestClient
 ) -> None:
-    smtp, _ = sink
     ocpp = make_component(staff, name="OCPP")
     added = staff.post(
         "/api/v1/subscribers/email", json={"email": "fleet@example.org", "component_ids": None}
@@ -466,16 +455,13 @@ def test_subscribe_page_offers_email_first_then_chat_webhooks_feeds(client: Test
 def test_links_are_signed_and_a_forged_or_rotated_one_is_refused(
     client: TestClient,
     staff: TestClient,
-    sink: tuple[Sink, int],
+    smtp: Sink,
     deliver: Callable[[], int],
     engine: Engine,
     settings: Settings,
     clock: FakeClock,
 ) -> None:
-    smtp, _ = sink
-    subscribe(client)
-    deliver()
-    token = confirm(client, smtp)
+    (token,) = confirmed(client, smtp, deliver)
     open_incident(staff, name="Signed")
     deliver()
     target = smtp.to(READER)[-1]["List-Unsubscribe"].strip("<>")
@@ -511,16 +497,13 @@ def test_links_are_signed_and_a_forged_or_rotated_one_is_refused(
 def test_links_sent_before_signing_keep_working(
     client: TestClient,
     staff: TestClient,
-    sink: tuple[Sink, int],
+    smtp: Sink,
     deliver: Callable[[], int],
     engine: Engine,
 ) -> None:
     """Mail already in inboxes carries the bare stored token: it still manages and
     unsubscribes (one click), so nobody is stuck with mail they can't stop."""
-    smtp, _ = sink
-    subscribe(client)
-    deliver()
-    confirm(client, smtp)
+    confirmed(client, smtp, deliver)
     with unit_of_work(engine) as session:
         stored = session.exec(select(Subscriber.unsubscribe_token)).one()
     page = client.get(f"/subscriptions/{stored}")
@@ -540,9 +523,8 @@ def test_links_sent_before_signing_keep_working(
 
 
 def test_messages_are_in_the_language_subscribed_from(
-    client: TestClient, staff: TestClient, sink: tuple[Sink, int], deliver: Callable[[], int]
+    client: TestClient, staff: TestClient, smtp: Sink, deliver: Callable[[], int]
 ) -> None:
-    smtp, _ = sink
     german = "fahrer@example.de"
     assert client.post("/de/subscriptions/email", data={"email": german}).status_code == 200
     subscribe(client)

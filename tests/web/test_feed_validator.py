@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import FakeClock, make_component, open_incident
+from tests.conftest import FakeClock, make_component, open_incident, schedule_maintenance
+from tests.tools import json_through
 
 CHECKOUT = os.environ.get("PHAROS_FEEDVALIDATOR", "")
 pytestmark = pytest.mark.skipif(
@@ -51,17 +51,7 @@ def validate(feeds: list[dict[str, str]]) -> dict[str, Any]:
     src = Path(CHECKOUT) / "src"
     if not (src / "feedvalidator" / "__init__.py").exists():
         pytest.fail(f"PHAROS_FEEDVALIDATOR={CHECKOUT} is not a checkout of w3c/feedvalidator")
-    done = subprocess.run(
-        [sys.executable, "-c", DRIVER, str(src)],
-        input=json.dumps(feeds),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    if done.returncode != 0:
-        pytest.fail(f"the feed validator failed to run:\n{done.stderr}")
-    result: dict[str, Any] = json.loads(done.stdout)
+    result: dict[str, Any] = json_through([sys.executable, "-c", DRIVER, str(src)], feeds)
     return result
 
 
@@ -120,15 +110,5 @@ def test_full_feeds_are_valid(client: TestClient, staff: TestClient, clock: Fake
     staff.put(f"/api/v1/incidents/{done['id']}/postmortem", json={"body": "## Root cause\n\nA."})
     staff.post(f"/api/v1/incidents/{done['id']}/postmortem/publish")
     open_incident(staff, name="Remote start fails", components={ocpp["id"]: "major_outage"})
-    upcoming = staff.post(
-        "/api/v1/maintenances",
-        json={
-            "name": "Broker upgrade",
-            "body": "Chargers may reconnect once.",
-            "component_ids": [ocpp["id"]],
-            "scheduled_for": "2025-10-26T02:30:00+02:00",
-            "scheduled_until": "2025-10-26T02:30:00+01:00",
-        },
-    )
-    assert upcoming.status_code == 201, upcoming.text
+    schedule_maintenance(staff, component_ids=[ocpp["id"]])
     assert_valid(every_feed(client, [group["id"], ocpp["id"]]))

@@ -128,7 +128,7 @@ def clock() -> StillClock:
     return StillClock()
 
 
-def addresses(incident: str, maintenance: str) -> list[str]:
+def addresses(incident: str, maintenance: str, component: str) -> list[str]:
     return [
         "/",
         "/history/",
@@ -147,6 +147,9 @@ def addresses(incident: str, maintenance: str) -> list[str]:
         "/history.rss",
         "/history.atom",
         "/updates.rss",
+        "/de/updates.atom",
+        f"/components/{component}/history.atom",
+        "/api/v2/scheduled-maintenances/upcoming.json",
         "/badge.svg",
     ]
 
@@ -192,7 +195,7 @@ def test_a_change_re_renders_exactly_the_answers_that_show_it(
               "scheduled_until": "2025-09-20T03:00:00Z"},
     ).json()  # fmt: skip
     clock.advance(hours=2)
-    paths = addresses(incident["id"], maintenance["id"])
+    paths = addresses(incident["id"], maintenance["id"], charger["id"])
     kept_on_status = {p for p in paths if topics.shown_by(p.removeprefix("/de")) is not None}
     assert kept_on_status == {
         "/history/",
@@ -215,6 +218,7 @@ def test_a_change_re_renders_exactly_the_answers_that_show_it(
                 assert answer.headers["x-pharos-cache"] == "hit", path
                 uptime.STORED.rows.clear()  # a cold render: nothing kept in this process
                 uptime.PAST.rows.clear()
+                uncached.app.state.per_version.clear()  # type: ignore[attr-defined]
                 fresh = uncached.get(path)
                 assert answer.content == fresh.content, path
                 assert answer.headers.get("last-modified") == fresh.headers.get("last-modified"), (
@@ -227,12 +231,13 @@ def test_a_change_re_renders_exactly_the_answers_that_show_it(
         clock.advance(minutes=5)
 
     # A status change (the common one: probes, the fleet) keeps the incident pages.
-    change_and_compare(
-        lambda: staff.patch(
-            f"/api/v1/components/{other['id']}", json={"status": "degraded_performance"}
-        ).raise_for_status(),
-        kept_on_status,
-    )
+    for component in (other, charger):  # the charger is on the incidents: its new status too
+        change_and_compare(
+            lambda c=component: staff.patch(
+                f"/api/v1/components/{c['id']}", json={"status": "degraded_performance"}
+            ).raise_for_status(),
+            kept_on_status,
+        )
     # A name shows on the incidents that affected the component: everything is rendered.
     change_and_compare(
         lambda: staff.patch(
