@@ -6,11 +6,12 @@
 Seeds the database straight through SQL (groups, components, 90 days of uptime rollups,
 resolved incidents with three updates each), starts `pharos serve`, reads every public address
 once cold and twice warm, then posts status changes through the API. Each write re-renders the
-cached answers before it returns (render on write); the server reports how long that took on
-/metrics. Prints JSON: cold render time per address, re-render time after a change (median and
-worst), the server's CPU time per change (its process tree's, from /proc: steadier than wall
-time on a shared machine), history page size, and the server's peak memory. Targets:
-re-render under 200 ms, memory under 300 MB.
+cached answers that show a status before it returns (render on write; the incident history
+is kept, see app/web/topics.py); the server reports how long that took on /metrics. Prints
+JSON: cold render time per address, re-render time after a change (median and worst), the
+server's CPU time per change (its process tree's, from /proc: steadier than wall time on a
+shared machine), history page size, and the server's peak memory. Targets: re-render under
+200 ms, memory under 300 MB.
 
 With --compare REV, an older commit (extracted with git archive, seeded and served with its own
 code) is measured in the same run, the changes alternating between the two servers, and the

@@ -126,7 +126,7 @@ def post_update(
         data=data,
         settings=staff.settings,
         actor=staff.actor,
-        now=staff.clock,  # read under the incident's lock
+        now=staff.clock,  # read as if under the incident's lock (see service.post_update)
     )
     response.headers["Location"] = router.url_path_for(
         "get_update", incident_id=incident_id, update_id=update.id

@@ -14,10 +14,12 @@ to the session that loaded them.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
 from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
@@ -31,6 +33,8 @@ from app.models import Component, DataVersion
 from app.web.reader import Reader
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+WAIT_SECONDS = 10.0  # for a build another render started
 KEPT = 256  # parts, all versions together (a change makes the older ones useless)
 _TABLE = DataVersion.__table__  # type: ignore[attr-defined]
 _VERSIONS = sa.select(_TABLE.c.version, *(_TABLE.c[f"{t}_at"] for t in data_version.TOPICS)).where(
@@ -87,7 +91,11 @@ class PerVersion:
                 self._kept.move_to_end(key)
                 mine = False
         if not mine:
-            return cast(T, kept.result())
+            try:
+                return cast(T, kept.result(timeout=WAIT_SECONDS))
+            except FutureTimeout:  # never wait on a build that is stuck: make our own
+                log.warning("a kept part took over %s s to build: built again", WAIT_SECONDS)
+                return build()
         try:
             value = build()
         except BaseException as exc:

@@ -11,7 +11,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
+from app import data_version
 from app.db import read_session
+from app.web import per_version
 from app.web.per_version import PerVersion
 from tests.conftest import make_component
 
@@ -95,3 +97,47 @@ def test_summary_and_its_parts_agree_after_a_change(client: TestClient, staff: T
         client.get("/api/v2/incidents/unresolved.json").json()["incidents"] == summary["incidents"]
     )
     assert summary["page"]["updated_at"] != before["page"]["updated_at"]
+
+
+def test_a_render_never_waits_long_for_another_renders_build(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(per_version, "WAIT_SECONDS", 0.05)
+    kept = PerVersion()
+    stuck, release = threading.Event(), threading.Event()
+
+    def stuck_build() -> str:
+        stuck.set()
+        release.wait(5)
+        return "late"
+
+    def render() -> None:
+        with read_session(engine) as session:
+            kept.get(session, "part", stuck_build)
+
+    first = threading.Thread(target=render)
+    first.start()
+    try:
+        assert stuck.wait(5)
+        with read_session(engine) as session:
+            assert kept.get(session, "part", lambda: "own") == "own"
+    finally:
+        release.set()
+        first.join(5)
+
+
+def test_a_part_by_topics_outlives_changes_of_other_topics(
+    engine: Engine, staff: TestClient
+) -> None:
+    kept = PerVersion()
+
+    def part(value: int) -> int:
+        with read_session(engine) as session:
+            return kept.get(session, "part", lambda: value, topics=(data_version.INCIDENTS,))
+
+    made = make_component(staff, name="OCPP gateway")
+    assert part(1) == 1
+    staff.patch(f"/api/v1/components/{made['id']}", json={"status": "major_outage"})
+    assert part(2) == 1  # a status change: the incidents are as they were
+    staff.post("/api/v1/incidents", json={"name": "Delays", "body": "Looking."})
+    assert part(3) == 3
