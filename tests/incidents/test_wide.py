@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -45,6 +46,7 @@ from app.models import (
     SubscriberChannel,
     SubscriberStatus,
 )
+from tests.conftest import make_component
 
 T0 = datetime(2025, 9, 7, 9, 0, tzinfo=UTC)
 
@@ -472,3 +474,31 @@ def test_the_incident_payload_is_what_presenting_the_incident_gives(
         assert queued is not None
         assert queued["incident"] == sent
         assert queued["page"] == payload["page"]
+
+
+def test_the_staff_api_prepares_its_change_before_the_lock(staff: TestClient) -> None:
+    """Through the staff API the request's transaction begins at the change itself (the token
+    is read apart), so opening and resolving are prepared outside the lock there too."""
+    ids = [make_component(staff, name=f"Charger {i}")["id"] for i in range(5)]
+    checks: list[bool] = []
+    stop = prepared.checked(lambda _session, valid: checks.append(valid))
+    try:
+        opened = staff.post(
+            "/api/v1/incidents",
+            json={
+                "name": "Everything",
+                "status": "investigating",
+                "body": "Down",
+                "components": dict.fromkeys(ids, "major_outage"),
+            },
+        )
+        assert opened.status_code == 201, opened.text
+        resolved = staff.post(
+            f"/api/v1/incidents/{opened.json()['id']}/updates",
+            json={"status": "resolved", "body": "Back"},
+        )
+        assert resolved.status_code == 201, resolved.text
+    finally:
+        stop()
+    assert checks == [True, True]
+    assert {c["status"] for c in resolved.json()["components"]} == {"operational"}
