@@ -219,9 +219,23 @@ class RawInsert:
         )
 
     def execute(self, session: Session, rows: Sequence[tuple[Any, ...]]) -> None:
-        """Insert converted rows, in their order, in one executemany."""
-        if rows:
-            session.connection().exec_driver_sql(self.sql, list(rows))
+        """Insert converted rows, in their order: one executemany, or on PostgreSQL one COPY
+        (its executemany still answers row by row) unless it is an upsert."""
+        if not rows:
+            return
+        conn = session.connection()
+        if self.dialect.name != "postgresql" or " ON CONFLICT " in self.sql:
+            conn.exec_driver_sql(self.sql, list(rows))
+            return
+        quote = self.dialect.identifier_preparer.quote
+        names = ", ".join(quote(c) for c in self.columns)
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            with cursor.copy(f"COPY {quote(self.table.name)} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        finally:
+            cursor.close()
 
 
 def next_ids(session: Session, model: type[Any], count: int) -> list[int]:

@@ -21,6 +21,9 @@ machine):
 - write to served bytes: an API write on one replica, until the new bytes are served by the
   same replica and by a second one on the same database.
 
+With --floor, a do-nothing ASGI app (bench/asgi_floor.py) on granian, serving the nginx files
+from memory, is a party of every turn too: what the server itself costs per request.
+
 With --compare REV, an older commit (extracted with git archive, seeded and served with its own
 code on a database of its own) is measured in the same run as a third party of every turn
 (granian, one process): its requests/s and ratio to nginx beside ours, and new/old per request.
@@ -198,6 +201,12 @@ def main() -> None:
         help="also measure this older commit (granian, 1 process) in the same turns",
     )
     parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also measure a do-nothing ASGI app on granian serving the same bytes (the "
+        "server's own cost: the best ratio to nginx any ASGI app could have)",
+    )
+    parser.add_argument(
         "--quick",
         action="store_true",
         help="only the served-bytes comparisons (no cold-path or replica runs)",
@@ -239,6 +248,20 @@ def main() -> None:
         args = ("--workers", str(workers), "--server", server)
         processes.append(start_pharos(env, port, tmp, *args))
         pids[f"http://127.0.0.1:{port}"] = processes[-1].pid
+        return f"http://127.0.0.1:{port}"
+
+    def start_floor(root: Path, encoding: str) -> str:
+        """granian (as `pharos serve` runs it) with bench/asgi_floor.py on these files."""
+        port = free_port()
+        env = {**pharos_env(), "PHAROS_FLOOR_ROOT": str(root), "PHAROS_FLOOR_ENCODING": encoding}
+        env["PYTHONPATH"] = str(Path(__file__).resolve().parent)
+        granian = Path(sys.executable).parent / "granian"
+        command = [str(granian), "--interface", "asgi", "--loop", "uvloop", "--no-ws"]
+        command += ["--port", str(port), "--workers", "1", "--log-level", "warning"]
+        process = subprocess.Popen([*command, "--factory", "asgi_floor:app"], env=env, cwd=tmp)
+        processes.append(process)
+        wait_http(f"http://127.0.0.1:{port}/", process=process)
+        pids[f"http://127.0.0.1:{port}"] = process.pid
         return f"http://127.0.0.1:{port}"
 
     def open_incident(base: str, token: str, leaf: str) -> None:
@@ -288,6 +311,10 @@ def main() -> None:
             nginx = f"http://127.0.0.1:{nginx_port}"
             nginx_br = f"http://127.0.0.1:{nginx_br_port}"
             pids[nginx] = pids[nginx_br] = processes[-1].pid
+            floor = floor_br = None
+            if args.floor:
+                floor = start_floor(tmp / "site", "")
+                floor_br = start_floor(tmp / "site-br", "br")
             runs: dict[str, Any] = {}
 
             def nginx_url(base: str, file: str) -> str:
@@ -311,6 +338,9 @@ def main() -> None:
                 if old_url is not None:
                     warm(old_url, path, asked)
                     parties.append((pids[old_url], old_url + path, sent))
+                floor_base = floor_br if headers else floor
+                if floor_base is not None:
+                    parties.append((pids[floor_base], nginx_url(floor_base, file), headers))
                 found = in_turns(*parties, args=args)
                 ours, theirs = found[0], found[1]
                 ours["vs_nginx"] = round(ours["rps"] / theirs["rps"], 2)
@@ -325,6 +355,10 @@ def main() -> None:
                     ours["cpu_vs_old"] = round(
                         ours["cpu_us_per_request"] / old["cpu_us_per_request"], 2
                     )
+                if floor_base is not None:
+                    least = found[-1]
+                    least["vs_nginx"] = round(least["rps"] / theirs["rps"], 2)
+                    runs[label][f"asgi_floor{suffix}"] = least
 
             servers = {"granian:1": main_url}
             br = "Accept-Encoding: br"

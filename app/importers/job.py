@@ -22,6 +22,7 @@ from sqlmodel import Session
 
 from app.clock import Clock
 from app.config import Settings
+from app.db import session_factory
 from app.importers import components as component_import
 from app.importers import incidents as incident_import
 from app.importers import keys
@@ -45,9 +46,12 @@ FetchPostmortem = Callable[[str], Any]
 
 @contextmanager
 def import_session(engine: Engine, *, dry_run: bool) -> Iterator[Session]:
-    """A session whose commits are real, or (dry run) savepoints of one rolled-back transaction."""
+    """A session whose commits are real, or (dry run) savepoints of one rolled-back transaction.
+
+    Real commits move the data version like any other writer's (the render caches re-render,
+    a wide incident prepared meanwhile is made again under the lock)."""
     if not dry_run:
-        with Session(engine, expire_on_commit=False) as session:
+        with session_factory(engine)() as session:
             yield session
         return
     with engine.connect() as conn:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Body, Query, Response, status
 
 from app.auth.deps import Staff, StaffDep
+from app.db import read_session
 from app.errors import NotFound, beyond_schema
 from app.incidents import postmortems, read, service
 from app.incidents.present import present_incident
@@ -37,6 +39,21 @@ def _present(staff: Staff, found: list[Incident]) -> list[IncidentPublic]:
 def _one(staff: Staff, incident_id: str) -> IncidentPublic:
     (public,) = _present(staff, [read.get_incident(staff.session, incident_id)])
     return public
+
+
+def _after_change(staff: Staff, incident_id: str) -> IncidentPublic:
+    """The answer to a change: the change committed first (this handler is its edge), then
+    the incident read on a read-only session. An incident on thousands of components takes
+    a while to present, and on SQLite the write transaction would hold the database's one
+    write lock all that time."""
+    staff.session.commit()
+    engine = staff.session.get_bind()
+    assert isinstance(engine, sa.Engine)
+    with read_session(engine) as reading:
+        found = read.get_incident(reading, incident_id)
+        (detail,) = read.load_details(reading, [found])
+        settings = staff.settings
+        return present_incident(detail, page_id=settings.page_id, public_url=settings.public_url)
 
 
 def _update_of(incident: IncidentPublic, update_id: str) -> IncidentUpdatePublic:
@@ -79,7 +96,7 @@ def open_incident(data: IncidentCreate, staff: StaffDep, response: Response) -> 
         staff.session, data=data, settings=staff.settings, actor=staff.actor, now=staff.now
     )
     response.headers["Location"] = router.url_path_for("get_incident", incident_id=incident.id)
-    return _one(staff, incident.id)
+    return _after_change(staff, incident.id)
 
 
 @router.get("/{incident_id}")
@@ -126,12 +143,12 @@ def post_update(
         data=data,
         settings=staff.settings,
         actor=staff.actor,
-        now=staff.clock,  # read under the incident's lock
+        now=staff.clock,  # read as if under the incident's lock (see service.post_update)
     )
     response.headers["Location"] = router.url_path_for(
         "get_update", incident_id=incident_id, update_id=update.id
     )
-    return _one(staff, incident_id)
+    return _after_change(staff, incident_id)
 
 
 @router.get("/{incident_id}/updates/{update_id}")

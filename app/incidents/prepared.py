@@ -6,12 +6,15 @@ components spends nearly all its time reading and computing (what each component
 the status log's intervals, the events' payloads and who hears each one), very little writing.
 So the use case first prepares, in a read-only snapshot on a connection of its own (no lock),
 and only then begins its one write transaction. There it reads again the few things the plan
-was made from (the components concerned and their groups' names, the incidents and their
-affected components, the subscribers): when they are as they were, it writes the plan with a
-few bulk statements; when anything moved, the use case is done again under the lock (correct,
-only slower). All of it commits at once: readers never see half of it, and a crash leaves
-nothing half-written to recover. The edge still owns the one transaction; this module never
-commits.
+was made from (the components concerned and their groups' names, the incident's own row, the
+subscribers) and the incidents' data version (app.data_version: every committed write to an
+incident, an update or an affected component moves it, in the same transaction): when they are
+as they were, it writes the plan with a few bulk statements; when anything moved, the use case
+is done again under the lock (correct, only slower). Never a count or a max(id) or max(time)
+as a version: a write can leave them as they were (SQLite reuses the ids of deleted rows, a
+request's clock can be older than another's). All of it commits at once: readers never see
+half of it, and a crash leaves nothing half-written to recover. The edge still owns the one
+transaction; this module never commits.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from app.models import (
     ComponentDay,
     ComponentStatus,
     ComponentStatusChange,
+    DataVersion,
     Delivery,
     DeliveryStatus,
     Incident,
@@ -81,6 +85,11 @@ def outside_lock(session: Session, prepare: Callable[[Session], T]) -> T | None:
         bind = bind.execution_options(isolation_level="REPEATABLE READ")
     try:
         with read_session(bind) as snapshot:
+            # The snapshot begins with its first read (SQLite's WAL read mark, PostgreSQL's
+            # REPEATABLE READ snapshot): here, before `prepare` reads the clock. So every
+            # write the plan can't see commits after that clock reading, and moves the version
+            # the write phase checks (see _seen).
+            _incidents_version(snapshot)
             return prepare(snapshot)
     except PharosError:
         return None
@@ -126,6 +135,7 @@ class Plan:
     seen: tuple[Any, ...] = ()
     watched: frozenset[str] = frozenset()
     now: datetime | None = None
+    row: tuple[Any, ...] | None = None  # the incident's columns as the plan read them
 
 
 def _table(model: Any) -> sa.Table:
@@ -178,15 +188,27 @@ def _inserts(dialect: sa.Dialect) -> dict[str, RawInsert]:
     }
 
 
+def _incidents_version(session: Session) -> object:
+    """The version at which incidents, their updates or their affected components last
+    changed (app.data_version); a value equal to nothing when the row is missing."""
+    found = session.execute(
+        sa.select(col(DataVersion.incidents_at)).where(col(DataVersion.id) == 1)
+    ).scalar()
+    return object() if found is None else int(found)
+
+
+def row_of(incident: Incident) -> tuple[Any, ...]:
+    """An incident's columns, to compare the locked row with the one a plan was made from."""
+    return tuple(getattr(incident, c.name) for c in _table(Incident).columns)
+
+
 def _seen(session: Session, watched: frozenset[str]) -> tuple[Any, ...]:
     """What a plan depends on, read again cheaply (plain rows, as the driver gives them): the
-    watched components as they are, their groups' names, the incidents and affected
-    components (other incidents' claims, this incident's timeline), and who hears events."""
+    watched components as they are, their groups' names, the incidents' data version (any
+    incident, update or affected component written: this incident's timeline, other
+    incidents' claims on the components), and who hears events."""
     conn = session.connection()
-    quote = conn.dialect.identifier_preparer.quote
-    component, incident, affected = (
-        quote(_table(model).name) for model in (Component, Incident, AffectedComponent)
-    )
+    component = conn.dialect.identifier_preparer.quote(_table(Component).name)
     rows = conn.exec_driver_sql(
         "SELECT id, status, updated_at, name, group_id, position, description, showcase, "  # noqa: S608
         f"created_at FROM {component}"
@@ -194,11 +216,8 @@ def _seen(session: Session, watched: frozenset[str]) -> tuple[Any, ...]:
     mine = [tuple(r) for r in rows if r[0] in watched]
     group_ids = {r[4] for r in mine if r[4] is not None}
     groups = sorted((r[0], r[3]) for r in rows if r[0] in group_ids)
-    incidents = tuple(
-        conn.exec_driver_sql(f"SELECT count(*), max(updated_at) FROM {incident}").one()  # noqa: S608
-    )
-    named = tuple(conn.exec_driver_sql(f"SELECT count(*), max(id) FROM {affected}").one())  # noqa: S608
-    return (sorted(mine), groups, incidents, named, outbox.hearing(session))
+    version = _incidents_version(session)
+    return (sorted(mine), groups, version, outbox.hearing(session))
 
 
 def prepare_entry(
@@ -419,7 +438,15 @@ def write(session: Session, plan: Plan, settings: Settings, locked: Incident | N
                 .order_by(col(Component.id))
                 .with_for_update()
             ).all()
-    still = _seen(session, plan.watched) == plan.seen
+        # The subscribers the deliveries will name: nobody deletes one (an unsubscribe)
+        # between the check and the deliveries' insert; a delete that came first shows in
+        # the check.
+        outbox.hold_subscribers(session, {s for e in plan.events for s in e.recipients})
+    # The incident's own row too: not every writer of it moves the data version (an import
+    # writes through a session of its own), and its columns are copied from the plan below.
+    still = _seen(session, plan.watched) == plan.seen and (
+        locked is None or row_of(locked) == plan.row
+    )
     for hook in _checked_hooks:
         hook(session, still)
     if not still:

@@ -163,7 +163,10 @@ def _prepare_update(
     automated: bool,
 ) -> prepared.Plan:
     """What post_update will write, planned from a snapshot before the write lock."""
-    incident = prepared.copy_of(lock_incident(snapshot, incident_id, lock=False))
+    found = lock_incident(snapshot, incident_id, lock=False)
+    incident = prepared.copy_of(found)
+    # Read once the snapshot has begun: the plan is written only if no incident write has
+    # committed since (else post_update runs again under the lock, reading the clock there).
     at = now() if callable(now) else now
     if not automated:
         incident.automated = False
@@ -175,7 +178,7 @@ def _prepare_update(
         incident.chargers_total = data.chargers_total
     resolving = incident.status in OPEN_STATUSES and data.status == IncidentStatus.resolved
     kind = "incident.resolved" if resolving else "incident.updated"
-    return prepared.prepare_entry(
+    plan = prepared.prepare_entry(
         snapshot,
         incident,
         new_incident=False,
@@ -190,6 +193,8 @@ def _prepare_update(
         settings=settings,
         now=at,
     )
+    plan.row = prepared.row_of(found)
+    return plan
 
 
 def _audit_posted(
@@ -223,8 +228,11 @@ def post_update(
     """Add an update to an incident's timeline; resolving restores components not named.
 
     An update a person posts (not `automated`) takes the incident's story over from probes.
-    Given a clock, "now" is read under the incident's row lock, so parallel updates get
-    display times in the order they are applied and the newest one sets the status.
+    Given a clock, "now" is read as if under the incident's row lock, so parallel updates get
+    display times in the order they are applied and the newest one sets the status: the plan
+    made before the lock reads it after its snapshot begins and is written only when no
+    incident write committed since (the data version checked under the lock); otherwise all
+    of it is done again under the lock, with the clock read there.
     """
     plan = prepared.outside_lock(
         session,
@@ -237,7 +245,7 @@ def post_update(
         assert plan.now is not None
         _audit_posted(session, actor, incident.id, plan.update, data, plan.now)
         return plan.update
-    now = now() if callable(now) else now
+    now = now() if callable(now) else now  # under the lock, never the plan's reading
     if not automated:
         incident.automated = False
     _check_transition(incident, data.status)

@@ -170,6 +170,27 @@ def audience(rows: Sequence[tuple[Any, ...]]) -> Audience:
     return found
 
 
+def hold_subscribers(session: Session, subscriber_ids: set[str]) -> set[str]:
+    """Those of these subscribers still there, held until the transaction ends so that none
+    is deleted (an unsubscribe) before deliveries naming it are inserted: on PostgreSQL a
+    delete committed between reading the subscribers and that insert would break its foreign
+    key. FOR KEY SHARE: the lock the insert's foreign key check takes anyway, a little earlier;
+    a delete waits for the commit. All of them on SQLite (the write lock holds everything)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return subscriber_ids
+    found: set[str] = set()
+    for chunk in chunked(sorted(subscriber_ids)):
+        found.update(
+            session.execute(
+                sa.select(col(Subscriber.id))
+                .where(col(Subscriber.id).in_(chunk))
+                .order_by(col(Subscriber.id))
+                .with_for_update(key_share=True)
+            ).scalars()
+        )
+    return found
+
+
 def _queue(session: Session, events: list[tuple[int, NewEvent]], *, now: datetime) -> None:
     """A pending delivery of each event for every subscriber it concerns."""
     heard = audience(hearing(session))
@@ -189,6 +210,11 @@ def _queue(session: Session, events: list[tuple[int, NewEvent]], *, now: datetim
             )
             if event.subject is not None:
                 pairs.add((subscriber_id, event.subject))
+    if rows:
+        # Who unsubscribed since they were read hears nothing.
+        there = hold_subscribers(session, {str(row["subscriber_id"]) for row in rows})
+        rows = [row for row in rows if row["subscriber_id"] in there]
+        pairs = {pair for pair in pairs if pair[0] in there}
     if rows:
         for row, delivery_id in zip(rows, new_ids(len(rows)), strict=True):
             row["id"] = delivery_id

@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -24,7 +26,7 @@ from app.components import service as components
 from app.components.present import present_components
 from app.components.schemas import ComponentCreate, ComponentUpdate
 from app.config import Settings
-from app.db import unit_of_work
+from app.db import READ_ONLY, unit_of_work
 from app.incidents import events as incident_events
 from app.incidents import prepared, read
 from app.incidents import service as incidents
@@ -45,6 +47,7 @@ from app.models import (
     SubscriberChannel,
     SubscriberStatus,
 )
+from tests.conftest import make_component
 
 T0 = datetime(2025, 9, 7, 9, 0, tzinfo=UTC)
 
@@ -472,3 +475,44 @@ def test_the_incident_payload_is_what_presenting_the_incident_gives(
         assert queued is not None
         assert queued["incident"] == sent
         assert queued["page"] == payload["page"]
+
+
+def test_the_staff_api_prepares_its_change_before_the_lock(staff: TestClient, app: FastAPI) -> None:
+    """Through the staff API the request's transaction begins at the change itself (the token
+    is read apart), so opening and resolving are prepared outside the lock there too; and the
+    answer (the incident with every component) is read after the commit, on a read-only
+    connection, not inside the write transaction."""
+    ids = [make_component(staff, name=f"Charger {i}")["id"] for i in range(5)]
+    checks: list[bool] = []
+    timeline_reads: list[bool] = []  # per read of affected components: on a read-only one?
+
+    def record(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().startswith("SELECT") and "FROM affected_component" in statement:
+            timeline_reads.append(bool(conn.get_execution_options().get(READ_ONLY)))
+
+    stop = prepared.checked(lambda _session, valid: checks.append(valid))
+    engine = app.state.engine
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        opened = staff.post(
+            "/api/v1/incidents",
+            json={
+                "name": "Everything",
+                "status": "investigating",
+                "body": "Down",
+                "components": dict.fromkeys(ids, "major_outage"),
+            },
+        )
+        assert opened.status_code == 201, opened.text
+        resolved = staff.post(
+            f"/api/v1/incidents/{opened.json()['id']}/updates",
+            json={"status": "resolved", "body": "Back"},
+        )
+        assert resolved.status_code == 201, resolved.text
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+        stop()
+    assert checks == [True, True]
+    assert {c["status"] for c in resolved.json()["components"]} == {"operational"}
+    assert len(resolved.json()["incident_updates"]) == 2
+    assert timeline_reads and all(timeline_reads)

@@ -161,3 +161,35 @@ def test_a_hit_is_the_miss_that_rendered_it_and_keeps_every_rule_of_the_uncached
     assert "ETag" in seen["GET /api/v2/summary.json {}"]["access-control-expose-headers"]
     assert seen["GET / {'Accept-Language': 'sv'}"]["content-language"] == "sv"
     assert "frame-ancestors 'none'" in seen["GET /de/ {}"]["content-security-policy"]
+
+
+def test_cached_api_answers_carry_cors_on_a_304_and_a_head_too(
+    app: FastAPI, staff: TestClient
+) -> None:
+    """The CORS headers are kept with the cached answer, so every way it is served has them."""
+    make_component(staff, name="Cloud Services (OCPP)")
+    served = RequestLog(with_hit_path(app, app), trusted="")
+
+    async def scenario() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=served)
+        async with httpx.AsyncClient(transport=transport, base_url="https://s.test") as client:
+            first = await client.get("/api/v2/summary.json")
+            origin = {"Origin": "https://portal.example.com"}
+            return [
+                first,
+                await client.get(
+                    "/api/v2/summary.json",
+                    headers={**origin, "If-None-Match": first.headers["etag"]},
+                ),
+                await client.head("/api/v2/summary.json", headers=origin),
+                await client.get(
+                    "/api/v2/summary.json", headers={**origin, "Accept-Encoding": "br"}
+                ),
+            ]
+
+    answers = asyncio.run(scenario())
+    assert [a.status_code for a in answers] == [200, 304, 200, 200]
+    for answer in answers:
+        assert answer.headers["access-control-allow-origin"] == "*"
+        assert "ETag" in answer.headers["access-control-expose-headers"]
+    assert [a.headers["x-pharos-cache"] for a in answers[1:]] == ["hit", "hit", "hit"]
