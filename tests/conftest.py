@@ -67,9 +67,33 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     try:
         yield url.render_as_string(hide_password=False)
     finally:
+        try:
+            _drop_schema(admin, schema)
+        finally:
+            admin.dispose()
+
+
+DROP_LOCK_SECONDS = 60
+
+
+def _drop_schema(admin: Engine, schema: str) -> None:
+    """Drop a test's schema; if a connection left in a transaction holds its tables past
+    DROP_LOCK_SECONDS, fail saying which, rather than wait for it forever."""
+    try:
         with admin.begin() as conn:
+            conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{DROP_LOCK_SECONDS}s'")
             conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
+    except sa.exc.OperationalError as exc:
+        with admin.connect() as conn:
+            holders = conn.execute(
+                sa.text(
+                    "SELECT pid, state, xact_start, query FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND state LIKE 'idle in transaction%'"
+                )
+            ).all()
+        raise AssertionError(
+            f"schema {schema} could not be dropped: a connection still holds it? {holders}"
+        ) from exc
 
 
 @pytest.fixture

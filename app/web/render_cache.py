@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 
 CACHEABLE_STATUS = (200,)
 REFRESH_CONCURRENCY = 4  # renders in flight during a refresh
+STOP_SECONDS = 30.0  # how long shutdown waits for renders in flight
 
 
 @dataclass
@@ -421,14 +422,28 @@ class RenderCache:
             self._task = asyncio.get_running_loop().create_task(self.run())
 
     async def stop(self) -> None:
-        """Stop the refresher if this loop owns it."""
+        """Stop the refresher if this loop owns it, then let this loop's renders finish.
+
+        A render the refresher (or a reader who went away) started is a task of its own and
+        outlives the refresher; its handler runs in a worker thread with a database session.
+        Were the loop closed under it, the render would be cancelled before the session's
+        teardown ran, leaving its connection open in a transaction (on PostgreSQL, "idle in
+        transaction": it holds its tables' locks, and a DROP or a migration waits for it
+        forever). So stop waits for them, up to ``STOP_SECONDS``.
+        """
+        loop = asyncio.get_running_loop()
         task = self._task
-        if task is not None and task.get_loop() is asyncio.get_running_loop():
+        if task is not None and task.get_loop() is loop:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
             self._task = None
             self._loop = self._wake = None
+        renders = [t for t in self._inflight.values() if t.get_loop() is loop]
+        if renders:
+            _, pending = await asyncio.wait(renders, timeout=STOP_SECONDS)
+            if pending:
+                log.warning("%d renders still running at shutdown", len(pending))
 
     def close(self) -> None:
         """Stop hearing of this process's commits."""
