@@ -318,7 +318,8 @@ def summed_figures(
         figures = [DayFigures(day=day, us=sums[day], has_data=born <= day <= today) for day in days]
         if past is None:
             if last_day == today and figures:
-                PAST.put(past_key, tuple(figures[:-1]))
+                row_name = (keys[row][0], row, first_day, str(tz))
+                PAST.put(row_name, past_key, tuple(figures[:-1]))
             out[row] = figures
         else:
             out[row] = [*past, *figures]
@@ -332,6 +333,7 @@ class _PastDays:
         self.size = size
         self.lock = threading.Lock()
         self.rows: OrderedDict[tuple[object, ...], tuple[DayFigures, ...]] = OrderedDict()
+        self.latest: dict[object, tuple[object, ...]] = {}
 
     def get(self, key: tuple[object, ...]) -> tuple[DayFigures, ...] | None:
         with self.lock:  # renders run in several threads
@@ -340,14 +342,21 @@ class _PastDays:
                 self.rows.move_to_end(key)
         return found
 
-    def put(self, key: tuple[object, ...], days: tuple[DayFigures, ...]) -> None:
+    def put(self, name: object, key: tuple[object, ...], days: tuple[DayFigures, ...]) -> None:
+        """Keep a row's past days; `name` is the row (its older days are of no more use)."""
         with self.lock:
+            older = self.latest.get(name)
+            if older is not None and older != key:
+                self.rows.pop(older, None)
+            self.latest[name] = key
             self.rows[key] = days
             while len(self.rows) > self.size:
-                self.rows.popitem(last=False)
+                evicted, _ = self.rows.popitem(last=False)
+                for stale in [n for n, k in self.latest.items() if k == evicted]:
+                    del self.latest[stale]
 
 
-PAST = _PastDays()
+PAST = _PastDays(1024)
 
 
 def incidents_by_day(

@@ -35,7 +35,7 @@ from app.web.reader import Reader
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 WAIT_SECONDS = 10.0  # for a build another render started
-KEPT = 256  # parts, all versions together (a change makes the older ones useless)
+KEPT = 64  # parts, all versions together (a change makes the older ones useless)
 _TABLE = DataVersion.__table__  # type: ignore[attr-defined]
 _VERSIONS = sa.select(_TABLE.c.version, *(_TABLE.c[f"{t}_at"] for t in data_version.TOPICS)).where(
     _TABLE.c.id == 1
@@ -48,6 +48,7 @@ class PerVersion:
     def __init__(self, size: int = KEPT) -> None:
         self.size = size
         self._kept: OrderedDict[tuple[Hashable, ...], Future[Any]] = OrderedDict()
+        self._latest: dict[Hashable, tuple[Hashable, ...]] = {}  # each name's newest key
         self._lock = threading.Lock()
         self.builds = 0  # for tests: how many parts were built rather than reused
 
@@ -55,6 +56,7 @@ class PerVersion:
         """Forget every kept part (tests measuring a whole render)."""
         with self._lock:
             self._kept.clear()
+            self._latest.clear()
 
     def get(
         self,
@@ -84,8 +86,16 @@ class PerVersion:
             if kept is None:
                 kept = self._kept[key] = Future()
                 self.builds += 1
+                # The part of an older version is of no more use once a newer one is built
+                # (a render that started before the change just builds its own).
+                older = self._latest.get(name)
+                if older is not None and older != key:
+                    self._kept.pop(older, None)
+                self._latest[name] = key
                 while len(self._kept) > self.size:
-                    self._kept.popitem(last=False)
+                    evicted, _ = self._kept.popitem(last=False)
+                    if self._latest.get(evicted[-1]) == evicted:
+                        del self._latest[evicted[-1]]
                 mine = True
             else:
                 self._kept.move_to_end(key)

@@ -37,6 +37,7 @@ def test_a_part_is_built_once_per_version_and_again_after_a_change(
     make_component(staff, name="OCPP gateway")  # a change moves the version
     assert part(3) == 3
     assert built == [1, 3]
+    assert len(kept._kept) == 1  # the older version's part is of no more use: dropped
 
 
 def test_renders_at_the_same_time_wait_for_one_build(engine: Engine) -> None:
