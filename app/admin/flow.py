@@ -100,13 +100,24 @@ def attempt(
 
     It runs in a savepoint of the request's unit of work: refused, what it wrote is undone and
     the request goes on to render the refusal (and commit what else it did, a kept draft say).
+    When the request has written nothing yet there is no savepoint (it would begin the
+    transaction, on SQLite take the write lock, before the use case has prepared outside it
+    what it can): a refusal then rolls back the whole transaction, which holds only the
+    action's writes.
     """
+    fresh = not post.session.in_transaction()
     try:
+        if fresh:
+            return action()
         with post.session.begin_nested():
             return action()
     except ValidationError as exc:
+        if fresh:
+            post.session.rollback()
         return invalid(post.form, exc, prefix=prefix)
     except PharosError as exc:
+        if fresh:
+            post.session.rollback()
         return refused(post.form, exc, field(exc) if callable(field) else field)
 
 

@@ -7,6 +7,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from app.db import unit_of_work
+from app.incidents import prepared
 from app.models import AuditEvent, Component, Incident, IncidentUpdate, UserRole
 from tests.admin.conftest import SignIn, field_error, post_form, soup
 from tests.conftest import make_component
@@ -194,3 +195,29 @@ def test_templates_fill_the_new_incident_form(signed_in: SignIn, staff: TestClie
         {"name": "OCPP delays", "title": "t", "body": "b", "status": "investigating"},
     )
     assert duplicate.status_code == 409 and "already exists" in field_error(soup(duplicate), "name")
+
+
+def test_opening_and_resolving_are_prepared_before_the_write_lock(
+    signed_in: SignIn, staff: TestClient
+) -> None:
+    """The forms run the use case without a savepoint when the request has written nothing
+    yet, so the change is prepared outside the write transaction, as through the API (a
+    savepoint would begin the transaction first: on SQLite, take the write lock)."""
+    a, b = _components(staff)
+    client = signed_in()
+    checks: list[bool] = []
+    stop = prepared.checked(lambda _session, valid: checks.append(valid))
+    try:
+        page = _open(
+            client, **{f"component.{a}": "major_outage", f"component.{b}": "degraded_performance"}
+        )
+        resolved = post_form(
+            client,
+            f"/admin/incidents/{page}/updates",
+            {"status": "resolved", "body": "Back."},
+            follow_redirects=False,
+        )
+        assert resolved.status_code == 303, resolved.text
+    finally:
+        stop()
+    assert checks == [True, True]
