@@ -46,6 +46,7 @@ from app.web.cors import PublicApiCors
 from app.web.embed import router as embed_router
 from app.web.favicon import router as favicon_router
 from app.web.feeds import router as feeds_router
+from app.web.head import HeadAsGet
 from app.web.limits import BodySizeLimit, RefuseNul
 from app.web.metrics import build_registry
 from app.web.metrics import router as metrics_router
@@ -195,16 +196,19 @@ def _allowed_methods(request: Request) -> str:
     method the routes match as the router itself would."""
     documented = request.app.openapi().get("paths", {}).get(request.scope["path"])
     if documented:
-        return ", ".join(m for m in METHODS if m.lower() in documented)
-    allowed = [
-        method
-        for method in METHODS
-        if any(
-            route.matches(dict(request.scope, method=method))[0] is Match.FULL
-            for route in request.app.router.routes
-        )
-    ]
-    return ", ".join(allowed)
+        allowed = {m for m in METHODS if m.lower() in documented}
+    else:
+        allowed = {
+            method
+            for method in METHODS
+            if any(
+                route.matches(dict(request.scope, method=method))[0] is Match.FULL
+                for route in request.app.router.routes
+            )
+        }
+    if "GET" in allowed:
+        allowed.add("HEAD")  # app.web.head answers HEAD wherever GET is answered
+    return ", ".join(m for m in METHODS if m in allowed)
 
 
 HEALTH_TIMEOUT_SECONDS = 2.0
@@ -295,6 +299,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.templates = templates
     install_error_handlers(app)
+    app.add_middleware(HeadAsGet)  # innermost: routes see a GET, the answer loses its body
     app.add_middleware(RefuseNul)  # inside the size limit: it reads bodies whole
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     app.add_middleware(SecurityHeaders)

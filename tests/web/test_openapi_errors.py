@@ -106,4 +106,4 @@ def test_a_literal_path_allows_what_the_document_lists(staff: TestClient) -> Non
     """GET /api/v1/subscribers/chat reaches /api/v1/subscribers/{subscriber_id} (a 404): not
     a method that resource has."""
     assert staff.options("/api/v1/subscribers/chat").headers["allow"] == "POST"
-    assert staff.options("/api/v1/subscribers/email").headers["allow"] == "GET, POST"
+    assert staff.options("/api/v1/subscribers/email").headers["allow"] == "GET, HEAD, POST"
