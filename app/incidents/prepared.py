@@ -266,12 +266,7 @@ def prepare_entry(
     for component_id in order:
         component = found[component_id]
         old = component.status
-        if component_id in changes:
-            new = changes[component_id]
-        elif restoring:
-            new = targets[component_id]
-        else:
-            new = old
+        new = timeline.status_after(component_id, old, changes, targets if restoring else None)
         name = components.display_name(component, groups)
         new_rows.append((component_id, name, old, new))
         plan.affected.append(

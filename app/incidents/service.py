@@ -168,15 +168,8 @@ def _prepare_update(
     # Read once the snapshot has begun: the plan is written only if no incident write has
     # committed since (else post_update runs again under the lock, reading the clock there).
     at = now() if callable(now) else now
-    if not automated:
-        incident.automated = False
-    _check_transition(incident, data.status)
-    display_at = data.display_at or at
-    check_display_at(display_at, at)
-    if data.chargers_total is not None:
-        incident.chargers_affected = data.chargers_affected
-        incident.chargers_total = data.chargers_total
     resolving = incident.status in OPEN_STATUSES and data.status == IncidentStatus.resolved
+    display_at = _take_update(incident, data, at=at, automated=automated)
     kind = "incident.resolved" if resolving else "incident.updated"
     plan = prepared.prepare_entry(
         snapshot,
@@ -195,6 +188,22 @@ def _prepare_update(
     )
     plan.row = prepared.row_of(found)
     return plan
+
+
+def _take_update(
+    incident: Incident, data: UpdateCreate, *, at: datetime, automated: bool
+) -> datetime:
+    """Check an update against its incident and take its fields (a person's update takes the
+    story over from probes; charger counts); its display time, checked against `at`."""
+    if not automated:
+        incident.automated = False
+    _check_transition(incident, data.status)
+    display_at = data.display_at or at
+    check_display_at(display_at, at)
+    if data.chargers_total is not None:
+        incident.chargers_affected = data.chargers_affected
+        incident.chargers_total = data.chargers_total
+    return display_at
 
 
 def _audit_posted(
@@ -246,15 +255,8 @@ def post_update(
         _audit_posted(session, actor, incident.id, plan.update, data, plan.now)
         return plan.update
     now = now() if callable(now) else now  # under the lock, never the plan's reading
-    if not automated:
-        incident.automated = False
-    _check_transition(incident, data.status)
-    display_at = data.display_at or now
-    check_display_at(display_at, now)
-    if data.chargers_total is not None:
-        incident.chargers_affected = data.chargers_affected
-        incident.chargers_total = data.chargers_total
     was_open = incident.status in OPEN_STATUSES
+    display_at = _take_update(incident, data, at=now, automated=automated)
     update = timeline.apply_update(
         session,
         incident,

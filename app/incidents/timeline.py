@@ -4,7 +4,7 @@ hands back, and the incident's times and impact derived from its timeline."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -38,6 +38,21 @@ IMPACT_OF: dict[ComponentStatus, Impact] = {
 IMPACT_RANK = {impact: rank for rank, impact in enumerate(Impact)}
 # Open incidents and running maintenances hold on to the statuses they set.
 CLAIMING = (*OPEN_STATUSES, IncidentStatus.in_progress, IncidentStatus.verifying)
+
+
+def status_after(
+    component_id: str,
+    old: ComponentStatus,
+    changes: Mapping[str, ComponentStatus],
+    restored: Mapping[str, ComponentStatus] | None,
+) -> ComponentStatus:
+    """A component's status after an update: what the update sets, else (when it resolves:
+    `restored`) whatever other open incidents still claim, else unchanged."""
+    if component_id in changes:
+        return changes[component_id]
+    if restored is not None:
+        return restored[component_id]
+    return old
 
 
 def _claims_of_other_open_incidents(
@@ -188,13 +203,7 @@ def apply_update(
     for component_id in order:
         component = locked[component_id]
         old = component.status
-        if component_id in changes:
-            new = changes[component_id]
-        elif restoring:
-            # Resolving hands a component back to whatever other open incidents still claim.
-            new = targets[component_id]
-        else:
-            new = old
+        new = status_after(component_id, old, changes, targets if restoring else None)
         rows.append(
             {
                 "incident_update_id": update.id,
