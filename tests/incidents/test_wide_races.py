@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -84,9 +85,19 @@ def _post(
         ).id
 
 
-def _checks() -> tuple[list[bool], Callable[[], None]]:
-    seen: list[bool] = []
-    return seen, prepared.checked(lambda _session, valid: seen.append(valid))
+@contextmanager
+def _racing(
+    engine: Engine, marker: str, writer: Callable[[], None]
+) -> Iterator[tuple[list[bool], list[bool]]]:
+    """Run `writer` when the use case inside reaches `marker`; yields whether the writer went
+    on and the outcome of every check of a plan under the lock."""
+    checks: list[bool] = []
+    stop = prepared.checked(lambda _session, valid: checks.append(valid))
+    try:
+        with another_writer_during(engine, marker, writer) as went_on:
+            yield went_on, checks
+    finally:
+        stop()
 
 
 def _last_event(engine: Engine, event_type: str) -> dict[str, Any]:
@@ -125,12 +136,8 @@ def test_a_postmortem_published_meanwhile_keeps_its_status(
                 now=LATER,
             )
 
-    checks, stop = _checks()
-    try:
-        with another_writer_during(engine, PLANNING, publish) as went_on:
-            _post(engine, settings, incident_id, NEWEST, status="resolved", body="One more note")
-    finally:
-        stop()
+    with _racing(engine, PLANNING, publish) as (went_on, checks):
+        _post(engine, settings, incident_id, NEWEST, status="resolved", body="One more note")
     assert went_on == [True]
     assert checks == [False]
     with Session(engine) as session:
@@ -149,15 +156,11 @@ def test_an_incident_resolved_meanwhile_is_not_reopened(engine: Engine, settings
     def resolve() -> None:
         _post(engine, settings, incident_id, LATER, status="resolved", body="Fixed")
 
-    checks, stop = _checks()
-    try:
-        with (
-            another_writer_during(engine, PLANNING, resolve) as went_on,
-            pytest.raises(InvalidTransition),
-        ):
-            _post(engine, settings, incident_id, NEWEST, status="identified", body="Found it")
-    finally:
-        stop()
+    with (
+        _racing(engine, PLANNING, resolve) as (went_on, checks),
+        pytest.raises(InvalidTransition),
+    ):
+        _post(engine, settings, incident_id, NEWEST, status="identified", body="Found it")
     assert went_on == [True]
     assert checks == [True, False]  # the other writer's own check, then ours
     with Session(engine) as session:
@@ -185,12 +188,8 @@ def test_an_impact_override_set_meanwhile_is_kept(engine: Engine, settings: Sett
                 now=LATER,
             )
 
-    checks, stop = _checks()
-    try:
-        with another_writer_during(engine, PLANNING, edit) as went_on:
-            _post(engine, settings, incident_id, NEWEST, status="monitoring", body="Watching")
-    finally:
-        stop()
+    with _racing(engine, PLANNING, edit) as (went_on, checks):
+        _post(engine, settings, incident_id, NEWEST, status="monitoring", body="Watching")
     assert went_on == [True]
     assert checks == [False]
     with Session(engine) as session:
@@ -227,12 +226,8 @@ def test_an_update_corrected_meanwhile_is_what_the_incident_follows(
                 now=LATER,
             )
 
-    checks, stop = _checks()
-    try:
-        with another_writer_during(engine, PLANNING, correct) as went_on:
-            _post(engine, settings, incident_id, NEWEST, status="resolved", body="Done")
-    finally:
-        stop()
+    with _racing(engine, PLANNING, correct) as (went_on, checks):
+        _post(engine, settings, incident_id, NEWEST, status="resolved", body="Done")
     assert went_on == [True]
     assert checks == [False]
     with Session(engine) as session:
@@ -264,12 +259,8 @@ def test_a_redo_reads_the_clock_under_the_lock(engine: Engine, settings: Setting
             body="Watching",
         )
 
-    checks, stop = _checks()
-    try:
-        with another_writer_during(engine, PLANNING, other) as went_on:
-            mine = _post(engine, settings, incident_id, clock, status="identified", body="Found")
-    finally:
-        stop()
+    with _racing(engine, PLANNING, other) as (went_on, checks):
+        mine = _post(engine, settings, incident_id, clock, status="identified", body="Found")
     assert went_on == [True]
     assert checks == [True, False]
     assert readings == []  # read twice: before the lock for the plan, then under the lock
@@ -300,12 +291,8 @@ def test_a_write_that_does_not_move_the_data_version_is_seen_in_the_incident_row
             session.add(incident)
             session.commit()
 
-    checks, stop = _checks()
-    try:
-        with another_writer_during(engine, PLANNING, rename) as went_on:
-            _post(engine, settings, incident_id, NEWEST, status="monitoring", body="Watching")
-    finally:
-        stop()
+    with _racing(engine, PLANNING, rename) as (went_on, checks):
+        _post(engine, settings, incident_id, NEWEST, status="monitoring", body="Watching")
     assert went_on == [True]
     assert checks == [False]
     with Session(engine) as session:
@@ -348,18 +335,14 @@ def test_an_opening_planned_on_what_moved_is_made_again_under_the_lock(
             components={ids[1]: ComponentStatus.partial_outage},
         )
 
-    checks, stop = _checks()
-    try:
-        with another_writer_during(engine, "FROM component", take) as went_on:
-            incident_id = _open(
-                engine,
-                settings,
-                "Everything",
-                NEWEST,
-                components=dict.fromkeys(ids, ComponentStatus.major_outage),
-            )
-    finally:
-        stop()
+    with _racing(engine, "FROM component", take) as (went_on, checks):
+        incident_id = _open(
+            engine,
+            settings,
+            "Everything",
+            NEWEST,
+            components=dict.fromkeys(ids, ComponentStatus.major_outage),
+        )
     assert went_on == [True]
     assert checks == [True, False]
     with Session(engine) as session:
