@@ -50,7 +50,8 @@ def serve(
         ),
     ] = 1,
     server: Annotated[
-        ServerKind, typer.Option(help="ASGI server (granian measured faster; see README)")
+        ServerKind,
+        typer.Option(help="granian (over its RSGI; granian-asgi over ASGI) or uvicorn; see README"),
     ] = ServerKind.granian,
 ) -> None:
     """Apply migrations, then serve the status page and API."""

@@ -324,7 +324,7 @@ def create_app(settings: Settings) -> FastAPI:
             uncached=lambda path, query: uptime_range.is_range_read(
                 language.split_prefix(path)[1], query
             ),
-            localize=lambda scope: language.cache_path(scope, settings.language),
+            localize=lambda path, accept: language.cache_path(path, accept, settings.language),
             varies_by_language=lambda path: not path.startswith(language.NEUTRAL),
             shown_by=lambda path: topics.shown_by(language.split_prefix(path)[1]),
             on_create=lambda cache: setattr(app.state, "render_cache", cache),

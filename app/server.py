@@ -1,9 +1,11 @@
-"""Running the app: which ASGI server `pharos serve` uses, and how.
+"""Running the app: which server `pharos serve` uses, and how.
 
 Granian (a Rust HTTP server) is the default: on the render cache's hit path it answered about
 1.8 times the requests per second of uvicorn with httptools and uvloop, at half the p99, in the
-same run of bench/http_load.py (see Performance in the README). uvicorn stays available with
-`--server uvicorn`.
+same run of bench/http_load.py (see Performance in the README). It serves over its own
+protocol, RSGI (app.rsgi): hits are answered there in one call, everything else reaches the
+ASGI app through app.rsgi's ASGI-over-RSGI server. `--server granian-asgi` serves over ASGI,
+and uvicorn stays available with `--server uvicorn`.
 
 Neither reads X-Forwarded-For/-Proto: the app does, from PHAROS_TRUSTED_PROXIES only, and only
 well-formed addresses (app/web/origin.py).
@@ -26,6 +28,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.config import Settings
 from app.main import create_app
+from app.rsgi import AsgiOverRsgi
 from app.web import request_log
 from app.web.render_cache import RenderCache
 
@@ -33,9 +36,11 @@ PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 class ServerKind(StrEnum):
-    """The ASGI servers `pharos serve` can run."""
+    """The servers `pharos serve` can run: granian over its own protocol RSGI (app.rsgi), or
+    over ASGI; uvicorn."""
 
     granian = "granian"
+    granian_asgi = "granian-asgi"
     uvicorn = "uvicorn"
 
 
@@ -82,6 +87,19 @@ def granian_app() -> ASGIApp:
     return request_log.RequestLog(with_hit_path(app, app), trusted=settings.trusted_proxies)
 
 
+def granian_rsgi_app() -> AsgiOverRsgi:
+    """The app for the PHAROS_* environment over RSGI (app.rsgi), as each granian worker
+    builds it: fresh render-cache hits answered in RSGI, everything else by the ASGI app."""
+    _die_with_parent()
+    settings = Settings()
+    request_log.configure(settings.log_level)
+    app = create_app(settings)
+    requests = request_log.RequestLog(with_hit_path(app, app), trusted=settings.trusted_proxies)
+    return AsgiOverRsgi(
+        requests, cache=lambda: getattr(app.state, "render_cache", None), requests=requests
+    )
+
+
 def uvicorn_app() -> ASGIApp:
     """The app for the PHAROS_* environment, as each uvicorn worker builds it."""
     settings = Settings()
@@ -92,14 +110,15 @@ def uvicorn_app() -> ASGIApp:
 
 def run(settings: Settings, *, host: str, port: int, workers: int, kind: ServerKind) -> None:
     """Serve until stopped. Each worker process builds its app from the environment."""
-    if kind is ServerKind.granian:
+    if kind is not ServerKind.uvicorn:
         level = settings.log_level.lower()
+        rsgi = kind is ServerKind.granian
         Granian(
-            "app.server:granian_app",
+            "app.server:granian_rsgi_app" if rsgi else "app.server:granian_app",
             factory=True,
             address=host,
             port=port,
-            interface=Interfaces.ASGI,
+            interface=Interfaces.RSGI if rsgi else Interfaces.ASGI,
             workers=workers,
             loop=Loops.uvloop,
             log_level=LogLevels(level if level in LogLevels.__members__ else "info"),

@@ -21,12 +21,15 @@ machine):
 - write to served bytes: an API write on one replica, until the new bytes are served by the
   same replica and by a second one on the same database.
 
-With --floor, a do-nothing ASGI app (bench/asgi_floor.py) on granian, serving the nginx files
-from memory, is a party of every turn too: what the server itself costs per request.
+With --floor, do-nothing apps (bench/asgi_floor.py) on granian, over ASGI and over RSGI,
+serving the nginx files from memory, are parties of every turn too: what the server itself
+costs per request, the best ratio to nginx any app served that way could reach.
 
 With --compare REV, an older commit (extracted with git archive, seeded and served with its own
-code on a database of its own) is measured in the same run as a third party of every turn
-(granian, one process): its requests/s and ratio to nginx beside ours, and new/old per request.
+code on a database of its own) is measured in the same run as a party of every turn (granian,
+one process, as its `pharos serve` runs it): its requests/s, and its ratio to a second nginx
+serving that commit's own bytes (a commit from before the languages serves `/` for `/de/`),
+beside ours; and new/old per request.
 
 Prints JSON.
 """
@@ -203,8 +206,8 @@ def main() -> None:
     parser.add_argument(
         "--floor",
         action="store_true",
-        help="also measure a do-nothing ASGI app on granian serving the same bytes (the "
-        "server's own cost: the best ratio to nginx any ASGI app could have)",
+        help="also measure do-nothing apps on granian (ASGI and RSGI) serving the same bytes "
+        "(the server's own cost: the best ratio to nginx any app served so could have)",
     )
     parser.add_argument(
         "--quick",
@@ -250,15 +253,16 @@ def main() -> None:
         pids[f"http://127.0.0.1:{port}"] = processes[-1].pid
         return f"http://127.0.0.1:{port}"
 
-    def start_floor(root: Path, encoding: str) -> str:
+    def start_floor(root: Path, encoding: str, interface: str) -> str:
         """granian (as `pharos serve` runs it) with bench/asgi_floor.py on these files."""
         port = free_port()
         env = {**pharos_env(), "PHAROS_FLOOR_ROOT": str(root), "PHAROS_FLOOR_ENCODING": encoding}
         env["PYTHONPATH"] = str(Path(__file__).resolve().parent)
         granian = Path(sys.executable).parent / "granian"
-        command = [str(granian), "--interface", "asgi", "--loop", "uvloop", "--no-ws"]
+        command = [str(granian), "--interface", interface, "--loop", "uvloop", "--no-ws"]
         command += ["--port", str(port), "--workers", "1", "--log-level", "warning"]
-        process = subprocess.Popen([*command, "--factory", "asgi_floor:app"], env=env, cwd=tmp)
+        target = f"asgi_floor:{interface}_app"
+        process = subprocess.Popen([*command, "--factory", target], env=env, cwd=tmp)
         processes.append(process)
         wait_http(f"http://127.0.0.1:{port}/", process=process)
         pids[f"http://127.0.0.1:{port}"] = process.pid
@@ -288,15 +292,24 @@ def main() -> None:
                 old_url = serve(tree=tree, database_url=old_db)
                 open_incident(old_url, old_token, old_leaves[0])
                 result["compare"] = args.compare
+            old_paths = {}  # label: the path the older commit is asked (its `/` if no /de/)
+            if old_url is not None:
+                for label, (path, _, _) in requests.items():
+                    served = client.get(old_url + path).status_code == 200
+                    old_paths[label] = path if served else "/"
             for folder, encoding in (("site", "identity"), ("site-br", "br")):
-                for path, headers, file in requests.values():
-                    target = tmp / folder / file
-                    target.parent.mkdir(parents=True, exist_ok=True)
+                for label, (path, headers, file) in requests.items():
                     sent = dict(h.split(": ", 1) for h in headers)
-                    with client.stream(
-                        "GET", main_url + path, headers={**sent, "Accept-Encoding": encoding}
-                    ) as response:
-                        target.write_bytes(b"".join(response.iter_raw()))
+                    sources = [(tmp, main_url + path)]
+                    if old_url is not None:
+                        sources.append((tmp / "old-nginx", old_url + old_paths[label]))
+                    for root, source in sources:
+                        target = root / folder / file
+                        target.parent.mkdir(parents=True, exist_ok=True)
+                        with client.stream(
+                            "GET", source, headers={**sent, "Accept-Encoding": encoding}
+                        ) as response:
+                            target.write_bytes(b"".join(response.iter_raw()))
             result["bytes"] = {
                 label: {
                     e: (tmp / d / f).stat().st_size
@@ -311,10 +324,25 @@ def main() -> None:
             nginx = f"http://127.0.0.1:{nginx_port}"
             nginx_br = f"http://127.0.0.1:{nginx_br_port}"
             pids[nginx] = pids[nginx_br] = processes[-1].pid
-            floor = floor_br = None
+            if old_url is not None:
+                result["old_bytes"] = {
+                    label: {
+                        e: (tmp / "old-nginx" / d / f).stat().st_size
+                        for d, e in (("site", "identity"), ("site-br", "br"))
+                    }
+                    for label, (_, _, f) in requests.items()
+                }
+                old_ports = free_port(), free_port()
+                processes.append(start_nginx(tmp / "old-nginx", *old_ports, workers=most))
+                old_nginx, old_nginx_br = (f"http://127.0.0.1:{port}" for port in old_ports)
+                pids[old_nginx] = pids[old_nginx_br] = processes[-1].pid
+            floors: dict[str, tuple[str, str]] = {}  # interface: (identity, brotli) base URLs
             if args.floor:
-                floor = start_floor(tmp / "site", "")
-                floor_br = start_floor(tmp / "site-br", "br")
+                for interface in ("asgi", "rsgi"):
+                    floors[interface] = (
+                        start_floor(tmp / "site", "", interface),
+                        start_floor(tmp / "site-br", "br", interface),
+                    )
             runs: dict[str, Any] = {}
 
             def nginx_url(base: str, file: str) -> str:
@@ -336,10 +364,14 @@ def main() -> None:
                     (pids[nginx_base], nginx_url(nginx_base, file), headers),
                 ]
                 if old_url is not None:
-                    warm(old_url, path, asked)
-                    parties.append((pids[old_url], old_url + path, sent))
-                floor_base = floor_br if headers else floor
-                if floor_base is not None:
+                    old_path = old_paths[label]
+                    warm(old_url, old_path, asked)
+                    parties.append((pids[old_url], old_url + old_path, sent))
+                    old_nginx_base = old_nginx_br if headers else old_nginx
+                    old_file = nginx_url(old_nginx_base, file)
+                    parties.append((pids[old_nginx_base], old_file, headers))
+                for floor, floor_br in floors.values():
+                    floor_base = floor_br if headers else floor
                     parties.append((pids[floor_base], nginx_url(floor_base, file), headers))
                 found = in_turns(*parties, args=args)
                 ours, theirs = found[0], found[1]
@@ -348,17 +380,17 @@ def main() -> None:
                 runs.setdefault(label, {}).setdefault(f"nginx{suffix}", theirs)
                 runs[label][name] = ours
                 if old_url is not None:
-                    old = found[2]
-                    old["vs_nginx"] = round(old["rps"] / theirs["rps"], 2)
+                    old, old_nginx_run = found[2], found[3]
+                    old["vs_nginx"] = round(old["rps"] / old_nginx_run["rps"], 2)  # own bytes
+                    old["nginx_rps"] = old_nginx_run["rps"]
                     runs[label][f"old_granian_1{suffix}"] = old
                     ours["vs_old"] = round(ours["rps"] / old["rps"], 2)
                     ours["cpu_vs_old"] = round(
                         ours["cpu_us_per_request"] / old["cpu_us_per_request"], 2
                     )
-                if floor_base is not None:
-                    least = found[-1]
+                for interface, least in zip(floors, found[len(found) - len(floors) :], strict=True):
                     least["vs_nginx"] = round(least["rps"] / theirs["rps"], 2)
-                    runs[label][f"asgi_floor{suffix}"] = least
+                    runs[label][f"{interface}_floor{suffix}"] = least
 
             servers = {"granian:1": main_url}
             br = "Accept-Encoding: br"

@@ -89,15 +89,15 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=10)
 
 
-def create_token(env: dict[str, str], name: str = "e2e") -> str:
-    """A staff token made with `pharos tokens create` (its last output line)."""
+def pharos(env: dict[str, str], *args: str, timeout: float = 120) -> str:
+    """Run a `pharos` command to success (or fail the test with its stderr); its stdout."""
     done = subprocess.run(
-        [str(PHAROS), "tokens", "create", name],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+        [str(PHAROS), *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
     )
     assert done.returncode == 0, done.stderr
-    return done.stdout.strip().splitlines()[-1].strip()
+    return done.stdout
+
+
+def create_token(env: dict[str, str], name: str = "e2e") -> str:
+    """A staff token made with `pharos tokens create` (its last output line)."""
+    return pharos(env, "tokens", "create", name, timeout=60).strip().splitlines()[-1].strip()

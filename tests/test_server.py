@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
 import time
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
 from peers.net import free_port
-from tests.serving import PHAROS, pharos_env, start, stop
+from tests.serving import pharos, pharos_env, start, stop
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "incidents"
 
@@ -46,15 +45,7 @@ def alive(pid: int) -> bool:
 def test_granian_and_uvicorn_serve_the_same_bytes(tmp_path: Path) -> None:
     env = pharos_env(tmp_path / "pharos.db", "http://status.test", run_workers="false")
     # A page with content: an empty page is "updated" as of the moment each server renders it.
-    sync = subprocess.run(
-        [str(PHAROS), "sync", "--create-components", str(EXAMPLE)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert sync.returncode == 0, sync.stderr
+    pharos(env, "sync", "--create-components", str(EXAMPLE))
     granian = start(env, free_port(), tmp_path, "granian")
     uvicorn = start(env, free_port(), tmp_path, "uvicorn", "--server", "uvicorn")
     try:

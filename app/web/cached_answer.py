@@ -38,6 +38,8 @@ _COMPRESSIBLE = (
 )
 MIN_COMPRESS = 256  # bytes; below this, compression costs more than it saves
 Header = tuple[bytes, bytes]
+TextHeader = tuple[str, str]
+HIT = ("x-pharos-cache", "hit")
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,21 @@ class Rendered:
             out[encoding] = (body, full, brief)
         return out
 
+    @cached_property
+    def hit_answers(self) -> dict[bytes | None, tuple[bytes, list[TextHeader], list[TextHeader]]]:
+        """`answers` as a hit is sent over granian's RSGI (app.rsgi): headers as text, with
+        `X-Pharos-Cache: hit`. Empty when a header is not ASCII (RSGI would send it as UTF-8,
+        not as these bytes): such answers are sent the ASGI way."""
+        out = {}
+        for encoding, (body, full, brief) in self.answers.items():
+            texts = []
+            for headers in (full, brief):
+                if not all(name.isascii() and value.isascii() for name, value in headers):
+                    return {}
+                texts.append([(k.decode(), v.decode()) for k, v in headers] + [HIT])
+            out[encoding] = (body, texts[0], texts[1])
+        return out
+
 
 @dataclass
 class Collected:
@@ -119,6 +136,27 @@ def accepted_codings(accept_encoding: bytes) -> frozenset[bytes]:
                 continue
         accepted.add(coding.strip())
     return frozenset(accepted)
+
+
+@lru_cache(maxsize=256)
+def preferred_codings(accept_encoding: bytes | None) -> tuple[bytes, ...]:
+    """The content codings we serve that the reader accepts, best first."""
+    if not accept_encoding:
+        return ()
+    accepted = accepted_codings(accept_encoding)
+    return tuple(
+        coding
+        for coding, names in ((b"br", (b"br",)), (b"gzip", (b"gzip", b"x-gzip")))
+        if any(name in accepted for name in names)
+    )
+
+
+def best_coding(rendered: Rendered, preferred: tuple[bytes, ...]) -> bytes | None:
+    """The first of the `preferred` codings these bytes are kept in; None: identity."""
+    for coding in preferred:
+        if (rendered.br if coding == b"br" else rendered.gzip) is not None:
+            return coding
+    return None
 
 
 def etag_matches(if_none_match: bytes, rendered: Rendered) -> bool:
@@ -169,30 +207,35 @@ def package(
     )
 
 
+def choose(
+    rendered: Rendered,
+    accept_encoding: bytes | None,
+    if_none_match: bytes | None,
+    if_modified_since: bytes | None,
+) -> tuple[bytes | None, bool]:
+    """How to answer a read from these bytes: the best content coding the reader accepts
+    (None: identity), and whether the answer is 304 Not Modified."""
+    encoding = best_coding(rendered, preferred_codings(accept_encoding))
+    if if_none_match is not None:
+        return encoding, etag_matches(if_none_match, rendered)
+    return encoding, if_modified_since is not None and not_modified_since(
+        if_modified_since, rendered
+    )
+
+
 async def send_answer(scope: Scope, send: Send, rendered: Rendered, how: bytes) -> bool:
     """Answer a read from these bytes, in the best coding the reader accepts; True for a 304."""
     accept_encoding = if_none_match = if_modified_since = None
-    for name, value in scope["headers"]:
+    for name, value in scope["headers"]:  # the first of each, as app.rsgi reads them
         if name == b"accept-encoding":
-            accept_encoding = value
+            accept_encoding = accept_encoding or bytes(value)
         elif name == b"if-none-match":
-            if_none_match = value
+            if_none_match = if_none_match or bytes(value)
         elif name == b"if-modified-since":
-            if_modified_since = value
-    answers = rendered.answers
-    encoding: bytes | None = None
-    if len(answers) > 1 and accept_encoding:
-        accepted = accepted_codings(bytes(accept_encoding))
-        if b"br" in accepted:
-            encoding = b"br"
-        elif b"gzip" in accepted or b"x-gzip" in accepted:
-            encoding = b"gzip"
-    body, headers, brief = answers[encoding]
-    if (if_none_match is not None and etag_matches(bytes(if_none_match), rendered)) or (
-        if_none_match is None
-        and if_modified_since is not None
-        and not_modified_since(bytes(if_modified_since), rendered)
-    ):
+            if_modified_since = if_modified_since or bytes(value)
+    encoding, not_modified = choose(rendered, accept_encoding, if_none_match, if_modified_since)
+    body, headers, brief = rendered.answers[encoding]
+    if not_modified:
         await send(
             {
                 "type": "http.response.start",

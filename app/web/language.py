@@ -10,6 +10,7 @@ cached once and a reader's headers never reach the bytes served to others.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 
 from starlette.datastructures import MutableHeaders
@@ -65,13 +66,13 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
     return None
 
 
-def cache_path(scope: Scope, default: str) -> str:
-    """The address the render cache keeps a read under: prefixed with the chosen language
-    unless it is the default or the address means the same in every language."""
-    path: str = scope["path"]
+def cache_path(path: str, accept_language: Callable[[], bytes | None], default: str) -> str:
+    """The address the render cache keeps a read of `path` under: prefixed with the language
+    the reader's Accept-Language (read only if needed) chooses, unless that is the default or
+    the address means the same in every language."""
     if path.startswith(NEUTRAL) or split_prefix(path)[0] is not None:
         return path
-    language = negotiate(_header(scope, b"accept-language"), default)
+    language = negotiate(accept_language(), default)
     return path if language == default else f"/{language}{path}"
 
 

@@ -72,15 +72,25 @@ class CacheStats:
     last_refresh_seconds: float = 0.0
 
 
-def _path(scope: Scope) -> str:
-    path: str = scope["path"]
+# (path, a reader of the request's Accept-Language) -> the address its answer is kept under
+Localize = Callable[[str, Callable[[], bytes | None]], str]
+
+
+def _path(path: str, accept_language: Callable[[], bytes | None]) -> str:
     return path
 
 
-def _key(scope: Scope, localize: Callable[[Scope], str] = _path) -> str:
+def _key(scope: Scope, localize: Localize = _path) -> str:
     """A cached address: path (with the reader's language, see app.web.language) and raw
     query string."""
-    path = localize(scope)
+
+    def accept_language() -> bytes | None:
+        for name, value in scope["headers"]:
+            if name == b"accept-language":
+                return bytes(value)
+        return None
+
+    path = localize(scope["path"], accept_language)
     query = scope.get("query_string")
     return f"{path}?{query.decode('latin-1')}" if query else path
 
@@ -99,7 +109,7 @@ class RenderCache:
         poll_seconds: float = 0.5,
         is_cacheable: Callable[[str], bool],
         uncached: Callable[[str, bytes], bool] = lambda path, query: False,
-        localize: Callable[[Scope], str] = _path,
+        localize: Localize = _path,
         varies_by_language: Callable[[str], bool] = lambda path: False,
         shown_by: Callable[[str], frozenset[str] | None] = lambda path: None,
         on_create: Callable[[RenderCache], None] | None = None,
@@ -233,15 +243,24 @@ class RenderCache:
         """
         if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
             return False
-        key = _key(scope, self.localize)
+        rendered = self.fresh(_key(scope, self.localize))
+        if rendered is None:
+            return False
+        await self._send(scope, send, rendered, b"hit")
+        return True
+
+    def fresh(self, key: str) -> Rendered | None:
+        """The cached answer at `key` if it is fresh (counted as a hit); else None.
+
+        The hit path of every protocol (`serve_hit` here, app.rsgi for granian's RSGI).
+        """
         entry = self.entries.get(key)
         if entry is None or not self._fresh(entry, time.monotonic()):
-            return False
+            return None
         self.entries.move_to_end(key)
         entry.hits += 1
         self.stats.hits += 1
-        await self._send(scope, send, entry.rendered, b"hit")
-        return True
+        return entry.rendered
 
     async def _write(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Render on write: a request that changed public data re-renders before it answers.

@@ -56,10 +56,15 @@ class RequestLog:
         try:
             await self.app(scope, receive, recording_send)
         finally:
-            took = (time.perf_counter() - started) * 1000
-            path = loggable_path(scope.get("root_path", "") + scope["path"])
-            client = self.forwarded.client(scope)
-            log.info("%s %s %s %d %.1fms", client, scope["method"], path, status, took)
+            self.write(scope, status, started)
+
+    def write(self, scope: Scope, status: int, started: float) -> None:
+        """The line of a request answered with `status`, begun at perf_counter() `started`
+        (also for the hits app.rsgi answers before the app sees them)."""
+        took = (time.perf_counter() - started) * 1000
+        path = loggable_path(scope.get("root_path", "") + scope["path"])
+        client = self.forwarded.client(scope)
+        log.info("%s %s %s %d %.1fms", client, scope["method"], path, status, took)
 
 
 def configure(level: str) -> None:

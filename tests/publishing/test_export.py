@@ -229,15 +229,7 @@ def test_the_copy_has_no_form_a_static_host_cannot_take(
 def served(tmp_path: Path) -> Iterator[tuple[str, str, Path]]:
     """`pharos serve` and `python -m http.server` on the folder `pharos export` wrote."""
     env = serving.pharos_env(tmp_path / "e2e.db", "https://status.example.com")
-    sync = subprocess.run(
-        [str(serving.PHAROS), "sync", "--create-components", str(EXAMPLE)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert sync.returncode == 0, sync.stderr
+    serving.pharos(env, "sync", "--create-components", str(EXAMPLE))
     live = serving.start(env, free_port(), tmp_path)
     static: subprocess.Popen[bytes] | None = None
     try:
