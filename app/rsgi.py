@@ -35,10 +35,11 @@ READS_KEPT = 4096  # distinct reads whose address and codings are remembered
 READ_BYTES_KEPT = 512  # (path, query and the two headers of a read remembered, at most)
 HELD_BYTES = 1 << 20  # an answer's body is held and sent whole up to this size, then streamed
 ASGI_VERSION = {"version": "3.0", "spec_version": "2.3"}
+FAILED_BODY = b"Internal Server Error"
 FAILED = (
     500,
-    [("content-type", "text/plain; charset=utf-8"), ("content-length", "21")],
-    b"Internal Server Error",
+    [("content-type", "text/plain; charset=utf-8"), ("content-length", str(len(FAILED_BODY)))],
+    FAILED_BODY,
 )
 
 
@@ -216,9 +217,9 @@ class AsgiOverRsgi:
         if_modified_since = headers.get("if-modified-since")
         try:
             if (if_none_match is not None or if_modified_since is not None) and (
-                cached_answer.choose(
-                    rendered, None, _bytes(if_none_match), _bytes(if_modified_since)
-                )[1]
+                cached_answer.not_modified(
+                    rendered, _bytes(if_none_match), _bytes(if_modified_since)
+                )
             ):
                 cache.stats.not_modified += 1
                 protocol.response_empty(304, answers[encoding][2])
@@ -249,8 +250,8 @@ class AsgiOverRsgi:
 
     # -- everything else: the ASGI app -----------------------------------------------------
 
-    async def _asgi(self, scope: RsgiScope, protocol: HTTPProtocol) -> int:
-        """Call the ASGI app for this request; the status it answered."""
+    async def _asgi(self, scope: RsgiScope, protocol: HTTPProtocol) -> None:
+        """Call the ASGI app for this request (a 500 if it fails before its answer is sent)."""
         body = _chunks(protocol)
         read_all = False
 
@@ -269,16 +270,14 @@ class AsgiOverRsgi:
         try:
             await self.app(asgi_scope(scope, self.lifespan.state), receive, answer.send)
         except ProtocolClosed:
-            return answer.status or 499  # the reader left while we answered
+            pass  # the reader left while we answered
         except Exception:
             log.exception("%s %s failed", scope.method, request_log.loggable_path(scope.path))
             answer.fail()
-            return 500
-        if not answer.done:
-            log.error("%s %s: the app's answer was unfinished", scope.method, scope.path)
-            answer.fail()
-            return 500
-        return answer.status or 500
+        else:
+            if not answer.done:
+                log.error("%s %s: the app's answer was unfinished", scope.method, scope.path)
+                answer.fail()
 
 
 def _bytes(value: str | None) -> bytes | None:

@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.config import Settings
@@ -55,12 +56,7 @@ def plain() -> ASGIApp:
                     return
         path = scope["path"]
         if path == "/scope":
-            body = b""
-            while True:
-                message = await receive()
-                body += message.get("body", b"")
-                if not message.get("more_body"):
-                    break
+            body = await Request(scope, receive).body()
             shown = {
                 k: v for k, v in scope.items() if k not in ("client", "raw_path", "asgi", "state")
             }

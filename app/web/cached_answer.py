@@ -216,11 +216,16 @@ def choose(
     """How to answer a read from these bytes: the best content coding the reader accepts
     (None: identity), and whether the answer is 304 Not Modified."""
     encoding = best_coding(rendered, preferred_codings(accept_encoding))
+    return encoding, not_modified(rendered, if_none_match, if_modified_since)
+
+
+def not_modified(
+    rendered: Rendered, if_none_match: bytes | None, if_modified_since: bytes | None
+) -> bool:
+    """Whether a read with these validators is answered 304 (If-None-Match decides when sent)."""
     if if_none_match is not None:
-        return encoding, etag_matches(if_none_match, rendered)
-    return encoding, if_modified_since is not None and not_modified_since(
-        if_modified_since, rendered
-    )
+        return etag_matches(if_none_match, rendered)
+    return if_modified_since is not None and not_modified_since(if_modified_since, rendered)
 
 
 async def send_answer(scope: Scope, send: Send, rendered: Rendered, how: bytes) -> bool:
