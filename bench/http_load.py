@@ -8,7 +8,7 @@ Seeds a page (20 components in 4 groups, 300 past incidents, one open incident),
 `pharos serve`, copies the bytes of `/` and `/api/v2/summary.json` into a folder and serves it
 with nginx on another loopback port. Then, 64 connections each, Pharos and nginx measured in
 turns (--rounds; the median round of each is kept, so both see the same load on a shared
-machine):
+machine; ratios to nginx are the median of the rounds' own ratios, with their range):
 
 - Pharos (granian and uvicorn, 1 and 2 processes) and nginx on `/`, `/api/v2/summary.json` and
   the front page in another language, both ways a reader asks for one: `/de/`, and `/` with
@@ -117,7 +117,9 @@ def in_turns(
     *servers: tuple[int, str, tuple[str, ...]], args: argparse.Namespace
 ) -> list[dict[str, Any]]:
     """wrk on each server (its process id, URL, request headers) in turns, args.rounds
-    each, so that all see the same load on a shared machine; the median round of each.
+    each, so that all see the same load on a shared machine; the median round of each, and
+    every round's requests/s (`rounds_rps`), so that ratios can be taken round by round
+    between parties measured seconds apart (see `paired`).
 
     Each round also has the server's CPU time per request (its process tree's, from /proc),
     which a loaded machine disturbs far less than requests/s."""
@@ -130,7 +132,26 @@ def in_turns(
             spent = cpu_seconds(pid) - before
             run["cpu_us_per_request"] = round(spent / max(1, run.pop("requests")) * 1e6, 1)
             runs.append(run)
-    return [dict(sorted(runs, key=lambda run: run["rps"])[len(runs) // 2]) for runs in found]
+    medians = []
+    for runs in found:
+        median = dict(sorted(runs, key=lambda run: run["rps"])[len(runs) // 2])
+        median["rounds_rps"] = [run["rps"] for run in runs]
+        medians.append(median)
+    return medians
+
+
+def paired(ours: dict[str, Any], theirs: dict[str, Any]) -> dict[str, Any]:
+    """Ours/theirs requests/s taken round by round (both measured in the same round, seconds
+    apart): the median of those ratios, and their lowest and highest. Load that changes over
+    the run moves both sides of a round together, so these spread less than a ratio of two
+    medians taken from different rounds."""
+    ratios = sorted(
+        a / b for a, b in zip(ours["rounds_rps"], theirs["rounds_rps"], strict=True) if b
+    )
+    return {
+        "vs_nginx": round(ratios[len(ratios) // 2], 3),
+        "vs_nginx_range": [round(ratios[0], 3), round(ratios[-1], 3)],
+    }
 
 
 def seed_old(tree: str, url: str) -> tuple[str, list[str]]:
@@ -375,21 +396,22 @@ def main() -> None:
                     parties.append((pids[floor_base], nginx_url(floor_base, file), headers))
                 found = in_turns(*parties, args=args)
                 ours, theirs = found[0], found[1]
-                ours["vs_nginx"] = round(ours["rps"] / theirs["rps"], 2)
+                ours.update(paired(ours, theirs))
                 suffix = "_br" if headers else ""
                 runs.setdefault(label, {}).setdefault(f"nginx{suffix}", theirs)
                 runs[label][name] = ours
                 if old_url is not None:
                     old, old_nginx_run = found[2], found[3]
-                    old["vs_nginx"] = round(old["rps"] / old_nginx_run["rps"], 2)  # own bytes
+                    old.update(paired(old, old_nginx_run))  # to nginx serving its own bytes
                     old["nginx_rps"] = old_nginx_run["rps"]
+                    old["nginx_rounds_rps"] = old_nginx_run["rounds_rps"]
                     runs[label][f"old_granian_1{suffix}"] = old
                     ours["vs_old"] = round(ours["rps"] / old["rps"], 2)
                     ours["cpu_vs_old"] = round(
                         ours["cpu_us_per_request"] / old["cpu_us_per_request"], 2
                     )
                 for interface, least in zip(floors, found[len(found) - len(floors) :], strict=True):
-                    least["vs_nginx"] = round(least["rps"] / theirs["rps"], 2)
+                    least.update(paired(least, theirs))
                     runs[label][f"{interface}_floor{suffix}"] = least
 
             servers = {"granian:1": main_url}
