@@ -29,7 +29,8 @@ With --compare REV, an older commit (extracted with git archive, seeded and serv
 code on a database of its own) is measured in the same run as a party of every turn (granian,
 one process, as its `pharos serve` runs it): its requests/s, and its ratio to a second nginx
 serving that commit's own bytes (a commit from before the languages serves `/` for `/de/`),
-beside ours; and new/old per request.
+beside ours; new/old per request; and our ratio to nginx over its ratio, round by round
+(`vs_nginx_over_old`: above 1 where we are served nearer to nginx than the older commit was).
 
 Prints JSON.
 """
@@ -140,18 +141,24 @@ def in_turns(
     return medians
 
 
-def paired(ours: dict[str, Any], theirs: dict[str, Any]) -> dict[str, Any]:
-    """Ours/theirs requests/s taken round by round (both measured in the same round, seconds
-    apart): the median of those ratios, and their lowest and highest. Load that changes over
-    the run moves both sides of a round together, so these spread less than a ratio of two
-    medians taken from different rounds."""
-    ratios = sorted(
-        a / b for a, b in zip(ours["rounds_rps"], theirs["rounds_rps"], strict=True) if b
-    )
+def spread(ratios: list[float], name: str) -> dict[str, Any]:
+    """The median of ratios taken round by round, and their lowest and highest. Load that
+    changes over the run moves both sides of a round together, so these spread less than a
+    ratio of two medians taken from different rounds."""
+    if not ratios:
+        return {name: None}
+    ratios = sorted(ratios)
     return {
-        "vs_nginx": round(ratios[len(ratios) // 2], 3),
-        "vs_nginx_range": [round(ratios[0], 3), round(ratios[-1], 3)],
+        name: round(ratios[len(ratios) // 2], 3),
+        f"{name}_range": [round(ratios[0], 3), round(ratios[-1], 3)],
     }
+
+
+def paired(ours: dict[str, Any], theirs: dict[str, Any]) -> dict[str, Any]:
+    """`vs_nginx` and its range, from ours/theirs requests/s of each round (both measured in
+    the same round, seconds apart)."""
+    rounds = zip(ours["rounds_rps"], theirs["rounds_rps"], strict=True)
+    return spread([a / b for a, b in rounds if b], "vs_nginx")
 
 
 def seed_old(tree: str, url: str) -> tuple[str, list[str]]:
@@ -407,6 +414,17 @@ def main() -> None:
                     old["nginx_rounds_rps"] = old_nginx_run["rounds_rps"]
                     runs[label][f"old_granian_1{suffix}"] = old
                     ours["vs_old"] = round(ours["rps"] / old["rps"], 2)
+                    # now's ratio to nginx over then's, round by round (4 servers, one round)
+                    rounds = zip(
+                        *(p["rounds_rps"] for p in (ours, theirs, old, old_nginx_run)),
+                        strict=True,
+                    )
+                    ours.update(
+                        spread(
+                            [(a / b) / (c / d) for a, b, c, d in rounds if b and c and d],
+                            "vs_nginx_over_old",
+                        )
+                    )
                     ours["cpu_vs_old"] = round(
                         ours["cpu_us_per_request"] / old["cpu_us_per_request"], 2
                     )
