@@ -32,6 +32,12 @@ serving that commit's own bytes (a commit from before the languages serves `/` f
 beside ours; new/old per request; and our ratio to nginx over its ratio, round by round
 (`vs_nginx_over_old`: above 1 where we are served nearer to nginx than the older commit was).
 
+With --sendfile off, every nginx reads the file into a buffer for every answer and writes it
+from there, as a server answering from memory (any Python app server) must, instead of handing
+the file's pages to the socket with sendfile(2) (on, as Debian's nginx.conf has it): the same
+work as the servers beside it, so what is left of a ratio is the server's cost per request, not
+the copy nginx saves.
+
 Prints JSON.
 """
 
@@ -62,7 +68,7 @@ error_log {root}/nginx-error.log warn;
 events {{ worker_connections 1024; }}
 http {{
     access_log off;
-    sendfile on;
+    sendfile {sendfile};
     tcp_nopush on;
     keepalive_requests 100000;
     types {{ text/html html; application/json json; }}
@@ -178,11 +184,15 @@ def seed_old(tree: str, url: str) -> tuple[str, list[str]]:
     return token, leaves
 
 
-def start_nginx(root: Path, port: int, br_port: int, workers: int) -> subprocess.Popen[bytes]:
+def start_nginx(
+    root: Path, port: int, br_port: int, workers: int, sendfile: str = "on"
+) -> subprocess.Popen[bytes]:
     """nginx in the foreground on loopback: root/site on port, root/site-br (the brotli bytes,
-    sent with Content-Encoding: br) on br_port."""
+    sent with Content-Encoding: br) on br_port; files sent with sendfile(2) or, with sendfile
+    "off", read into nginx's memory and written from there."""
     conf = root / "nginx.conf"
-    conf.write_text(NGINX_CONF.format(root=root, port=port, br_port=br_port, workers=workers))
+    settings = {"root": root, "port": port, "br_port": br_port, "workers": workers}
+    conf.write_text(NGINX_CONF.format(**settings, sendfile=sendfile))
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     process = subprocess.Popen([nginx, "-p", str(root), "-c", str(conf), "-g", "daemon off;"])
     wait_http(f"http://127.0.0.1:{port}/")
@@ -238,6 +248,14 @@ def main() -> None:
         "(the server's own cost: the best ratio to nginx any app served so could have)",
     )
     parser.add_argument(
+        "--sendfile",
+        choices=["on", "off"],
+        default="on",
+        help="nginx's sendfile: on (as Debian's nginx.conf has it) hands the file's pages to "
+        "the socket without copying them; off reads them into memory and writes them from "
+        "there, as any server answering from memory must",
+    )
+    parser.add_argument(
         "--quick",
         action="store_true",
         help="only the served-bytes comparisons (no cold-path or replica runs)",
@@ -250,6 +268,7 @@ def main() -> None:
     tmp.chmod(0o755)  # nginx's workers run as another user
     token, leaves = seed(url, components=20, groups=4, incidents=300, every_hours=72)
     result: dict[str, Any] = {"connections": args.connections, "seconds": args.duration}
+    result["nginx_sendfile"] = args.sendfile
     german = "Accept-Language: de"
     # label: (Pharos path, request headers, the file nginx serves the same bytes from)
     requests: dict[str, tuple[str, tuple[str, ...], str]] = {
@@ -348,7 +367,8 @@ def main() -> None:
 
             nginx_port, nginx_br_port = free_port(), free_port()
             most = max(int(config.split(":")[1]) for config in args.servers)
-            processes.append(start_nginx(tmp, nginx_port, nginx_br_port, workers=most))
+            nginx_ports = nginx_port, nginx_br_port
+            processes.append(start_nginx(tmp, *nginx_ports, workers=most, sendfile=args.sendfile))
             nginx = f"http://127.0.0.1:{nginx_port}"
             nginx_br = f"http://127.0.0.1:{nginx_br_port}"
             pids[nginx] = pids[nginx_br] = processes[-1].pid
@@ -361,7 +381,10 @@ def main() -> None:
                     for label, (_, _, f) in requests.items()
                 }
                 old_ports = free_port(), free_port()
-                processes.append(start_nginx(tmp / "old-nginx", *old_ports, workers=most))
+                old_root = tmp / "old-nginx"
+                processes.append(
+                    start_nginx(old_root, *old_ports, workers=most, sendfile=args.sendfile)
+                )
                 old_nginx, old_nginx_br = (f"http://127.0.0.1:{port}" for port in old_ports)
                 pids[old_nginx] = pids[old_nginx_br] = processes[-1].pid
             floors: dict[str, tuple[str, str]] = {}  # interface: (identity, brotli) base URLs
