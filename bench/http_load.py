@@ -1,7 +1,7 @@
 """Benchmark: Pharos against nginx serving the same bytes, under wrk, on one machine.
 
     python bench/http_load.py [--duration 10] [--connections 64] [--servers granian:1 ...]
-                              [--compare REV]
+                              [--compare REV] [--floor] [--sendfile off]
 
 Installs wrk and nginx from Debian's packages when they are missing (needs apt-get and root).
 Seeds a page (20 components in 4 groups, 300 past incidents, one open incident), starts
