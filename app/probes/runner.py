@@ -170,7 +170,8 @@ class ProbeRunner:
         """
         probe = self.probes[run.probe]
         with unit_of_work(self.engine) as session:
-            service.record_run(session, probe, run, settings=self.settings, now=self.clock())
+            # (the clock is read once the probe's group is locked: see record_run)
+            service.record_run(session, probe, run, settings=self.settings, now=self.clock)
             more = service.still_to_confirm(session, probe)
         self.runs += 1
         return more

@@ -17,6 +17,7 @@ from sqlmodel import Session, col, delete, select
 
 from app import data_version
 from app.audit import service as audit
+from app.clock import Clock
 from app.components import service as components
 from app.components.schemas import ComponentCreate, ComponentUpdate
 from app.config import Settings
@@ -113,13 +114,42 @@ def _open_incident_of_group(session: Session, state: ProbeState) -> Incident | N
     return None
 
 
+def _lock_group(session: Session, name: str) -> ProbeState:
+    """This probe's state, with the states of every probe of its backend group locked for the
+    rest of the transaction (in name order, as settle_incident locks them, so that two
+    transactions wait for each other instead of deadlocking).
+
+    The probes of a group share one incident: two of them deciding at once, each blind to
+    what the other has not committed yet, would open two incidents for one problem, or each
+    say the other is still failing and never reach Monitoring. So they decide one at a time,
+    each seeing what the last one did."""
+    group = select(ProbeState.backend_group).where(ProbeState.name == name).scalar_subquery()
+    states = session.exec(
+        select(ProbeState)
+        .where((ProbeState.backend_group == group) | (ProbeState.name == name))
+        .order_by(col(ProbeState.name))
+        .with_for_update()
+    ).all()
+    for state in states:
+        if state.name == name:
+            return state
+    raise LookupError(f"probe {name!r} has no state (sync_states makes it)")
+
+
 def record_run(
-    session: Session, probe: ProbeBase, run: ProbeRun, *, settings: Settings, now: datetime
+    session: Session,
+    probe: ProbeBase,
+    run: ProbeRun,
+    *,
+    settings: Settings,
+    now: datetime | Clock,
 ) -> rules.Decision:
-    """Store one result, apply the hysteresis, and act on the incident; one transaction."""
-    state = session.exec(
-        select(ProbeState).where(ProbeState.name == probe.name).with_for_update()
-    ).one()
+    """Store one result, apply the hysteresis, and act on the incident; one transaction.
+
+    Given a clock, "now" is read once the group's states are locked (`_lock_group`), so that
+    the updates of a group's incident are timed in the order they are made."""
+    state = _lock_group(session, probe.name)
+    now = now() if callable(now) else now
     evidence = run.evidence()
     counters = _counters(state)
     before = counters.active
