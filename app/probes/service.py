@@ -126,7 +126,7 @@ def _lock_group(session: Session, name: str) -> ProbeState:
     group = select(ProbeState.backend_group).where(ProbeState.name == name).scalar_subquery()
     states = session.exec(
         select(ProbeState)
-        .where((ProbeState.backend_group == group) | (ProbeState.name == name))
+        .where(ProbeState.backend_group == group)  # (its own row is in its own group)
         .order_by(col(ProbeState.name))
         .with_for_update()
     ).all()
